@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - the one place that prints errors, and what subcommands share.
+ * Every subcommand is `int cli_NAME(int argc, char **argv)` returning the
+ * process exit status (interface.md "Exit status").
+ */
+#ifndef SW_CLI_CLI_H
+#define SW_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/error.h"
+#include "../policy/syscall_set.h"
+#include "../record/record.h"
+
+#define EXIT_USAGE 2
+#define EXIT_RUN_INTERNAL 125
+#define EXIT_RUN_NOEXEC 126
+#define EXIT_RUN_NOTFOUND 127
+
+/* "stallwatch: <context>: <message>[: <strerror>]" on stderr, one line. */
+void cli_print_error(const struct sw_error *err);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options shared by run/attach/watch (one struct per subcommand embeds it). */
+struct cli_trace_options {
+	struct syscall_set watch; /* union of every -e */
+	bool watch_given;
+	uint64_t min_duration_ns;
+	bool min_duration_given;
+	const char *output_path;
+	enum record_format format;
+	bool format_given;
+};
+
+void cli_trace_options_init(struct cli_trace_options *o);
+/* -e SET: returns 0 or prints the error and returns -EINVAL */
+int cli_parse_trace(struct cli_trace_options *o, const char *arg);
+int cli_parse_min_duration(struct cli_trace_options *o, const char *arg);
+int cli_parse_format(struct cli_trace_options *o, const char *arg);
+
+int cli_run(int argc, char **argv);
+
+#endif

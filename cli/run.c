@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c - `stallwatch run [OPTIONS] -- COMMAND [ARG...]`.
+ * Parses options into one struct, resolves the command like execvp(3) so
+ * "not found" (127) and "not executable" (126) are said before anything
+ * runs, then hands over to tracer_run() and mirrors the command's status.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/macro.h"
+#include "../policy/policy.h"
+#include "../tracer/tracer.h"
+#include "cli.h"
+
+#define MAX_GROUPS 1024
+
+struct run_options {
+	struct cli_trace_options trace;
+	const char *user;
+	char **command;
+};
+
+static const char run_usage[] =
+	"USAGE: stallwatch run [-e SET] [-m DUR] [-o FILE] [--format json|text] [-u USER]\n"
+	"                      -- COMMAND [ARG...]\n"
+	"\n"
+	"Run COMMAND under a seccomp-prefiltered ptrace watchdog. Every thread and\n"
+	"child is followed; a watched syscall that takes at least DUR yields one JSON\n"
+	"record when it returns (slow-syscall) and, while it is still blocked, one the\n"
+	"moment DUR passes (stuck-syscall). Records go to stderr unless -o is given.\n"
+	"\n"
+	"  -e, --trace=SET         syscalls to watch, strace syntax: names, %file %desc\n"
+	"                          %net %process %memory %signal %ipc %creds %clock,\n"
+	"                          /REGEX, !SET negates, ?NAME ignores unknown names.\n"
+	"                          Repeatable (sets add up). Default: all\n"
+	"  -m, --min-duration=DUR  report calls taking at least DUR (ns, us, ms, s;\n"
+	"                          a bare number is ms). Default: 10ms\n"
+	"  -o, --output=FILE       append records to FILE (created mode 0600)\n"
+	"      --format=json|text  json (default) or one human line per record;\n"
+	"                          text is the default when the output is a terminal\n"
+	"  -u, --user=USER         run COMMAND as USER (uid, gid and groups)\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"Exit status: COMMAND's own; if it died by a signal, stallwatch dies by the\n"
+	"same signal (core dumps off). 127 command not found, 126 not executable,\n"
+	"2 usage error, 125 stallwatch itself failed.\n"
+	"\n"
+	"Killing stallwatch (SIGKILL) kills COMMAND: under the seccomp filter its\n"
+	"watched syscalls could not run without a tracer. `kill PID` of stallwatch\n"
+	"is forwarded to COMMAND once; Ctrl-C reaches COMMAND once, from the terminal.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  stallwatch run -- make -j2                 # every syscall >= 10 ms\n"
+	"  stallwatch run -m 50ms -e read,openat -- ./agent\n"
+	"  stallwatch run -e %file -m 1ms -o /var/log/stallwatch.json -- find / -name x\n"
+	"  stallwatch run -e '!%process' -- ./server  # all but process management\n"
+	"  stallwatch run -u nobody -- ./untrusted    # trace as root, run as nobody\n";
+
+static void tracer_warn(void *opaque, const char *line)
+{
+	fprintf(stderr, "stallwatch: warning: %s\n", line);
+}
+
+/*
+ * Find COMMAND like execvp(3). Returns 0 with the path, or the exit status
+ * interface.md pins (127 not found, 126 found but not runnable).
+ */
+static int resolve_command(const char *name, char *ret_path, size_t size, int *ret_errno)
+{
+	const char *path_env = getenv("PATH");
+	bool found_unrunnable = false;
+	struct stat st;
+
+	if (strchr(name, '/')) {
+		if (stat(name, &st) < 0) {
+			*ret_errno = errno;
+			return errno == ENOENT || errno == ENOTDIR ? EXIT_RUN_NOTFOUND :
+								     EXIT_RUN_NOEXEC;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			*ret_errno = EISDIR;
+			return EXIT_RUN_NOEXEC;
+		}
+		if (access(name, X_OK) < 0) {
+			*ret_errno = errno;
+			return EXIT_RUN_NOEXEC;
+		}
+		snprintf(ret_path, size, "%s", name);
+		return 0;
+	}
+	if (!path_env)
+		path_env = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *dir = path_env; dir;) {
+		const char *colon = strchr(dir, ':');
+		size_t len = colon ? (size_t)(colon - dir) : strlen(dir);
+
+		/* an empty PATH element means the current directory */
+		snprintf(ret_path, size, "%.*s%s%s", (int)len, len ? dir : ".", "/", name);
+		if (stat(ret_path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(ret_path, X_OK) == 0)
+				return 0;
+			found_unrunnable = true;
+		}
+		dir = colon ? colon + 1 : NULL;
+	}
+	*ret_errno = found_unrunnable ? EACCES : ENOENT;
+	return found_unrunnable ? EXIT_RUN_NOEXEC : EXIT_RUN_NOTFOUND;
+}
+
+/* Die the way the command died, so shells and make see WIFSIGNALED (scenario 24). */
+static _Noreturn void mirror_signal(int sig)
+{
+	struct rlimit no_core = { 0, 0 };
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t set;
+
+	/* never overwrite the command's core file with ours */
+	setrlimit(RLIMIT_CORE, &no_core);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	/* a signal that does not kill by default (e.g. SIGCHLD can't get here) */
+	_exit(128 + sig);
+}
+
+static int parse_args(struct run_options *o, int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "trace", required_argument, NULL, 'e' },
+		{ "min-duration", required_argument, NULL, 'm' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	/* '+': stop at the command, so its own options are left alone */
+	while ((c = getopt_long(argc, argv, "+e:m:o:u:h", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			if (cli_parse_trace(&o->trace, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'm':
+			if (cli_parse_min_duration(&o->trace, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'o':
+			o->trace.output_path = optarg;
+			break;
+		case 'F':
+			if (cli_parse_format(&o->trace, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 1;
+		default:
+			fputs("Try `stallwatch run --help'.\n", stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("run: no command given (stallwatch run [OPTIONS] -- COMMAND)");
+		return -EINVAL;
+	}
+	o->command = argv + optind;
+	if (!o->trace.watch_given)
+		syscall_set_fill_all(&o->trace.watch);
+	return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct run_options o = {};
+	_cleanup_free_ struct policy *policy = NULL;
+	struct tracer_run_options topts = { .warn = tracer_warn };
+	struct tracer_result result = {};
+	struct recorder recorder;
+	struct sw_error err = {};
+	char exec_path[PATH_MAX];
+	gid_t groups[MAX_GROUPS];
+	int r, exec_errno = 0;
+
+	cli_trace_options_init(&o.trace);
+	r = parse_args(&o, argc, argv);
+	if (r != 0)
+		return r > 0 ? 0 : EXIT_USAGE;
+
+	r = resolve_command(o.command[0], exec_path, sizeof(exec_path), &exec_errno);
+	if (r != 0) {
+		cli_error("%s: %s", o.command[0],
+			  r == EXIT_RUN_NOTFOUND ? "command not found" : strerror(exec_errno));
+		return r;
+	}
+
+	if (o.user) {
+		struct passwd *pw = getpwnam(o.user);
+		int n_groups = MAX_GROUPS;
+
+		if (!pw) {
+			cli_error("-u `%s`: no such user", o.user);
+			return EXIT_USAGE;
+		}
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n_groups) < 0) {
+			cli_error("-u `%s`: more than %d groups", o.user, MAX_GROUPS);
+			return EXIT_RUN_INTERNAL;
+		}
+		topts.as_user = true;
+		topts.uid = pw->pw_uid;
+		topts.gid = pw->pw_gid;
+		topts.groups = groups;
+		topts.n_groups = n_groups;
+	}
+
+	policy = malloc(sizeof(*policy));
+	if (!policy) {
+		cli_error("out of memory");
+		return EXIT_RUN_INTERNAL;
+	}
+	r = policy_init_command_line(policy, &o.trace.watch, o.trace.min_duration_ns, &err);
+	if (r < 0) {
+		cli_print_error(&err);
+		return EXIT_USAGE;
+	}
+	r = recorder_init(&recorder, o.trace.output_path, STDERR_FILENO, o.trace.format,
+			  !o.trace.format_given, &err);
+	if (r < 0) {
+		cli_print_error(&err);
+		return EXIT_RUN_INTERNAL;
+	}
+
+	topts.argv = o.command;
+	topts.exec_path = exec_path;
+	topts.policy = policy;
+	topts.recorder = &recorder;
+	r = tracer_run(&topts, &result, &err);
+	if (recorder.sink.records_dropped)
+		cli_error("%llu record(s) could not be written: %s",
+			  (unsigned long long)recorder.sink.records_dropped,
+			  strerror(recorder.sink.last_errno));
+	recorder_done(&recorder);
+	if (r < 0) {
+		cli_print_error(&err);
+		return EXIT_RUN_INTERNAL;
+	}
+
+	switch (result.outcome) {
+	case TRACER_EXITED:
+		return result.code;
+	case TRACER_SIGNALED:
+		fflush(NULL);
+		mirror_signal(result.code);
+	case TRACER_EXEC_FAILED:
+	default:
+		if (result.failed_stage == 1) {
+			cli_error("cannot install the seccomp filter: %s", strerror(result.code));
+			return EXIT_RUN_INTERNAL;
+		}
+		if (result.failed_stage == 2) {
+			cli_error("-u `%s`: cannot change user: %s", o.user, strerror(result.code));
+			return EXIT_RUN_INTERNAL;
+		}
+		cli_error("%s: %s", o.command[0], strerror(result.code));
+		return result.code == ENOENT ? EXIT_RUN_NOTFOUND : EXIT_RUN_NOEXEC;
+	}
+}

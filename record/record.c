@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/macro.h"
+#include "../common/timeutil.h"
+#include "../common/utf8.h"
+
+/* Kernel strings are bounded before they get here; this bounds them again. */
+#define RECORD_STR_MAX 4096
+#define RECORD_CMDLINE_MAX 4096
+
+/* jansson 2.14 ships json_decrefp() for exactly this (json_auto_t) */
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+/* json_string() rejects invalid UTF-8 (jansson 2.14): sanitise first. */
+static json_t *json_kstring(const char *s, size_t len, char replace_nul)
+{
+	char buf[RECORD_STR_MAX * 3 + 1];
+
+	if (len > RECORD_STR_MAX)
+		len = RECORD_STR_MAX;
+	sw_utf8_sanitize(s, len, buf, sizeof(buf), replace_nul);
+	return json_string(buf);
+}
+
+static void set_new(json_t *obj, const char *key, json_t *value)
+{
+	/* json_object_set_new() steals value and copes with NULL (ENOMEM: field dropped) */
+	if (value)
+		json_object_set_new(obj, key, value);
+}
+
+static void set_str(json_t *obj, const char *key, const char *s)
+{
+	if (s)
+		set_new(obj, key, json_kstring(s, strlen(s), 0));
+}
+
+static json_t *timestamp(uint64_t mono_ns, uint64_t real_minus_mono_ns)
+{
+	char buf[SW_RFC3339_LEN];
+
+	return json_string(sw_format_rfc3339(mono_ns + real_minus_mono_ns, buf, sizeof(buf)));
+}
+
+/* "/proc/PID/cgroup" text -> ["12:memory:/x", "0::/y"] */
+static json_t *cgroup_array(const char *text)
+{
+	json_t *arr = json_array();
+	const char *line = text;
+
+	if (!arr)
+		return NULL;
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (len > 0) {
+			json_t *s = json_kstring(line, len, 0);
+
+			if (s)
+				json_array_append_new(arr, s);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return arr;
+}
+
+void record_message(const struct record_syscall *ev, char *buf, size_t size)
+{
+	char dur[32], thr[32], comm[64];
+	const char *object = ev->path ? ev->path : ev->fd_path;
+	bool stuck = strcmp(ev->action, "stuck-syscall") == 0;
+
+	sw_format_duration(ev->duration_ns, dur, sizeof(dur));
+	sw_format_threshold(ev->threshold_ns, thr, sizeof(thr));
+	sw_utf8_sanitize(ev->proc.name ? ev->proc.name : "?",
+			 ev->proc.name ? strlen(ev->proc.name) : 1, comm, sizeof(comm), 0);
+	snprintf(buf, size, "%s()%s%.*s %s %s%s (threshold %s) in %s[%d/%d]%s%s%s", ev->name,
+		 object ? " of " : "", object ? 1024 : 0, object ? object : "",
+		 stuck ? "in flight for" : "took", ev->partial ? "at least " : "", dur, thr, comm,
+		 ev->proc.pid, ev->proc.tid, ev->note ? " (" : "", ev->note ? ev->note : "",
+		 ev->note ? ")" : "");
+}
+
+static json_t *encode_json(const struct record_syscall *ev, const char *host_name,
+			   uint64_t real_minus_mono_ns)
+{
+	_cleanup_json_ json_t *root = json_object();
+	json_t *event, *log, *rule, *host, *process, *thread, *sw, *sc, *args;
+	char message[2048], msg_utf8[sizeof(message) * 3];
+	bool stuck = strcmp(ev->action, "stuck-syscall") == 0;
+
+	if (!root)
+		return NULL;
+	record_message(ev, message, sizeof(message));
+	sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
+
+	set_new(root, "@timestamp", timestamp(ev->event_mono_ns, real_minus_mono_ns));
+	set_new(root, "message", json_string(msg_utf8));
+
+	event = json_object();
+	set_new(event, "kind", json_string("alert"));
+	set_new(event, "action", json_string(ev->action));
+	set_new(event, "duration", json_integer((json_int_t)ev->duration_ns));
+	set_new(event, "start", timestamp(ev->start_mono_ns, real_minus_mono_ns));
+	set_new(root, "event", event);
+
+	log = json_object();
+	set_new(log, "level", json_string(ev->level));
+	set_new(root, "log", log);
+
+	rule = json_object();
+	set_new(rule, "name", json_string(ev->rule_name));
+	set_new(root, "rule", rule);
+
+	host = json_object();
+	set_str(host, "name", host_name);
+	set_new(root, "host", host);
+
+	process = json_object();
+	if (ev->proc.pid > 0)
+		set_new(process, "pid", json_integer(ev->proc.pid));
+	if (ev->proc.vpid > 0)
+		set_new(process, "vpid", json_integer(ev->proc.vpid));
+	set_str(process, "name", ev->proc.name);
+	set_str(process, "executable", ev->proc.executable);
+	if (ev->proc.command_line) {
+		size_t len = ev->proc.command_line_len;
+
+		/* cmdline ends with a NUL; don't turn it into a trailing space */
+		while (len > 0 && ev->proc.command_line[len - 1] == 0)
+			len--;
+		if (len > RECORD_CMDLINE_MAX)
+			len = RECORD_CMDLINE_MAX;
+		set_new(process, "command_line", json_kstring(ev->proc.command_line, len, ' '));
+	}
+	thread = json_object();
+	set_new(thread, "id", json_integer(ev->proc.tid));
+	set_str(thread, "name", ev->proc.thread_name);
+	set_new(process, "thread", thread);
+	if (ev->proc.cgroup)
+		set_new(process, "cgroup", cgroup_array(ev->proc.cgroup));
+	set_new(root, "process", process);
+
+	sw = json_object();
+	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
+	set_new(sw, "mono_ns", json_integer((json_int_t)ev->event_mono_ns));
+	set_new(sw, "threshold_ns", json_integer((json_int_t)ev->threshold_ns));
+	if (ev->sched_delay_ns)
+		set_new(sw, "sched_delay_ns", json_integer((json_int_t)ev->sched_delay_ns));
+	if (ev->partial)
+		set_new(sw, "partial", json_true());
+	sc = json_object();
+	set_str(sc, "name", ev->name);
+	set_new(sc, "nr", json_integer(ev->nr));
+	args = json_array();
+	for (size_t i = 0; args && i < ARRAY_SIZE(ev->args); i++)
+		/* raw register values; as signed 64-bit like the kernel's long */
+		json_array_append_new(args, json_integer((json_int_t)ev->args[i]));
+	set_new(sc, "args", args);
+	if (ev->has_ret && !stuck) {
+		set_new(sc, "ret", json_integer(ev->ret));
+		if (ev->ret < 0 && ev->ret >= -4095) {
+			const char *name = strerrorname_np((int)-ev->ret);
+
+			if (name)
+				set_new(sc, "errno", json_string(name));
+		}
+	}
+	set_str(sc, "fd_path", ev->fd_path);
+	set_str(sc, "path", ev->path);
+	if (ev->note)
+		set_str(sc, "note", ev->note);
+	set_new(sw, "syscall", sc);
+	set_new(root, "stallwatch", sw);
+	return TAKE_PTR(root);
+}
+
+char *record_encode_syscall(const struct record_syscall *ev, const char *host_name,
+			    uint64_t real_minus_mono_ns, enum record_format format)
+{
+	if (format == RECORD_FORMAT_TEXT) {
+		char ts[SW_RFC3339_LEN], message[2048], msg_utf8[sizeof(message) * 3];
+		char *line = NULL;
+
+		record_message(ev, message, sizeof(message));
+		sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
+		sw_format_rfc3339(ev->event_mono_ns + real_minus_mono_ns, ts, sizeof(ts));
+		if (asprintf(&line, "%s %s %s: %s\n", ts, ev->level, ev->action, msg_utf8) < 0)
+			return NULL;
+		return line;
+	}
+
+	_cleanup_json_ json_t *root = encode_json(ev, host_name, real_minus_mono_ns);
+	_cleanup_free_ char *body = NULL;
+	char *line;
+	size_t len;
+
+	if (!root)
+		return NULL;
+	body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!body)
+		return NULL;
+	len = strlen(body);
+	line = malloc(len + 2);
+	if (!line)
+		return NULL;
+	memcpy(line, body, len);
+	line[len] = '\n';
+	line[len + 1] = 0;
+	return line;
+}
+
+int recorder_init(struct recorder *rec, const char *path, int fd, enum record_format format,
+		  bool format_auto, struct sw_error *err)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->sink.fd = fd;
+	if (path) {
+		rec->sink.path = strdup(path);
+		if (!rec->sink.path)
+			return sw_error_set(err, -ENOMEM, "out of memory");
+		rec->sink.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		if (rec->sink.fd < 0) {
+			int r = -errno;
+
+			free(rec->sink.path);
+			rec->sink.path = NULL;
+			return sw_error_set(err, r, "cannot open output `%s`", path);
+		}
+		rec->sink.owns_fd = true;
+	}
+	rec->sink.format = format;
+	if (format_auto)
+		rec->sink.format = isatty(rec->sink.fd) ? RECORD_FORMAT_TEXT : RECORD_FORMAT_JSON;
+	if (gethostname(rec->host_name, sizeof(rec->host_name) - 1) < 0)
+		snprintf(rec->host_name, sizeof(rec->host_name), "localhost");
+	return 0;
+}
+
+void recorder_done(struct recorder *rec)
+{
+	if (rec->sink.owns_fd && rec->sink.fd >= 0)
+		close(rec->sink.fd);
+	rec->sink.fd = -1;
+	free(rec->sink.path);
+	rec->sink.path = NULL;
+}
+
+int recorder_reopen(struct recorder *rec, struct sw_error *err)
+{
+	int fd;
+
+	if (!rec->sink.path)
+		return 0;
+	fd = open(rec->sink.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return sw_error_set(err, -errno, "cannot reopen output `%s`", rec->sink.path);
+	/* keep the fd number stable: the old one may be referenced nowhere else */
+	close(rec->sink.fd);
+	rec->sink.fd = fd;
+	return 0;
+}
+
+static int sink_write(struct sink *sink, const char *line, size_t len)
+{
+	size_t off = 0;
+
+	/*
+	 * One write(2) per record: appends to a file and pipe writes up to
+	 * PIPE_BUF are atomic. A short write (pipe buffer full, signal) is
+	 * finished with more writes rather than dropped.
+	 */
+	while (off < len) {
+		ssize_t n = write(sink->fd, line + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sink->last_errno = errno;
+			sink->records_dropped++;
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	sink->records_written++;
+	return 0;
+}
+
+int recorder_syscall(struct recorder *rec, const struct record_syscall *ev)
+{
+	uint64_t real = sw_real_ns(), mono = sw_mono_ns();
+	_cleanup_free_ char *line =
+		record_encode_syscall(ev, rec->host_name, real - mono, rec->sink.format);
+
+	if (!line) {
+		rec->sink.records_dropped++;
+		return -ENOMEM;
+	}
+	return sink_write(&rec->sink, line, strlen(line));
+}

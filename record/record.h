@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * record.h - schema v1 records (doc/schema.md) and where they go.
+ *
+ * The tracer fills a struct record_syscall with what it knows (borrowed
+ * strings, valid for the call only) and hands it to recorder_syscall(), which
+ * sanitises strings to UTF-8, encodes one JSON Lines record (or one text
+ * line) and writes it to the sink with ONE write(2). Nothing here runs on the
+ * tracer's fast path: only calls that crossed their threshold get here.
+ */
+#ifndef SW_RECORD_RECORD_H
+#define SW_RECORD_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/error.h"
+
+#define RECORD_SCHEMA_VERSION 1
+
+enum record_format {
+	RECORD_FORMAT_JSON,
+	RECORD_FORMAT_TEXT,
+};
+
+/* Process identity; every string may be NULL (the process may be gone). */
+struct record_process {
+	pid_t pid;  /* host tgid; 0 if unknown */
+	pid_t tid;  /* host tid */
+	pid_t vpid; /* pid in its own pid namespace (NSpid: last field); 0 if unknown */
+	const char *name;        /* comm of the process */
+	const char *thread_name; /* comm of the thread */
+	const char *executable;
+	const char *command_line; /* raw /proc/PID/cmdline bytes, NUL separated */
+	size_t command_line_len;
+	const char *cgroup; /* raw /proc/PID/cgroup text, one "ID:CONTROLLERS:PATH" per line */
+};
+
+struct record_syscall {
+	const char *action;    /* "slow-syscall" or "stuck-syscall" */
+	const char *rule_name; /* policy rule that fired */
+	const char *level;     /* syslog severity name */
+	struct record_process proc;
+	const char *name; /* syscall name as the program made it */
+	long nr;
+	uint64_t args[6];
+	bool has_ret; /* false for stuck calls and calls ended by the process's death */
+	int64_t ret;  /* negative errno on failure */
+	const char *fd_path;
+	const char *path;
+	uint64_t start_mono_ns; /* the call's start */
+	uint64_t event_mono_ns; /* @timestamp: end (slow) or threshold crossing (stuck) */
+	uint64_t duration_ns;   /* event.duration */
+	uint64_t threshold_ns;
+	uint64_t sched_delay_ns; /* tracer run-queue delay that overlapped the call (upper bound) */
+	bool partial;            /* started before the attach */
+	const char *note;        /* extra human context for the message, or NULL */
+};
+
+struct sink {
+	int fd;
+	bool owns_fd;
+	enum record_format format;
+	char *path; /* for -o FILE (reopen on SIGUSR1), NULL for stdout/stderr */
+	uint64_t records_written;
+	uint64_t records_dropped;
+	int last_errno;
+};
+
+struct recorder {
+	struct sink sink;
+	char host_name[256];
+};
+
+/*
+ * Open the sink: path NULL means use fd (stdout/stderr, not owned). A path is
+ * opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600. format_auto picks
+ * text when the output is a terminal. Returns 0 or -errno (err filled).
+ */
+int recorder_init(struct recorder *rec, const char *path, int fd, enum record_format format,
+		  bool format_auto, struct sw_error *err);
+void recorder_done(struct recorder *rec);
+
+/* Reopen -o FILE (logrotate, SIGUSR1). No-op for stdout/stderr. */
+int recorder_reopen(struct recorder *rec, struct sw_error *err);
+
+/* Encode and write one syscall record. Returns 0 or -errno (the record was dropped). */
+int recorder_syscall(struct recorder *rec, const struct record_syscall *ev);
+
+/*
+ * Encode without writing (tests, and the one place that knows the schema).
+ * Returns a malloc'd line ending in '\n', or NULL on ENOMEM.
+ */
+char *record_encode_syscall(const struct record_syscall *ev, const char *host_name,
+			    uint64_t real_minus_mono_ns, enum record_format format);
+
+/* The human message of a record, e.g. "read() of /x took 153.0 ms (threshold 50 ms) in cat[1/1]". */
+void record_message(const struct record_syscall *ev, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,274 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+#
+# lib.sh - sourced by every tests/e2e/*.sh script.
+#
+# A script defines test functions and runs each with `t_run NAME FUNC [ARG...]`.
+# Every test runs in its own subshell, in its own directory $TD (under the
+# script's temp dir, removed on exit), with stdin from /dev/null and a time
+# limit (T_TEST_TIMEOUT, default 60 s). Inside a test:
+#   fail WHY         the test fails (and stops)
+#   skip WHY         the test is skipped (and stops)
+#   t_bg CMD...      start CMD in the background; $BGPID; it is killed when
+#                    the test ends if still running (by saved pid + start time)
+#   t_track PID      the same for a process the test did not start itself
+#                    (e.g. the command stallwatch runs)
+#   t_wait PID [S]   wait up to S seconds (default 30); exit status in $RC, or
+#                    RC=timeout after SIGKILLing it
+#   sw ARG...        run $STALLWATCH ARG... (redirect as needed) with t_wait;
+#                    status in $RC, duration in $ELAPSED_MS
+# Output of a test (its stdout/stderr, plus `show FILE` dumps) is printed,
+# indented, only when it fails. Each test prints one automake-style line:
+# "PASS: e2e/FILE:NAME", "FAIL: e2e/FILE:NAME (why)", "SKIP: e2e/FILE:NAME (why)".
+# The script exits 1 if any test failed. T_ONLY=REGEX runs only matching tests.
+#
+# Environment: STALLWATCH (binary under test, default ./stallwatch), HELPERS
+# (default build/helpers), T_TEST_TIMEOUT.
+
+set -u
+
+E2E_FILE=$(basename "${BASH_SOURCE[1]:-unknown.sh}")
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+
+t__abs() {
+	case $1 in
+	/*) printf '%s\n' "$1" ;;
+	*) if [ -e "$PWD/$1" ]; then printf '%s\n' "$PWD/$1"; else printf '%s\n' "$TOP/$1"; fi ;;
+	esac
+}
+
+STALLWATCH=$(t__abs "${STALLWATCH:-./stallwatch}")
+HELPERS=$(t__abs "${HELPERS:-build/helpers}")
+T_TEST_TIMEOUT=${T_TEST_TIMEOUT:-60}
+T_ONLY=${T_ONLY:-}
+export STALLWATCH HELPERS
+# Most tests ask for JSON explicitly with -o; keep the environment neutral.
+unset STALLWATCH_FORMAT 2>/dev/null || true
+
+T_NFAIL=0
+T_TMP=$(mktemp -d /tmp/sw-e2e.XXXXXX) || exit 1
+chmod 755 "$T_TMP"
+trap 'rm -rf "$T_TMP"; [ "$T_NFAIL" -eq 0 ]' EXIT
+
+t_pass() { echo "PASS: e2e/$E2E_FILE:$1"; }
+t_skip() { echo "SKIP: e2e/$E2E_FILE:$1 (${2:-no reason given})"; }
+t_fail() {
+	echo "FAIL: e2e/$E2E_FILE:$1 (${2:-no reason given})"
+	T_NFAIL=$((T_NFAIL + 1))
+}
+
+t__setup_ok=1
+t__setup_why=
+if [ ! -x "$STALLWATCH" ]; then
+	t__setup_ok=0
+	t__setup_why="$STALLWATCH is not an executable"
+elif [ ! -x "$HELPERS/sleeper" ]; then
+	t__setup_ok=0
+	t__setup_why="helpers not built in $HELPERS (make helpers)"
+elif ! command -v jq >/dev/null 2>&1; then
+	t__setup_ok=0
+	t__setup_why="jq is missing (make deps)"
+fi
+if [ "$t__setup_ok" = 0 ]; then
+	t_fail setup "$t__setup_why"
+	exit 1
+fi
+
+# ---- inside a test ----------------------------------------------------------
+
+fail() {
+	printf '%s\n' "$*" >"$TD/.reason"
+	exit 1
+}
+
+skip() {
+	printf '%s\n' "$*" >"$TD/.reason"
+	exit 77
+}
+
+# Print a file (evidence) into the test's log, shown if the test fails.
+show() {
+	local f
+	for f in "$@"; do
+		echo "--- $(basename "$f"):"
+		if [ -f "$f" ]; then head -c 4000 "$f"; else echo "(missing)"; fi
+	done
+}
+
+now_ms() {
+	local t=$EPOCHREALTIME
+	echo $((${t/./} / 1000))
+}
+
+proc_starttime() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	set -- $s
+	echo "${20}"
+}
+
+# State letter of /proc/PID/stat (empty if gone).
+proc_state() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	echo "${s%% *}"
+}
+
+proc_alive() {
+	local st
+	st=$(proc_state "$1")
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+t_track() {
+	local st
+	st=$(proc_starttime "$1") || return 0
+	echo "$1 $st" >>"$TD/.pids"
+}
+
+t_bg() {
+	"$@" &
+	BGPID=$!
+	t_track "$BGPID"
+}
+
+t_wait() {
+	local pid=$1 limit=$((${2:-30} * 1000)) start
+	start=$(now_ms)
+	while proc_alive "$pid"; do
+		if [ $(($(now_ms) - start)) -ge "$limit" ]; then
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			RC=timeout
+			return 1
+		fi
+		sleep 0.02
+	done
+	wait "$pid"
+	RC=$?
+	return 0
+}
+
+# sw ARG...: run stallwatch (time limit $SW_TIMEOUT s, default 30).
+sw() {
+	local start
+	start=$(now_ms)
+	t_bg "$STALLWATCH" "$@"
+	SWPID=$BGPID
+	t_wait "$SWPID" "${SW_TIMEOUT:-30}"
+	ELAPSED_MS=$(($(now_ms) - start))
+	[ "$RC" = timeout ] && echo "stallwatch $* timed out after ${SW_TIMEOUT:-30} s"
+	return 0
+}
+
+# wait_for 'SHELL CONDITION' TIMEOUT_S: poll every 20 ms.
+wait_for() {
+	local limit=$((${2:-10} * 1000)) start
+	start=$(now_ms)
+	until eval "$1"; do
+		[ $(($(now_ms) - start)) -ge "$limit" ] && return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+# jq definitions shared by the filters below.
+JQ_DEFS='def sc: .stallwatch.syscall; def name: .stallwatch.syscall.name;
+def slow: .event.action == "slow-syscall"; def stuck: .event.action == "stuck-syscall";
+def dur: .event.duration;'
+
+# jq_count FILE FILTER: records (lines that parse) for which FILTER is true.
+jq_count() {
+	[ -f "$1" ] || {
+		echo 0
+		return
+	}
+	jq -R -c "$JQ_DEFS fromjson? | select($2)" "$1" | wc -l
+}
+
+# jq_get FILE SELECT EXPR: EXPR of each record matching SELECT, one per line.
+jq_get() {
+	[ -f "$1" ] || return 0
+	jq -R -r "$JQ_DEFS fromjson? | select($2) | $3" "$1"
+}
+
+# Value after KEY on the first line of a helper report starting with KEY.
+hval() {
+	awk -v k="$2" -v f="${3:-2}" '$1 == k { print $f; exit }' "$1"
+}
+
+# within_tol MEASURED_NS EXPECTED_NS: |m - e| <= max(10% of e, 20 ms).
+within_tol() {
+	local m=$1 e=$2 tol d
+	case "$m$e" in *[!0-9-]* | "") return 1 ;; esac
+	tol=$((e / 10))
+	[ "$tol" -lt 20000000 ] && tol=20000000
+	d=$((m - e))
+	[ "$d" -lt 0 ] && d=$((-d))
+	[ "$d" -le "$tol" ]
+}
+
+expect_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"
+}
+
+expect_tol() {
+	within_tol "$1" "$2" || fail "${3:-duration}: $1 ns not within max(10%,20ms) of $2 ns"
+}
+
+expect_rc() {
+	[ "$RC" = "$1" ] || fail "${2:-exit status}: got $RC, want $1"
+}
+
+# ---- running tests ------------------------------------------------------------
+
+t__cleanup_pids() {
+	local pid st
+	[ -f "$1" ] || return 0
+	while read -r pid st; do
+		[ "$(proc_starttime "$pid")" = "$st" ] && kill -KILL "$pid" 2>/dev/null
+	done <"$1"
+	return 0
+}
+
+t_run() {
+	local name=$1 func=$2 pid rc start why
+	shift 2
+	if [ -n "$T_ONLY" ] && ! [[ $name =~ $T_ONLY ]]; then
+		return 0
+	fi
+	TD=$T_TMP/$name
+	mkdir -p "$TD"
+	start=$(now_ms)
+	(
+		cd "$TD" || exit 1
+		trap 'exit 143' TERM
+		"$func" "$@"
+	) </dev/null >"$TD/.log" 2>&1 &
+	pid=$!
+	while proc_alive "$pid"; do
+		if [ $(($(now_ms) - start)) -ge $((T_TEST_TIMEOUT * 1000)) ]; then
+			echo "test timed out after $T_TEST_TIMEOUT s" >"$TD/.reason"
+			kill -TERM "$pid" 2>/dev/null
+			sleep 1
+			kill -KILL "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$pid"
+	rc=$?
+	t__cleanup_pids "$TD/.pids"
+	why=$(cat "$TD/.reason" 2>/dev/null)
+	if [ "$rc" = 0 ] && [ ! -s "$TD/.reason" ]; then
+		t_pass "$name"
+	elif [ "$rc" = 77 ]; then
+		t_skip "$name" "$why"
+	else
+		t_fail "$name" "${why:-exit status $rc}"
+		sed -e 's/^/  | /' "$TD/.log" | tail -n 60
+	fi
+	return 0
+}

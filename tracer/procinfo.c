@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+#include "procinfo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../common/macro.h"
+
+/* Read a small /proc file into buf (NUL-terminated); returns bytes or -errno. */
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t off = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off + 1 < size) {
+		ssize_t n = read(fd, buf + off, size - 1 - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = 0;
+	return (ssize_t)off;
+}
+
+/* Value of "Key:\t..." in a /proc status text; NULL if absent. */
+static const char *status_field(const char *status, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *line = status; line && *line;) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			line += klen + 1;
+			while (*line == '\t' || *line == ' ')
+				line++;
+			return line;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return NULL;
+}
+
+static void copy_line(char *dst, size_t size, const char *src)
+{
+	size_t len = src ? strcspn(src, "\n") : 0;
+
+	if (len >= size)
+		len = size - 1;
+	if (len)
+		memcpy(dst, src, len);
+	dst[len] = 0;
+}
+
+int procinfo_read(pid_t tid, struct procinfo *ret)
+{
+	char path[64], status[4096];
+	const char *v;
+	ssize_t n;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (read_small_file(path, status, sizeof(status)) < 0)
+		return -ESRCH;
+	v = status_field(status, "Tgid");
+	ret->tgid = v ? (pid_t)strtol(v, NULL, 10) : tid;
+	copy_line(ret->thread_comm, sizeof(ret->thread_comm), status_field(status, "Name"));
+
+	/* the process-wide fields come from the leader */
+	snprintf(path, sizeof(path), "/proc/%d/status", ret->tgid);
+	if (read_small_file(path, status, sizeof(status)) >= 0) {
+		copy_line(ret->comm, sizeof(ret->comm), status_field(status, "Name"));
+		v = status_field(status, "NSpid");
+		if (v) {
+			/* NSpid: host ... innermost; the last number is the pid its namespace sees */
+			const char *end = v + strcspn(v, "\n"), *last = v;
+
+			for (const char *p = v; p < end; p++)
+				if ((*p == ' ' || *p == '\t') && p + 1 < end && p[1] != ' ' &&
+				    p[1] != '\t')
+					last = p + 1;
+			ret->vpid = (pid_t)strtol(last, NULL, 10);
+		}
+	} else
+		snprintf(ret->comm, sizeof(ret->comm), "%s", ret->thread_comm);
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", ret->tgid);
+	n = readlink(path, ret->exe, sizeof(ret->exe) - 1);
+	ret->exe[n > 0 ? n : 0] = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", ret->tgid);
+	n = read_small_file(path, ret->cmdline, sizeof(ret->cmdline));
+	ret->cmdline_len = n > 0 ? (size_t)n : 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", ret->tgid);
+	if (read_small_file(path, ret->cgroup, sizeof(ret->cgroup)) < 0)
+		ret->cgroup[0] = 0;
+	return 0;
+}
+
+int procinfo_fd_path(pid_t tid, long fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	buf[0] = 0;
+	if (fd < 0 || fd > INT32_MAX)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", tid, fd);
+	n = readlink(path, buf, size - 1);
+	if (n < 0) {
+		buf[0] = 0;
+		return -errno;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size)
+{
+	const uint64_t page = 4096;
+	size_t off = 0;
+
+	buf[0] = 0;
+	if (!addr || size == 0)
+		return -EFAULT;
+	while (off + 1 < size) {
+		uint64_t cur = addr + off;
+		size_t chunk = (size_t)(page - (cur % page));
+		struct iovec local, remote;
+		ssize_t n;
+		char *nul;
+
+		if (chunk > size - 1 - off)
+			chunk = size - 1 - off;
+		local = (struct iovec){ .iov_base = buf + off, .iov_len = chunk };
+		remote = (struct iovec){ .iov_base = (void *)(uintptr_t)cur, .iov_len = chunk };
+		n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+		if (n <= 0) {
+			buf[off] = 0;
+			return off ? (int)off : -(n < 0 ? errno : EFAULT);
+		}
+		nul = memchr(buf + off, 0, (size_t)n);
+		if (nul)
+			return (int)(nul - buf);
+		off += (size_t)n;
+	}
+	buf[off] = 0;
+	return (int)off;
+}
+
+int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns)
+{
+	char path[64], buf[128];
+	unsigned long long on_cpu, run_delay;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
+		return -errno;
+	/* "on-cpu-ns run-delay-ns timeslices" (Documentation/scheduler/sched-stats.rst) */
+	if (sscanf(buf, "%llu %llu", &on_cpu, &run_delay) != 2)
+		return -EINVAL;
+	*ret_ns = run_delay;
+	return 0;
+}
+
+int procinfo_tracer_pid(pid_t tid, pid_t *ret)
+{
+	char path[64], status[4096];
+	const char *v;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (read_small_file(path, status, sizeof(status)) < 0)
+		return -ESRCH;
+	v = status_field(status, "TracerPid");
+	*ret = v ? (pid_t)strtol(v, NULL, 10) : 0;
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procinfo.h - details about a tracee, read from /proc and its memory.
+ * Slow path only: called for a call that crossed its threshold, never per
+ * stop (except fd paths of close/dup2/dup3/close_range, which must be taken
+ * before the fd is gone). Every function tolerates a tracee that vanished:
+ * it returns -ENOENT/-ESRCH and leaves its output empty.
+ */
+#ifndef SW_TRACER_PROCINFO_H
+#define SW_TRACER_PROCINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROCINFO_COMM_MAX 64
+#define PROCINFO_PATH_MAX 4096
+#define PROCINFO_CMDLINE_MAX 4096
+#define PROCINFO_CGROUP_MAX 4096
+
+/* Identity of a process, cached per thread group at its first record. */
+struct procinfo {
+	pid_t tgid;
+	pid_t vpid;
+	char comm[PROCINFO_COMM_MAX];
+	char thread_comm[PROCINFO_COMM_MAX];
+	char exe[PROCINFO_PATH_MAX];
+	char cmdline[PROCINFO_CMDLINE_MAX];
+	size_t cmdline_len;
+	char cgroup[PROCINFO_CGROUP_MAX];
+};
+
+/* Fill *ret for thread tid (tgid, NSpid, comms, exe, cmdline, cgroup). */
+int procinfo_read(pid_t tid, struct procinfo *ret);
+
+/* readlink /proc/TID/fd/FD into buf ("pipe:[123]", "/etc/passwd"). */
+int procinfo_fd_path(pid_t tid, long fd, char *buf, size_t size);
+
+/*
+ * Read a NUL-terminated string at addr in tid's memory, at most size-1
+ * bytes (process_vm_readv, page by page so an unmapped tail page doesn't
+ * lose the head). Returns the length read or -errno.
+ */
+int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);
+
+/* run_delay (ns spent runnable but waiting for a CPU) of a thread from schedstat. */
+int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns);
+
+/* TracerPid: of a task, 0 if none, -errno if unreadable. */
+int procinfo_tracer_pid(pid_t tid, pid_t *ret);
+
+#endif

@@ -1,0 +1,938 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c - the event loop of `stallwatch run`.
+ *
+ * Shape (strace's, without its globals): while (dispatch(ctx, next_event(ctx)));
+ * next_event() sleeps in poll() on a signalfd (SIGCHLD + the signals we
+ * handle) and ONE timerfd armed at the earliest pending deadline, then
+ * gathers every ready wait4() status before anything is acted on.
+ *
+ * Hot path of a call below its threshold: seccomp stop -> clock read +
+ * PTRACE_GET_SYSCALL_INFO + PTRACE_SYSCALL; exit stop -> clock read +
+ * PTRACE_GET_SYSCALL_INFO + PTRACE_CONT. No allocation, no /proc read, no
+ * formatting (close/dup2/dup3/close_range read their fd path at entry).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <poll.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/macro.h"
+#include "../common/timeutil.h"
+#include "filter.h"
+#include "procinfo.h"
+#include "spawn.h"
+#include "stop.h"
+#include "syscall_args.h"
+#include "tracee.h"
+#include "tracer.h"
+
+#define BATCH_MAX 64
+#define SCHED_SAMPLES 4
+#define X32_SYSCALL_BIT 0x40000000ULL
+
+/* Kernel-internal restart codes (include/linux/errno.h), seen only by tracers. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+enum event_kind {
+	EV_WAIT,   /* a wait4() status */
+	EV_TIMER,  /* the deadline timer fired */
+	EV_SIGNAL, /* a signal to stallwatch */
+	EV_DONE,   /* wait4() said ECHILD: nothing left to trace */
+	EV_ERROR,  /* stallwatch itself failed (ctx->error says why) */
+};
+
+struct event {
+	enum event_kind kind;
+	pid_t pid;
+	int status;
+	uint64_t ts_ns;
+	struct signalfd_siginfo si;
+};
+
+struct sched_sample {
+	uint64_t mono_ns;
+	uint64_t run_delay_ns;
+};
+
+struct tracer_ctx {
+	const struct tracer_run_options *opts;
+	struct tracee_table tracees;
+	struct syscall_args argmap[SW_MAX_NR];
+	int restart_nr[_POLICY_ABI_MAX]; /* restart_syscall per ABI */
+	int ptrace_nr, clone_nr, exit_nr, exit_group_nr;
+
+	int sigfd, timerfd;
+	uint64_t timer_armed_ns; /* 0: disarmed */
+	sigset_t handled;        /* signals we read from sigfd */
+
+	pid_t self_pid, self_tid;
+	pid_t command_pid;
+	bool command_exited;
+	bool command_execed;
+	int command_status; /* raw wait status */
+	int fail_fd;
+
+	struct event batch[BATCH_MAX];
+	size_t batch_len, batch_pos;
+	bool need_drain;
+	bool no_children;
+
+	struct sched_sample samples[SCHED_SAMPLES];
+	unsigned int next_sample;
+
+	struct tracer_stats stats;
+	struct sw_error *error;
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void warn(struct tracer_ctx *ctx, const char *fmt, ...) _printf_(2, 3);
+static void warn(struct tracer_ctx *ctx, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!ctx->opts->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ctx->opts->warn(ctx->opts->warn_opaque, line);
+}
+
+/* Native number of a call, or -1 (compat calls are mapped by name: slow path). */
+static int native_nr_of(const struct traced_call *call)
+{
+	enum policy_abi abi;
+	int index;
+	char *name;
+	int nr;
+
+	if (!policy_abi_of(call->arch, call->nr, &abi, &index))
+		return -1;
+	if (abi == POLICY_ABI_NATIVE)
+		return index;
+	name = seccomp_syscall_resolve_num_arch(abi == POLICY_ABI_X86 ? SCMP_ARCH_X86 :
+									  SCMP_ARCH_X32,
+						(int)call->nr);
+	if (!name)
+		return -1;
+	nr = syscall_nr(name);
+	free(name);
+	return nr;
+}
+
+static bool is_native(const struct traced_call *call, int native_nr)
+{
+	return call->arch == AUDIT_ARCH_X86_64 && call->nr == (uint64_t)native_nr;
+}
+
+static void arm_timer(struct tracer_ctx *ctx, uint64_t deadline_ns)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(deadline_ns / NSEC_PER_SEC),
+			      .tv_nsec = (long)(deadline_ns % NSEC_PER_SEC) },
+	};
+
+	if (deadline_ns == 0)
+		deadline_ns = its.it_value.tv_nsec = 1; /* 0 would disarm */
+	if (timerfd_settime(ctx->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		ctx->timer_armed_ns = deadline_ns;
+}
+
+static void sample_sched(struct tracer_ctx *ctx, uint64_t now_ns)
+{
+	uint64_t run_delay;
+
+	if (procinfo_run_delay_ns(ctx->self_tid, &run_delay) < 0)
+		return;
+	ctx->samples[ctx->next_sample % SCHED_SAMPLES] =
+		(struct sched_sample){ .mono_ns = now_ns, .run_delay_ns = run_delay };
+	ctx->next_sample++;
+}
+
+/*
+ * How long stallwatch itself sat on a run queue since (about) start_ns: an
+ * upper bound of how much of a measured duration is our own scheduling delay
+ * rather than the call's (bench-anchors.md: a 1 us call reads 15-20 us, and
+ * with both CPUs busy some read > 1 ms). Uses the newest schedstat sample
+ * taken before start_ns; samples are taken at every timer expiry and every
+ * crossing, never on the fast path.
+ */
+static uint64_t tracer_delay_since(struct tracer_ctx *ctx, uint64_t start_ns, uint64_t now_ns)
+{
+	const struct sched_sample *base = NULL;
+	uint64_t run_delay;
+
+	for (unsigned int i = 0; i < SCHED_SAMPLES && i < ctx->next_sample; i++) {
+		const struct sched_sample *s = &ctx->samples[i];
+
+		if (s->mono_ns <= start_ns && (!base || s->mono_ns > base->mono_ns))
+			base = s;
+	}
+	if (procinfo_run_delay_ns(ctx->self_tid, &run_delay) < 0)
+		return 0;
+	sample_sched(ctx, now_ns);
+	if (!base || run_delay < base->run_delay_ns)
+		return 0;
+	return run_delay - base->run_delay_ns;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static const char *call_name(const struct traced_call *call, char **owned)
+{
+	enum policy_abi abi;
+	int index;
+
+	*owned = NULL;
+	if (!policy_abi_of(call->arch, call->nr, &abi, &index))
+		return "unknown";
+	if (abi == POLICY_ABI_NATIVE)
+		return syscall_name(index) ?: "unknown";
+	*owned = seccomp_syscall_resolve_num_arch(abi == POLICY_ABI_X86 ? SCMP_ARCH_X86 :
+									    SCMP_ARCH_X32,
+						  (int)call->nr);
+	return *owned ?: "unknown";
+}
+
+static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, uint64_t event_ns,
+		 uint64_t duration_ns, bool has_ret, int64_t ret, uint64_t sched_delay_ns,
+		 const char *note)
+{
+	const struct traced_call *call = &t->call;
+	const struct policy_rule *rule = policy_rule_for(ctx->opts->policy, call->arch, call->nr);
+	_cleanup_free_ char *owned_name = NULL;
+	char fd_path[PROCINFO_PATH_MAX] = "", path[PROCINFO_PATH_MAX] = "";
+	struct record_syscall ev = {
+		.action = action,
+		.rule_name = rule->name,
+		.level = rule->level,
+		.nr = (long)call->nr,
+		.has_ret = has_ret,
+		.ret = ret,
+		.start_mono_ns = call->start_ns,
+		.event_mono_ns = event_ns,
+		.duration_ns = duration_ns,
+		.threshold_ns = call->threshold_ns,
+		.sched_delay_ns = sched_delay_ns,
+		.note = note,
+	};
+	int native = native_nr_of(call);
+
+	ev.name = call_name(call, &owned_name);
+	memcpy(ev.args, call->args, sizeof(ev.args));
+
+	if (!t->info) {
+		t->info = malloc(sizeof(*t->info));
+		if (t->info && procinfo_read(t->tid, t->info) < 0) {
+			free(t->info);
+			t->info = NULL;
+		}
+	}
+	ev.proc.tid = t->tid;
+	ev.proc.pid = t->tid;
+	if (t->info) {
+		ev.proc.pid = t->info->tgid;
+		ev.proc.vpid = t->info->vpid;
+		ev.proc.name = t->info->comm;
+		ev.proc.thread_name = t->info->thread_comm;
+		ev.proc.executable = t->info->exe[0] ? t->info->exe : NULL;
+		ev.proc.command_line = t->info->cmdline_len ? t->info->cmdline : NULL;
+		ev.proc.command_line_len = t->info->cmdline_len;
+		ev.proc.cgroup = t->info->cgroup[0] ? t->info->cgroup : NULL;
+	}
+
+	if (native >= 0) {
+		const struct syscall_args *a = &ctx->argmap[native];
+
+		if (a->fd_arg != ARG_NONE) {
+			long fd = (long)(int)call->args[(int)a->fd_arg];
+
+			if (t->entry_fd_valid)
+				ev.fd_path = t->entry_fd_path;
+			else if (!((a->flags & SYSCALL_DIRFD) && fd == AT_FDCWD) &&
+				 procinfo_fd_path(t->tid, fd, fd_path, sizeof(fd_path)) == 0)
+				ev.fd_path = fd_path;
+		}
+		if (a->path_arg != ARG_NONE &&
+		    procinfo_read_string(t->tid, call->args[(int)a->path_arg], path,
+					 sizeof(path)) >= 0)
+			ev.path = path;
+		if (!note && ((a->flags & SYSCALL_VFORK) ||
+			      (native == ctx->clone_nr && (call->args[0] & CLONE_VFORK))))
+			ev.note = "waiting for vfork child";
+	}
+
+	if (recorder_syscall(ctx->opts->recorder, &ev) < 0)
+		ctx->stats.records_dropped++;
+	else
+		ctx->stats.records++;
+}
+
+/* ---- calls ------------------------------------------------------------ */
+
+/* The call is over (returned, or ended by a signal handler's EINTR). */
+static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_ns, bool has_ret,
+			int64_t ret)
+{
+	uint64_t duration_ns = end_ns - t->call.start_ns, delay_ns;
+
+	t->call_state = CALL_NONE;
+	t->entry_fd_valid = false;
+	ctx->stats.calls++;
+	if (!t->reportable || duration_ns < t->call.threshold_ns)
+		return;
+	delay_ns = tracer_delay_since(ctx, t->call.start_ns, end_ns);
+	if (delay_ns > duration_ns)
+		delay_ns = duration_ns;
+	/*
+	 * Only our own scheduling delay could have pushed it over: not a
+	 * stall of the program's. A call already reported stuck was really
+	 * in flight that long, so its completion is always reported.
+	 */
+	if (!t->stuck_reported && duration_ns - delay_ns < t->call.threshold_ns) {
+		ctx->stats.suppressed++;
+		return;
+	}
+	emit(ctx, t, "slow-syscall", end_ns, duration_ns, has_ret, ret, delay_ns, NULL);
+}
+
+static bool is_restart_code(int64_t rval)
+{
+	return rval == -ERESTARTSYS || rval == -ERESTARTNOINTR || rval == -ERESTARTNOHAND ||
+	       rval == -ERESTART_RESTARTBLOCK;
+}
+
+/* Is this entry the kernel resuming the call that exited with a restart code? */
+static bool is_restart_of(struct tracer_ctx *ctx, const struct tracee *t, uint32_t arch,
+			  uint64_t nr)
+{
+	enum policy_abi abi;
+	int index;
+
+	if (arch != t->call.arch)
+		return false;
+	if (t->call.restart_code == -ERESTART_RESTARTBLOCK) {
+		if (!policy_abi_of(arch, nr, &abi, &index))
+			return false;
+		return index == ctx->restart_nr[abi];
+	}
+	return nr == t->call.nr;
+}
+
+/* A watched call entered (seccomp stop): this is where timing starts. */
+static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
+			  const struct __ptrace_syscall_info *info, uint64_t now_ns)
+{
+	uint32_t arch = info->arch;
+	uint64_t nr = info->seccomp.nr;
+	struct traced_call *call = &t->call;
+	int native;
+
+	if (t->call_state == CALL_RESTART_PENDING) {
+		if (is_restart_of(ctx, t, arch, nr)) {
+			t->call_state = CALL_IN_FLIGHT;
+			call->pieces++;
+			return;
+		}
+		/* A handler ran and the program saw EINTR: the call ended at its last exit. */
+		finish_call(ctx, t, call->last_exit_ns, true, -EINTR);
+	}
+
+	call->arch = arch;
+	call->nr = nr;
+	memcpy(call->args, info->seccomp.args, sizeof(call->args));
+	call->start_ns = now_ns;
+	call->threshold_ns = policy_threshold_ns(ctx->opts->policy, arch, nr);
+	call->deadline_ns = call->threshold_ns == POLICY_UNWATCHED ?
+				    UINT64_MAX :
+				    now_ns + call->threshold_ns;
+	call->pieces = 1;
+	t->call_state = CALL_IN_FLIGHT;
+	t->stuck_reported = false;
+	t->entry_fd_valid = false;
+	t->reportable = !t->pre_exec && call->threshold_ns != POLICY_UNWATCHED;
+
+	if (t->reportable && (ctx->timer_armed_ns == 0 || call->deadline_ns < ctx->timer_armed_ns))
+		arm_timer(ctx, call->deadline_ns);
+
+	if (arch != AUDIT_ARCH_X86_64 || (nr & X32_SYSCALL_BIT) || nr >= SW_MAX_NR)
+		return;
+	native = (int)nr;
+	if (t->reportable && (ctx->argmap[native].flags & SYSCALL_FD_AT_ENTRY)) {
+		if (!t->entry_fd_path)
+			t->entry_fd_path = malloc(PROCINFO_PATH_MAX);
+		if (t->entry_fd_path)
+			t->entry_fd_valid =
+				procinfo_fd_path(t->tid,
+						 (long)(int)call->args[(int)ctx->argmap[native].fd_arg],
+						 t->entry_fd_path, PROCINFO_PATH_MAX) == 0;
+	}
+	if (native == ctx->clone_nr && (call->args[0] & CLONE_UNTRACED))
+		warn(ctx,
+		     "pid %d calls clone(CLONE_UNTRACED): the child escapes tracing and its "
+		     "watched syscalls fail with ENOSYS under the seccomp filter (known limitation "
+		     "of run mode)",
+		     t->tid);
+}
+
+/* Syscall-exit stop of a watched call: timing ends here. */
+static void on_call_exit(struct tracer_ctx *ctx, struct tracee *t,
+			 const struct __ptrace_syscall_info *info, uint64_t now_ns)
+{
+	int64_t rval = info->exit.rval;
+
+	if (t->call_state != CALL_IN_FLIGHT)
+		return;
+	if (info->exit.is_error && is_restart_code(rval)) {
+		/* interrupted; the kernel restarts it or the program sees EINTR */
+		t->call_state = CALL_RESTART_PENDING;
+		t->call.last_exit_ns = now_ns;
+		t->call.restart_code = rval;
+		return;
+	}
+	if (is_native(&t->call, ctx->ptrace_nr) && rval == -EPERM && !t->warned_ptrace &&
+	    (t->call.args[0] == PTRACE_TRACEME || t->call.args[0] == PTRACE_ATTACH ||
+	     t->call.args[0] == PTRACE_SEIZE)) {
+		t->warned_ptrace = true;
+		warn(ctx,
+		     "pid %d: its own ptrace() failed with EPERM because stallwatch traces it "
+		     "(a task has one tracer): debuggers and tracers cannot work inside `run`",
+		     t->tid);
+	}
+	finish_call(ctx, t, now_ns, true, rval);
+}
+
+/* The thread is gone with a call in flight: never lose a call that crossed. */
+static void on_death_in_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t now_ns)
+{
+	uint64_t duration_ns = now_ns - t->call.start_ns;
+	bool exiting = is_native(&t->call, ctx->exit_nr) || is_native(&t->call, ctx->exit_group_nr);
+
+	if (t->call_state == CALL_NONE || !t->reportable || duration_ns < t->call.threshold_ns)
+		return;
+	if (exiting)
+		/* exit/exit_group end with the thread: its whole teardown is the call */
+		emit(ctx, t, "slow-syscall", now_ns, duration_ns, false, 0, 0,
+		     "the thread exited");
+	else if (!t->stuck_reported)
+		emit(ctx, t, "stuck-syscall", t->call.deadline_ns, duration_ns, false, 0, 0,
+		     "the thread died before the call returned");
+	t->call_state = CALL_NONE;
+}
+
+/* Timer expiry: report calls in flight past their deadline; re-arm for the next one. */
+static void on_timer(struct tracer_ctx *ctx, uint64_t now_ns)
+{
+	uint64_t next = UINT64_MAX;
+
+	ctx->timer_armed_ns = 0;
+	sample_sched(ctx, now_ns);
+	for (size_t i = 0; i < ctx->tracees.capacity; i++) {
+		struct tracee *t = tracee_at(&ctx->tracees, i);
+
+		if (!t || t->call_state == CALL_NONE || !t->reportable || t->stuck_reported)
+			continue;
+		if (t->call.deadline_ns <= now_ns) {
+			t->stuck_reported = true;
+			emit(ctx, t, "stuck-syscall", t->call.deadline_ns,
+			     now_ns - t->call.start_ns, false, 0, 0, NULL);
+		} else if (t->call.deadline_ns < next)
+			next = t->call.deadline_ns;
+	}
+	if (next != UINT64_MAX)
+		arm_timer(ctx, next);
+}
+
+/* ---- stops ------------------------------------------------------------ */
+
+static void resume(struct tracer_ctx *ctx, struct tracee *t, int sig)
+{
+	/* Filtered mode: run freely (CONT) unless we wait for this call's exit stop. */
+	int request = t->call_state == CALL_IN_FLIGHT ? PTRACE_SYSCALL : PTRACE_CONT;
+
+	/* ESRCH: the tracee died meanwhile (SIGKILL); wait4() will tell. Normal. */
+	ptrace(request, t->tid, 0, (void *)(long)sig);
+}
+
+static void on_syscall_stop(struct tracer_ctx *ctx, struct tracee *t, bool seccomp, uint64_t now)
+{
+	struct __ptrace_syscall_info info;
+
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(info), &info) <= 0)
+		return; /* ESRCH: died */
+	switch (info.op) {
+	case PTRACE_SYSCALL_INFO_SECCOMP:
+		on_call_entry(ctx, t, &info, now);
+		break;
+	case PTRACE_SYSCALL_INFO_ENTRY:
+		/* Not expected in filtered mode; time it like a seccomp entry if watched. */
+		info.seccomp.nr = info.entry.nr;
+		memmove(info.seccomp.args, info.entry.args, sizeof(info.seccomp.args));
+		if (policy_threshold_ns(ctx->opts->policy, info.arch, info.seccomp.nr) !=
+		    POLICY_UNWATCHED)
+			on_call_entry(ctx, t, &info, now);
+		break;
+	case PTRACE_SYSCALL_INFO_EXIT:
+		on_call_exit(ctx, t, &info, now);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_exec(struct tracer_ctx *ctx, struct tracee *t, uint64_t now_ns)
+{
+	unsigned long former = 0;
+	struct tracee *old;
+
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &former) == 0 && (pid_t)former != t->tid) {
+		/*
+		 * A non-leader thread exec'd: it now has the leader's pid and
+		 * the old tid vanishes without an exit report (ptrace(2),
+		 * "execve(2) under ptrace"). The leader's own call never returns.
+		 */
+		if (t->call_state != CALL_NONE && t->reportable && !t->stuck_reported &&
+		    now_ns - t->call.start_ns >= t->call.threshold_ns)
+			emit(ctx, t, "stuck-syscall", t->call.deadline_ns,
+			     now_ns - t->call.start_ns, false, 0, 0,
+			     "superseded by execve in another thread");
+		old = tracee_find(&ctx->tracees, (pid_t)former);
+		if (old) {
+			t->call_state = old->call_state;
+			t->call = old->call;
+			t->reportable = old->reportable;
+			t->stuck_reported = old->stuck_reported;
+			t->pre_exec = old->pre_exec;
+			t->entry_fd_valid = false;
+			tracee_remove(&ctx->tracees, old);
+		} else
+			t->call_state = CALL_NONE;
+	}
+	if (t->tid == ctx->command_pid) {
+		t->pre_exec = false;
+		ctx->command_execed = true;
+	}
+	/* a new image: comm, exe and cmdline changed */
+	free(t->info);
+	t->info = NULL;
+}
+
+/* Ctrl-Z: the command stopped for the terminal; stop ourselves so the shell sees the job stop. */
+static void stop_with_command(struct tracer_ctx *ctx, int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
+
+	sigaction(sig, &dfl, NULL);
+	raise(sig); /* returns once the shell continues our process group (fg/bg) */
+	sigaction(sig, &ign, NULL);
+	/* the shell's SIGCONT reached the command only if it shares our process group */
+	if (!ctx->command_exited && getpgid(ctx->command_pid) != getpgrp())
+		kill(ctx->command_pid, SIGCONT);
+}
+
+static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
+{
+	int sig, event, inject = 0;
+	enum stop_kind kind = stop_classify(ev->status, &sig, &event);
+	struct tracee *t = tracee_find(&ctx->tracees, ev->pid);
+	unsigned long msg;
+
+	ctx->stats.stops++;
+	if (kind == STOP_EXITED || kind == STOP_KILLED) {
+		if (t) {
+			on_death_in_call(ctx, t, ev->ts_ns);
+			tracee_remove(&ctx->tracees, t);
+		}
+		if (ev->pid == ctx->command_pid) {
+			ctx->command_exited = true;
+			ctx->command_status = ev->status;
+		}
+		return;
+	}
+	if (kind == STOP_UNKNOWN)
+		return;
+	if (!t) {
+		/* A new child can report before its parent's clone event (strace's _exit(!!fork()) case). */
+		t = tracee_add(&ctx->tracees, ev->pid);
+		if (!t) {
+			/* out of memory: let it run rather than leave it stopped */
+			ptrace(PTRACE_CONT, ev->pid, 0, 0);
+			return;
+		}
+	}
+
+	switch (kind) {
+	case STOP_SECCOMP:
+	case STOP_SYSCALL:
+		on_syscall_stop(ctx, t, kind == STOP_SECCOMP, ev->ts_ns);
+		break;
+	case STOP_NEW_TASK:
+		if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) == 0 &&
+		    !tracee_find(&ctx->tracees, (pid_t)msg))
+			tracee_add(&ctx->tracees, (pid_t)msg);
+		break;
+	case STOP_EXEC:
+		on_exec(ctx, t, ev->ts_ns);
+		break;
+	case STOP_GROUP:
+		/*
+		 * Group-stop: LISTEN keeps it stopped (state t while traced)
+		 * until SIGCONT, and the real parent sees STOPPED/CONTINUED as
+		 * without us. CONT or SYSCALL here would resume it.
+		 */
+		ptrace(PTRACE_LISTEN, t->tid, 0, 0);
+		if (t->tid == ctx->command_pid && !t->pre_exec &&
+		    (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU))
+			stop_with_command(ctx, sig);
+		return;
+	case STOP_SIGNAL:
+		inject = sig;
+		/* our own SIGCONT that released the child from its self-stop */
+		if (t->pre_exec && sig == SIGCONT)
+			inject = 0;
+		break;
+	case STOP_TRAP:
+	case STOP_EVENT_OTHER:
+	default:
+		break;
+	}
+	resume(ctx, t, inject);
+}
+
+/* ---- signals to stallwatch ---------------------------------------------- */
+
+static void forward_signal(struct tracer_ctx *ctx, int sig)
+{
+	if (!ctx->command_exited) {
+		kill(ctx->command_pid, sig);
+		return;
+	}
+	/* The command is gone but descendants we must keep tracing remain: tell them. */
+	for (size_t i = 0; i < ctx->tracees.capacity; i++) {
+		struct tracee *t = tracee_at(&ctx->tracees, i);
+		struct procinfo info;
+
+		if (t && procinfo_read(t->tid, &info) == 0 && info.tgid == t->tid)
+			kill(t->tid, sig);
+	}
+}
+
+static void on_signal(struct tracer_ctx *ctx, const struct signalfd_siginfo *si)
+{
+	struct sw_error err = {};
+	int sig = (int)si->ssi_signo;
+
+	switch (sig) {
+	case SIGUSR1:
+		if (recorder_reopen(ctx->opts->recorder, &err) < 0)
+			warn(ctx, "%s: %s", err.msg, strerror(-err.code));
+		return;
+	case SIGHUP:
+	case SIGUSR2:
+		/* policy reload and --summary arrive with their issues; never fatal */
+		return;
+	default:
+		break;
+	}
+	/*
+	 * A terminal's Ctrl-C/Ctrl-\ (SI_KERNEL) went to the whole foreground
+	 * process group, the command included: forwarding would deliver it
+	 * twice. A kill(2)/sigqueue(3) aimed at stallwatch alone is passed on
+	 * once.
+	 */
+	if (si->ssi_code == SI_USER || si->ssi_code == SI_QUEUE || si->ssi_code == SI_TKILL)
+		forward_signal(ctx, sig);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static const struct event done_event = { .kind = EV_DONE };
+static const struct event error_event = { .kind = EV_ERROR };
+
+static void push(struct tracer_ctx *ctx, const struct event *ev)
+{
+	if (ctx->batch_len < BATCH_MAX)
+		ctx->batch[ctx->batch_len++] = *ev;
+}
+
+/* Gather every ready wait4() status (strace NEWS 5.0: fairness across tracees). */
+static void drain_wait(struct tracer_ctx *ctx)
+{
+	while (ctx->batch_len < BATCH_MAX - 2) {
+		struct event ev = { .kind = EV_WAIT };
+		pid_t pid = wait4(-1, &ev.status, __WALL | WNOHANG, NULL);
+
+		if (pid > 0) {
+			ev.pid = pid;
+			ev.ts_ns = sw_mono_ns();
+			push(ctx, &ev);
+			continue;
+		}
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0 && errno == ECHILD)
+			ctx->no_children = true;
+		ctx->need_drain = false;
+		return;
+	}
+	ctx->need_drain = true; /* batch full: come back before sleeping */
+}
+
+static const struct event *next_event(struct tracer_ctx *ctx)
+{
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = ctx->sigfd, .events = POLLIN },
+			{ .fd = ctx->timerfd, .events = POLLIN },
+		};
+		struct signalfd_siginfo si[16];
+		size_t n_signals = 0;
+		bool timer = false;
+
+		if (ctx->batch_pos < ctx->batch_len)
+			return &ctx->batch[ctx->batch_pos++];
+		ctx->batch_pos = ctx->batch_len = 0;
+
+		if (ctx->need_drain) {
+			drain_wait(ctx);
+			if (ctx->batch_len)
+				continue;
+		}
+		if (ctx->no_children)
+			return &done_event;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sw_error_set(ctx->error, -errno, "poll");
+			return &error_event;
+		}
+		if (fds[0].revents & POLLIN) {
+			ssize_t n = read(ctx->sigfd, si, sizeof(si));
+
+			for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(si[0]); i++) {
+				if (si[i].ssi_signo == SIGCHLD)
+					ctx->need_drain = true;
+				else
+					si[n_signals++] = si[i];
+			}
+		}
+		if (fds[1].revents & POLLIN) {
+			uint64_t expirations;
+
+			timer = read(ctx->timerfd, &expirations, sizeof(expirations)) > 0;
+		}
+		/* exit stops first, so a call that returned is not reported stuck */
+		if (ctx->need_drain)
+			drain_wait(ctx);
+		if (timer)
+			push(ctx, &(struct event){ .kind = EV_TIMER, .ts_ns = sw_mono_ns() });
+		for (size_t i = 0; i < n_signals; i++)
+			push(ctx, &(struct event){ .kind = EV_SIGNAL, .si = si[i] });
+	}
+}
+
+static bool dispatch(struct tracer_ctx *ctx, const struct event *ev)
+{
+	switch (ev->kind) {
+	case EV_WAIT:
+		on_wait(ctx, ev);
+		return true;
+	case EV_TIMER:
+		on_timer(ctx, ev->ts_ns);
+		return true;
+	case EV_SIGNAL:
+		on_signal(ctx, &ev->si);
+		return true;
+	case EV_DONE:
+	case EV_ERROR:
+	default:
+		return false;
+	}
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+/*
+ * Signals stallwatch reads instead of dying of: SIGCHLD for ptrace stops,
+ * the ones `run` forwards, and the reload/reopen/summary ones. A signal the
+ * caller had blocked stays blocked and unread (strace's interactive_block
+ * case: the caller meant to hold it).
+ */
+static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
+{
+	static const int handled[] = { SIGCHLD, SIGINT, SIGTERM, SIGQUIT, SIGHUP,
+				       SIGALRM, SIGUSR1, SIGUSR2 };
+	static const int ignored[] = { SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t block;
+
+	sigemptyset(&ctx->handled);
+	for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
+		if (handled[i] == SIGCHLD || !sigismember(caller_mask, handled[i]))
+			sigaddset(&ctx->handled, handled[i]);
+	/*
+	 * Job control: the terminal's SIGTSTP must not stop us before the
+	 * command (we would leave it half-stopped); we stop after it instead.
+	 * SIGPIPE: a closed log pipe is a sink error, not our death.
+	 */
+	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+		sigaction(ignored[i], &ign, NULL);
+
+	block = ctx->handled;
+	if (sigprocmask(SIG_BLOCK, &block, NULL) < 0)
+		return -errno;
+	ctx->sigfd = signalfd(-1, &ctx->handled, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (ctx->sigfd < 0)
+		return -errno;
+	ctx->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (ctx->timerfd < 0)
+		return -errno;
+	return 0;
+}
+
+/* The command owns our stdin/stdout: don't hold its pipes (strace's startup_child). */
+static void release_stdio(void)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (devnull < 0)
+		return;
+	dup3(devnull, STDIN_FILENO, O_CLOEXEC);
+	dup3(devnull, STDOUT_FILENO, O_CLOEXEC);
+	if (devnull > STDERR_FILENO)
+		close(devnull);
+}
+
+static void ctx_init_numbers(struct tracer_ctx *ctx)
+{
+	static const uint32_t scmp_arch[_POLICY_ABI_MAX] = {
+		[POLICY_ABI_NATIVE] = SCMP_ARCH_X86_64,
+		[POLICY_ABI_X86] = SCMP_ARCH_X86,
+		[POLICY_ABI_X32] = SCMP_ARCH_X32,
+	};
+
+	for (int abi = 0; abi < _POLICY_ABI_MAX; abi++) {
+		int nr = seccomp_syscall_resolve_name_arch(scmp_arch[abi], "restart_syscall");
+
+		ctx->restart_nr[abi] = nr < 0 ? -1 : (int)(nr & ~(int)X32_SYSCALL_BIT);
+	}
+	ctx->ptrace_nr = syscall_nr("ptrace");
+	ctx->clone_nr = syscall_nr("clone");
+	ctx->exit_nr = syscall_nr("exit");
+	ctx->exit_group_nr = syscall_nr("exit_group");
+	syscall_args_build(ctx->argmap);
+}
+
+static void result_from_status(struct tracer_ctx *ctx, struct tracer_result *ret)
+{
+	struct spawn_failure failure = {};
+
+	ret->stats = ctx->stats;
+	ret->stats.records_dropped = ctx->opts->recorder->sink.records_dropped;
+	if (!ctx->command_execed &&
+	    read(ctx->fail_fd, &failure, sizeof(failure)) == (ssize_t)sizeof(failure)) {
+		ret->outcome = TRACER_EXEC_FAILED;
+		ret->code = failure.err;
+		ret->failed_stage = failure.stage;
+		return;
+	}
+	if (WIFSIGNALED(ctx->command_status)) {
+		ret->outcome = TRACER_SIGNALED;
+		ret->code = WTERMSIG(ctx->command_status);
+	} else {
+		ret->outcome = TRACER_EXITED;
+		ret->code = WEXITSTATUS(ctx->command_status);
+	}
+}
+
+int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
+	       struct sw_error *err)
+{
+	_cleanup_seccomp_ scmp_filter_ctx filter = NULL;
+	_cleanup_free_ struct tracer_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct tracee *command;
+	sigset_t caller_mask;
+	int r;
+
+	if (!ctx)
+		return sw_error_set(err, -ENOMEM, "out of memory");
+	ctx->opts = opts;
+	ctx->error = err;
+	ctx->sigfd = ctx->timerfd = ctx->fail_fd = -1;
+	ctx->self_pid = getpid();
+	ctx->self_tid = gettid();
+	ctx_init_numbers(ctx);
+
+	r = filter_build(&opts->policy->command_line.syscalls, !filter_have_cap_sys_admin(),
+			 &filter, err);
+	if (r < 0)
+		return r;
+	r = tracee_table_init(&ctx->tracees);
+	if (r < 0)
+		return sw_error_set(err, r, "out of memory");
+
+	/* The fork happens before any signal setup of ours: the command inherits the caller's. */
+	sigprocmask(SIG_SETMASK, NULL, &caller_mask);
+	r = spawn_traced(opts, filter, &ctx->command_pid, &ctx->fail_fd, err);
+	if (r < 0)
+		goto out;
+	command = tracee_add(&ctx->tracees, ctx->command_pid);
+	if (!command) {
+		r = sw_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	command->pre_exec = true;
+	ctx->need_drain = true;
+
+	r = setup_signals(ctx, &caller_mask);
+	if (r < 0) {
+		sw_error_set(err, r, "signal setup");
+		goto out;
+	}
+	release_stdio();
+	sample_sched(ctx, sw_mono_ns());
+
+	while (dispatch(ctx, next_event(ctx)))
+		;
+	if (!ctx->no_children) {
+		/* stallwatch failed; EXITKILL takes the command down with us */
+		r = err->code ? err->code : -EIO;
+		for (size_t i = 0; i < ctx->tracees.capacity; i++) {
+			struct tracee *t = tracee_at(&ctx->tracees, i);
+
+			if (t)
+				on_death_in_call(ctx, t, sw_mono_ns());
+		}
+		goto out;
+	}
+	result_from_status(ctx, ret);
+	r = 0;
+out:
+	tracee_table_done(&ctx->tracees);
+	if (ctx->fail_fd >= 0)
+		close(ctx->fail_fd);
+	if (ctx->sigfd >= 0)
+		close(ctx->sigfd);
+	if (ctx->timerfd >= 0)
+		close(ctx->timerfd);
+	return r;
+}

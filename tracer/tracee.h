@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tracee.h - per-thread tracer state (strace's struct tcb, without globals)
+ * and the table that finds it by tid in O(1).
+ *
+ * One struct tracee per traced thread. A watched call moves it
+ * NONE -> IN_FLIGHT (seccomp stop) -> NONE (syscall-exit stop), or
+ * IN_FLIGHT -> RESTART_PENDING (exit stop with -ERESTART*) -> IN_FLIGHT (the
+ * kernel re-enters the call or runs restart_syscall): one user-visible call,
+ * timed whole from its first entry.
+ */
+#ifndef SW_TRACER_TRACEE_H
+#define SW_TRACER_TRACEE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "procinfo.h"
+
+enum call_state {
+	CALL_NONE,
+	CALL_IN_FLIGHT,
+	CALL_RESTART_PENDING,
+};
+
+struct traced_call {
+	uint32_t arch;  /* AUDIT_ARCH_* */
+	uint64_t nr;    /* as the kernel reports it for arch */
+	uint64_t args[6];
+	uint64_t start_ns;     /* CLOCK_MONOTONIC at the first seccomp stop */
+	uint64_t threshold_ns; /* POLICY_UNWATCHED: tracked but never reported */
+	uint64_t deadline_ns;  /* start + threshold; UINT64_MAX if never */
+	uint64_t last_exit_ns; /* exit stop of the last piece (RESTART_PENDING) */
+	int64_t restart_code;  /* -512..-516 while RESTART_PENDING */
+	unsigned int pieces;   /* 1 + number of restarts stitched in */
+};
+
+struct tracee {
+	pid_t tid;
+	enum call_state call_state;
+	bool reportable;     /* watched, and started after the command's exec */
+	bool stuck_reported; /* the stuck-syscall record of this call is out */
+	bool pre_exec;       /* stallwatch's child before it exec'd the command */
+	bool warned_ptrace;
+	struct traced_call call;
+	char *entry_fd_path;  /* PROCINFO_PATH_MAX buffer, allocated on first use */
+	bool entry_fd_valid;  /* entry_fd_path holds this call's fd path */
+	struct procinfo *info; /* identity cache, allocated at the first record */
+};
+
+struct tracee_table {
+	struct tracee **slots; /* open addressing; NULL empty, TRACEE_TOMBSTONE deleted */
+	size_t capacity;       /* power of two */
+	size_t count;
+	size_t used; /* count + tombstones */
+};
+
+#define TRACEE_TOMBSTONE ((struct tracee *)1)
+
+int tracee_table_init(struct tracee_table *tab);
+void tracee_table_done(struct tracee_table *tab);
+struct tracee *tracee_find(const struct tracee_table *tab, pid_t tid);
+/* Add a fresh tracee for tid (must not exist). NULL on ENOMEM. */
+struct tracee *tracee_add(struct tracee_table *tab, pid_t tid);
+void tracee_remove(struct tracee_table *tab, struct tracee *t);
+
+/* Iterate: for (size_t i = 0; i < tab->capacity; i++) if ((t = tracee_at(tab, i))) ... */
+static inline struct tracee *tracee_at(const struct tracee_table *tab, size_t i)
+{
+	struct tracee *t = tab->slots[i];
+
+	return t == TRACEE_TOMBSTONE ? NULL : t;
+}
+
+#endif

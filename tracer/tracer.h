@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tracer.h - the ptrace core's public API.
+ *
+ * tracer_run() forks the command, PTRACE_SEIZEs it, lets it install the
+ * seccomp prefilter as its last step before execve, then times every watched
+ * call from its seccomp stop to its syscall-exit stop on CLOCK_MONOTONIC,
+ * following every thread and child until wait4() says ECHILD. Calls that
+ * cross their policy threshold go to the recorder: a stuck-syscall record
+ * the moment the threshold passes while still in flight, a slow-syscall
+ * record when they return.
+ *
+ * Where a call is timed: tracer/run.c, on_call_entry() and on_call_exit().
+ */
+#ifndef SW_TRACER_TRACER_H
+#define SW_TRACER_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/error.h"
+#include "../policy/policy.h"
+#include "../record/record.h"
+
+struct tracer_run_options {
+	char *const *argv;     /* the command, argv[0] as given */
+	const char *exec_path; /* resolved executable (cli/ searched PATH) */
+	const struct policy *policy;
+	struct recorder *recorder;
+	/* -u USER: drop to these ids after the filter is loaded, before execve */
+	bool as_user;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int n_groups;
+	/* Warnings for the user (library code never prints): one line each. */
+	void (*warn)(void *opaque, const char *line);
+	void *warn_opaque;
+};
+
+enum tracer_outcome {
+	TRACER_EXITED,      /* the command exited: code = status */
+	TRACER_SIGNALED,    /* the command died by signal: code = signal */
+	TRACER_EXEC_FAILED, /* it never ran: code = errno of execve */
+};
+
+struct tracer_stats {
+	uint64_t stops;           /* ptrace stops handled */
+	uint64_t calls;           /* watched calls timed to completion */
+	uint64_t records;         /* records written */
+	uint64_t records_dropped; /* records the sink refused */
+	uint64_t suppressed;      /* crossings explained by the tracer's own run-queue delay */
+};
+
+struct tracer_result {
+	enum tracer_outcome outcome;
+	int code;
+	int failed_stage; /* TRACER_EXEC_FAILED: 1 seccomp load, 2 uid change, 3 execve */
+	struct tracer_stats stats;
+};
+
+/*
+ * Run the command to completion (the last traced descendant included).
+ * Returns 0 with *ret filled, or -errno when stallwatch itself failed (err
+ * says why; the command, if it started, was killed by PTRACE_O_EXITKILL).
+ */
+int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
+	       struct sw_error *err);
+
+#endif
