@@ -208,7 +208,9 @@ int cli_run(int argc, char **argv)
 	r = resolve_command(o.command[0], exec_path, sizeof(exec_path), &exec_errno);
 	if (r != 0) {
 		cli_error("%s: %s", o.command[0],
-			  r == EXIT_RUN_NOTFOUND ? "command not found" : strerror(exec_errno));
+			  r == EXIT_RUN_NOTFOUND && !strchr(o.command[0], '/') ?
+				  "command not found" :
+				  strerror(exec_errno));
 		return r;
 	}
 

@@ -17,9 +17,9 @@
 #define SW_ERROR_MSG_MAX 512
 
 struct sw_error {
-	int code;                    /* negative errno, 0 when unset */
-	char msg[SW_ERROR_MSG_MAX];  /* "what: why" without the errno text */
-	int line, column;            /* 1-based position for file errors, 0 if none */
+	int code; /* negative errno, 0 when unset */
+	char msg[SW_ERROR_MSG_MAX]; /* "what: why" without the errno text */
+	int line, column; /* 1-based position for file errors, 0 if none */
 };
 
 /* Record an error; returns code (which must be negative). */

@@ -38,7 +38,8 @@ char *sw_format_rfc3339(uint64_t real_ns, char *buf, size_t size)
 
 	gmtime_r(&secs, &tm);
 	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRIu64 "Z", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, real_ns % NSEC_PER_SEC);
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 real_ns % NSEC_PER_SEC);
 	return buf;
 }
 

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NSEC_PER_USEC 1000ULL
-#define NSEC_PER_MSEC 1000000ULL
-#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_USEC UINT64_C(1000)
+#define NSEC_PER_MSEC UINT64_C(1000000)
+#define NSEC_PER_SEC UINT64_C(1000000000)
 
 /* CLOCK_MONOTONIC now, in ns (vDSO: no syscall). */
 uint64_t sw_mono_ns(void);

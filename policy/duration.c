@@ -27,12 +27,9 @@ struct duration_unit {
  * error that seems to reject the unit it was asked for.
  */
 static const struct duration_unit duration_units[] = {
-	{ "", NSEC_PER_MSEC },
-	{ "ns", 1 },
-	{ "us", NSEC_PER_USEC },
-	{ "\xc2\xb5s", NSEC_PER_USEC },
-	{ "\xce\xbcs", NSEC_PER_USEC },
-	{ "ms", NSEC_PER_MSEC },
+	{ "", NSEC_PER_MSEC },		{ "ns", 1 },
+	{ "us", NSEC_PER_USEC },	{ "\xc2\xb5s", NSEC_PER_USEC },
+	{ "\xce\xbcs", NSEC_PER_USEC }, { "ms", NSEC_PER_MSEC },
 	{ "s", NSEC_PER_SEC },
 };
 
@@ -80,8 +77,8 @@ int duration_parse(const char *s, uint64_t *ret_ns, struct sw_error *err)
 	unit = find_unit(p);
 	if (!unit)
 		return sw_error_set(err, -EINVAL,
-				    "bad duration `%s`: unknown unit `%s` (use ns, us, ms or s)",
-				    s, p);
+				    "bad duration `%s`: unknown unit `%s` (use ns, us, ms or s)", s,
+				    p);
 
 	for (p = int_start; p < int_end; p++) {
 		if (__builtin_mul_overflow(whole, 10, &whole) ||

@@ -228,7 +228,8 @@ int recorder_init(struct recorder *rec, const char *path, int fd, enum record_fo
 		rec->sink.path = strdup(path);
 		if (!rec->sink.path)
 			return sw_error_set(err, -ENOMEM, "out of memory");
-		rec->sink.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		rec->sink.fd =
+			open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 		if (rec->sink.fd < 0) {
 			int r = -errno;
 

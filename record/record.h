@@ -27,10 +27,10 @@ enum record_format {
 
 /* Process identity; every string may be NULL (the process may be gone). */
 struct record_process {
-	pid_t pid;  /* host tgid; 0 if unknown */
-	pid_t tid;  /* host tid */
+	pid_t pid; /* host tgid; 0 if unknown */
+	pid_t tid; /* host tid */
 	pid_t vpid; /* pid in its own pid namespace (NSpid: last field); 0 if unknown */
-	const char *name;        /* comm of the process */
+	const char *name; /* comm of the process */
 	const char *thread_name; /* comm of the thread */
 	const char *executable;
 	const char *command_line; /* raw /proc/PID/cmdline bytes, NUL separated */
@@ -39,24 +39,24 @@ struct record_process {
 };
 
 struct record_syscall {
-	const char *action;    /* "slow-syscall" or "stuck-syscall" */
+	const char *action; /* "slow-syscall" or "stuck-syscall" */
 	const char *rule_name; /* policy rule that fired */
-	const char *level;     /* syslog severity name */
+	const char *level; /* syslog severity name */
 	struct record_process proc;
 	const char *name; /* syscall name as the program made it */
 	long nr;
 	uint64_t args[6];
 	bool has_ret; /* false for stuck calls and calls ended by the process's death */
-	int64_t ret;  /* negative errno on failure */
+	int64_t ret; /* negative errno on failure */
 	const char *fd_path;
 	const char *path;
 	uint64_t start_mono_ns; /* the call's start */
 	uint64_t event_mono_ns; /* @timestamp: end (slow) or threshold crossing (stuck) */
-	uint64_t duration_ns;   /* event.duration */
+	uint64_t duration_ns; /* event.duration */
 	uint64_t threshold_ns;
 	uint64_t sched_delay_ns; /* tracer run-queue delay that overlapped the call (upper bound) */
-	bool partial;            /* started before the attach */
-	const char *note;        /* extra human context for the message, or NULL */
+	bool partial; /* started before the attach */
+	const char *note; /* extra human context for the message, or NULL */
 };
 
 struct sink {

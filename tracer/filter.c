@@ -95,9 +95,9 @@ int filter_build(const struct syscall_set *watch, bool no_new_privs, scmp_filter
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, clone_nr, 1,
 					     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, 0));
 		} else {
-			r = seccomp_rule_add(ctx, trace, clone_nr, 1,
-					     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED,
-						     CLONE_UNTRACED));
+			r = seccomp_rule_add(
+				ctx, trace, clone_nr, 1,
+				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED));
 		}
 		if (r < 0)
 			return sw_error_set(err, r, "seccomp rule for `clone`");

@@ -50,11 +50,11 @@
 #define ERESTART_RESTARTBLOCK 516
 
 enum event_kind {
-	EV_WAIT,   /* a wait4() status */
-	EV_TIMER,  /* the deadline timer fired */
+	EV_WAIT, /* a wait4() status */
+	EV_TIMER, /* the deadline timer fired */
 	EV_SIGNAL, /* a signal to stallwatch */
-	EV_DONE,   /* wait4() said ECHILD: nothing left to trace */
-	EV_ERROR,  /* stallwatch itself failed (ctx->error says why) */
+	EV_DONE, /* wait4() said ECHILD: nothing left to trace */
+	EV_ERROR, /* stallwatch itself failed (ctx->error says why) */
 };
 
 struct event {
@@ -79,7 +79,7 @@ struct tracer_ctx {
 
 	int sigfd, timerfd;
 	uint64_t timer_armed_ns; /* 0: disarmed */
-	sigset_t handled;        /* signals we read from sigfd */
+	sigset_t handled; /* signals we read from sigfd */
 
 	pid_t self_pid, self_tid;
 	pid_t command_pid;
@@ -128,9 +128,8 @@ static int native_nr_of(const struct traced_call *call)
 		return -1;
 	if (abi == POLICY_ABI_NATIVE)
 		return index;
-	name = seccomp_syscall_resolve_num_arch(abi == POLICY_ABI_X86 ? SCMP_ARCH_X86 :
-									  SCMP_ARCH_X32,
-						(int)call->nr);
+	name = seccomp_syscall_resolve_num_arch(
+		abi == POLICY_ABI_X86 ? SCMP_ARCH_X86 : SCMP_ARCH_X32, (int)call->nr);
 	if (!name)
 		return -1;
 	nr = syscall_nr(name);
@@ -206,9 +205,8 @@ static const char *call_name(const struct traced_call *call, char **owned)
 		return "unknown";
 	if (abi == POLICY_ABI_NATIVE)
 		return syscall_name(index) ?: "unknown";
-	*owned = seccomp_syscall_resolve_num_arch(abi == POLICY_ABI_X86 ? SCMP_ARCH_X86 :
-									    SCMP_ARCH_X32,
-						  (int)call->nr);
+	*owned = seccomp_syscall_resolve_num_arch(
+		abi == POLICY_ABI_X86 ? SCMP_ARCH_X86 : SCMP_ARCH_X32, (int)call->nr);
 	return *owned ?: "unknown";
 }
 
@@ -361,9 +359,8 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 	memcpy(call->args, info->seccomp.args, sizeof(call->args));
 	call->start_ns = now_ns;
 	call->threshold_ns = policy_threshold_ns(ctx->opts->policy, arch, nr);
-	call->deadline_ns = call->threshold_ns == POLICY_UNWATCHED ?
-				    UINT64_MAX :
-				    now_ns + call->threshold_ns;
+	call->deadline_ns =
+		call->threshold_ns == POLICY_UNWATCHED ? UINT64_MAX : now_ns + call->threshold_ns;
 	call->pieces = 1;
 	t->call_state = CALL_IN_FLIGHT;
 	t->stuck_reported = false;
@@ -381,9 +378,10 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 			t->entry_fd_path = malloc(PROCINFO_PATH_MAX);
 		if (t->entry_fd_path)
 			t->entry_fd_valid =
-				procinfo_fd_path(t->tid,
-						 (long)(int)call->args[(int)ctx->argmap[native].fd_arg],
-						 t->entry_fd_path, PROCINFO_PATH_MAX) == 0;
+				procinfo_fd_path(
+					t->tid,
+					(long)(int)call->args[(int)ctx->argmap[native].fd_arg],
+					t->entry_fd_path, PROCINFO_PATH_MAX) == 0;
 	}
 	if (native == ctx->clone_nr && (call->args[0] & CLONE_UNTRACED))
 		warn(ctx,
@@ -430,8 +428,7 @@ static void on_death_in_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t 
 		return;
 	if (exiting)
 		/* exit/exit_group end with the thread: its whole teardown is the call */
-		emit(ctx, t, "slow-syscall", now_ns, duration_ns, false, 0, 0,
-		     "the thread exited");
+		emit(ctx, t, "slow-syscall", now_ns, duration_ns, false, 0, 0, "the thread exited");
 	else if (!t->stuck_reported)
 		emit(ctx, t, "stuck-syscall", t->call.deadline_ns, duration_ns, false, 0, 0,
 		     "the thread died before the call returned");
@@ -779,8 +776,8 @@ static bool dispatch(struct tracer_ctx *ctx, const struct event *ev)
  */
 static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
 {
-	static const int handled[] = { SIGCHLD, SIGINT, SIGTERM, SIGQUIT, SIGHUP,
-				       SIGALRM, SIGUSR1, SIGUSR2 };
+	static const int handled[] = { SIGCHLD, SIGINT,	 SIGTERM, SIGQUIT,
+				       SIGHUP,	SIGALRM, SIGUSR1, SIGUSR2 };
 	static const int ignored[] = { SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigset_t block;

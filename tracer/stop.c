@@ -54,11 +54,11 @@ enum stop_kind stop_classify(int status, int *ret_sig, int *ret_event)
 const char *stop_kind_name(enum stop_kind kind)
 {
 	static const char *const names[] = {
-		[STOP_EXITED] = "exited",       [STOP_KILLED] = "killed",
-		[STOP_SYSCALL] = "syscall",     [STOP_SECCOMP] = "seccomp",
-		[STOP_NEW_TASK] = "new-task",   [STOP_EXEC] = "exec",
-		[STOP_EVENT_OTHER] = "event",   [STOP_GROUP] = "group-stop",
-		[STOP_TRAP] = "trap",           [STOP_SIGNAL] = "signal",
+		[STOP_EXITED] = "exited",     [STOP_KILLED] = "killed",
+		[STOP_SYSCALL] = "syscall",   [STOP_SECCOMP] = "seccomp",
+		[STOP_NEW_TASK] = "new-task", [STOP_EXEC] = "exec",
+		[STOP_EVENT_OTHER] = "event", [STOP_GROUP] = "group-stop",
+		[STOP_TRAP] = "trap",	      [STOP_SIGNAL] = "signal",
 		[STOP_UNKNOWN] = "unknown",
 	};
 

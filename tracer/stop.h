@@ -15,17 +15,17 @@
 #define SW_TRACER_STOP_H
 
 enum stop_kind {
-	STOP_EXITED,          /* WIFEXITED */
-	STOP_KILLED,          /* WIFSIGNALED */
-	STOP_SYSCALL,         /* syscall-enter or -exit stop: ask PTRACE_GET_SYSCALL_INFO */
-	STOP_SECCOMP,         /* PTRACE_EVENT_SECCOMP */
-	STOP_NEW_TASK,        /* PTRACE_EVENT_CLONE / FORK / VFORK: GETEVENTMSG = new tid */
-	STOP_EXEC,            /* PTRACE_EVENT_EXEC: GETEVENTMSG = former tid */
-	STOP_EVENT_OTHER,     /* EXIT, VFORK_DONE, ...: restart with 0 */
-	STOP_GROUP,           /* group-stop: PTRACE_LISTEN */
-	STOP_TRAP,            /* PTRACE_EVENT_STOP with SIGTRAP etc.: restart with 0 */
-	STOP_SIGNAL,          /* signal-delivery-stop: re-inject the signal */
-	STOP_UNKNOWN,         /* WIFCONTINUED or garbage */
+	STOP_EXITED, /* WIFEXITED */
+	STOP_KILLED, /* WIFSIGNALED */
+	STOP_SYSCALL, /* syscall-enter or -exit stop: ask PTRACE_GET_SYSCALL_INFO */
+	STOP_SECCOMP, /* PTRACE_EVENT_SECCOMP */
+	STOP_NEW_TASK, /* PTRACE_EVENT_CLONE / FORK / VFORK: GETEVENTMSG = new tid */
+	STOP_EXEC, /* PTRACE_EVENT_EXEC: GETEVENTMSG = former tid */
+	STOP_EVENT_OTHER, /* EXIT, VFORK_DONE, ...: restart with 0 */
+	STOP_GROUP, /* group-stop: PTRACE_LISTEN */
+	STOP_TRAP, /* PTRACE_EVENT_STOP with SIGTRAP etc.: restart with 0 */
+	STOP_SIGNAL, /* signal-delivery-stop: re-inject the signal */
+	STOP_UNKNOWN, /* WIFCONTINUED or garbage */
 };
 
 /* *ret_sig: the signal (exit code for STOP_EXITED); *ret_event: status >> 16. */

@@ -26,7 +26,7 @@ enum syscall_arg_flags {
 };
 
 struct syscall_args {
-	int8_t fd_arg;   /* index of the fd argument, ARG_NONE if none */
+	int8_t fd_arg; /* index of the fd argument, ARG_NONE if none */
 	int8_t path_arg; /* index of the path argument, ARG_NONE if none */
 	uint8_t flags;
 };

@@ -26,33 +26,33 @@ enum call_state {
 };
 
 struct traced_call {
-	uint32_t arch;  /* AUDIT_ARCH_* */
-	uint64_t nr;    /* as the kernel reports it for arch */
+	uint32_t arch; /* AUDIT_ARCH_* */
+	uint64_t nr; /* as the kernel reports it for arch */
 	uint64_t args[6];
-	uint64_t start_ns;     /* CLOCK_MONOTONIC at the first seccomp stop */
+	uint64_t start_ns; /* CLOCK_MONOTONIC at the first seccomp stop */
 	uint64_t threshold_ns; /* POLICY_UNWATCHED: tracked but never reported */
-	uint64_t deadline_ns;  /* start + threshold; UINT64_MAX if never */
+	uint64_t deadline_ns; /* start + threshold; UINT64_MAX if never */
 	uint64_t last_exit_ns; /* exit stop of the last piece (RESTART_PENDING) */
-	int64_t restart_code;  /* -512..-516 while RESTART_PENDING */
-	unsigned int pieces;   /* 1 + number of restarts stitched in */
+	int64_t restart_code; /* -512..-516 while RESTART_PENDING */
+	unsigned int pieces; /* 1 + number of restarts stitched in */
 };
 
 struct tracee {
 	pid_t tid;
 	enum call_state call_state;
-	bool reportable;     /* watched, and started after the command's exec */
+	bool reportable; /* watched, and started after the command's exec */
 	bool stuck_reported; /* the stuck-syscall record of this call is out */
-	bool pre_exec;       /* stallwatch's child before it exec'd the command */
+	bool pre_exec; /* stallwatch's child before it exec'd the command */
 	bool warned_ptrace;
 	struct traced_call call;
-	char *entry_fd_path;  /* PROCINFO_PATH_MAX buffer, allocated on first use */
-	bool entry_fd_valid;  /* entry_fd_path holds this call's fd path */
+	char *entry_fd_path; /* PROCINFO_PATH_MAX buffer, allocated on first use */
+	bool entry_fd_valid; /* entry_fd_path holds this call's fd path */
 	struct procinfo *info; /* identity cache, allocated at the first record */
 };
 
 struct tracee_table {
 	struct tracee **slots; /* open addressing; NULL empty, TRACEE_TOMBSTONE deleted */
-	size_t capacity;       /* power of two */
+	size_t capacity; /* power of two */
 	size_t count;
 	size_t used; /* count + tombstones */
 };

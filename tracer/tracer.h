@@ -24,7 +24,7 @@
 #include "../record/record.h"
 
 struct tracer_run_options {
-	char *const *argv;     /* the command, argv[0] as given */
+	char *const *argv; /* the command, argv[0] as given */
 	const char *exec_path; /* resolved executable (cli/ searched PATH) */
 	const struct policy *policy;
 	struct recorder *recorder;
@@ -40,17 +40,17 @@ struct tracer_run_options {
 };
 
 enum tracer_outcome {
-	TRACER_EXITED,      /* the command exited: code = status */
-	TRACER_SIGNALED,    /* the command died by signal: code = signal */
+	TRACER_EXITED, /* the command exited: code = status */
+	TRACER_SIGNALED, /* the command died by signal: code = signal */
 	TRACER_EXEC_FAILED, /* it never ran: code = errno of execve */
 };
 
 struct tracer_stats {
-	uint64_t stops;           /* ptrace stops handled */
-	uint64_t calls;           /* watched calls timed to completion */
-	uint64_t records;         /* records written */
+	uint64_t stops; /* ptrace stops handled */
+	uint64_t calls; /* watched calls timed to completion */
+	uint64_t records; /* records written */
 	uint64_t records_dropped; /* records the sink refused */
-	uint64_t suppressed;      /* crossings explained by the tracer's own run-queue delay */
+	uint64_t suppressed; /* crossings explained by the tracer's own run-queue delay */
 };
 
 struct tracer_result {

@@ -20,7 +20,8 @@
 # Output of a test (its stdout/stderr, plus `show FILE` dumps) is printed,
 # indented, only when it fails. Each test prints one automake-style line:
 # "PASS: e2e/FILE:NAME", "FAIL: e2e/FILE:NAME (why)", "SKIP: e2e/FILE:NAME (why)".
-# The script exits 1 if any test failed. T_ONLY=REGEX runs only matching tests.
+# A script ends with t_done: exit 1 if any test failed. T_ONLY=REGEX runs only
+# matching tests; T_KEEP=1 keeps the temp dir.
 #
 # Environment: STALLWATCH (binary under test, default ./stallwatch), HELPERS
 # (default build/helpers), T_TEST_TIMEOUT.
@@ -48,7 +49,7 @@ unset STALLWATCH_FORMAT 2>/dev/null || true
 T_NFAIL=0
 T_TMP=$(mktemp -d /tmp/sw-e2e.XXXXXX) || exit 1
 chmod 755 "$T_TMP"
-trap 'rm -rf "$T_TMP"; [ "$T_NFAIL" -eq 0 ]' EXIT
+trap '[ -n "${T_KEEP:-}" ] || rm -rf "$T_TMP"' EXIT
 
 t_pass() { echo "PASS: e2e/$E2E_FILE:$1"; }
 t_skip() { echo "SKIP: e2e/$E2E_FILE:$1 (${2:-no reason given})"; }
@@ -271,4 +272,9 @@ t_run() {
 		sed -e 's/^/  | /' "$TD/.log" | tail -n 60
 	fi
 	return 0
+}
+
+t_done() {
+	[ "$T_NFAIL" -eq 0 ] && exit 0
+	exit 1
 }

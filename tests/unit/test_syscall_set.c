@@ -21,8 +21,8 @@ static const char *const class_names[] = {
  * below cannot vouch for them.
  */
 static const char *const newer_than_libseccomp[] = {
-	"file_getattr", "file_setattr", "getxattrat", "listxattrat",
-	"mseal", "open_tree_attr", "removexattrat", "setxattrat",
+	"file_getattr", "file_setattr",	  "getxattrat",	   "listxattrat",
+	"mseal",	"open_tree_attr", "removexattrat", "setxattrat",
 };
 
 static bool has_name(const struct syscall_set *set, const char *name)

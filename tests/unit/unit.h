@@ -46,7 +46,10 @@ struct unit_test {
 	int (*fn)(void);
 };
 
-#define TEST(fn) { #fn, fn }
+#define TEST(fn)                                                                                   \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
 static inline int unit_main(const char *file, const struct unit_test *tests, size_t n)
 {
@@ -75,7 +78,7 @@ static inline int unit_main(const char *file, const struct unit_test *tests, siz
 	int main(void)                                                                             \
 	{                                                                                          \
 		static const struct unit_test tests[] = { __VA_ARGS__ };                           \
-		return unit_main(__FILE__, tests, sizeof(tests) / sizeof(tests[0]));              \
+		return unit_main(__FILE__, tests, sizeof(tests) / sizeof(tests[0]));               \
 	}
 
 #endif

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# timing.sh - slow calls are reported once, with the program's own duration,
+# the right process, fd and path details; fast calls are not; thresholds and
+# -e filters select what is reported.
+. "$(dirname "$0")/lib.sh"
+
+H=$HELPERS
+
+# One nanosleep(300 ms): one record whose every field says what the call was.
+test_nanosleep_record() {
+	sw run -o rec.json -- "$H/sleeper" 300 out.txt 2>err.txt
+	show out.txt err.txt rec.json
+	expect_rc 0
+	local n pid measured sel
+	sel='name == "nanosleep" and slow'
+	n=$(jq_count rec.json "$sel")
+	expect_eq "$n" 1 "nanosleep slow records"
+	pid=$(hval out.txt pid)
+	measured=$(hval out.txt nanosleep)
+	expect_tol "$measured" 300000000 "sleeper's own measurement"
+	expect_tol "$(jq_get rec.json "$sel" .event.duration)" "$measured" "event.duration"
+	expect_eq "$(jq_get rec.json "$sel" .process.pid)" "$pid" "process.pid"
+	expect_eq "$(jq_get rec.json "$sel" .process.thread.id)" "$pid" "process.thread.id"
+	expect_eq "$(jq_get rec.json "$sel" .process.name)" sleeper "process.name"
+	expect_eq "$(jq_get rec.json "$sel" .process.executable)" "$(readlink -f "$H/sleeper")" \
+		"process.executable"
+	jq_get rec.json "$sel" .process.command_line | grep -q 'sleeper 300 out.txt' ||
+		fail "process.command_line lacks 'sleeper 300 out.txt'"
+	expect_eq "$(jq_get rec.json "$sel" .stallwatch.syscall.nr)" 35 "syscall.nr (x86_64 nanosleep)"
+	expect_eq "$(jq_get rec.json "$sel" .stallwatch.syscall.ret)" 0 "syscall.ret"
+	expect_eq "$(jq_get rec.json "$sel" '.stallwatch.syscall | has("errno")')" false "errno present"
+	expect_eq "$(jq_get rec.json "$sel" .stallwatch.threshold_ns)" 10000000 "threshold_ns (default)"
+	expect_eq "$(jq_get rec.json "$sel" '.event.start < .["@timestamp"]')" true \
+		"event.start before @timestamp"
+	jq_get rec.json "$sel" .message | grep -q nanosleep || fail "message does not name nanosleep"
+}
+
+# Tracing must not change what the program measures itself.
+test_transparent_duration() {
+	local u t
+	t_bg "$H/sleeper" 300 untraced.txt
+	t_wait "$BGPID"
+	sw run -o rec.json -- "$H/sleeper" 300 traced.txt 2>err.txt
+	show untraced.txt traced.txt err.txt
+	expect_rc 0
+	u=$(hval untraced.txt nanosleep)
+	t=$(hval traced.txt nanosleep)
+	expect_tol "$t" "$u" "traced vs untraced sleeper"
+}
+
+# glibc's sleep is clock_nanosleep: reported under that name.
+test_clock_nanosleep() {
+	sw run -o rec.json -- sleep 0.2 2>err.txt
+	show rec.json err.txt
+	expect_rc 0
+	local sel='name == "clock_nanosleep" and slow and .process.name == "sleep"' d
+	expect_eq "$(jq_count rec.json "$sel")" 1 "clock_nanosleep records"
+	d=$(jq_get rec.json "$sel" .event.duration)
+	[ "$d" -ge 200000000 ] && [ "$d" -lt 400000000 ] || fail "duration $d not in [200,400) ms"
+}
+
+# read() on a pipe written 200 ms late: fd_path names the pipe's inode.
+test_pipe_late() {
+	sw run -o rec.json -- "$H/pipe_late" 200 out.txt 2>err.txt
+	show out.txt rec.json err.txt
+	expect_rc 0
+	local sel pid
+	pid=$(hval out.txt pid)
+	sel="name == \"read\" and slow and .process.pid == $pid"
+	expect_eq "$(jq_count rec.json "$sel")" 1 "read records of the parent"
+	expect_eq "$(jq_get rec.json "$sel" .stallwatch.syscall.fd_path)" \
+		"pipe:[$(hval out.txt pid 6)]" "fd_path"
+	expect_eq "$(jq_get rec.json "$sel" '.stallwatch.syscall.args[0]')" "$(hval out.txt pid 4)" \
+		"args[0] (the fd)"
+	expect_eq "$(jq_get rec.json "$sel" .stallwatch.syscall.ret)" 1 "ret"
+	expect_tol "$(jq_get rec.json "$sel" .event.duration)" "$(hval out.txt read)" "read duration"
+}
+
+# 1000 fast calls: nothing at the default threshold...
+test_fastcalls_quiet() {
+	sw run -o rec.json -- "$H/fastcalls" 1000 out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 0
+	grep -q '^getppid 1000 .* bad 0' out.txt || fail "fastcalls did not run cleanly"
+	expect_eq "$(jq_count rec.json 'name == "getppid"')" 0 "getppid records at 10 ms"
+}
+
+# ...and every one of them, exactly once, with -m 0.
+test_fastcalls_m0() {
+	sw run -m 0 -e getppid -o rec.json -- "$H/fastcalls" 1000 out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 0
+	expect_eq "$(jq_count rec.json 'name == "getppid" and slow')" 1000 "getppid records at -m 0"
+	expect_eq "$(jq_count rec.json 'name != "getppid"')" 0 "records of other calls with -e getppid"
+	expect_eq "$(jq_count rec.json '.stallwatch.threshold_ns != 0')" 0 "records with threshold_ns != 0"
+}
+
+# -m units: every spelling of 250 ms means the same threshold.
+test_threshold_units() {
+	local spec n
+	for spec in 250 250ms 250000us 250000000ns; do
+		sw run -m "$spec" -e nanosleep -o "rec-$spec.json" -- "$H/sleeper" 300 2>err.txt >/dev/null
+		expect_rc 0 "-m $spec: exit status"
+		n=$(jq_count "rec-$spec.json" 'name == "nanosleep" and slow and .stallwatch.threshold_ns == 250000000')
+		[ "$n" = 1 ] || {
+			show "rec-$spec.json" err.txt
+			fail "-m $spec: $n records with threshold_ns 250000000, want 1"
+		}
+	done
+}
+
+# A call shorter than the threshold is not reported.
+test_threshold_above() {
+	sw run -m 1s -o rec.json -- "$H/sleeper" 300 out.txt 2>err.txt
+	show rec.json err.txt
+	expect_rc 0
+	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 0 "nanosleep records with -m 1s"
+	# and the sleeper did run
+	[ -n "$(hval out.txt nanosleep)" ] || fail "sleeper did not run"
+}
+
+# -e selects calls: by name, negated, long option; other calls stay silent.
+test_trace_filter() {
+	sw run -e nanosleep -o a.json -- "$H/sleeper" 200 2>err.txt >/dev/null
+	expect_eq "$(jq_count a.json 'name == "nanosleep"')" 1 "-e nanosleep: nanosleep records"
+	expect_eq "$(jq_count a.json 'name != "nanosleep"')" 0 "-e nanosleep: other records"
+	sw run -e read -o b.json -- "$H/sleeper" 200 2>err.txt >/dev/null
+	expect_eq "$(jq_count b.json 'name == "nanosleep"')" 0 "-e read: nanosleep records"
+	sw run -e '!nanosleep' -o c.json -- "$H/sleeper" 200 2>err.txt >/dev/null
+	expect_eq "$(jq_count c.json 'name == "nanosleep"')" 0 "-e !nanosleep: nanosleep records"
+	sw run --trace=nanosleep -o d.json -- "$H/sleeper" 200 2>err.txt >/dev/null
+	expect_eq "$(jq_count d.json 'name == "nanosleep"')" 1 "--trace=nanosleep: nanosleep records"
+	sw run -e '%file' -m 0 -o e.json -- "$H/vforker" exec 50 2>err.txt >/dev/null
+	expect_eq "$(jq_count e.json 'name == "chdir"')" 2 "-e %file: chdir records"
+	expect_eq "$(jq_count e.json 'name == "nanosleep"')" 0 "-e %file: nanosleep records"
+}
+
+# Without -o, records go to stderr; the command's stdout stays its own.
+test_default_stderr() {
+	sw run -e nanosleep -- "$H/sleeper" 200 >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 0
+	expect_eq "$(jq_count err.txt 'name == "nanosleep"')" 1 "nanosleep records on stderr"
+	expect_eq "$(grep -c . out.txt)" 2 "stdout lines (the sleeper's own two)"
+	grep -q '^{' out.txt && fail "a record went to stdout"
+	:
+}
+
+t_run nanosleep_record test_nanosleep_record
+t_run transparent_duration test_transparent_duration
+t_run clock_nanosleep test_clock_nanosleep
+t_run pipe_late test_pipe_late
+t_run fastcalls_quiet test_fastcalls_quiet
+t_run fastcalls_m0 test_fastcalls_m0
+t_run threshold_units test_threshold_units
+t_run threshold_above test_threshold_above
+t_run trace_filter test_trace_filter
+t_run default_stderr test_default_stderr
+t_done
