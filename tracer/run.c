@@ -40,6 +40,7 @@
 #include "tracer.h"
 
 #define BATCH_MAX 64
+#define SIGNALS_PER_READ 16
 #define SCHED_SAMPLES 4
 #define X32_SYSCALL_BIT 0x40000000ULL
 
@@ -88,7 +89,8 @@ struct tracer_ctx {
 	int command_status; /* raw wait status */
 	int fail_fd;
 
-	struct event batch[BATCH_MAX];
+	/* wait statuses first (at most BATCH_MAX), then a timer and the signals read */
+	struct event batch[BATCH_MAX + 1 + SIGNALS_PER_READ];
 	size_t batch_len, batch_pos;
 	bool need_drain;
 	bool no_children;
@@ -666,14 +668,14 @@ static const struct event error_event = { .kind = EV_ERROR };
 
 static void push(struct tracer_ctx *ctx, const struct event *ev)
 {
-	if (ctx->batch_len < BATCH_MAX)
+	if (ctx->batch_len < ARRAY_SIZE(ctx->batch))
 		ctx->batch[ctx->batch_len++] = *ev;
 }
 
 /* Gather every ready wait4() status (strace NEWS 5.0: fairness across tracees). */
 static void drain_wait(struct tracer_ctx *ctx)
 {
-	while (ctx->batch_len < BATCH_MAX - 2) {
+	while (ctx->batch_len < BATCH_MAX) {
 		struct event ev = { .kind = EV_WAIT };
 		pid_t pid = wait4(-1, &ev.status, __WALL | WNOHANG, NULL);
 
@@ -700,7 +702,7 @@ static const struct event *next_event(struct tracer_ctx *ctx)
 			{ .fd = ctx->sigfd, .events = POLLIN },
 			{ .fd = ctx->timerfd, .events = POLLIN },
 		};
-		struct signalfd_siginfo si[16];
+		struct signalfd_siginfo si[SIGNALS_PER_READ];
 		size_t n_signals = 0;
 		bool timer = false;
 

@@ -91,6 +91,12 @@ int spawn_traced(const struct tracer_run_options *opts, scmp_filter_ctx filter, 
 		child_main(opts, filter, pipefd[1]);
 	}
 	close(pipefd[1]);
+	/*
+	 * The command inherited the caller's SIGCHLD disposition; we need the
+	 * default: with SIG_IGN the kernel would reap the command for us and
+	 * its exit status would be lost.
+	 */
+	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
 
 	while (waitpid(pid, &status, WUNTRACED) < 0) {
 		if (errno != EINTR) {
