@@ -139,8 +139,8 @@ cppcheck:
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -I. \
 		common policy tracer record cli
 
-bench: all helpers
-	@bench/run.sh
+bench: all
+	@bench/quick.sh
 
 install: $(BIN)
 	$(INSTALL) -m 0755 -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
