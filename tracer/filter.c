@@ -36,12 +36,15 @@ int filter_build(const struct syscall_set *watch, bool no_new_privs, scmp_filter
 	struct syscall_set traced = *watch, all;
 	const uint32_t trace = SCMP_ACT_TRACE(0);
 	int restart_nr = syscall_nr("restart_syscall"), ptrace_nr = syscall_nr("ptrace");
+	int sigreturn_nr = syscall_nr("rt_sigreturn");
 	int clone_nr = syscall_nr("clone");
 	bool default_trace;
 	int r;
 
-	if (syscall_set_count(watch) > 0)
+	if (syscall_set_count(watch) > 0) {
 		syscall_set_add(&traced, restart_nr);
+		syscall_set_add(&traced, sigreturn_nr);
+	}
 	syscall_set_add(&traced, ptrace_nr);
 
 	syscall_set_fill_all(&all);

@@ -5,6 +5,7 @@
  * Watched syscalls -> SCMP_ACT_TRACE (a PTRACE_EVENT_SECCOMP stop), the rest
  * -> ALLOW, so unwatched calls never stop. Always traced on top of the set:
  *   restart_syscall  so an interrupted watched call can be stitched whole;
+ *   rt_sigreturn     so we learn whether a handler's return restarts it;
  *   ptrace           to warn when the command's own ptrace() fails (one tracer per task);
  *   clone with CLONE_UNTRACED in flags, to warn: that child escapes us and
  *                    gets ENOSYS for every watched call (scenario 34).

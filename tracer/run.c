@@ -76,7 +76,7 @@ struct tracer_ctx {
 	struct tracee_table tracees;
 	struct syscall_args argmap[SW_MAX_NR];
 	int restart_nr[_POLICY_ABI_MAX]; /* restart_syscall per ABI */
-	int ptrace_nr, clone_nr, exit_nr, exit_group_nr;
+	int ptrace_nr, clone_nr, exit_nr, exit_group_nr, sigreturn_nr;
 
 	int sigfd, timerfd;
 	uint64_t timer_armed_ns; /* 0: disarmed */
@@ -352,8 +352,15 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 			call->pieces++;
 			return;
 		}
-		/* A handler ran and the program saw EINTR: the call ended at its last exit. */
-		finish_call(ctx, t, call->last_exit_ns, true, -EINTR);
+		if (!t->has_suspended) {
+			/* a signal handler runs first; rt_sigreturn decides the call's fate */
+			t->suspended = *call;
+			t->suspended_reportable = t->reportable;
+			t->suspended_stuck_reported = t->stuck_reported;
+			t->has_suspended = true;
+		} else
+			/* nested interruptions: settle for "the program saw EINTR" */
+			finish_call(ctx, t, call->last_exit_ns, true, -EINTR);
 	}
 
 	call->arch = arch;
@@ -393,6 +400,22 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 		     t->tid);
 }
 
+/*
+ * The handler that interrupted a call returned. rt_sigreturn "returns" the
+ * restored rax: -EINTR if the program sees the call fail, anything else if
+ * the kernel re-executes it (SA_RESTART, arch/x86/kernel/signal.c).
+ */
+static void resume_suspended(struct tracer_ctx *ctx, struct tracee *t, int64_t sigreturn_rval)
+{
+	t->call = t->suspended;
+	t->reportable = t->suspended_reportable;
+	t->stuck_reported = t->suspended_stuck_reported;
+	t->has_suspended = false;
+	t->call_state = CALL_RESTART_PENDING;
+	if (sigreturn_rval == -EINTR)
+		finish_call(ctx, t, t->call.last_exit_ns, true, -EINTR);
+}
+
 /* Syscall-exit stop of a watched call: timing ends here. */
 static void on_call_exit(struct tracer_ctx *ctx, struct tracee *t,
 			 const struct __ptrace_syscall_info *info, uint64_t now_ns)
@@ -418,6 +441,8 @@ static void on_call_exit(struct tracer_ctx *ctx, struct tracee *t,
 		     t->tid);
 	}
 	finish_call(ctx, t, now_ns, true, rval);
+	if (t->has_suspended && is_native(&t->call, ctx->sigreturn_nr))
+		resume_suspended(ctx, t, rval);
 }
 
 /* The thread is gone with a call in flight: never lose a call that crossed. */
@@ -838,6 +863,7 @@ static void ctx_init_numbers(struct tracer_ctx *ctx)
 	ctx->clone_nr = syscall_nr("clone");
 	ctx->exit_nr = syscall_nr("exit");
 	ctx->exit_group_nr = syscall_nr("exit_group");
+	ctx->sigreturn_nr = syscall_nr("rt_sigreturn");
 	syscall_args_build(ctx->argmap);
 }
 

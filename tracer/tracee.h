@@ -45,6 +45,15 @@ struct tracee {
 	bool pre_exec; /* stallwatch's child before it exec'd the command */
 	bool warned_ptrace;
 	struct traced_call call;
+	/*
+	 * An interrupted call (RESTART_PENDING) set aside while a signal
+	 * handler runs: rt_sigreturn's result says whether the kernel
+	 * restarts it (SA_RESTART) or the program got EINTR.
+	 */
+	struct traced_call suspended;
+	bool has_suspended;
+	bool suspended_reportable;
+	bool suspended_stuck_reported;
 	char *entry_fd_path; /* PROCINFO_PATH_MAX buffer, allocated on first use */
 	bool entry_fd_valid; /* entry_fd_path holds this call's fd path */
 	struct procinfo *info; /* identity cache, allocated at the first record */

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cli.sh - usage errors (exit 2, one "stallwatch: " line, nothing run),
+# --help/--version, -o FILE (0600, append), --format text, -u USER, the
+# JSON record schema, and an unprivileged run.
+. "$(dirname "$0")/lib.sh"
+
+H=$HELPERS
+
+# usage_error ARG...: rc 2, exactly one stderr line "stallwatch: ...", and
+# the command (touch ran) did not run.
+usage_error() {
+	rm -f ran
+	sw "$@" 2>err.txt >out.txt
+	show err.txt out.txt
+	expect_rc 2 "stallwatch $*"
+	[ ! -e ran ] || fail "stallwatch $*: the command ran"
+}
+
+one_error_line() {
+	expect_eq "$(grep -c . err.txt)" 1 "stderr lines for stallwatch $*"
+	grep -q '^stallwatch: ' err.txt || fail "stderr does not start with 'stallwatch: '"
+}
+
+test_unknown_syscall() {
+	usage_error run -e nosuchsyscall -- touch ran
+	one_error_line run -e nosuchsyscall
+	grep -q nosuchsyscall err.txt || fail "the error does not name the syscall"
+	usage_error run -e 'nanosleep,nosuchsyscall' -- touch ran
+	one_error_line run -e nanosleep,nosuchsyscall
+}
+
+# ?name: ignore a name unknown on this kernel.
+test_optional_syscall() {
+	sw run -e '?nosuchsyscall,nanosleep' -o rec.json -- "$H/sleeper" 200 2>err.txt >/dev/null
+	show err.txt rec.json
+	expect_rc 0
+	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 1 "nanosleep records"
+}
+
+test_bad_duration() {
+	local v
+	for v in abc 10xs -5 '' 10msx ms 10ss; do
+		usage_error run -m "$v" -- touch ran
+		one_error_line run -m "'$v'"
+	done
+}
+
+test_no_command() {
+	usage_error run
+	usage_error run --
+	usage_error run -m 10ms --
+}
+
+test_bad_option() {
+	usage_error run --no-such-option -- touch ran
+	usage_error run --format yaml -- touch ran
+	usage_error no-such-subcommand
+}
+
+test_help() {
+	sw --help >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 0
+	grep -q USAGE out.txt || fail "--help lacks USAGE"
+	grep -q EXAMPLES out.txt || fail "--help lacks EXAMPLES"
+	sw run --help >out.txt 2>err.txt
+	expect_rc 0 "run --help"
+	grep -q . out.txt || fail "run --help printed nothing on stdout"
+}
+
+test_version() {
+	sw --version >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 0
+	grep -q '[0-9]\.[0-9]' out.txt || fail "--version prints no version number"
+}
+
+# -o FILE: created 0600 (whatever the umask), and appended to.
+test_output_file() {
+	umask 022
+	sw run -e nanosleep -o rec.json -- "$H/sleeper" 150 >/dev/null 2>err.txt
+	show err.txt
+	expect_rc 0
+	expect_eq "$(stat -c %a rec.json)" 600 "mode of the created file"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 1 "records after one run"
+	sw run -e nanosleep -o rec.json -- "$H/sleeper" 150 >/dev/null 2>err.txt
+	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 2 "records after two runs (append)"
+	echo PRE >pre.json
+	sw run -e nanosleep -o pre.json -- "$H/sleeper" 150 >/dev/null 2>err.txt
+	expect_eq "$(head -n 1 pre.json)" PRE "first line of a file that existed"
+	expect_eq "$(grep -c . pre.json)" 2 "lines in the appended file"
+	[ ! -s err.txt ] || fail "stderr not empty with -o: $(head -n 3 err.txt)"
+}
+
+# --format text: one human line per record, not JSON.
+test_text_format() {
+	sw run --format text -e nanosleep -o rec.txt -- "$H/sleeper" 200 >/dev/null 2>err.txt
+	show rec.txt err.txt
+	expect_rc 0
+	expect_eq "$(grep -c . rec.txt)" 1 "text lines"
+	grep -q '^{' rec.txt && fail "text format wrote JSON"
+	grep -q nanosleep rec.txt || fail "text line does not name nanosleep"
+	sw run --format=json -e nanosleep -o rec.json -- "$H/sleeper" 200 >/dev/null 2>err.txt
+	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 1 "--format=json records"
+}
+
+# Every record is one compact JSON object with the common fields.
+test_json_schema() {
+	local t0 t1 host bad
+	t0=$(date -u +%Y-%m-%dT%H:%M:%S)
+	sw run -m 0 -o rec.json -- "$H/pipe_late" 100 out.txt 2>err.txt
+	t1=$(date -u +%Y-%m-%dT%H:%M:%S)
+	show err.txt
+	expect_rc 0
+	host=$(uname -n)
+	[ "$(grep -c . rec.json)" -ge 10 ] || fail "too few records with -m 0: $(grep -c . rec.json)"
+	jq -e . rec.json >/dev/null || fail "a line does not parse as JSON"
+	bad=$(jq -r --arg t0 "$t0" --arg t1 "$t1" --arg host "$host" '
+		def ts: type == "string" and test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z$");
+		def int: type == "number" and . == floor;
+		def str: type == "string" and length > 0;
+		[["@timestamp", (.["@timestamp"] | ts)],
+		 ["@timestamp in run", (.["@timestamp"][0:19] as $s | $s >= $t0 and $s <= $t1)],
+		 ["message", (.message | str)],
+		 ["event.kind", (.event.kind == "alert")],
+		 ["event.action", (.event.action == "slow-syscall" or .event.action == "stuck-syscall")],
+		 ["event.duration", (.event.duration | int and . >= 0)],
+		 ["event.start", (.event.start | ts)],
+		 ["log.level", (.log.level == "warning")],
+		 ["rule.name", (.rule.name == "command-line")],
+		 ["host.name", (.host.name == $host)],
+		 ["stallwatch.schema", (.stallwatch.schema == 1)],
+		 ["stallwatch.mono_ns", (.stallwatch.mono_ns | int and . > 0)],
+		 ["stallwatch.threshold_ns", (.stallwatch.threshold_ns == 0)],
+		 ["process.pid", (.process.pid | int and . > 0)],
+		 ["process.vpid", (.process.vpid == .process.pid)],
+		 ["process.thread.id", (.process.thread.id | int and . > 0)],
+		 ["process.name", (.process.name | str)],
+		 ["process.executable", (.process.executable | str)],
+		 ["process.command_line", (.process.command_line | str)],
+		 ["process.cgroup", (.process.cgroup | type == "array" and length > 0)],
+		 ["syscall.name", (.stallwatch.syscall.name | str)],
+		 ["syscall.nr", (.stallwatch.syscall.nr | int)],
+		 ["syscall.args", (.stallwatch.syscall.args | type == "array" and length == 6 and all(.[]; int))],
+		 ["syscall.ret", (if .event.action == "slow-syscall" then (.stallwatch.syscall.ret | int)
+				 else (.stallwatch.syscall | has("ret") | not) end)],
+		 ["syscall.errno", (if (.stallwatch.syscall.ret // 0) < 0
+				   then (.stallwatch.syscall.errno | str and startswith("E"))
+				   else (.stallwatch.syscall | has("errno") | not) end)],
+		 ["no dotted keys", ([paths | .[] | strings | select(contains("."))] | length == 0)]]
+		| map(select(.[1] != true) | .[0]) | select(length > 0)
+		| "line \(input_line_number): \(join(", "))"' rec.json)
+	[ -z "$bad" ] || {
+		echo "$bad" | head -n 20
+		head -n 3 rec.json
+		fail "records with bad fields: $(echo "$bad" | head -n 1)"
+	}
+	# compact: one object per line, no pretty-printing
+	[ "$(grep -c . rec.json)" = "$(jq -c . rec.json | wc -l)" ] || fail "records span several lines"
+}
+
+# -u USER: the command runs as USER, traced.
+test_run_as_user() {
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	sw run -u nobody -o rec.json -- sh -c 'id -u; exec "$0" 200' "$H/sleeper" >out.txt 2>err.txt
+	show out.txt err.txt rec.json
+	expect_rc 0
+	expect_eq "$(head -n 1 out.txt)" "$(id -u nobody)" "uid of the command"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 1 "nanosleep records"
+}
+
+# Unprivileged: stallwatch itself run as nobody works (no_new_privs path).
+test_unprivileged() {
+	command -v setpriv >/dev/null || skip "setpriv is missing"
+	[ "$(id -u)" = 0 ] || skip "needs root to switch to nobody"
+	local sw=$STALLWATCH h=$H d
+	d=$TD/nobody
+	mkdir -p "$d" && chmod 755 "$d"
+	# Copy the binaries if nobody cannot reach them where they are.
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$sw" -a -x "$h/sleeper"; then
+		cp "$sw" "$d/stallwatch" && cp "$h/sleeper" "$d/sleeper" || skip "cannot copy binaries"
+		sw=$d/stallwatch
+		h=$d
+	fi
+	t_bg setpriv --reuid=65534 --regid=65534 --clear-groups "$sw" run -e nanosleep -- "$h/sleeper" 200 \
+		>out.txt 2>err.txt
+	t_wait "$BGPID" 20
+	show out.txt err.txt
+	expect_rc 0
+	expect_eq "$(jq_count err.txt 'name == "nanosleep" and slow')" 1 "nanosleep records"
+	expect_tol "$(jq_get err.txt 'name == "nanosleep"' .event.duration)" "$(hval out.txt nanosleep)" \
+		"duration"
+}
+
+t_run unknown_syscall test_unknown_syscall
+t_run optional_syscall test_optional_syscall
+t_run bad_duration test_bad_duration
+t_run no_command test_no_command
+t_run bad_option test_bad_option
+t_run help test_help
+t_run version test_version
+t_run output_file test_output_file
+t_run text_format test_text_format
+t_run json_schema test_json_schema
+t_run run_as_user test_run_as_user
+t_run unprivileged test_unprivileged
+t_done

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/run.sh - the `make check` test runner (after `make check-build`).
+#
+#   tests/run.sh [FILTER]
+#
+# Runs, in order:
+#   1. every unit test binary: build/tests/test_*, then build/asan/tests/test_*
+#      (ASan+UBSan; their lines are labelled "asan/...");
+#   2. every tests/e2e/*.sh script against ./stallwatch, then again against
+#      build/asan/stallwatch (labelled "asan/e2e/...");
+#   3. two lint tests: lint/check-format (make -s check-format) and
+#      lint/cppcheck (make -s cppcheck); SKIP if the tool is missing.
+# FILTER (a substring) limits the run to units, scripts or lint tests whose
+# name contains it, e.g. `tests/run.sh follow` or `tests/run.sh test_policy`.
+# E2E_ASAN=0 skips the sanitizer pass of the e2e scripts (development only).
+#
+# Every PASS/FAIL/SKIP line is printed as it comes; a program that exits
+# non-zero without printing a FAIL line counts as one FAIL (a crash cannot
+# pass silently). Last line: "N passed, N failed, N skipped". Exit 1 if
+# anything failed.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+FILTER=${1:-}
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
+E2E_TIMEOUT=${E2E_TIMEOUT:-600}
+npass=0
+nfail=0
+nskip=0
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+selected() {
+	[ -z "$FILTER" ] || [[ $1 == *"$FILTER"* ]]
+}
+
+# run_prog LABEL PREFIX CMD...: run CMD, echo its output with PREFIX inserted
+# after "PASS: " / "FAIL: " / "SKIP: ", count the lines.
+run_prog() {
+	local label=$1 prefix=$2 line rc saw_fail=0
+	shift 2
+	while IFS= read -r line; do
+		case $line in
+		"__RC__ "*)
+			rc=${line#__RC__ }
+			continue
+			;;
+		PASS:\ *)
+			npass=$((npass + 1))
+			line="PASS: $prefix${line#PASS: }"
+			;;
+		FAIL:\ *)
+			nfail=$((nfail + 1))
+			saw_fail=1
+			line="FAIL: $prefix${line#FAIL: }"
+			;;
+		SKIP:\ *)
+			nskip=$((nskip + 1))
+			line="SKIP: $prefix${line#SKIP: }"
+			;;
+		esac
+		printf '%s\n' "$line"
+	done < <(
+		"$@" </dev/null 2>&1
+		echo "__RC__ $?"
+	)
+	if [ "${rc:-1}" != 0 ] && [ "$saw_fail" = 0 ]; then
+		nfail=$((nfail + 1))
+		case ${rc:-1} in
+		124) echo "FAIL: $label (timed out)" ;;
+		*) echo "FAIL: $label (exited ${rc:-?} without a FAIL line)" ;;
+		esac
+	fi
+}
+
+# ---- unit tests -----------------------------------------------------------------
+
+for tree in build build/asan; do
+	prefix=
+	[ "$tree" = build/asan ] && prefix=asan/
+	for t in "$tree"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		selected "$name" || selected "$prefix$name" || continue
+		run_prog "$prefix$name" "$prefix" timeout -k 10 "$UNIT_TIMEOUT" "$t"
+	done
+done
+
+# ---- end-to-end tests -------------------------------------------------------------
+
+e2e_pass() {
+	local binary=$1 prefix=$2 script name
+	for script in tests/e2e/*.sh; do
+		name=$(basename "$script")
+		[ "$name" = lib.sh ] && continue
+		selected "e2e/$name" || selected "${prefix}e2e/$name" || continue
+		if [ ! -x "$binary" ]; then
+			echo "FAIL: ${prefix}e2e/$name ($binary is missing: make check-build)"
+			nfail=$((nfail + 1))
+			continue
+		fi
+		run_prog "${prefix}e2e/$name" "$prefix" env STALLWATCH="$binary" HELPERS=build/helpers \
+			timeout -k 10 "$E2E_TIMEOUT" bash "$script"
+	done
+}
+
+e2e_pass ./stallwatch ""
+if [ "${E2E_ASAN:-1}" != 0 ]; then
+	e2e_pass build/asan/stallwatch asan/
+fi
+
+# ---- lint -------------------------------------------------------------------------
+
+lint() {
+	local name=$1 tool=$2 target=$3 out
+	selected "lint/$name" || return 0
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "SKIP: lint/$name ($tool is not installed)"
+		nskip=$((nskip + 1))
+		return
+	fi
+	if out=$(make -s "$target" 2>&1); then
+		echo "PASS: lint/$name"
+		npass=$((npass + 1))
+	else
+		echo "FAIL: lint/$name"
+		printf '%s\n' "$out" | head -n 40 | sed 's/^/  | /'
+		nfail=$((nfail + 1))
+	fi
+}
+
+lint check-format clang-format check-format
+lint cppcheck cppcheck cppcheck
+
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" -eq 0 ]
