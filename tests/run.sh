@@ -15,6 +15,8 @@
 # FILTER (a substring) limits the run to units, scripts or lint tests whose
 # name contains it, e.g. `tests/run.sh follow` or `tests/run.sh test_policy`.
 # E2E_ASAN=0 skips the sanitizer pass of the e2e scripts (development only).
+# Time limits: UNIT_TIMEOUT per unit binary, E2E_TIMEOUT per script, and
+# RUN_BUDGET for the whole run (scripts not started in time count as FAIL).
 #
 # Every PASS/FAIL/SKIP line is printed as it comes; a program that exits
 # non-zero without printing a FAIL line counts as one FAIL (a crash cannot
@@ -26,7 +28,10 @@ cd "$(dirname "$0")/.." || exit 1
 
 FILTER=${1:-}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
-E2E_TIMEOUT=${E2E_TIMEOUT:-600}
+E2E_TIMEOUT=${E2E_TIMEOUT:-300}
+# make check must end within 15 min: e2e scripts that would start after
+# RUN_BUDGET seconds are not run (each counts as a FAIL).
+RUN_BUDGET=${RUN_BUDGET:-720}
 npass=0
 nfail=0
 nskip=0
@@ -93,18 +98,25 @@ done
 # ---- end-to-end tests -------------------------------------------------------------
 
 e2e_pass() {
-	local binary=$1 prefix=$2 script name
+	local binary=$1 prefix=$2 script name left
 	for script in tests/e2e/*.sh; do
 		name=$(basename "$script")
 		[ "$name" = lib.sh ] && continue
 		selected "e2e/$name" || selected "${prefix}e2e/$name" || continue
+		left=$((RUN_BUDGET - SECONDS))
+		if [ "$left" -le 10 ]; then
+			echo "FAIL: ${prefix}e2e/$name (not run: the ${RUN_BUDGET} s budget is used up)"
+			nfail=$((nfail + 1))
+			continue
+		fi
+		[ "$left" -gt "$E2E_TIMEOUT" ] && left=$E2E_TIMEOUT
 		if [ ! -x "$binary" ]; then
 			echo "FAIL: ${prefix}e2e/$name ($binary is missing: make check-build)"
 			nfail=$((nfail + 1))
 			continue
 		fi
 		run_prog "${prefix}e2e/$name" "$prefix" env STALLWATCH="$binary" HELPERS=build/helpers \
-			timeout -k 10 "$E2E_TIMEOUT" bash "$script"
+			timeout -k 10 "$left" bash "$script"
 	done
 }
 

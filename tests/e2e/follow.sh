@@ -57,18 +57,18 @@ test_vfork_exec() {
 	show out.txt rec.json err.txt
 	expect_rc 0
 	local ppid cpid
-	ppid=$(jq_get rec.json 'name == "chdir" and sc.path == "/nonexistent-vforker-parent"' .process.pid)
+	ppid=$(jq_get rec.json 'name == "chdir" and slow and sc.path == "/nonexistent-vforker-parent"' .process.pid)
 	cpid=$(hval out.txt child)
 	grep -q "^reaped $cpid exited 0" out.txt || fail "the parent did not see its child exit 0"
-	expect_eq "$(jq_count rec.json 'name == "chdir"')" 2 "chdir records"
-	expect_eq "$(jq_get rec.json 'name == "chdir" and .process.pid == '"$cpid" .stallwatch.syscall.path)" \
+	expect_eq "$(jq_count rec.json 'name == "chdir" and slow')" 2 "chdir records"
+	expect_eq "$(jq_get rec.json 'name == "chdir" and slow and .process.pid == '"$cpid" .stallwatch.syscall.path)" \
 		/nonexistent-vforker-child "the child's chdir path"
 	[ -n "$ppid" ] && [ "$ppid" != "$cpid" ] || fail "the parent's chdir is missing or has the child's pid"
-	expect_eq "$(jq_get rec.json 'name == "chdir"' .stallwatch.syscall.errno | sort -u)" ENOENT "errno"
-	expect_eq "$(jq_get rec.json 'name == "chdir"' .stallwatch.syscall.ret | sort -u)" -2 "ret"
-	expect_eq "$(jq -r -s 'map(select(.stallwatch.syscall.name == "chdir")) | sort_by(.stallwatch.mono_ns) | map(.stallwatch.syscall.path) | join(" ")' rec.json)" \
+	expect_eq "$(jq_get rec.json 'name == "chdir" and slow' .stallwatch.syscall.errno | sort -u)" ENOENT "errno"
+	expect_eq "$(jq_get rec.json 'name == "chdir" and slow' .stallwatch.syscall.ret | sort -u)" -2 "ret"
+	expect_eq "$(jq -r -s 'map(select(.stallwatch.syscall.name == "chdir" and .event.action == "slow-syscall")) | sort_by(.stallwatch.mono_ns) | map(.stallwatch.syscall.path) | join(" ")' rec.json)" \
 		"/nonexistent-vforker-child /nonexistent-vforker-parent" "chdir order"
-	expect_eq "$(jq_get rec.json 'name == "nanosleep" and .process.name == "sleeper"' .process.pid)" \
+	expect_eq "$(jq_get rec.json 'name == "nanosleep" and slow and .process.name == "sleeper"' .process.pid)" \
 		"$cpid" "the exec'd sleeper's pid"
 }
 
@@ -78,9 +78,9 @@ test_vfork_parent_wait() {
 	show out.txt rec.json err.txt
 	expect_rc 0
 	expect_eq "$(jq_count rec.json 'name == "vfork" and slow')" 1 "vfork records"
-	expect_tol "$(jq_get rec.json 'name == "vfork"' .event.duration)" "$(hval out.txt vfork)" \
+	expect_tol "$(jq_get rec.json 'name == "vfork" and slow' .event.duration)" "$(hval out.txt vfork)" \
 		"vfork duration vs the parent's own"
-	[ "$(jq_get rec.json 'name == "vfork"' .process.pid)" != "$(hval out.txt child)" ] ||
+	[ "$(jq_get rec.json 'name == "vfork" and slow' .process.pid)" != "$(hval out.txt child)" ] ||
 		fail "the vfork record carries the child's pid"
 }
 

@@ -19,6 +19,7 @@ restart_alarm() {
 	sel='name == "nanosleep" and slow'
 	n=$(jq_count rec.json "$sel")
 	expect_eq "$n" 1 "nanosleep records${m:+ with -m $m}"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and stuck')" 1 "stuck records for the one call"
 	expect_eq "$(jq_count rec.json 'name == "restart_syscall"')" 0 "restart_syscall records"
 	expect_tol "$(jq_get rec.json "$sel" .event.duration)" "$(hval out.txt nanosleep)" \
 		"stitched duration vs the program's"
@@ -53,6 +54,8 @@ restart_sa() {
 	[ "${handled:-0}" -ge 5 ] || fail "SIGALRM handler ran ${handled:-0} times, want about 10"
 	sel="name == \"read\" and slow and .process.pid == $pid"
 	expect_eq "$(jq_count rec.json "$sel")" 1 "read records${m:+ with -m $m}"
+	expect_eq "$(jq_count rec.json "name == \"read\" and stuck and .process.pid == $pid")" 1 \
+		"stuck records for the one read"
 	expect_eq "$(jq_get rec.json "$sel" .stallwatch.syscall.ret)" 1 "ret"
 	expect_tol "$(jq_get rec.json "$sel" .event.duration)" "$(hval out.txt read)" \
 		"stitched read duration vs the program's"

@@ -67,7 +67,7 @@ test_forward_sigterm() {
 	t_wait "$swpid" 10
 	show out.txt err.txt
 	expect_rc 0
-	grep -q '^INT 0 TERM 1 HUP 0 CONT 0 timeout 0$' out.txt ||
+	grep -q '^INT 0 TERM 1 HUP 0 CONT 0 TSTP 0 timeout 0$' out.txt ||
 		fail "want exactly one SIGTERM: $(tail -n 1 out.txt)"
 }
 
@@ -80,7 +80,7 @@ test_ctrl_c_pty() {
 	t_wait "$BGPID" 30
 	show status.txt out.txt pty.log err.txt
 	expect_eq "$(cat status.txt)" "exited 0" "stallwatch's status"
-	grep -q '^INT 1 TERM 0 HUP 0 CONT 0 timeout 0$' out.txt ||
+	grep -q '^INT 1 TERM 0 HUP 0 CONT 0 TSTP 0 timeout 0$' out.txt ||
 		fail "want exactly one SIGINT: $(tail -n 1 out.txt)"
 }
 
@@ -109,8 +109,31 @@ test_group_stop() {
 	t_wait "$swpid" 10
 	show out.txt err.txt
 	expect_rc 0
-	grep -q '^INT 0 TERM 0 HUP 0 CONT 1 timeout 0$' out.txt ||
+	grep -q '^INT 0 TERM 0 HUP 0 CONT 1 TSTP 0 timeout 0$' out.txt ||
 		fail "want exactly one SIGCONT: $(tail -n 1 out.txt)"
+}
+
+# Scenario 28: ^Z in an interactive bash on a pty. The command's SIGTSTP
+# handler runs once and stops it; bash must see the job stopped (so
+# stallwatch has to stop too), get its prompt back, and fg resumes the job
+# (one SIGCONT); the status is unchanged.
+test_ctrl_z_pty() {
+	command -v python3 >/dev/null || skip "python3 is missing"
+	local cmd
+	t_bg python3 "$TOP/tests/e2e/ptyjob.py" out.txt flag pty.log \
+		"$STALLWATCH run -o rec.json -- $H/sigcount flag 20000 out.txt" >status.txt 2>err.txt
+	local py=$BGPID
+	if wait_for 'grep -q ^ready out.txt' 15; then
+		cmd=$(hval out.txt ready)
+		t_track "$cmd"
+		t_track "$(awk '$1 == "PPid:" { print $2 }' "/proc/$cmd/status" 2>/dev/null)"
+	fi
+	t_wait "$py" 40
+	show status.txt out.txt pty.log err.txt
+	grep -q '^stopped yes$' status.txt || fail "bash did not see the job stop on ^Z"
+	expect_eq "$(hval status.txt rc)" 0 "the job's status after fg"
+	grep -q '^INT 0 TERM 0 HUP 0 CONT 1 TSTP 1 timeout 0$' out.txt ||
+		fail "want exactly one SIGTSTP and one SIGCONT: $(tail -n 1 out.txt)"
 }
 
 t_run mask_ign_pending test_mask_ign_pending
@@ -121,4 +144,5 @@ t_run ppid_tracerpid test_ppid_tracerpid
 t_run forward_sigterm test_forward_sigterm
 t_run ctrl_c_pty test_ctrl_c_pty
 t_run group_stop test_group_stop
+t_run ctrl_z_pty test_ctrl_z_pty
 t_done

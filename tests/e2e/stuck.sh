@@ -32,7 +32,7 @@ test_stuck_then_slow() {
 	n=$(jq -r -s '.[0].stallwatch.mono_ns < .[1].stallwatch.mono_ns' rec.json)
 	expect_eq "$n" true "stuck mono_ns before slow mono_ns"
 	n=$(jq -r -s '.[0].event.start == .[1].event.start' rec.json)
-	expect_eq "$n" true "both records have the same event.start (one call)"
+	expect_eq "$n" true "both records have the same event.start (one call): $(jq -r -s 'map(.event.start) | join(" vs ")' rec.json)"
 	n=$(jq_get rec.json stuck '.stallwatch.syscall | (has("ret") or has("errno"))')
 	expect_eq "$n" false "stuck record has ret/errno"
 	expect_eq "$(jq_get rec.json stuck .process.pid)" "$pid" "stuck process.pid"

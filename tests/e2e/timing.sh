@@ -16,6 +16,8 @@ test_nanosleep_record() {
 	sel='name == "nanosleep" and slow'
 	n=$(jq_count rec.json "$sel")
 	expect_eq "$n" 1 "nanosleep slow records"
+	# in flight past 10 ms: exactly one stuck record too, for the same call
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and stuck')" 1 "nanosleep stuck records"
 	pid=$(hval out.txt pid)
 	measured=$(hval out.txt nanosleep)
 	expect_tol "$measured" 300000000 "sleeper's own measurement"
@@ -77,13 +79,31 @@ test_pipe_late() {
 	expect_tol "$(jq_get rec.json "$sel" .event.duration)" "$(hval out.txt read)" "read duration"
 }
 
-# 1000 fast calls: nothing at the default threshold...
+# Calls that take a path carry it, with ret or errno.
+test_path_field() {
+	sw run -m 0 -e openat -o rec.json -- cat /etc/hostname /nonexistent-stallwatch-e2e >/dev/null 2>err.txt
+	show rec.json err.txt
+	expect_rc 1 "cat's status"
+	local ok='name == "openat" and slow and sc.path == "/etc/hostname"'
+	local bad='name == "openat" and slow and sc.path == "/nonexistent-stallwatch-e2e"'
+	expect_eq "$(jq_count rec.json "$ok")" 1 "openat(/etc/hostname) records"
+	expect_eq "$(jq_get rec.json "$ok" '.stallwatch.syscall.ret >= 0')" true "ret of the successful openat"
+	expect_eq "$(jq_get rec.json "$ok" '.stallwatch.syscall | has("errno")')" false "errno on success"
+	expect_eq "$(jq_count rec.json "$bad")" 1 "openat(/nonexistent...) records"
+	expect_eq "$(jq_get rec.json "$bad" .stallwatch.syscall.ret)" -2 "ret of the failed openat"
+	expect_eq "$(jq_get rec.json "$bad" .stallwatch.syscall.errno)" ENOENT "errno of the failed openat"
+}
+
+# 1000 fast calls: nothing at the default threshold (a slow call after them
+# shows the tracing was on)...
 test_fastcalls_quiet() {
-	sw run -o rec.json -- "$H/fastcalls" 1000 out.txt 2>err.txt
+	sw run -o rec.json -- sh -c '"$0" 1000 out.txt && exec "$1" 100 /dev/null' \
+		"$H/fastcalls" "$H/sleeper" 2>err.txt
 	show out.txt err.txt
 	expect_rc 0
 	grep -q '^getppid 1000 .* bad 0' out.txt || fail "fastcalls did not run cleanly"
 	expect_eq "$(jq_count rec.json 'name == "getppid"')" 0 "getppid records at 10 ms"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow')" 1 "the control nanosleep's records"
 }
 
 # ...and every one of them, exactly once, with -m 0.
@@ -110,29 +130,31 @@ test_threshold_units() {
 	done
 }
 
-# A call shorter than the threshold is not reported.
+# A call shorter than the threshold is not reported; a longer one is.
 test_threshold_above() {
-	sw run -m 1s -o rec.json -- "$H/sleeper" 300 out.txt 2>err.txt
+	sw run -m 1s -o rec.json -- sh -c '"$0" 300 out.txt && exec "$0" 1100 /dev/null' \
+		"$H/sleeper" 2>err.txt
 	show rec.json err.txt
 	expect_rc 0
-	expect_eq "$(jq_count rec.json 'name == "nanosleep"')" 0 "nanosleep records with -m 1s"
-	# and the sleeper did run
 	[ -n "$(hval out.txt nanosleep)" ] || fail "sleeper did not run"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow')" 1 "nanosleep records with -m 1s"
+	expect_tol "$(jq_get rec.json 'name == "nanosleep" and slow' .event.duration)" 1100000000 \
+		"the reported call (1.1 s, not 300 ms)"
 }
 
 # -e selects calls: by name, negated, long option; other calls stay silent.
 test_trace_filter() {
 	sw run -e nanosleep -o a.json -- "$H/sleeper" 200 2>err.txt >/dev/null
-	expect_eq "$(jq_count a.json 'name == "nanosleep"')" 1 "-e nanosleep: nanosleep records"
+	expect_eq "$(jq_count a.json 'name == "nanosleep" and slow')" 1 "-e nanosleep: nanosleep records"
 	expect_eq "$(jq_count a.json 'name != "nanosleep"')" 0 "-e nanosleep: other records"
 	sw run -e read -o b.json -- "$H/sleeper" 200 2>err.txt >/dev/null
 	expect_eq "$(jq_count b.json 'name == "nanosleep"')" 0 "-e read: nanosleep records"
 	sw run -e '!nanosleep' -o c.json -- "$H/sleeper" 200 2>err.txt >/dev/null
 	expect_eq "$(jq_count c.json 'name == "nanosleep"')" 0 "-e !nanosleep: nanosleep records"
 	sw run --trace=nanosleep -o d.json -- "$H/sleeper" 200 2>err.txt >/dev/null
-	expect_eq "$(jq_count d.json 'name == "nanosleep"')" 1 "--trace=nanosleep: nanosleep records"
+	expect_eq "$(jq_count d.json 'name == "nanosleep" and slow')" 1 "--trace=nanosleep: nanosleep records"
 	sw run -e '%file' -m 0 -o e.json -- "$H/vforker" exec 50 2>err.txt >/dev/null
-	expect_eq "$(jq_count e.json 'name == "chdir"')" 2 "-e %file: chdir records"
+	expect_eq "$(jq_count e.json 'name == "chdir" and slow')" 2 "-e %file: chdir records"
 	expect_eq "$(jq_count e.json 'name == "nanosleep"')" 0 "-e %file: nanosleep records"
 }
 
@@ -141,7 +163,7 @@ test_default_stderr() {
 	sw run -e nanosleep -- "$H/sleeper" 200 >out.txt 2>err.txt
 	show out.txt err.txt
 	expect_rc 0
-	expect_eq "$(jq_count err.txt 'name == "nanosleep"')" 1 "nanosleep records on stderr"
+	expect_eq "$(jq_count err.txt 'name == "nanosleep" and slow')" 1 "nanosleep records on stderr"
 	expect_eq "$(grep -c . out.txt)" 2 "stdout lines (the sleeper's own two)"
 	grep -q '^{' out.txt && fail "a record went to stdout"
 	:
@@ -151,6 +173,7 @@ t_run nanosleep_record test_nanosleep_record
 t_run transparent_duration test_transparent_duration
 t_run clock_nanosleep test_clock_nanosleep
 t_run pipe_late test_pipe_late
+t_run path_field test_path_field
 t_run fastcalls_quiet test_fastcalls_quiet
 t_run fastcalls_m0 test_fastcalls_m0
 t_run threshold_units test_threshold_units

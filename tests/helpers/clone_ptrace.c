@@ -55,6 +55,7 @@ int main(int argc, char **argv)
 	else
 		h_say("status exited %d\n", WEXITSTATUS(status));
 	h_say("sigchld_code %d%s\n", (int)chld_code, chld_code == CLD_KILLED ? " CLD_KILLED" : "");
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1 && chld_code == CLD_KILLED ? 0
-												  : 1;
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGUSR1 || chld_code != CLD_KILLED)
+		return 1;
+	return 0;
 }

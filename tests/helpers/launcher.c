@@ -83,7 +83,9 @@ int main(int argc, char **argv)
 			raise(sig);
 			break;
 		case 'r':
-			set_disp(sig, SIG_DFL);
+			/* SIGKILL and SIGSTOP cannot be caught: nothing to reset. */
+			if (sig != SIGKILL && sig != SIGSTOP)
+				set_disp(sig, SIG_DFL);
 			set_mask(SIG_UNBLOCK, sig);
 			raise(sig);
 			return 99;

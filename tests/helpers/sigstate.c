@@ -33,7 +33,7 @@ static void print_fd(int fd)
 
 int main(int argc, char **argv)
 {
-	static const char *const keys[] = { "SigPnd:", "ShdPnd:",	"SigBlk:", "SigIgn:",
+	static const char *const keys[] = { "SigPnd:", "ShdPnd:",    "SigBlk:", "SigIgn:",
 					    "SigCgt:", "TracerPid:", "PPid:" };
 	char line[256];
 	unsigned char open_fd[1024] = { 0 };
@@ -58,8 +58,8 @@ int main(int argc, char **argv)
 	while ((de = readdir(d))) {
 		int fd = atoi(de->d_name);
 
-		if (de->d_name[0] != '.' && fd != dirfd(d) && (fd != h_out_fd || fd == 1) && fd >= 0 &&
-		    fd < 1024)
+		if (de->d_name[0] != '.' && fd != dirfd(d) && (fd != h_out_fd || fd == 1) &&
+		    fd >= 0 && fd < 1024)
 			open_fd[fd] = 1;
 	}
 	closedir(d);
