@@ -149,8 +149,9 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 	};
 	int c;
 
-	/* '+': stop at the command, so its own options are left alone */
-	while ((c = getopt_long(argc, argv, "+e:m:o:u:h", long_options, NULL)) != -1) {
+	/* '+': stop at the command, so its own options are left alone; ':': we print errors */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:e:m:o:u:h", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (cli_parse_trace(&o->trace, optarg) < 0)
@@ -173,8 +174,17 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 		case 'h':
 			fputs(run_usage, stdout);
 			return 1;
+		case ':':
+			cli_error("run: option `%s` needs a value (see `stallwatch run --help`)",
+				  argv[optind - 1]);
+			return -EINVAL;
 		default:
-			fputs("Try `stallwatch run --help'.\n", stderr);
+			if (optopt)
+				cli_error("run: unknown option `-%c` (see `stallwatch run --help`)",
+					  optopt);
+			else
+				cli_error("run: unknown option `%s` (see `stallwatch run --help`)",
+					  argv[optind - 1]);
 			return -EINVAL;
 		}
 	}

@@ -50,7 +50,11 @@ static json_t *timestamp(uint64_t mono_ns, uint64_t real_minus_mono_ns)
 	return json_string(sw_format_rfc3339(mono_ns + real_minus_mono_ns, buf, sizeof(buf)));
 }
 
-/* "/proc/PID/cgroup" text -> ["12:memory:/x", "0::/y"] */
+/*
+ * "/proc/PID/cgroup" text -> the process's cgroup path(s): v1 lines as
+ * "CONTROLLERS:PATH" ("memory:/x", "cpu,cpuacct:/y"), the v2 line ("0::PATH")
+ * as its bare PATH. A v2-only host thus gives ["/system.slice/x.service"].
+ */
 static json_t *cgroup_array(const char *text)
 {
 	json_t *arr = json_array();
@@ -62,6 +66,17 @@ static json_t *cgroup_array(const char *text)
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 
+		const char *colon = memchr(line, ':', len);
+
+		if (colon) {
+			/* drop "ID:"; for v2 also the empty controller list */
+			len -= (size_t)(colon + 1 - line);
+			line = colon + 1;
+			if (len > 0 && line[0] == ':') {
+				line++;
+				len--;
+			}
+		}
 		if (len > 0) {
 			json_t *s = json_kstring(line, len, 0);
 
@@ -242,6 +257,7 @@ int recorder_init(struct recorder *rec, const char *path, int fd, enum record_fo
 	rec->sink.format = format;
 	if (format_auto)
 		rec->sink.format = isatty(rec->sink.fd) ? RECORD_FORMAT_TEXT : RECORD_FORMAT_JSON;
+	rec->real_minus_mono_ns = (int64_t)(sw_real_ns() - sw_mono_ns());
 	if (gethostname(rec->host_name, sizeof(rec->host_name) - 1) < 0)
 		snprintf(rec->host_name, sizeof(rec->host_name), "localhost");
 	return 0;
@@ -296,11 +312,20 @@ static int sink_write(struct sink *sink, const char *line, size_t len)
 	return 0;
 }
 
+static uint64_t wall_offset_ns(struct recorder *rec)
+{
+	int64_t now = (int64_t)(sw_real_ns() - sw_mono_ns()), drift;
+
+	drift = now - rec->real_minus_mono_ns;
+	if (drift > (int64_t)NSEC_PER_MSEC || drift < -(int64_t)NSEC_PER_MSEC)
+		rec->real_minus_mono_ns = now;
+	return (uint64_t)rec->real_minus_mono_ns;
+}
+
 int recorder_syscall(struct recorder *rec, const struct record_syscall *ev)
 {
-	uint64_t real = sw_real_ns(), mono = sw_mono_ns();
 	_cleanup_free_ char *line =
-		record_encode_syscall(ev, rec->host_name, real - mono, rec->sink.format);
+		record_encode_syscall(ev, rec->host_name, wall_offset_ns(rec), rec->sink.format);
 
 	if (!line) {
 		rec->sink.records_dropped++;

@@ -72,6 +72,12 @@ struct sink {
 struct recorder {
 	struct sink sink;
 	char host_name[256];
+	/*
+	 * CLOCK_REALTIME - CLOCK_MONOTONIC, kept while it moves by less than
+	 * 1 ms (NTP slew), so the stuck and the slow record of one call carry
+	 * the same event.start; a clock step is picked up at once.
+	 */
+	int64_t real_minus_mono_ns;
 };
 
 /*

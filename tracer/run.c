@@ -26,6 +26,7 @@
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +42,7 @@
 
 #define BATCH_MAX 64
 #define SIGNALS_PER_READ 16
-#define SCHED_SAMPLES 4
+#define SCHED_SAMPLES 16
 #define X32_SYSCALL_BIT 0x40000000ULL
 
 /* Kernel-internal restart codes (include/linux/errno.h), seen only by tracers. */
@@ -76,7 +77,7 @@ struct tracer_ctx {
 	struct tracee_table tracees;
 	struct syscall_args argmap[SW_MAX_NR];
 	int restart_nr[_POLICY_ABI_MAX]; /* restart_syscall per ABI */
-	int ptrace_nr, clone_nr, exit_nr, exit_group_nr, sigreturn_nr;
+	int ptrace_nr, clone_nr, clone3_nr, exit_nr, exit_group_nr, sigreturn_nr;
 
 	int sigfd, timerfd;
 	uint64_t timer_armed_ns; /* 0: disarmed */
@@ -157,6 +158,13 @@ static void arm_timer(struct tracer_ctx *ctx, uint64_t deadline_ns)
 		ctx->timer_armed_ns = deadline_ns;
 }
 
+/* Make sure the timer fires no later than deadline_ns. */
+static void ensure_timer(struct tracer_ctx *ctx, uint64_t deadline_ns)
+{
+	if (ctx->timer_armed_ns == 0 || deadline_ns < ctx->timer_armed_ns)
+		arm_timer(ctx, deadline_ns);
+}
+
 static void sample_sched(struct tracer_ctx *ctx, uint64_t now_ns)
 {
 	uint64_t run_delay;
@@ -176,7 +184,8 @@ static void sample_sched(struct tracer_ctx *ctx, uint64_t now_ns)
  * taken before start_ns; samples are taken at every timer expiry and every
  * crossing, never on the fast path.
  */
-static uint64_t tracer_delay_since(struct tracer_ctx *ctx, uint64_t start_ns, uint64_t now_ns)
+static uint64_t tracer_delay_since(struct tracer_ctx *ctx, uint64_t start_ns, uint64_t window_ns,
+				   uint64_t now_ns)
 {
 	const struct sched_sample *base = NULL;
 	uint64_t run_delay;
@@ -189,13 +198,32 @@ static uint64_t tracer_delay_since(struct tracer_ctx *ctx, uint64_t start_ns, ui
 	}
 	if (procinfo_run_delay_ns(ctx->self_tid, &run_delay) < 0)
 		return 0;
-	sample_sched(ctx, now_ns);
-	if (!base || run_delay < base->run_delay_ns)
+	if (ctx->next_sample == 0 ||
+	    now_ns - ctx->samples[(ctx->next_sample - 1) % SCHED_SAMPLES].mono_ns > NSEC_PER_MSEC)
+		ctx->samples[ctx->next_sample++ % SCHED_SAMPLES] =
+			(struct sched_sample){ .mono_ns = now_ns, .run_delay_ns = run_delay };
+	/*
+	 * A sample much older than the call would charge it with delay from
+	 * before it started and could hide a real stall: then correct nothing.
+	 */
+	if (!base || run_delay < base->run_delay_ns || start_ns - base->mono_ns > window_ns)
 		return 0;
 	return run_delay - base->run_delay_ns;
 }
 
 /* ---- records ---------------------------------------------------------- */
+
+/* posix_spawn(3) uses clone3(CLONE_VFORK): flags are the first u64 of struct clone_args. */
+static bool clone3_is_vfork(pid_t tid, uint64_t args_addr)
+{
+	uint64_t flags = 0;
+	struct iovec local = { .iov_base = &flags, .iov_len = sizeof(flags) };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)args_addr,
+				.iov_len = sizeof(flags) };
+
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == sizeof(flags) &&
+	       (flags & CLONE_VFORK);
+}
 
 static const char *call_name(const struct traced_call *call, char **owned)
 {
@@ -276,7 +304,8 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 					 sizeof(path)) >= 0)
 			ev.path = path;
 		if (!note && ((a->flags & SYSCALL_VFORK) ||
-			      (native == ctx->clone_nr && (call->args[0] & CLONE_VFORK))))
+			      (native == ctx->clone_nr && (call->args[0] & CLONE_VFORK)) ||
+			      (native == ctx->clone3_nr && clone3_is_vfork(t->tid, call->args[0]))))
 			ev.note = "waiting for vfork child";
 	}
 
@@ -299,7 +328,7 @@ static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_n
 	ctx->stats.calls++;
 	if (!t->reportable || duration_ns < t->call.threshold_ns)
 		return;
-	delay_ns = tracer_delay_since(ctx, t->call.start_ns, end_ns);
+	delay_ns = tracer_delay_since(ctx, t->call.start_ns, t->call.threshold_ns, end_ns);
 	if (delay_ns > duration_ns)
 		delay_ns = duration_ns;
 	/*
@@ -376,8 +405,9 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 	t->entry_fd_valid = false;
 	t->reportable = !t->pre_exec && call->threshold_ns != POLICY_UNWATCHED;
 
-	if (t->reportable && (ctx->timer_armed_ns == 0 || call->deadline_ns < ctx->timer_armed_ns))
-		arm_timer(ctx, call->deadline_ns);
+	/* -m 0 reports every call when it returns; "stuck at once" would only double it */
+	if (t->reportable && call->threshold_ns > 0)
+		ensure_timer(ctx, call->deadline_ns);
 
 	if (arch != AUDIT_ARCH_X86_64 || (nr & X32_SYSCALL_BIT) || nr >= SW_MAX_NR)
 		return;
@@ -414,6 +444,8 @@ static void resume_suspended(struct tracer_ctx *ctx, struct tracee *t, int64_t s
 	t->call_state = CALL_RESTART_PENDING;
 	if (sigreturn_rval == -EINTR)
 		finish_call(ctx, t, t->call.last_exit_ns, true, -EINTR);
+	else if (t->reportable && !t->stuck_reported && t->call.threshold_ns > 0)
+		ensure_timer(ctx, t->call.deadline_ns);
 }
 
 /* Syscall-exit stop of a watched call: timing ends here. */
@@ -474,10 +506,24 @@ static void on_timer(struct tracer_ctx *ctx, uint64_t now_ns)
 
 		if (!t || t->call_state == CALL_NONE || !t->reportable || t->stuck_reported)
 			continue;
+		if (t->call.threshold_ns == 0)
+			continue;
 		if (t->call.deadline_ns <= now_ns) {
+			uint64_t elapsed = now_ns - t->call.start_ns;
+			uint64_t delay = tracer_delay_since(ctx, t->call.start_ns,
+							    t->call.threshold_ns, now_ns);
+
+			if (elapsed - (delay < elapsed ? delay : elapsed) < t->call.threshold_ns) {
+				/* our own run-queue wait made it look late: look again later */
+				uint64_t again = now_ns + t->call.threshold_ns - (elapsed - delay);
+
+				if (again < next)
+					next = again;
+				continue;
+			}
 			t->stuck_reported = true;
-			emit(ctx, t, "stuck-syscall", t->call.deadline_ns,
-			     now_ns - t->call.start_ns, false, 0, 0, NULL);
+			emit(ctx, t, "stuck-syscall", t->call.deadline_ns, elapsed, false, 0, delay,
+			     NULL);
 		} else if (t->call.deadline_ns < next)
 			next = t->call.deadline_ns;
 	}
@@ -797,9 +843,11 @@ static bool dispatch(struct tracer_ctx *ctx, const struct event *ev)
 
 /*
  * Signals stallwatch reads instead of dying of: SIGCHLD for ptrace stops,
- * the ones `run` forwards, and the reload/reopen/summary ones. A signal the
- * caller had blocked stays blocked and unread (strace's interactive_block
- * case: the caller meant to hold it).
+ * SIGUSR1/SIGHUP/SIGUSR2 (reopen, reload, summary: ours everywhere), and
+ * every other catchable signal, which `run` forwards to the command when it
+ * was sent to stallwatch alone. A signal the caller had blocked stays
+ * blocked and unread (strace's interactive_block case: the caller meant to
+ * hold it).
  */
 static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
 {
@@ -861,6 +909,7 @@ static void ctx_init_numbers(struct tracer_ctx *ctx)
 	}
 	ctx->ptrace_nr = syscall_nr("ptrace");
 	ctx->clone_nr = syscall_nr("clone");
+	ctx->clone3_nr = syscall_nr("clone3");
 	ctx->exit_nr = syscall_nr("exit");
 	ctx->exit_group_nr = syscall_nr("exit_group");
 	ctx->sigreturn_nr = syscall_nr("rt_sigreturn");

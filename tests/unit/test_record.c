@@ -106,7 +106,8 @@ static int test_slow_record_fields(void)
 	CHECK_STR(json_string_value(json_object_get(proc, "command_line")), "cadvisor --port 8080");
 	CHECK(json_array_size(json_object_get(proc, "cgroup")) == 2);
 	CHECK_STR(json_string_value(json_array_get(json_object_get(proc, "cgroup"), 0)),
-		  "4:memory:/kubepods");
+		  "memory:/kubepods");
+	CHECK_STR(json_string_value(json_array_get(json_object_get(proc, "cgroup"), 1)), "/");
 	json_t *sw = json_object_get(j, "stallwatch");
 	CHECK(json_integer_value(json_object_get(sw, "schema")) == 1);
 	CHECK(json_integer_value(json_object_get(sw, "mono_ns")) == 1153000000);
