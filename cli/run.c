@@ -179,12 +179,13 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 				  argv[optind - 1]);
 			return -EINVAL;
 		default:
-			if (optopt)
+			/* a long option's text says more than getopt's optopt */
+			if (strncmp(argv[optind - 1], "--", 2) == 0 || !optopt)
+				cli_error("run: bad option `%s` (see `stallwatch run --help`)",
+					  argv[optind - 1]);
+			else
 				cli_error("run: unknown option `-%c` (see `stallwatch run --help`)",
 					  optopt);
-			else
-				cli_error("run: unknown option `%s` (see `stallwatch run --help`)",
-					  argv[optind - 1]);
 			return -EINVAL;
 		}
 	}

@@ -851,16 +851,28 @@ static bool dispatch(struct tracer_ctx *ctx, const struct event *ev)
  */
 static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
 {
-	static const int handled[] = { SIGCHLD, SIGINT,	 SIGTERM, SIGQUIT,
-				       SIGHUP,	SIGALRM, SIGUSR1, SIGUSR2 };
+	/*
+	 * Synchronous faults stay fatal; stop signals are job control (below);
+	 * SIGCONT is never forwarded: the shell's `fg` sends it to the whole
+	 * process group, the command included.
+	 */
+	static const int not_handled[] = { SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGILL, SIGFPE,
+					   SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGCONT };
 	static const int ignored[] = { SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigset_t block;
 
 	sigemptyset(&ctx->handled);
-	for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
-		if (handled[i] == SIGCHLD || !sigismember(caller_mask, handled[i]))
-			sigaddset(&ctx->handled, handled[i]);
+	for (int sig = 1; sig < NSIG; sig++) {
+		bool skip = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(not_handled); i++)
+			skip |= sig == not_handled[i];
+		/* glibc reserves 32 and 33 for its threads; sigaddset refuses them */
+		if (skip || (sig != SIGCHLD && sigismember(caller_mask, sig)))
+			continue;
+		sigaddset(&ctx->handled, sig);
+	}
 	/*
 	 * Job control: the terminal's SIGTSTP must not stop us before the
 	 * command (we would leave it half-stopped); we stop after it instead.
