@@ -1,7 +1,9 @@
 #!/bin/bash
 # bench/quick.sh - a quick side-by-side of the per-watched-call cost:
-# untraced, our minimal seccomp+ptrace loop (the floor), stallwatch run, and
-# strace -f --seccomp-bpf, on getppid in 1 and 2 threads. Median of REPS.
+# untraced, our minimal seccomp+ptrace loop (the floor; `floor -p` waits
+# through poll()+signalfd instead of a blocking wait4(), to show that path's
+# cost), stallwatch run, and strace -f --seccomp-bpf, on getppid in 1 and 2
+# threads. Median of REPS; the rows run interleaved within each rep.
 # The full benchmark (perf trace, ENOENT workload, profiles) is its own issue.
 # usage: bench/quick.sh [REPS] [N]   (from the repo root, after `make`)
 set -u
@@ -17,10 +19,11 @@ cc -O2 bench/floor.c -o $B/floor -lseccomp || exit 1
 declare -A cmd=(
 	[untraced]=""
 	[floor]="$B/floor"
+	[floor_poll]="$B/floor -p"
 	[stallwatch]="./stallwatch run -e getppid -m 10ms --"
 	[strace]="strace -f -qq -o /dev/null --seccomp-bpf -e trace=getppid"
 )
-order=(untraced floor stallwatch strace)
+order=(untraced floor floor_poll stallwatch strace)
 declare -A res
 for t in 1 2; do
 	for r in $(seq "$REPS"); do
