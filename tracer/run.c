@@ -100,6 +100,14 @@ struct sigstate {
 	unsigned int dropped; /* signals lost to a full ring */
 	timer_t deadline_timer, kick_timer;
 	bool timers_created;
+	/*
+	 * While the command lives, the handler forwards a signal aimed at
+	 * stallwatch alone itself: kill(2) is async-signal-safe, and a burst
+	 * of queued real-time signals then cannot overflow the ring.
+	 */
+	pid_t self_pid;
+	pid_t command_pid;
+	volatile sig_atomic_t command_alive;
 };
 
 enum { TIMER_TAG_DEADLINE = 1, TIMER_TAG_KICK = 2 };
@@ -122,6 +130,12 @@ static void on_signal_handler(int sig, siginfo_t *si, void *ucontext)
 		return;
 	if (si->si_code == SI_TIMER && si->si_value.sival_int == TIMER_TAG_DEADLINE)
 		st->deadline_fired = 1;
+	else if (si->si_code == SI_KERNEL && sig != SIGUSR1)
+		; /* from the terminal: the command's process group got it too */
+	else if (st->command_alive && sig != SIGUSR1 && sig != SIGHUP && sig != SIGUSR2 &&
+		 (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL) &&
+		 si->si_pid != st->self_pid)
+		kill(st->command_pid, sig); /* forwarded once, see on_signal() */
 	else if (si->si_code != SI_TIMER) {
 		unsigned int tail = __atomic_load_n(&st->ring_tail, __ATOMIC_RELAXED);
 
@@ -705,6 +719,7 @@ static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
 			tracee_remove(&ctx->tracees, t);
 		}
 		if (ev->pid == ctx->command_pid) {
+			ctx->signals.command_alive = 0;
 			ctx->command_exited = true;
 			ctx->command_status = ev->status;
 		}
@@ -975,6 +990,9 @@ static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
 	act.sa_mask = ctx->handled; /* handlers never nest */
 	sigaddset(&act.sa_mask, SIGRTMIN);
 
+	ctx->signals.self_pid = ctx->self_pid;
+	ctx->signals.command_pid = ctx->command_pid;
+	ctx->signals.command_alive = !ctx->command_exited;
 	sigstate = &ctx->signals;
 	sev.sigev_notify = SIGEV_SIGNAL;
 	sev.sigev_signo = SIGRTMIN;

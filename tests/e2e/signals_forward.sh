@@ -181,10 +181,30 @@ test_usr1_reopen() {
 	[ ! -s err.txt ] || fail "stallwatch wrote to stderr: $(head -n 2 err.txt)"
 }
 
+# A burst of 300 queued real-time signals to stallwatch: each one reaches the
+# command exactly once (RT signals queue instead of merging, so a lost or a
+# doubled forward shows in the count).
+test_forward_rt_burst() {
+	local i
+	tally_start
+	for i in $(seq 300); do
+		kill -s RTMIN+3 "$SWPID" || fail "kill #$i failed"
+	done
+	wait_for "[ \"\$(count_now RTMIN+3)\" = 300 ]" 10 || true
+	sleep 0.3
+	proc_alive "$SWPID" || fail "stallwatch is gone after the burst"
+	tally_finish
+	expect_counts RTMIN+3=300
+}
+
+# sigtally's live count line for SIG (it prints "got SIG N" as it goes).
+count_now() { awk -v s="$1" '$1 == "got" && $2 == s { n = $3 } END { print n + 0 }' out.txt; }
+
 t_run forward_prof test_forward_prof
 t_run forward_winch test_forward_winch
 t_run forward_rtmin3 test_forward_rtmin3
 t_run forward_term test_forward_term
+t_run forward_rt_burst test_forward_rt_burst
 t_run keep_usr1 test_keep_usr1
 t_run keep_hup test_keep_hup
 t_run keep_usr2 test_keep_usr2
