@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -93,6 +94,32 @@ static inline long h_atol(const char *s, const char *what)
 		exit(2);
 	}
 	return v;
+}
+
+/* "TERM", "SIGTERM", "15", "RTMIN", "RTMIN+3": a signal number; exits 2 if unknown. */
+static inline int h_parse_sig(const char *s)
+{
+	char *end;
+	long n;
+
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	n = strtol(s, &end, 10);
+	if (end != s && !*end && n > 0 && n < NSIG)
+		return (int)n;
+	if (!strncmp(s, "RTMIN", 5)) {
+		n = s[5] == '+' ? strtol(s + 6, &end, 10) : 0;
+		if ((s[5] == 0 || (s[5] == '+' && !*end)) && SIGRTMIN + n <= SIGRTMAX)
+			return SIGRTMIN + (int)n;
+	}
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *name = sigabbrev_np(sig);
+
+		if (name && !strcmp(name, s))
+			return sig;
+	}
+	fprintf(stderr, "unknown signal %s\n", s);
+	exit(2);
 }
 
 #endif

@@ -16,28 +16,6 @@
 
 #include <signal.h>
 
-static int parse_sig(const char *s)
-{
-	char *end;
-	long n;
-
-	if (!strncmp(s, "SIG", 3))
-		s += 3;
-	n = strtol(s, &end, 10);
-	if (end != s && !*end && n > 0 && n < NSIG)
-		return (int)n;
-	if (!strcmp(s, "RTMIN"))
-		return SIGRTMIN;
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *name = sigabbrev_np(sig);
-
-		if (name && !strcmp(name, s))
-			return sig;
-	}
-	fprintf(stderr, "launcher: unknown signal %s\n", s);
-	exit(2);
-}
-
 static void set_mask(int how, int sig)
 {
 	sigset_t set;
@@ -64,7 +42,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "+b:u:i:d:p:r:")) != -1) {
 		if (opt == '?')
 			return 2;
-		sig = parse_sig(optarg);
+		sig = h_parse_sig(optarg);
 		switch (opt) {
 		case 'b':
 			set_mask(SIG_BLOCK, sig);

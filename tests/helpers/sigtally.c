@@ -25,31 +25,6 @@ static void on_sig(int sig)
 	counts[sig]++;
 }
 
-static int parse_sig(const char *s)
-{
-	char *end;
-	long n;
-
-	if (!strncmp(s, "SIG", 3))
-		s += 3;
-	n = strtol(s, &end, 10);
-	if (end != s && !*end && n > 0 && n < NSIG)
-		return (int)n;
-	if (!strncmp(s, "RTMIN", 5)) {
-		n = s[5] == '+' ? strtol(s + 6, &end, 10) : 0;
-		if ((s[5] == 0 || (s[5] == '+' && !*end)) && SIGRTMIN + n <= SIGRTMAX)
-			return SIGRTMIN + (int)n;
-	}
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *name = sigabbrev_np(sig);
-
-		if (name && !strcmp(name, s))
-			return sig;
-	}
-	fprintf(stderr, "sigtally: unknown signal %s\n", s);
-	exit(2);
-}
-
 /* Copy the lines of /proc/self/status that start with one of the keys. */
 static void say_status(void)
 {
@@ -87,7 +62,7 @@ int main(int argc, char **argv)
 	deadline = h_now_ns() + (uint64_t)h_atol(argv[2], "TIMEOUT_MS") * 1000000ULL;
 	h_out_open(argv[3]);
 	for (int i = 4; i < argc && nsigs < NSIG; i++) {
-		sigs[nsigs] = parse_sig(argv[i]);
+		sigs[nsigs] = h_parse_sig(argv[i]);
 		if (sigaction(sigs[nsigs], &sa, NULL) < 0)
 			h_die(argv[i]);
 		nsigs++;
