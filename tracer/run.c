@@ -629,7 +629,7 @@ static void resume(struct tracer_ctx *ctx, struct tracee *t, int sig)
 	ptrace(request, t->tid, 0, (void *)(long)sig);
 }
 
-static void on_syscall_stop(struct tracer_ctx *ctx, struct tracee *t, bool seccomp, uint64_t now)
+static void on_syscall_stop(struct tracer_ctx *ctx, struct tracee *t, uint64_t now)
 {
 	struct __ptrace_syscall_info info;
 
@@ -740,7 +740,7 @@ static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
 	switch (kind) {
 	case STOP_SECCOMP:
 	case STOP_SYSCALL:
-		on_syscall_stop(ctx, t, kind == STOP_SECCOMP, ev->ts_ns);
+		on_syscall_stop(ctx, t, ev->ts_ns);
 		break;
 	case STOP_NEW_TASK:
 		if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) == 0 &&
