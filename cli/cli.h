@@ -41,5 +41,6 @@ int cli_parse_min_duration(struct cli_trace_options *o, const char *arg);
 int cli_parse_format(struct cli_trace_options *o, const char *arg);
 
 int cli_run(int argc, char **argv);
+int cli_attach(int argc, char **argv);
 
 #endif

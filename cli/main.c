@@ -18,10 +18,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cli_run, "wrap a command; seccomp prefilter; follows all children" },
+	{ "attach", cli_attach, "attach to running processes (all threads)" },
 };
 
 /* Named in interface.md, arriving with their own issues. */
-static const char *const planned[] = { "attach", "scan", "watch", "validate" };
+static const char *const planned[] = { "scan", "watch", "validate" };
 
 static const char main_usage[] =
 	"USAGE: stallwatch COMMAND [OPTIONS] [ARGS]\n"
@@ -30,7 +31,10 @@ static const char main_usage[] =
 	"JSON record per slow or stuck call.\n"
 	"\n"
 	"Commands:\n"
-	"  run      [OPTIONS] -- COMMAND [ARG...]   %s\n"
+	"  run      [OPTIONS] -- COMMAND [ARG...]   wrap a command; seccomp prefilter; follows\n"
+	"                                           all children\n"
+	"  attach   [OPTIONS] -p PID [-p PID...]    attach to running processes (all threads)\n"
+	"  attach   [OPTIONS] --name COMM | --exe GLOB | --cgroup PATH\n"
 	"\n"
 	"  stallwatch COMMAND --help    options of one command\n"
 	"  stallwatch --version\n"
@@ -66,11 +70,11 @@ int main(int argc, char **argv)
 {
 	ensure_std_fds();
 	if (argc < 2) {
-		fprintf(stderr, main_usage, commands[0].summary);
+		fputs(main_usage, stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf(main_usage, commands[0].summary);
+		fputs(main_usage, stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {

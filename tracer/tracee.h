@@ -35,6 +35,7 @@ struct traced_call {
 	uint64_t last_exit_ns; /* exit stop of the last piece (RESTART_PENDING) */
 	int64_t restart_code; /* -512..-516 while RESTART_PENDING */
 	unsigned int pieces; /* 1 + number of restarts stitched in */
+	bool partial; /* began before the attach: duration is a lower bound */
 };
 
 struct tracee {
@@ -44,6 +45,13 @@ struct tracee {
 	bool stuck_reported; /* the stuck-syscall record of this call is out */
 	bool pre_exec; /* stallwatch's child before it exec'd the command */
 	bool warned_ptrace;
+	/*
+	 * attach: the thread's first call after the seize may have started
+	 * before it. attach_syscall_nr is what /proc/TID/syscall said just
+	 * before the seize (-1: not in a syscall).
+	 */
+	bool first_after_attach;
+	int attach_syscall_nr;
 	struct traced_call call;
 	/*
 	 * An interrupted call (RESTART_PENDING) set aside while a signal

@@ -60,6 +60,30 @@ struct tracer_result {
 	struct tracer_stats stats;
 };
 
+struct tracer_attach_options {
+	const pid_t *pids; /* target processes (thread-group ids) */
+	size_t n_pids;
+	bool follow_forks; /* -f: also children created after the attach */
+	const struct policy *policy;
+	struct recorder *recorder;
+	void (*warn)(void *opaque, const char *line);
+	/* once per process, when every one of its threads is seized */
+	void (*attached)(void *opaque, pid_t pid, const char *comm, int threads);
+	/* once per process that could not be attached (err says why) */
+	void (*failed)(void *opaque, const struct sw_error *err);
+	void *opaque;
+};
+
+/*
+ * Attach to running processes (PTRACE_SEIZE + PTRACE_INTERRUPT, every
+ * thread, no seccomp filter, no EXITKILL) and trace until every target
+ * exited or SIGINT/SIGTERM asked us to detach. Returns 0 (ret->outcome
+ * TRACER_EXITED, code 0) or -errno: -ESRCH/-EPERM when nothing could be
+ * attached, others when stallwatch itself failed.
+ */
+int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result *ret,
+		  struct sw_error *err);
+
 /*
  * Run the command to completion (the last traced descendant included).
  * Returns 0 with *ret filled, or -errno when stallwatch itself failed (err

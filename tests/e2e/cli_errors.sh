@@ -41,7 +41,8 @@ test_missing_value() {
 }
 
 test_attach_not_available() {
-	one_line_error "attach -p 1" attach -p 1
+	# attach exists now; scan is the next command still to come
+	one_line_error "scan" scan
 }
 
 test_no_arguments() {
@@ -65,7 +66,7 @@ test_version_only() {
 
 t_run unknown_short_option test_unknown_short_option
 t_run missing_value test_missing_value
-t_run attach_not_available test_attach_not_available
+t_run scan_not_available test_attach_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
 t_done

@@ -36,6 +36,7 @@
 
 #include "../common/macro.h"
 #include "../common/timeutil.h"
+#include "attach.h"
 #include "filter.h"
 #include "procinfo.h"
 #include "spawn.h"
@@ -108,6 +109,8 @@ struct sigstate {
 	pid_t self_pid;
 	pid_t command_pid;
 	volatile sig_atomic_t command_alive;
+	/* run: a terminal's signal reached the command's group too; attach: it is for us */
+	bool drop_terminal_signals;
 };
 
 enum { TIMER_TAG_DEADLINE = 1, TIMER_TAG_KICK = 2 };
@@ -130,7 +133,7 @@ static void on_signal_handler(int sig, siginfo_t *si, void *ucontext)
 		return;
 	if (si->si_code == SI_TIMER && si->si_value.sival_int == TIMER_TAG_DEADLINE)
 		st->deadline_fired = 1;
-	else if (si->si_code == SI_KERNEL && sig != SIGUSR1)
+	else if (st->drop_terminal_signals && si->si_code == SI_KERNEL && sig != SIGUSR1)
 		; /* from the terminal: the command's process group got it too */
 	else if (st->command_alive && sig != SIGUSR1 && sig != SIGHUP && sig != SIGUSR2 &&
 		 (si->si_code == SI_USER || si->si_code == SI_QUEUE || si->si_code == SI_TKILL) &&
@@ -157,8 +160,24 @@ struct sched_sample {
 	uint64_t run_delay_ns;
 };
 
+enum tracer_mode {
+	MODE_RUN, /* our child under the seccomp filter: only watched calls stop */
+	MODE_ATTACH, /* seized running processes: every syscall stops (PTRACE_SYSCALL) */
+};
+
 struct tracer_ctx {
-	const struct tracer_run_options *opts;
+	enum tracer_mode mode;
+	const struct policy *policy;
+	struct recorder *recorder;
+	void (*warn)(void *opaque, const char *line);
+	void *warn_opaque;
+	bool follow_forks; /* attach -f (run always follows) */
+	/* attach: detach everything at the next stop of each tracee */
+	bool detaching;
+	uint64_t detach_deadline_ns;
+	/* attach: the thread groups we trace (targets, and children with -f) */
+	pid_t *tgids;
+	size_t n_tgids, cap_tgids;
 	struct tracee_table tracees;
 	struct syscall_args argmap[SW_MAX_NR];
 	int restart_nr[_POLICY_ABI_MAX]; /* restart_syscall per ABI */
@@ -198,12 +217,12 @@ static void warn(struct tracer_ctx *ctx, const char *fmt, ...)
 	char line[512];
 	va_list ap;
 
-	if (!ctx->opts->warn)
+	if (!ctx->warn)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	ctx->opts->warn(ctx->opts->warn_opaque, line);
+	ctx->warn(ctx->warn_opaque, line);
 }
 
 /* Native number of a call, or -1 (compat calls are mapped by name: slow path). */
@@ -332,7 +351,7 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 		 const char *note)
 {
 	const struct traced_call *call = &t->call;
-	const struct policy_rule *rule = policy_rule_for(ctx->opts->policy, call->arch, call->nr);
+	const struct policy_rule *rule = policy_rule_for(ctx->policy, call->arch, call->nr);
 	_cleanup_free_ char *owned_name = NULL;
 	char fd_path[PROCINFO_PATH_MAX] = "", path[PROCINFO_PATH_MAX] = "";
 	struct record_syscall ev = {
@@ -347,6 +366,7 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 		.duration_ns = duration_ns,
 		.threshold_ns = call->threshold_ns,
 		.sched_delay_ns = sched_delay_ns,
+		.partial = call->partial,
 		.note = note,
 	};
 	int native = native_nr_of(call);
@@ -396,7 +416,7 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 			ev.note = "waiting for vfork child";
 	}
 
-	if (recorder_syscall(ctx->opts->recorder, &ev) < 0)
+	if (recorder_syscall(ctx->recorder, &ev) < 0)
 		ctx->stats.records_dropped++;
 	else
 		ctx->stats.records++;
@@ -483,10 +503,21 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 	call->nr = nr;
 	memcpy(call->args, info->seccomp.args, sizeof(call->args));
 	call->start_ns = now_ns;
-	call->threshold_ns = policy_threshold_ns(ctx->opts->policy, arch, nr);
+	call->threshold_ns = policy_threshold_ns(ctx->policy, arch, nr);
 	call->deadline_ns =
 		call->threshold_ns == POLICY_UNWATCHED ? UINT64_MAX : now_ns + call->threshold_ns;
 	call->pieces = 1;
+	call->partial = false;
+	if (t->first_after_attach) {
+		enum policy_abi abi;
+		int index;
+
+		/* a sleep resumes as restart_syscall; a blocked read is simply re-entered */
+		t->first_after_attach = false;
+		call->partial = policy_abi_of(arch, nr, &abi, &index) &&
+				(index == ctx->restart_nr[abi] ||
+				 (abi == POLICY_ABI_NATIVE && index == t->attach_syscall_nr));
+	}
 	t->call_state = CALL_IN_FLIGHT;
 	t->stuck_reported = false;
 	t->entry_fd_valid = false;
@@ -623,7 +654,8 @@ static void on_timer(struct tracer_ctx *ctx, uint64_t now_ns)
 static void resume(struct tracer_ctx *ctx, struct tracee *t, int sig)
 {
 	/* Filtered mode: run freely (CONT) unless we wait for this call's exit stop. */
-	int request = t->call_state == CALL_IN_FLIGHT ? PTRACE_SYSCALL : PTRACE_CONT;
+	int request = ctx->mode == MODE_ATTACH || t->call_state == CALL_IN_FLIGHT ? PTRACE_SYSCALL :
+										    PTRACE_CONT;
 
 	/* ESRCH: the tracee died meanwhile (SIGKILL); wait4() will tell. Normal. */
 	ptrace(request, t->tid, 0, (void *)(long)sig);
@@ -643,8 +675,10 @@ static void on_syscall_stop(struct tracer_ctx *ctx, struct tracee *t, uint64_t n
 		/* Not expected in filtered mode; time it like a seccomp entry if watched. */
 		info.seccomp.nr = info.entry.nr;
 		memmove(info.seccomp.args, info.entry.args, sizeof(info.seccomp.args));
-		if (policy_threshold_ns(ctx->opts->policy, info.arch, info.seccomp.nr) !=
-		    POLICY_UNWATCHED)
+		/* attach mode stops at every call; all are paired, only watched ones timed */
+		if (ctx->mode == MODE_ATTACH ||
+		    policy_threshold_ns(ctx->policy, info.arch, info.seccomp.nr) !=
+			    POLICY_UNWATCHED)
 			on_call_entry(ctx, t, &info, now);
 		break;
 	case PTRACE_SYSCALL_INFO_EXIT:
@@ -705,6 +739,110 @@ static void stop_with_command(struct tracer_ctx *ctx, int sig)
 		kill(ctx->command_pid, SIGCONT);
 }
 
+static bool traced_tgid(const struct tracer_ctx *ctx, pid_t tgid)
+{
+	for (size_t i = 0; i < ctx->n_tgids; i++)
+		if (ctx->tgids[i] == tgid)
+			return true;
+	return false;
+}
+
+static int add_tgid(struct tracer_ctx *ctx, pid_t tgid)
+{
+	if (traced_tgid(ctx, tgid))
+		return 0;
+	if (ctx->n_tgids == ctx->cap_tgids) {
+		size_t cap = ctx->cap_tgids ? ctx->cap_tgids * 2 : 16;
+		pid_t *n = realloc(ctx->tgids, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		ctx->tgids = n;
+		ctx->cap_tgids = cap;
+	}
+	ctx->tgids[ctx->n_tgids++] = tgid;
+	return 0;
+}
+
+/*
+ * attach: a stop from a pid we did not seize. A new thread of a traced
+ * process (its own stop can beat its creator's clone event) or, with -f, a
+ * child of one is ours; anything else is an unexpected tracee (a
+ * CLONE_PTRACE or PTRACE_TRACEME child) and gets detached, as strace does.
+ */
+static bool adopt_unknown(struct tracer_ctx *ctx, pid_t pid)
+{
+	char path[64], status[4096];
+	const char *tgid_s, *ppid_s;
+	pid_t tgid, ppid;
+	ssize_t n;
+	int fd;
+
+	if (ctx->mode == MODE_RUN)
+		return true; /* run follows everything: the filter demands it */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, status, sizeof(status) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	status[n] = 0;
+	tgid_s = strstr(status, "\nTgid:");
+	ppid_s = strstr(status, "\nPPid:");
+	if (!tgid_s || !ppid_s)
+		return false;
+	tgid = (pid_t)strtol(tgid_s + 6, NULL, 10);
+	ppid = (pid_t)strtol(ppid_s + 6, NULL, 10);
+	if (traced_tgid(ctx, tgid))
+		return true;
+	if (ctx->follow_forks && traced_tgid(ctx, ppid))
+		return add_tgid(ctx, tgid) == 0;
+	return false;
+}
+
+/* SIGINT/SIGTERM in attach: interrupt everyone, then detach each at its next stop. */
+static void start_detach(struct tracer_ctx *ctx)
+{
+	if (ctx->detaching)
+		return;
+	ctx->detaching = true;
+	/* a tracee that never stops (uninterruptible sleep) must not keep us */
+	ctx->detach_deadline_ns = sw_mono_ns() + NSEC_PER_SEC;
+	arm_timer(ctx, ctx->detach_deadline_ns);
+	for (size_t i = 0; i < ctx->tracees.capacity; i++) {
+		struct tracee *t = tracee_at(&ctx->tracees, i);
+
+		if (t)
+			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0); /* ESRCH: gone, fine */
+	}
+}
+
+/*
+ * Detach at whatever stop the tracee reports (strace NEWS 6.7: never a
+ * blocking wait on one tracee at a time): a call that completed is still
+ * reported; one cut by our interrupt (-ERESTART*) is not a completed call
+ * and the kernel restarts it after the detach; a signal being delivered is
+ * handed back in PTRACE_DETACH; a group-stopped tracee stays stopped (T).
+ */
+static void detach_at_stop(struct tracer_ctx *ctx, struct tracee *t, enum stop_kind kind, int sig,
+			   uint64_t now_ns)
+{
+	struct __ptrace_syscall_info info;
+	int pass = 0;
+
+	if (kind == STOP_SYSCALL &&
+	    ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(info), &info) > 0 &&
+	    info.op == PTRACE_SYSCALL_INFO_EXIT && t->call_state == CALL_IN_FLIGHT &&
+	    !(info.exit.is_error && is_restart_code(info.exit.rval)))
+		finish_call(ctx, t, now_ns, true, info.exit.rval);
+	if (kind == STOP_SIGNAL)
+		pass = sig;
+	ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)pass);
+	tracee_remove(&ctx->tracees, t);
+}
+
 static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
 {
 	int sig, event, inject = 0;
@@ -727,6 +865,12 @@ static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
 	}
 	if (kind == STOP_UNKNOWN)
 		return;
+	if (!t && !adopt_unknown(ctx, ev->pid)) {
+		ptrace(PTRACE_DETACH, ev->pid, 0, (void *)(long)(kind == STOP_SIGNAL ? sig : 0));
+		warn(ctx, "detached pid %d: traced (CLONE_PTRACE or PTRACE_TRACEME) but not ours",
+		     ev->pid);
+		return;
+	}
 	if (!t) {
 		/* A new child can report before its parent's clone event (strace's _exit(!!fork()) case). */
 		t = tracee_add(&ctx->tracees, ev->pid);
@@ -737,15 +881,23 @@ static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
 		}
 	}
 
+	if (ctx->detaching) {
+		detach_at_stop(ctx, t, kind, sig, ev->ts_ns);
+		return;
+	}
+
 	switch (kind) {
 	case STOP_SECCOMP:
 	case STOP_SYSCALL:
 		on_syscall_stop(ctx, t, ev->ts_ns);
 		break;
 	case STOP_NEW_TASK:
-		if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) == 0 &&
-		    !tracee_find(&ctx->tracees, (pid_t)msg))
-			tracee_add(&ctx->tracees, (pid_t)msg);
+		if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) == 0) {
+			if (!tracee_find(&ctx->tracees, (pid_t)msg))
+				tracee_add(&ctx->tracees, (pid_t)msg);
+			if (ctx->mode == MODE_ATTACH && event != PTRACE_EVENT_CLONE)
+				add_tgid(ctx, (pid_t)msg);
+		}
 		break;
 	case STOP_EXEC:
 		on_exec(ctx, t, ev->ts_ns);
@@ -800,9 +952,16 @@ static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 
 	switch (sig) {
 	case SIGUSR1:
-		if (recorder_reopen(ctx->opts->recorder, &err) < 0)
+		if (recorder_reopen(ctx->recorder, &err) < 0)
 			warn(ctx, "%s: %s", err.msg, strerror(-err.code));
 		return;
+	case SIGINT:
+	case SIGTERM:
+		if (ctx->mode == MODE_ATTACH) {
+			start_detach(ctx);
+			return;
+		}
+		break;
 	case SIGHUP:
 	case SIGUSR2:
 		/* policy reload and --summary arrive with their issues; never fatal */
@@ -816,7 +975,8 @@ static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 	 * twice. A kill(2)/sigqueue(3) aimed at stallwatch alone is passed on
 	 * once.
 	 */
-	if ((si->code == SI_USER || si->code == SI_QUEUE || si->code == SI_TKILL) &&
+	if (ctx->mode == MODE_RUN &&
+	    (si->code == SI_USER || si->code == SI_QUEUE || si->code == SI_TKILL) &&
 	    si->pid != ctx->self_pid)
 		forward_signal(ctx, sig);
 }
@@ -929,7 +1089,11 @@ static bool dispatch(struct tracer_ctx *ctx, const struct event *ev)
 		on_wait(ctx, ev);
 		return true;
 	case EV_TIMER:
+		if (ctx->detaching && ev->ts_ns >= ctx->detach_deadline_ns)
+			return false; /* the kernel detaches what is left when we exit */
 		on_timer(ctx, ev->ts_ns);
+		if (ctx->detaching)
+			ensure_timer(ctx, ctx->detach_deadline_ns);
 		return true;
 	case EV_SIGNAL:
 		on_signal(ctx, &ev->si);
@@ -992,7 +1156,8 @@ static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
 
 	ctx->signals.self_pid = ctx->self_pid;
 	ctx->signals.command_pid = ctx->command_pid;
-	ctx->signals.command_alive = !ctx->command_exited;
+	ctx->signals.command_alive = ctx->mode == MODE_RUN && !ctx->command_exited;
+	ctx->signals.drop_terminal_signals = ctx->mode == MODE_RUN;
 	sigstate = &ctx->signals;
 	sev.sigev_notify = SIGEV_SIGNAL;
 	sev.sigev_signo = SIGRTMIN;
@@ -1069,7 +1234,7 @@ static void result_from_status(struct tracer_ctx *ctx, struct tracer_result *ret
 	struct spawn_failure failure = {};
 
 	ret->stats = ctx->stats;
-	ret->stats.records_dropped = ctx->opts->recorder->sink.records_dropped;
+	ret->stats.records_dropped = ctx->recorder->sink.records_dropped;
 	if (!ctx->command_execed &&
 	    read(ctx->fail_fd, &failure, sizeof(failure)) == (ssize_t)sizeof(failure)) {
 		ret->outcome = TRACER_EXEC_FAILED;
@@ -1097,7 +1262,12 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 
 	if (!ctx)
 		return sw_error_set(err, -ENOMEM, "out of memory");
-	ctx->opts = opts;
+	ctx->mode = MODE_RUN;
+	ctx->policy = opts->policy;
+	ctx->recorder = opts->recorder;
+	ctx->warn = opts->warn;
+	ctx->warn_opaque = opts->warn_opaque;
+	ctx->follow_forks = true;
 	ctx->error = err;
 	ctx->fail_fd = -1;
 	ctx->self_pid = getpid();
@@ -1152,6 +1322,107 @@ out:
 	tracee_table_done(&ctx->tracees);
 	if (ctx->fail_fd >= 0)
 		close(ctx->fail_fd);
+	teardown_signals(ctx);
+	sigstate = NULL;
+	return r;
+}
+
+/* attach_process() hands us each thread it seized. */
+static int add_seized(void *opaque, pid_t tid, int syscall_nr)
+{
+	struct tracer_ctx *ctx = opaque;
+	struct tracee *t = tracee_find(&ctx->tracees, tid);
+
+	if (!t)
+		t = tracee_add(&ctx->tracees, tid);
+	if (!t)
+		return -ENOMEM;
+	t->first_after_attach = true;
+	t->attach_syscall_nr = syscall_nr;
+	return 0;
+}
+
+int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result *ret,
+		  struct sw_error *err)
+{
+	_cleanup_free_ struct tracer_ctx *ctx = calloc(1, sizeof(*ctx));
+	/* no EXITKILL: if we die, the kernel detaches and the targets live on */
+	long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+	size_t attached = 0;
+	sigset_t caller_mask;
+	int r;
+
+	if (!ctx)
+		return sw_error_set(err, -ENOMEM, "out of memory");
+	ctx->mode = MODE_ATTACH;
+	ctx->policy = opts->policy;
+	ctx->recorder = opts->recorder;
+	ctx->warn = opts->warn;
+	ctx->warn_opaque = opts->opaque;
+	ctx->follow_forks = opts->follow_forks;
+	ctx->error = err;
+	ctx->fail_fd = -1;
+	ctx->self_pid = getpid();
+	ctx->self_tid = gettid();
+	ctx_init_numbers(ctx);
+	if (opts->follow_forks)
+		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	r = tracee_table_init(&ctx->tracees);
+	if (r < 0)
+		return sw_error_set(err, r, "out of memory");
+
+	/* before seizing anything, so a Ctrl-C during a long attach detaches cleanly */
+	sigprocmask(SIG_SETMASK, NULL, &caller_mask);
+	r = setup_signals(ctx, &caller_mask);
+	if (r < 0) {
+		sw_error_set(err, r, "signal setup");
+		goto out;
+	}
+
+	for (size_t i = 0; i < opts->n_pids; i++) {
+		struct sw_error perr = {};
+		char comm[PROCINFO_COMM_MAX];
+		int n = 0;
+
+		r = attach_check_target(opts->pids[i], comm, sizeof(comm), &perr);
+		if (r == 0) {
+			r = add_tgid(ctx, opts->pids[i]);
+			if (r == 0)
+				r = n = attach_process(opts->pids[i], options, add_seized, ctx,
+						       &perr);
+		}
+		if (r < 0) {
+			if (opts->failed)
+				opts->failed(opts->opaque, &perr);
+			sw_error_set(err, r, "%s", perr.msg);
+			continue;
+		}
+		attached++;
+		if (opts->attached)
+			opts->attached(opts->opaque, opts->pids[i], comm, n);
+	}
+	if (!attached) {
+		r = err->code ? err->code : -ESRCH;
+		goto out;
+	}
+	sw_error_clear(err);
+	ctx->need_drain = true;
+	sample_sched(ctx, sw_mono_ns());
+
+	while (dispatch(ctx, next_event(ctx)))
+		;
+	if (!ctx->no_children && !ctx->detaching) {
+		r = err->code ? err->code : -EIO;
+		goto out;
+	}
+	ret->outcome = TRACER_EXITED;
+	ret->code = 0;
+	ret->stats = ctx->stats;
+	ret->stats.records_dropped = ctx->recorder->sink.records_dropped;
+	r = 0;
+out:
+	tracee_table_done(&ctx->tracees);
+	free(ctx->tgids);
 	teardown_signals(ctx);
 	sigstate = NULL;
 	return r;
