@@ -134,6 +134,10 @@ static int diagnose(pid_t pid, const char *comm, int errno_code, struct sw_error
 	long tracer = status_long(pid, "TracerPid"), threads = status_long(pid, "Threads");
 	long uid = status_long(pid, "Uid");
 
+	/* a zombie leader alone: its pid still exists, but nothing is left to trace */
+	if (status_state(pid) == 'Z' && threads <= 1)
+		return sw_error_set(err, -EPERM, "attach %d (%s): a zombie with no live thread",
+				    pid, comm);
 	if (errno_code == ESRCH)
 		return sw_error_set(err, -ESRCH, "attach %d (%s): no such process (it exited)", pid,
 				    comm);
@@ -144,9 +148,6 @@ static int diagnose(pid_t pid, const char *comm, int errno_code, struct sw_error
 		return sw_error_set(err, -EPERM, "attach %d (%s): already traced by pid %ld (%s)",
 				    pid, comm, tracer, tracer_comm);
 	}
-	if (status_state(pid) == 'Z' && threads <= 1)
-		return sw_error_set(err, -EPERM, "attach %d (%s): a zombie with no live thread",
-				    pid, comm);
 	if (uid >= 0 && (uid_t)uid != geteuid() && !have_cap_sys_ptrace())
 		return sw_error_set(err, -EPERM,
 				    "attach %d (%s): owned by another user (uid %ld); attaching "
