@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,8 +193,15 @@ int cli_attach(int argc, char **argv)
 	struct tracer_result result = {};
 	struct recorder recorder;
 	struct sw_error err = {};
+	sigset_t caller_mask, early;
 	int r;
 
+	/* SIGINT/SIGTERM before the handlers are in must not kill us half-attached */
+	sigemptyset(&early);
+	sigaddset(&early, SIGINT);
+	sigaddset(&early, SIGTERM);
+	sigprocmask(SIG_BLOCK, &early, &caller_mask);
+	topts.caller_mask = &caller_mask;
 	if (!o) {
 		cli_error("out of memory");
 		return 1;

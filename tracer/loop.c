@@ -371,7 +371,10 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 	};
 	int native = native_nr_of(call);
 
-	ev.name = call_name(call, &owned_name);
+	if (call->name_nr >= 0)
+		ev.nr = call->name_nr;
+	ev.name = call->name_nr >= 0 && syscall_name(call->name_nr) ? syscall_name(call->name_nr) :
+								      call_name(call, &owned_name);
 	memcpy(ev.args, call->args, sizeof(ev.args));
 
 	if (!t->info) {
@@ -508,6 +511,7 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 		call->threshold_ns == POLICY_UNWATCHED ? UINT64_MAX : now_ns + call->threshold_ns;
 	call->pieces = 1;
 	call->partial = false;
+	call->name_nr = -1;
 	if (t->first_after_attach) {
 		enum policy_abi abi;
 		int index;
@@ -517,6 +521,21 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 		call->partial = policy_abi_of(arch, nr, &abi, &index) &&
 				(index == ctx->restart_nr[abi] ||
 				 (abi == POLICY_ABI_NATIVE && index == t->attach_syscall_nr));
+		/*
+		 * A sleep resumes as restart_syscall; /proc/TID/syscall named
+		 * the original call just before the seize: use that name.
+		 */
+		if (call->partial && abi == POLICY_ABI_NATIVE && index == ctx->restart_nr[abi] &&
+		    t->attach_syscall_nr >= 0)
+			call->name_nr = t->attach_syscall_nr;
+		/* and its rule: -e clock_nanosleep must catch the resumed sleep */
+		if (call->name_nr >= 0) {
+			call->threshold_ns =
+				policy_threshold_ns(ctx->policy, AUDIT_ARCH_X86_64, call->name_nr);
+			call->deadline_ns = call->threshold_ns == POLICY_UNWATCHED ?
+						    UINT64_MAX :
+						    now_ns + call->threshold_ns;
+		}
 	}
 	t->call_state = CALL_IN_FLIGHT;
 	t->stuck_reported = false;
@@ -867,7 +886,8 @@ static void on_wait(struct tracer_ctx *ctx, const struct event *ev)
 		return;
 	if (!t && !adopt_unknown(ctx, ev->pid)) {
 		ptrace(PTRACE_DETACH, ev->pid, 0, (void *)(long)(kind == STOP_SIGNAL ? sig : 0));
-		warn(ctx, "detached pid %d: traced (CLONE_PTRACE or PTRACE_TRACEME) but not ours",
+		warn(ctx,
+		     "detached pid %d: it became our tracee (CLONE_PTRACE) but is not a target",
 		     ev->pid);
 		return;
 	}
@@ -1178,7 +1198,8 @@ static int setup_signals(struct tracer_ctx *ctx, const sigset_t *caller_mask)
 			sigaction(sig, &act, NULL);
 	/* our timers' signal, even if the caller blocked SIGRTMIN */
 	sigaction(SIGRTMIN, &act, NULL);
-	sigemptyset(&unblock);
+	/* what the caller left unblocked, and cli/ may have held back meanwhile */
+	unblock = ctx->handled;
 	sigaddset(&unblock, SIGRTMIN);
 	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
 	return 0;
@@ -1372,7 +1393,10 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 		return sw_error_set(err, r, "out of memory");
 
 	/* before seizing anything, so a Ctrl-C during a long attach detaches cleanly */
-	sigprocmask(SIG_SETMASK, NULL, &caller_mask);
+	if (opts->caller_mask)
+		caller_mask = *opts->caller_mask;
+	else
+		sigprocmask(SIG_SETMASK, NULL, &caller_mask);
 	r = setup_signals(ctx, &caller_mask);
 	if (r < 0) {
 		sw_error_set(err, r, "signal setup");

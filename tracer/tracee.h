@@ -36,6 +36,7 @@ struct traced_call {
 	int64_t restart_code; /* -512..-516 while RESTART_PENDING */
 	unsigned int pieces; /* 1 + number of restarts stitched in */
 	bool partial; /* began before the attach: duration is a lower bound */
+	int name_nr; /* >= 0: report under this native number (a resumed sleep) */
 };
 
 struct tracee {

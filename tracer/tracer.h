@@ -16,6 +16,7 @@
 #define SW_TRACER_TRACER_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -72,6 +73,12 @@ struct tracer_attach_options {
 	/* once per process that could not be attached (err says why) */
 	void (*failed)(void *opaque, const struct sw_error *err);
 	void *opaque;
+	/*
+	 * The signal mask stallwatch was started with (NULL: the current one).
+	 * cli/ blocks SIGINT/SIGTERM from its first instruction so an early
+	 * Ctrl-C cannot kill us half-attached; it is delivered once we can act.
+	 */
+	const sigset_t *caller_mask;
 };
 
 /*
