@@ -82,6 +82,19 @@ static inline long h_nanosleep_ms(long ms)
 	return syscall(SYS_nanosleep, &ts, NULL);
 }
 
+/* Wait until PATH exists, polling with 5 ms nanosleeps: 0, or -1 after TIMEOUT_MS. */
+static inline int h_wait_file(const char *path, long timeout_ms)
+{
+	uint64_t deadline = h_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+
+	while (access(path, F_OK) < 0) {
+		if (h_now_ns() >= deadline)
+			return -1;
+		h_nanosleep_ms(5);
+	}
+	return 0;
+}
+
 static inline long h_atol(const char *s, const char *what)
 {
 	char *end;
