@@ -126,6 +126,12 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 			if (parse_pid(optarg, &o->pids[o->n_pids]) < 0)
 				return -EINVAL;
 			o->n_pids++;
+			/* -p P -p P is one target, not "already traced by ourselves" */
+			for (size_t i = 0; i + 1 < o->n_pids; i++)
+				if (o->pids[i] == o->pids[o->n_pids - 1]) {
+					o->n_pids--;
+					break;
+				}
 			break;
 		case OPT_NAME:
 			o->query.name = optarg;
@@ -217,8 +223,14 @@ int cli_attach(int argc, char **argv)
 			cli_print_error(&err);
 			return 1;
 		}
-		for (int i = 0; i < r && o->n_pids < MAX_PIDS; i++)
-			o->pids[o->n_pids++] = found[i];
+		for (int i = 0; i < r && o->n_pids < MAX_PIDS; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < o->n_pids && !dup; j++)
+				dup = o->pids[j] == found[i];
+			if (!dup)
+				o->pids[o->n_pids++] = found[i];
+		}
 		if (r == 0 && o->n_pids == 0) {
 			cli_error("attach: no process matches the selection");
 			return 1;
