@@ -99,7 +99,7 @@ static int parse_pid(const char *arg, pid_t *ret)
 
 static int parse_args(struct attach_options *o, int argc, char **argv)
 {
-	enum { OPT_NAME = 256, OPT_EXE, OPT_CGROUP, OPT_FORMAT };
+	enum { OPT_NAME = 256, OPT_EXE, OPT_CGROUP };
 	static const struct option long_options[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -109,7 +109,7 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 		{ "trace", required_argument, NULL, 'e' },
 		{ "min-duration", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -117,6 +117,12 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:fe:m:o:h", long_options, NULL)) != -1) {
+		int shared = cli_parse_trace_option(&o->trace, c, optarg);
+
+		if (shared < 0)
+			return -EINVAL;
+		if (shared > 0)
+			continue;
 		switch (c) {
 		case 'p':
 			if (o->n_pids == MAX_PIDS) {
@@ -144,21 +150,6 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 			break;
 		case 'f':
 			o->follow_forks = true;
-			break;
-		case 'e':
-			if (cli_parse_trace(&o->trace, optarg) < 0)
-				return -EINVAL;
-			break;
-		case 'm':
-			if (cli_parse_min_duration(&o->trace, optarg) < 0)
-				return -EINVAL;
-			break;
-		case 'o':
-			o->trace.output_path = optarg;
-			break;
-		case OPT_FORMAT:
-			if (cli_parse_format(&o->trace, optarg) < 0)
-				return -EINVAL;
 			break;
 		case 'h':
 			fputs(attach_usage, stdout);
@@ -254,10 +245,7 @@ int cli_attach(int argc, char **argv)
 	topts.policy = &o->policy;
 	topts.recorder = &recorder;
 	r = tracer_attach(&topts, &result, &err);
-	if (recorder.sink.records_dropped)
-		cli_error("%llu record(s) could not be written: %s",
-			  (unsigned long long)recorder.sink.records_dropped,
-			  strerror(recorder.sink.last_errno));
+	cli_report_dropped(&recorder);
 	recorder_done(&recorder);
 	if (r == -ESRCH || r == -EPERM) {
 		/* each failure was already said, one line per process */

@@ -40,6 +40,19 @@ int cli_parse_trace(struct cli_trace_options *o, const char *arg);
 int cli_parse_min_duration(struct cli_trace_options *o, const char *arg);
 int cli_parse_format(struct cli_trace_options *o, const char *arg);
 
+/* getopt value of --format in every subcommand's long options */
+#define CLI_OPT_FORMAT 0x200
+
+/*
+ * The options every tracing subcommand shares (-e, -m, -o, --format):
+ * returns 1 if c was one of them and was parsed, 0 if c is not one of
+ * them, -EINVAL after printing the error.
+ */
+int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg);
+
+/* After tracing: one line if the sink had to drop records. */
+void cli_report_dropped(const struct recorder *rec);
+
 int cli_run(int argc, char **argv);
 int cli_attach(int argc, char **argv);
 

@@ -75,3 +75,28 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg)
 	o->format_given = true;
 	return 0;
 }
+
+int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'e':
+		return cli_parse_trace(o, arg) < 0 ? -EINVAL : 1;
+	case 'm':
+		return cli_parse_min_duration(o, arg) < 0 ? -EINVAL : 1;
+	case 'o':
+		o->output_path = arg;
+		return 1;
+	case CLI_OPT_FORMAT:
+		return cli_parse_format(o, arg) < 0 ? -EINVAL : 1;
+	default:
+		return 0;
+	}
+}
+
+void cli_report_dropped(const struct recorder *rec)
+{
+	if (rec->sink.records_dropped)
+		cli_error("%llu record(s) could not be written: %s",
+			  (unsigned long long)rec->sink.records_dropped,
+			  strerror(rec->sink.last_errno));
+}

@@ -142,7 +142,7 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 		{ "trace", required_argument, NULL, 'e' },
 		{ "min-duration", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'F' },
+		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -152,22 +152,13 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 	/* '+': stop at the command, so its own options are left alone; ':': we print errors */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:e:m:o:u:h", long_options, NULL)) != -1) {
+		int shared = cli_parse_trace_option(&o->trace, c, optarg);
+
+		if (shared < 0)
+			return -EINVAL;
+		if (shared > 0)
+			continue;
 		switch (c) {
-		case 'e':
-			if (cli_parse_trace(&o->trace, optarg) < 0)
-				return -EINVAL;
-			break;
-		case 'm':
-			if (cli_parse_min_duration(&o->trace, optarg) < 0)
-				return -EINVAL;
-			break;
-		case 'o':
-			o->trace.output_path = optarg;
-			break;
-		case 'F':
-			if (cli_parse_format(&o->trace, optarg) < 0)
-				return -EINVAL;
-			break;
 		case 'u':
 			o->user = optarg;
 			break;
@@ -266,10 +257,7 @@ int cli_run(int argc, char **argv)
 	topts.policy = policy;
 	topts.recorder = &recorder;
 	r = tracer_run(&topts, &result, &err);
-	if (recorder.sink.records_dropped)
-		cli_error("%llu record(s) could not be written: %s",
-			  (unsigned long long)recorder.sink.records_dropped,
-			  strerror(recorder.sink.last_errno));
+	cli_report_dropped(&recorder);
 	recorder_done(&recorder);
 	if (r < 0) {
 		cli_print_error(&err);

@@ -1250,6 +1250,28 @@ static void ctx_init_numbers(struct tracer_ctx *ctx)
 	syscall_args_build(ctx->argmap);
 }
 
+static struct tracer_ctx *ctx_new(enum tracer_mode mode, const struct policy *policy,
+				  struct recorder *recorder,
+				  void (*warn_fn)(void *opaque, const char *line),
+				  void *warn_opaque, struct sw_error *err)
+{
+	struct tracer_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	ctx->mode = mode;
+	ctx->policy = policy;
+	ctx->recorder = recorder;
+	ctx->warn = warn_fn;
+	ctx->warn_opaque = warn_opaque;
+	ctx->error = err;
+	ctx->fail_fd = -1;
+	ctx->self_pid = getpid();
+	ctx->self_tid = gettid();
+	ctx_init_numbers(ctx);
+	return ctx;
+}
+
 static void result_from_status(struct tracer_ctx *ctx, struct tracer_result *ret)
 {
 	struct spawn_failure failure = {};
@@ -1276,24 +1298,15 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	       struct sw_error *err)
 {
 	_cleanup_seccomp_ scmp_filter_ctx filter = NULL;
-	_cleanup_free_ struct tracer_ctx *ctx = calloc(1, sizeof(*ctx));
+	_cleanup_free_ struct tracer_ctx *ctx =
+		ctx_new(MODE_RUN, opts->policy, opts->recorder, opts->warn, opts->warn_opaque, err);
 	struct tracee *command;
 	sigset_t caller_mask;
 	int r;
 
 	if (!ctx)
 		return sw_error_set(err, -ENOMEM, "out of memory");
-	ctx->mode = MODE_RUN;
-	ctx->policy = opts->policy;
-	ctx->recorder = opts->recorder;
-	ctx->warn = opts->warn;
-	ctx->warn_opaque = opts->warn_opaque;
 	ctx->follow_forks = true;
-	ctx->error = err;
-	ctx->fail_fd = -1;
-	ctx->self_pid = getpid();
-	ctx->self_tid = gettid();
-	ctx_init_numbers(ctx);
 
 	r = filter_build(&opts->policy->command_line.syscalls, !filter_have_cap_sys_admin(),
 			 &filter, err);
@@ -1366,7 +1379,8 @@ static int add_seized(void *opaque, pid_t tid, int syscall_nr)
 int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result *ret,
 		  struct sw_error *err)
 {
-	_cleanup_free_ struct tracer_ctx *ctx = calloc(1, sizeof(*ctx));
+	_cleanup_free_ struct tracer_ctx *ctx =
+		ctx_new(MODE_ATTACH, opts->policy, opts->recorder, opts->warn, opts->opaque, err);
 	/* no EXITKILL: if we die, the kernel detaches and the targets live on */
 	long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
 	size_t attached = 0;
@@ -1375,17 +1389,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 
 	if (!ctx)
 		return sw_error_set(err, -ENOMEM, "out of memory");
-	ctx->mode = MODE_ATTACH;
-	ctx->policy = opts->policy;
-	ctx->recorder = opts->recorder;
-	ctx->warn = opts->warn;
-	ctx->warn_opaque = opts->opaque;
 	ctx->follow_forks = opts->follow_forks;
-	ctx->error = err;
-	ctx->fail_fd = -1;
-	ctx->self_pid = getpid();
-	ctx->self_tid = gettid();
-	ctx_init_numbers(ctx);
 	if (opts->follow_forks)
 		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	r = tracee_table_init(&ctx->tracees);
