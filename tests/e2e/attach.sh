@@ -851,6 +851,20 @@ test_follow_flag() {
 		fail "no record of the child's sleep with -f"
 }
 
+# expect_selected A B C: a selector attached exactly A and B (both traced,
+# one ready line each), and left C alone.
+expect_selected() {
+	local pids
+	wait_ready "$1"
+	wait_ready "$2"
+	expect_traced "$1"
+	expect_traced "$2"
+	sleep 0.3
+	pids=$(sed -nE 's/^stallwatch: attached ([0-9]+) .*/\1/p' err.txt | sort -n | tr '\n' ' ')
+	expect_eq "$pids" "$(printf '%s\n' "$1" "$2" | sort -n | tr '\n' ' ')" "pids in the ready lines"
+	expect_eq "$(pstat "$3" TracerPid)" 0 "TracerPid of the other sleeper"
+}
+
 # --exe GLOB attaches to the processes whose executable matches.
 test_by_exe() {
 	local a b c pids
@@ -864,14 +878,7 @@ test_by_exe() {
 	c=$BGPID
 	wait_for 'grep -q ^pid a.txt && grep -q ^pid b.txt && grep -q ^pid c.txt' 5 || fail "sleepers did not start"
 	sw_attach --exe "$PWD/swx*"
-	wait_ready "$a"
-	wait_ready "$b"
-	expect_traced "$a"
-	expect_traced "$b"
-	sleep 0.2
-	pids=$(sed -nE 's/^stallwatch: attached ([0-9]+) .*/\1/p' err.txt | sort -n | tr '\n' ' ')
-	expect_eq "$pids" "$(printf '%s\n' "$a" "$b" | sort -n | tr '\n' ' ')" "pids in the ready lines"
-	expect_eq "$(pstat "$c" TracerPid)" 0 "TracerPid of the other sleeper"
+	expect_selected "$a" "$b" "$c"
 	stop_sw
 	expect_rc 0 "stallwatch's status after SIGTERM"
 }
@@ -1055,15 +1062,8 @@ test_by_name() {
 	c=$BGPID
 	wait_for 'grep -q ^pid a.txt && grep -q ^pid b.txt && grep -q ^pid c.txt' 5 || fail "sleepers did not start"
 	sw_attach --name "$comm"
-	wait_ready "$a"
-	wait_ready "$b"
-	expect_traced "$a"
-	expect_traced "$b"
-	sleep 0.3
-	pids=$(sed -nE 's/^stallwatch: attached ([0-9]+) .*/\1/p' err.txt | sort -n | tr '\n' ' ')
-	expect_eq "$pids" "$(printf '%s\n' "$a" "$b" | sort -n | tr '\n' ' ')" "pids in the ready lines"
+	expect_selected "$a" "$b" "$c"
 	grep -q "attached $a ($comm)" err.txt || fail "the ready line does not name $comm"
-	expect_eq "$(pstat "$c" TracerPid)" 0 "TracerPid of the other sleeper"
 	stop_sw
 	show err.txt
 	expect_rc 0 "stallwatch's status after SIGTERM"
