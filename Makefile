@@ -52,6 +52,10 @@ endif
 LIB_SRCS := $(wildcard common/*.c policy/*.c tracer/*.c record/*.c) \
 	$(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
+# contrib/policy/default.json compiled in, so an installed or relocated binary has it
+DEFAULT_POLICY_SRC := $(OUTPUT)/gen/default_policy.c
+DEFAULT_POLICY_OBJ := $(OUTPUT)/obj/gen/default_policy.o
+LIB_OBJS += $(DEFAULT_POLICY_OBJ)
 LIB := $(OUTPUT)/libstallwatch.a
 MAIN_OBJ := $(OUTPUT)/obj/cli/main.o
 
@@ -79,6 +83,21 @@ endif
 all: $(BIN)
 
 $(OUTPUT)/obj/%.o: %.c $(wildcard */*.h) Makefile
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(DEFAULT_POLICY_SRC): contrib/policy/default.json
+	$(call msg,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q){ echo '/* generated from $< by make: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const char policy_default_json[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; \
+	  echo 'const size_t policy_default_json_len = sizeof(policy_default_json) - 1;'; } >$@
+
+$(DEFAULT_POLICY_OBJ): $(DEFAULT_POLICY_SRC)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -146,9 +165,12 @@ install: $(BIN)
 	$(INSTALL) -m 0755 -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/stallwatch
 	$(INSTALL) -m 0644 doc/stallwatch.8 $(DESTDIR)$(MANDIR)/man8/stallwatch.8
+	$(INSTALL) -m 0755 -d $(DESTDIR)$(SYSCONFDIR)/stallwatch
+	$(INSTALL) -m 0644 contrib/policy/default.json $(DESTDIR)$(SYSCONFDIR)/stallwatch/default.json
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/stallwatch $(DESTDIR)$(MANDIR)/man8/stallwatch.8
+	rm -f $(DESTDIR)$(BINDIR)/stallwatch $(DESTDIR)$(MANDIR)/man8/stallwatch.8 \
+		$(DESTDIR)$(SYSCONFDIR)/stallwatch/default.json
 
 clean:
 	rm -rf build stallwatch

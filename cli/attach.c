@@ -26,8 +26,17 @@ struct attach_options {
 	size_t n_pids;
 	struct attach_query query;
 	bool follow_forks;
-	struct policy policy; /* built from -e/-m: the command-line rule */
+	struct cli_policy policy; /* --policy files (or the default) + the command-line rule */
 };
+
+static void attach_options_freep(struct attach_options **o)
+{
+	if (*o) {
+		cli_policy_done(&(*o)->policy);
+		free((*o)->trace.policy_files);
+		free(*o);
+	}
+}
 
 static const char attach_usage[] =
 	"USAGE: stallwatch attach [-e SET] [-m DUR] [-o FILE] [--format json|text] [-f]\n"
@@ -110,6 +119,7 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 		{ "min-duration", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
+		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -180,7 +190,7 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 
 int cli_attach(int argc, char **argv)
 {
-	_cleanup_free_ struct attach_options *o = calloc(1, sizeof(*o));
+	_cleanup_(attach_options_freep) struct attach_options *o = calloc(1, sizeof(*o));
 	_cleanup_free_ pid_t *found = NULL;
 	struct tracer_attach_options topts = {
 		.warn = attach_warn,
@@ -207,6 +217,10 @@ int cli_attach(int argc, char **argv)
 	r = parse_args(o, argc, argv);
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_USAGE;
+	/* interface.md: an invalid policy is a usage error (2), said before attaching */
+	r = cli_policy_load(&o->policy, &o->trace);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : 1;
 
 	if (o->query.name || o->query.exe || o->query.cgroup) {
 		r = attach_find_targets(&o->query, &found, &err);
@@ -228,11 +242,6 @@ int cli_attach(int argc, char **argv)
 		}
 	}
 
-	r = policy_init_command_line(&o->policy, &o->trace.watch, o->trace.min_duration_ns, &err);
-	if (r < 0) {
-		cli_print_error(&err);
-		return EXIT_USAGE;
-	}
 	r = recorder_init(&recorder, o->trace.output_path, STDOUT_FILENO, o->trace.format,
 			  !o->trace.format_given, &err);
 	if (r < 0) {
@@ -242,10 +251,13 @@ int cli_attach(int argc, char **argv)
 	topts.pids = o->pids;
 	topts.n_pids = o->n_pids;
 	topts.follow_forks = o->follow_forks;
-	topts.policy = &o->policy;
+	topts.policy = o->policy.current;
+	topts.reload = cli_policy_reload;
+	topts.reload_opaque = &o->policy;
 	topts.recorder = &recorder;
 	r = tracer_attach(&topts, &result, &err);
 	cli_report_dropped(&recorder);
+	cli_report_rate_limited(&result.stats);
 	recorder_done(&recorder);
 	if (r == -ESRCH || r == -EPERM) {
 		/* each failure was already said, one line per process */

@@ -9,8 +9,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../common/error.h"
+#include "../policy/load.h"
 #include "../policy/syscall_set.h"
 #include "../record/record.h"
 
@@ -32,6 +34,8 @@ struct cli_trace_options {
 	const char *output_path;
 	enum record_format format;
 	bool format_given;
+	const char **policy_files; /* --policy, in order (argv strings) */
+	size_t n_policy_files;
 };
 
 void cli_trace_options_init(struct cli_trace_options *o);
@@ -40,8 +44,9 @@ int cli_parse_trace(struct cli_trace_options *o, const char *arg);
 int cli_parse_min_duration(struct cli_trace_options *o, const char *arg);
 int cli_parse_format(struct cli_trace_options *o, const char *arg);
 
-/* getopt value of --format in every subcommand's long options */
+/* getopt values of long-only options shared by the tracing subcommands */
 #define CLI_OPT_FORMAT 0x200
+#define CLI_OPT_POLICY 0x201
 
 /*
  * The options every tracing subcommand shares (-e, -m, -o, --format):
@@ -53,7 +58,31 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg);
 /* After tracing: one line if the sink had to drop records. */
 void cli_report_dropped(const struct recorder *rec);
 
+/* After tracing: one line if rule rate limits cut records. */
+struct tracer_stats;
+void cli_report_rate_limited(const struct tracer_stats *stats);
+
+/* Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line each. */
+void cli_print_diags(FILE *out, const struct policy_diags *d);
+
+/*
+ * The policy a tracing subcommand runs with: --policy files (or the
+ * built-in default) plus the command-line rule (interface.md), kept so
+ * SIGHUP can build it anew from the same options.
+ */
+struct cli_policy {
+	const struct cli_trace_options *trace;
+	struct policy *current;
+};
+
+/* Load it; diagnostics go to stderr. Returns 0, -EINVAL (invalid policy) or -ENOMEM. */
+int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t);
+/* tracer reload callback (opaque: struct cli_policy): the new policy, or NULL to keep the old */
+const struct policy *cli_policy_reload(void *opaque);
+void cli_policy_done(struct cli_policy *cp);
+
 int cli_run(int argc, char **argv);
 int cli_attach(int argc, char **argv);
+int cli_validate(int argc, char **argv);
 
 #endif

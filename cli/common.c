@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../policy/duration.h"
+#include "../tracer/tracer.h"
 #include "cli.h"
 
 void cli_print_error(const struct sw_error *err)
@@ -88,6 +89,17 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
 		return 1;
 	case CLI_OPT_FORMAT:
 		return cli_parse_format(o, arg) < 0 ? -EINVAL : 1;
+	case CLI_OPT_POLICY: {
+		const char **v = realloc(o->policy_files, (o->n_policy_files + 1) * sizeof(*v));
+
+		if (!v) {
+			cli_error("out of memory");
+			return -EINVAL;
+		}
+		o->policy_files = v;
+		v[o->n_policy_files++] = arg;
+		return 1;
+	}
 	default:
 		return 0;
 	}
@@ -99,4 +111,98 @@ void cli_report_dropped(const struct recorder *rec)
 		cli_error("%llu record(s) could not be written: %s",
 			  (unsigned long long)rec->sink.records_dropped,
 			  strerror(rec->sink.last_errno));
+}
+
+void cli_report_rate_limited(const struct tracer_stats *stats)
+{
+	if (stats->rate_limited)
+		cli_error("%llu record(s) cut by rule rate limits (rate_limit in the policy)",
+			  (unsigned long long)stats->rate_limited);
+}
+
+void cli_print_diags(FILE *out, const struct policy_diags *d)
+{
+	char line[2048];
+
+	for (size_t i = 0; i < d->n; i++) {
+		policy_diag_format(&d->v[i], line, sizeof(line));
+		fprintf(out, "%s\n", line);
+	}
+}
+
+/* Build the policy from the options; diagnostics are returned, not printed. */
+static int policy_build(const struct cli_trace_options *t, struct policy **ret,
+			struct policy_diags *diags)
+{
+	_cleanup_free_ struct policy_source *sources = NULL;
+	struct policy_load_options lo = {
+		.n_sources = t->n_policy_files,
+		/* interface.md: without --policy, or whenever -e or -m is given */
+		.command_line = t->n_policy_files == 0 || t->watch_given || t->min_duration_given,
+		.watch = t->watch_given ? &t->watch : NULL,
+		.min_duration_ns = t->min_duration_ns,
+	};
+
+	if (t->n_policy_files) {
+		sources = calloc(t->n_policy_files, sizeof(*sources));
+		if (!sources)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->n_policy_files; i++)
+			sources[i].path = t->policy_files[i];
+	}
+	lo.sources = sources;
+	return policy_load(&lo, ret, diags);
+}
+
+int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t)
+{
+	struct policy_diags diags = {};
+	int r;
+
+	cp->trace = t;
+	cp->current = NULL;
+	r = policy_build(t, &cp->current, &diags);
+	cli_print_diags(stderr, &diags);
+	if (r == -ENOMEM)
+		cli_error("loading the policy: out of memory");
+	policy_diags_free(&diags);
+	return r;
+}
+
+const struct policy *cli_policy_reload(void *opaque)
+{
+	struct cli_policy *cp = opaque;
+	struct policy_diags diags = {};
+	struct policy *np = NULL;
+	char first[2048] = "";
+	int r;
+
+	r = policy_build(cp->trace, &np, &diags);
+	for (size_t i = 0; i < diags.n && !first[0]; i++)
+		if (diags.v[i].error)
+			policy_diag_format(&diags.v[i], first, sizeof(first));
+	if (r < 0) {
+		/* one line: the first error says where to look */
+		if (diags.n_errors > 1)
+			cli_error("SIGHUP: policy not reloaded, the current one stays: %s "
+				  "(and %zu more errors; see `stallwatch validate`)",
+				  first, diags.n_errors - 1);
+		else
+			cli_error("SIGHUP: policy not reloaded, the current one stays: %s",
+				  r == -ENOMEM ? "out of memory" : first);
+		policy_diags_free(&diags);
+		return NULL;
+	}
+	cli_print_diags(stderr, &diags); /* warnings of the new policy */
+	policy_diags_free(&diags);
+	policy_free(cp->current);
+	cp->current = np;
+	cli_error("SIGHUP: policy reloaded (%zu rules)", np->n_rules);
+	return np;
+}
+
+void cli_policy_done(struct cli_policy *cp)
+{
+	policy_free(cp->current);
+	cp->current = NULL;
 }

@@ -143,6 +143,7 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 		{ "min-duration", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
+		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -190,10 +191,15 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 	return 0;
 }
 
+static void run_options_done(struct run_options *o)
+{
+	free(o->trace.policy_files);
+}
+
 int cli_run(int argc, char **argv)
 {
-	struct run_options o = {};
-	_cleanup_free_ struct policy *policy = NULL;
+	_cleanup_(run_options_done) struct run_options o = {};
+	_cleanup_(cli_policy_done) struct cli_policy policy = {};
 	struct tracer_run_options topts = { .warn = tracer_warn };
 	struct tracer_result result = {};
 	struct recorder recorder;
@@ -235,16 +241,10 @@ int cli_run(int argc, char **argv)
 		topts.n_groups = n_groups;
 	}
 
-	policy = malloc(sizeof(*policy));
-	if (!policy) {
-		cli_error("out of memory");
-		return EXIT_RUN_INTERNAL;
-	}
-	r = policy_init_command_line(policy, &o.trace.watch, o.trace.min_duration_ns, &err);
-	if (r < 0) {
-		cli_print_error(&err);
-		return EXIT_USAGE;
-	}
+	/* an invalid policy is a usage error: said before anything runs */
+	r = cli_policy_load(&policy, &o.trace);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : EXIT_RUN_INTERNAL;
 	r = recorder_init(&recorder, o.trace.output_path, STDERR_FILENO, o.trace.format,
 			  !o.trace.format_given, &err);
 	if (r < 0) {
@@ -254,10 +254,13 @@ int cli_run(int argc, char **argv)
 
 	topts.argv = o.command;
 	topts.exec_path = exec_path;
-	topts.policy = policy;
+	topts.policy = policy.current;
+	topts.reload = cli_policy_reload;
+	topts.reload_opaque = &policy;
 	topts.recorder = &recorder;
 	r = tracer_run(&topts, &result, &err);
 	cli_report_dropped(&recorder);
+	cli_report_rate_limited(&result.stats);
 	recorder_done(&recorder);
 	if (r < 0) {
 		cli_print_error(&err);

@@ -1,12 +1,60 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * policy.c - the compiled policy: thresholds for the hot path, rule
+ * matching for the slow path (see policy.h).
+ */
 #include "policy.h"
 
+#include <fnmatch.h>
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <string.h>
 
+#include "../common/timeutil.h"
+
 /* x32 calls arrive with the native arch and this bit set (arch/x86/include/uapi/asm/unistd.h) */
 #define X32_SYSCALL_BIT 0x40000000ULL
+/* ancestors looked at for "children": deeper trees are not real process trees */
+#define MAX_ANCESTRY 64
+
+static const char *const severity_names[_POLICY_SEV_MAX] = {
+	"emergency", "alert",  "critical",	"error",
+	"warning",   "notice", "informational", "debug",
+};
+
+int policy_severity_from_name(const char *name)
+{
+	for (int i = 0; i < _POLICY_SEV_MAX; i++)
+		if (strcmp(name, severity_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *policy_severity_name(enum policy_severity sev)
+{
+	return sev < _POLICY_SEV_MAX ? severity_names[sev] : "warning";
+}
+
+void policy_scan_defaults(struct policy_scan *scan)
+{
+	/* host-signals.md §4, "incident threshold (proposed defaults)" */
+	*scan = (struct policy_scan){
+		.memcg_offline_warning = 1000,
+		.memcg_offline_warning_ratio = 2.0,
+		.memcg_offline_critical = 10000,
+		.memcg_offline_growth_per_min = 100,
+		.memcg_stat_read_warning_ns = 10 * NSEC_PER_MSEC,
+		.memcg_stat_read_critical_ns = 100 * NSEC_PER_MSEC,
+		.dentry_negative_warning = 1000000,
+		.dentry_negative_critical = 10000000,
+		.dentry_negative_growth_per_s = 1000,
+		.slab_unreclaimable_warning_pct = 10,
+		.slab_unreclaimable_critical_pct = 20,
+		.slab_leak_min_bytes_per_hour = 1024 * 1024,
+		.slab_leak_min_r2 = 0.9,
+		.growth_window_ns = 10 * 60 * NSEC_PER_SEC,
+	};
+}
 
 bool policy_abi_of(uint32_t arch, uint64_t nr, enum policy_abi *ret_abi, int *ret_index)
 {
@@ -34,29 +82,38 @@ static const uint32_t abi_scmp_arch[_POLICY_ABI_MAX] = {
 	[POLICY_ABI_X32] = SCMP_ARCH_X32,
 };
 
-int policy_init_command_line(struct policy *p, const struct syscall_set *set,
-			     uint64_t min_duration_ns, struct sw_error *err)
+static void lower_threshold(uint64_t *slot, uint64_t ns)
 {
-	memset(p, 0, sizeof(*p));
-	snprintf(p->command_line.name, sizeof(p->command_line.name), "command-line");
-	p->command_line.level = "warning";
-	p->command_line.min_duration_ns = min_duration_ns;
-	p->command_line.syscalls = *set;
+	if (ns < *slot)
+		*slot = ns;
+}
 
+void policy_finalize(struct policy *p)
+{
+	syscall_set_clear(&p->watched);
 	for (int abi = 0; abi < _POLICY_ABI_MAX; abi++)
 		for (int nr = 0; nr < SW_MAX_NR; nr++)
 			p->threshold_ns[abi][nr] = POLICY_UNWATCHED;
 
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+
+		if (!rule->enabled)
+			continue;
+		syscall_set_union(&p->watched, &rule->syscalls);
+		for (int nr = 0; nr < SW_MAX_NR; nr++)
+			if (syscall_set_has(&rule->syscalls, nr))
+				lower_threshold(&p->threshold_ns[POLICY_ABI_NATIVE][nr],
+						rule->min_duration_ns);
+	}
+
+	/* Compat ABIs are matched by name: "read" is 3 on i386, 0 on x86_64. */
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
+		uint64_t ns = p->threshold_ns[POLICY_ABI_NATIVE][nr];
 		const char *name;
 
-		if (!syscall_set_has(set, nr))
+		if (ns == POLICY_UNWATCHED || !(name = syscall_name(nr)))
 			continue;
-		p->threshold_ns[POLICY_ABI_NATIVE][nr] = min_duration_ns;
-		name = syscall_name(nr);
-		if (!name)
-			continue;
-		/* Compat ABIs are matched by name: "read" is 3 on i386, 0 on x86_64. */
 		for (int abi = POLICY_ABI_X86; abi < _POLICY_ABI_MAX; abi++) {
 			int compat_nr = seccomp_syscall_resolve_name_arch(abi_scmp_arch[abi], name);
 
@@ -64,10 +121,9 @@ int policy_init_command_line(struct policy *p, const struct syscall_set *set,
 				continue;
 			compat_nr &= ~(int)X32_SYSCALL_BIT;
 			if (compat_nr < SW_MAX_NR)
-				p->threshold_ns[abi][compat_nr] = min_duration_ns;
+				lower_threshold(&p->threshold_ns[abi][compat_nr], ns);
 		}
 	}
-	return 0;
 }
 
 uint64_t policy_threshold_ns(const struct policy *p, uint32_t arch, uint64_t nr)
@@ -80,7 +136,229 @@ uint64_t policy_threshold_ns(const struct policy *p, uint32_t arch, uint64_t nr)
 	return p->threshold_ns[abi][index];
 }
 
-const struct policy_rule *policy_rule_for(const struct policy *p, uint32_t arch, uint64_t nr)
+/* ---- matching --------------------------------------------------------- */
+
+static bool has_glob_chars(const char *s)
 {
-	return &p->command_line;
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static bool comm_matches(const struct policy_target *t, const char *comm)
+{
+	for (size_t i = 0; i < t->n_comms; i++) {
+		const char *want = t->comms[i];
+
+		if (has_glob_chars(want) ? fnmatch(want, comm, 0) == 0 : strcmp(want, comm) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool glob_any(char *const *globs, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(globs[i], s, 0) == 0)
+			return true;
+	return false;
+}
+
+/* Is path equal to prefix or below it (component boundary)? */
+static bool path_under(const char *path, size_t path_len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	if (n == 1 && prefix[0] == '/')
+		return path_len >= 1 && path[0] == '/';
+	return path_len >= n && memcmp(path, prefix, n) == 0 && (path_len == n || path[n] == '/');
+}
+
+/* /proc/PID/cgroup lines are "ID:CONTROLLERS:PATH"; any hierarchy may match. */
+static bool cgroup_matches(const struct policy_target *t, const char *text)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *c1 = memchr(line, ':', len);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+
+		if (c2) {
+			const char *path = c2 + 1;
+			size_t path_len = len - (size_t)(path - line);
+
+			for (size_t i = 0; i < t->n_cgroups; i++)
+				if (path_under(path, path_len, t->cgroups[i]))
+					return true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static bool target_matches_process(const struct policy_target *t,
+				   const struct policy_process *proc)
+{
+	if (t->n_pids) {
+		bool found = false;
+
+		for (size_t i = 0; i < t->n_pids && !found; i++)
+			found = t->pids[i] == proc->tgid;
+		if (!found)
+			return false;
+	}
+	if (t->n_comms && (!proc->comm || !comm_matches(t, proc->comm)))
+		return false;
+	if (t->n_exes && (!proc->exe || !glob_any(t->exes, t->n_exes, proc->exe)))
+		return false;
+	if (t->n_cgroups && (!proc->cgroup || !cgroup_matches(t, proc->cgroup)))
+		return false;
+	return true;
+}
+
+static bool target_matches(const struct policy_target *t, const struct policy_call *call)
+{
+	_cleanup_free_ struct policy_ancestor *anc = NULL;
+	pid_t pid;
+
+	if (target_matches_process(t, call->proc))
+		return true;
+	if (!t->children || !call->parent_of)
+		return false;
+	anc = malloc(sizeof(*anc));
+	if (!anc)
+		return false;
+	pid = call->proc->tgid;
+	for (int depth = 0; depth < MAX_ANCESTRY && pid > 1; depth++) {
+		if (call->parent_of(call->opaque, pid, anc) < 0)
+			return false;
+		if (target_matches_process(t, &anc->proc))
+			return true;
+		pid = anc->proc.tgid;
+	}
+	return false;
+}
+
+static bool result_matches(const struct policy_rule *rule, const struct policy_call *call)
+{
+	if (!call->failed)
+		return rule->result_success;
+	if (rule->result_failure)
+		return true;
+	for (size_t i = 0; i < rule->n_result_errnos; i++)
+		if (rule->result_errnos[i] == call->error)
+			return true;
+	return false;
+}
+
+static bool paths_match(const struct policy_rule *rule, const struct policy_call *call)
+{
+	return (call->path && glob_any(rule->paths, rule->n_paths, call->path)) ||
+	       (call->fd_path && glob_any(rule->paths, rule->n_paths, call->fd_path));
+}
+
+/* Does rule rank before best (interface.md's order)? */
+static bool ranks_before(const struct policy_rule *rule, const struct policy_rule *best)
+{
+	bool rule_cl = strcmp(rule->name, POLICY_COMMAND_LINE_RULE) == 0 && !rule->file;
+	bool best_cl = strcmp(best->name, POLICY_COMMAND_LINE_RULE) == 0 && !best->file;
+
+	if (rule_cl != best_cl)
+		return rule_cl;
+	if (rule->severity != best->severity)
+		return rule->severity < best->severity;
+	return rule->specificity > best->specificity; /* equal: the earlier one stays */
+}
+
+const struct policy_rule *policy_match(const struct policy *p, const struct policy_call *call,
+				       uint64_t *ret_next_ns)
+{
+	/* per-evaluation cache of target results: 0 unknown, 1 match, 2 no match */
+	_cleanup_free_ unsigned char *target_state = NULL;
+	const struct policy_rule *best = NULL;
+	uint64_t next_ns = POLICY_UNWATCHED;
+
+	if (p->n_targets) {
+		target_state = calloc(p->n_targets, 1);
+		if (!target_state)
+			return NULL;
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+		bool fires_now;
+
+		if (!rule->enabled)
+			continue;
+		if (call->nr >= 0 ? !syscall_set_has(&rule->syscalls, call->nr) :
+				    !rule->all_syscalls)
+			continue;
+		if (rule->has_result && (!call->has_result || !result_matches(rule, call)))
+			continue;
+		fires_now = call->duration_ns >= rule->min_duration_ns;
+		if (!fires_now && (call->has_result || rule->min_duration_ns >= next_ns))
+			continue; /* cannot matter now nor lower the next deadline */
+		if (fires_now && best && !ranks_before(rule, best))
+			continue;
+		if (rule->n_paths && !paths_match(rule, call))
+			continue;
+		if (rule->n_targets) {
+			bool any = false;
+
+			for (size_t k = 0; k < rule->n_targets && !any; k++) {
+				size_t ti = rule->targets[k];
+
+				if (!target_state[ti])
+					target_state[ti] =
+						target_matches(&p->targets[ti], call) ? 1 : 2;
+				any = target_state[ti] == 1;
+			}
+			if (!any)
+				continue;
+		}
+		if (fires_now)
+			best = rule;
+		else
+			next_ns = rule->min_duration_ns;
+	}
+	if (ret_next_ns)
+		*ret_next_ns = next_ns;
+	return best;
+}
+
+/* ---- lifetime --------------------------------------------------------- */
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct policy_rule *r = &p->rules[i];
+
+		free(r->description);
+		free_strv(r->paths, r->n_paths);
+		free(r->result_errnos);
+		free_strv(r->tags, r->n_tags);
+		free(r->targets);
+		free(r->file);
+	}
+	free(p->rules);
+	for (size_t i = 0; i < p->n_targets; i++) {
+		struct policy_target *t = &p->targets[i];
+
+		free(t->pids);
+		free_strv(t->comms, t->n_comms);
+		free_strv(t->exes, t->n_exes);
+		free_strv(t->cgroups, t->n_cgroups);
+	}
+	free(p->targets);
+	free(p);
 }

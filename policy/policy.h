@@ -1,24 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * policy.h - what is watched and when a call is reported.
+ * policy.h - a compiled policy: what is watched and which rule a slow call
+ * fires (doc/policy.md).
  *
- * For now a policy holds the one built-in rule interface.md names
- * `command-line` (calls in the -e set taking at least -m, severity warning).
- * Policy files (targets, several rules, severities) are a later issue; the
- * tracer only depends on the two hot-path questions below, answered from
- * flat per-ABI arrays so a stop costs one load.
+ * A policy is built by policy_load() (policy/load.h) from JSON files or the
+ * built-in default, plus the `command-line` rule interface.md pins for -e/-m.
+ * The tracer asks two kinds of questions:
+ *   - hot path, every watched stop: policy_threshold_ns(), the smallest
+ *     min_duration of any rule that could fire for this syscall, from flat
+ *     per-ABI arrays (one load);
+ *   - slow path, only for a call that crossed that smallest threshold:
+ *     policy_match(), which evaluates targets, path globs, results and
+ *     per-rule thresholds and picks the rule whose record it is.
+ * A compiled policy is immutable; a reload (SIGHUP) builds a new one.
  */
 #ifndef SW_POLICY_POLICY_H
 #define SW_POLICY_POLICY_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../common/error.h"
 #include "syscall_set.h"
 
 #define POLICY_UNWATCHED UINT64_MAX
-#define POLICY_RULE_NAME_MAX 64
+#define POLICY_NAME_MAX 64
+#define POLICY_COMMAND_LINE_RULE "command-line"
 
 /* The ABIs a tracee on this machine can use (x86_64 kernel: native, i386, x32). */
 enum policy_abi {
@@ -28,22 +36,132 @@ enum policy_abi {
 	_POLICY_ABI_MAX,
 };
 
+/* syslog(3) order: a smaller number is more severe. */
+enum policy_severity {
+	POLICY_SEV_EMERGENCY,
+	POLICY_SEV_ALERT,
+	POLICY_SEV_CRITICAL,
+	POLICY_SEV_ERROR,
+	POLICY_SEV_WARNING,
+	POLICY_SEV_NOTICE,
+	POLICY_SEV_INFORMATIONAL,
+	POLICY_SEV_DEBUG,
+	_POLICY_SEV_MAX,
+};
+
+/* Specificity for the tie-break of interface.md (higher wins). */
+enum policy_specificity {
+	POLICY_SPEC_ALL_SYSCALLS,
+	POLICY_SPEC_NAMED_SYSCALLS,
+	POLICY_SPEC_RESULT,
+	POLICY_SPEC_PATH,
+};
+
+struct policy_target {
+	char name[POLICY_NAME_MAX];
+	pid_t *pids;
+	size_t n_pids;
+	char **comms; /* exact names or fnmatch globs */
+	size_t n_comms;
+	char **exes; /* fnmatch globs */
+	size_t n_exes;
+	char **cgroups; /* path prefixes, matched at component boundaries */
+	size_t n_cgroups;
+	bool children; /* also match descendants of a matching process */
+};
+
 struct policy_rule {
-	char name[POLICY_RULE_NAME_MAX];
-	const char *level; /* one of the 8 syslog names */
+	char name[POLICY_NAME_MAX];
+	char *description;
+	enum policy_severity severity;
+	const char *level; /* severity name, static */
+	bool enabled;
 	uint64_t min_duration_ns;
-	struct syscall_set syscalls; /* native numbers */
+	bool all_syscalls; /* no `syscalls` key, or "all" */
+	struct syscall_set syscalls; /* native numbers, already restricted to -e */
+	char **paths; /* fnmatch globs; call path or fd path must match one */
+	size_t n_paths;
+	bool has_result;
+	bool result_success, result_failure;
+	int *result_errnos;
+	size_t n_result_errnos;
+	char **tags;
+	size_t n_tags;
+	size_t *targets; /* indices into policy.targets; none = every process */
+	size_t n_targets;
+	uint32_t rate_limit_per_min; /* 0: unlimited */
+	enum policy_specificity specificity;
+	char *file; /* where it was defined (first definition); NULL for command-line */
+	unsigned line;
+};
+
+/* Host-signal thresholds for `scan` (host-signals.md §4). */
+struct policy_scan {
+	uint64_t memcg_offline_warning;
+	double memcg_offline_warning_ratio;
+	uint64_t memcg_offline_critical;
+	uint64_t memcg_offline_growth_per_min;
+	uint64_t memcg_stat_read_warning_ns;
+	uint64_t memcg_stat_read_critical_ns;
+	uint64_t dentry_negative_warning;
+	uint64_t dentry_negative_critical;
+	uint64_t dentry_negative_growth_per_s;
+	double slab_unreclaimable_warning_pct;
+	double slab_unreclaimable_critical_pct;
+	uint64_t slab_leak_min_bytes_per_hour;
+	double slab_leak_min_r2;
+	uint64_t growth_window_ns;
 };
 
 struct policy {
-	struct policy_rule command_line;
-	/* threshold per ABI and syscall number (x32: without __X32_SYSCALL_BIT) */
+	struct policy_rule *rules; /* load order; command-line (if any) is one of them */
+	size_t n_rules;
+	struct policy_target *targets;
+	size_t n_targets;
+	struct policy_scan scan;
+	/* syscalls any enabled rule watches (the seccomp filter's TRACE set) */
+	struct syscall_set watched;
+	bool has_command_line;
+	/* smallest enabled min_duration per ABI and syscall number (x32: without the x32 bit) */
 	uint64_t threshold_ns[_POLICY_ABI_MAX][SW_MAX_NR];
 };
 
-/* Build the command-line rule from -e (set) and -m (min_duration_ns). */
-int policy_init_command_line(struct policy *p, const struct syscall_set *set,
-			     uint64_t min_duration_ns, struct sw_error *err);
+/* A process as targets see it (strings may be NULL when unknown). */
+struct policy_process {
+	pid_t tgid;
+	const char *comm;
+	const char *exe;
+	const char *cgroup; /* raw /proc/PID/cgroup text */
+};
+
+/* Room for one ancestor, filled by the caller's parent_of callback. */
+struct policy_ancestor {
+	struct policy_process proc;
+	char comm[64];
+	char exe[4096];
+	char cgroup[4096];
+};
+
+/* A call that crossed the policy's smallest threshold for its syscall. */
+struct policy_call {
+	int nr; /* native number (compat calls mapped by name), -1 if unknown */
+	const char *path; /* path argument, or NULL */
+	const char *fd_path; /* what the fd argument points to, or NULL */
+	uint64_t duration_ns;
+	bool has_result; /* false while in flight (stuck) */
+	bool failed;
+	int error; /* errno when failed */
+	const struct policy_process *proc;
+	/*
+	 * Fill *ret with the parent of pid (only called for targets with
+	 * "children"); return 0, or -errno when it is gone or pid is 1.
+	 */
+	int (*parent_of)(void *opaque, pid_t pid, struct policy_ancestor *ret);
+	void *opaque;
+};
+
+/* Defaults of the scan thresholds (host-signals.md §4). */
+void policy_scan_defaults(struct policy_scan *scan);
 
 /*
  * Threshold for a call, or POLICY_UNWATCHED. arch is the AUDIT_ARCH_* value
@@ -51,10 +169,39 @@ int policy_init_command_line(struct policy *p, const struct syscall_set *set,
  */
 uint64_t policy_threshold_ns(const struct policy *p, uint32_t arch, uint64_t nr);
 
-/* The rule a reported call came from (only one rule exists yet). */
-const struct policy_rule *policy_rule_for(const struct policy *p, uint32_t arch, uint64_t nr);
+/*
+ * The rule whose record this call makes, or NULL when none fired
+ * (interface.md: the command-line rule if it fired; else highest severity;
+ * tie: most specific; tie: load order). With has_result false (stuck),
+ * rules with a result filter never fire, and *ret_next_ns (if not NULL) is
+ * set to the smallest min_duration above duration_ns of a rule that could
+ * still fire for this call, or POLICY_UNWATCHED.
+ */
+const struct policy_rule *policy_match(const struct policy *p, const struct policy_call *call,
+				       uint64_t *ret_next_ns);
+
+/* Index of a rule in p->rules (for per-rule state such as rate limits). */
+static inline size_t policy_rule_index(const struct policy *p, const struct policy_rule *rule)
+{
+	return (size_t)(rule - p->rules);
+}
 
 /* Map AUDIT_ARCH_* + nr to our ABI index and table index; false if foreign. */
 bool policy_abi_of(uint32_t arch, uint64_t nr, enum policy_abi *ret_abi, int *ret_index);
+
+/* Severity by syslog name ("warning"); -1 if none. */
+int policy_severity_from_name(const char *name);
+const char *policy_severity_name(enum policy_severity sev);
+
+/* Fill p's derived tables (watched, threshold_ns) from its rules. */
+void policy_finalize(struct policy *p);
+
+void policy_free(struct policy *p);
+static inline void policy_freep(struct policy **p)
+{
+	if (*p)
+		policy_free(*p);
+}
+#define _cleanup_policy_ _cleanup_(policy_freep)
 
 #endif

@@ -136,6 +136,15 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 	set_new(rule, "name", json_string(ev->rule_name));
 	set_new(root, "rule", rule);
 
+	if (ev->n_tags) {
+		/* ECS `tags`: the rule's tags, strings from the policy (jansson checked UTF-8) */
+		json_t *tags = json_array();
+
+		for (size_t i = 0; tags && i < ev->n_tags; i++)
+			json_array_append_new(tags, json_string(ev->tags[i]));
+		set_new(root, "tags", tags);
+	}
+
 	host = json_object();
 	set_str(host, "name", host_name);
 	set_new(root, "host", host);

@@ -42,6 +42,8 @@ struct record_syscall {
 	const char *action; /* "slow-syscall" or "stuck-syscall" */
 	const char *rule_name; /* policy rule that fired */
 	const char *level; /* syslog severity name */
+	const char *const *tags; /* the rule's tags (top-level `tags` array), may be empty */
+	size_t n_tags;
 	struct record_process proc;
 	const char *name; /* syscall name as the program made it */
 	long nr;

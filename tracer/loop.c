@@ -36,6 +36,7 @@
 
 #include "../common/macro.h"
 #include "../common/timeutil.h"
+#include "../policy/ratelimit.h"
 #include "attach.h"
 #include "filter.h"
 #include "procinfo.h"
@@ -171,6 +172,13 @@ struct tracer_ctx {
 	struct recorder *recorder;
 	void (*warn)(void *opaque, const char *line);
 	void *warn_opaque;
+	/* SIGHUP: the cli builds the new policy (NULL: keep this one) */
+	const struct policy *(*reload)(void *opaque);
+	void *reload_opaque;
+	/* run: what the seccomp filter installed at start traces (a reload cannot widen it) */
+	struct syscall_set filter_set;
+	bool warned_filter;
+	struct ratelimit ratelimit;
 	bool follow_forks; /* attach -f (run always follows) */
 	/* attach: detach everything at the next stop of each tracee */
 	bool detaching;
@@ -346,30 +354,91 @@ static const char *call_name(const struct traced_call *call, char **owned)
 	return *owned ?: "unknown";
 }
 
-static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, uint64_t event_ns,
-		 uint64_t duration_ns, bool has_ret, int64_t ret, uint64_t sched_delay_ns,
-		 const char *note)
+/* What a crossing call's rules and record need, read once (slow path). */
+struct call_facts {
+	int native; /* native number, -1 if unknown */
+	const char *fd_path, *path;
+	const char *note;
+	char fd_path_buf[PROCINFO_PATH_MAX];
+	char path_buf[PROCINFO_PATH_MAX];
+};
+
+/* Process identity, cached per tracee and refreshed when older than this. */
+#define INFO_MAX_AGE_NS NSEC_PER_SEC
+
+static void refresh_info(struct tracee *t, uint64_t now_ns)
+{
+	if (t->info && now_ns - t->info_ns < INFO_MAX_AGE_NS)
+		return;
+	if (!t->info)
+		t->info = malloc(sizeof(*t->info));
+	if (!t->info)
+		return;
+	if (procinfo_read(t->tid, t->info) < 0) {
+		free(t->info);
+		t->info = NULL;
+		return;
+	}
+	t->info_ns = now_ns;
+}
+
+static void gather_facts(struct tracer_ctx *ctx, struct tracee *t, struct call_facts *f,
+			 const char *note, uint64_t now_ns)
 {
 	const struct traced_call *call = &t->call;
-	const struct policy_rule *rule = policy_rule_for(ctx->policy, call->arch, call->nr);
+
+	f->native = call->name_nr >= 0 ? call->name_nr : native_nr_of(call);
+	f->fd_path = f->path = NULL;
+	f->note = note;
+	refresh_info(t, now_ns);
+	if (f->native < 0 || native_nr_of(call) < 0)
+		return;
+	const struct syscall_args *a = &ctx->argmap[native_nr_of(call)];
+
+	if (a->fd_arg != ARG_NONE) {
+		long fd = (long)(int)call->args[(int)a->fd_arg];
+
+		if (t->entry_fd_valid)
+			f->fd_path = t->entry_fd_path;
+		else if (!((a->flags & SYSCALL_DIRFD) && fd == AT_FDCWD) &&
+			 procinfo_fd_path(t->tid, fd, f->fd_path_buf, sizeof(f->fd_path_buf)) == 0)
+			f->fd_path = f->fd_path_buf;
+	}
+	if (a->path_arg != ARG_NONE &&
+	    procinfo_read_string(t->tid, call->args[(int)a->path_arg], f->path_buf,
+				 sizeof(f->path_buf)) >= 0)
+		f->path = f->path_buf;
+	if (!note && ((a->flags & SYSCALL_VFORK) ||
+		      (f->native == ctx->clone_nr && (call->args[0] & CLONE_VFORK)) ||
+		      (f->native == ctx->clone3_nr && clone3_is_vfork(t->tid, call->args[0]))))
+		f->note = "waiting for vfork child";
+}
+
+static void emit(struct tracer_ctx *ctx, struct tracee *t, const struct policy_rule *rule,
+		 const struct call_facts *f, const char *action, uint64_t event_ns,
+		 uint64_t duration_ns, bool has_ret, int64_t ret, uint64_t sched_delay_ns)
+{
+	const struct traced_call *call = &t->call;
 	_cleanup_free_ char *owned_name = NULL;
-	char fd_path[PROCINFO_PATH_MAX] = "", path[PROCINFO_PATH_MAX] = "";
 	struct record_syscall ev = {
 		.action = action,
 		.rule_name = rule->name,
 		.level = rule->level,
+		.tags = (const char *const *)rule->tags,
+		.n_tags = rule->n_tags,
 		.nr = (long)call->nr,
 		.has_ret = has_ret,
 		.ret = ret,
 		.start_mono_ns = call->start_ns,
 		.event_mono_ns = event_ns,
 		.duration_ns = duration_ns,
-		.threshold_ns = call->threshold_ns,
+		.threshold_ns = rule->min_duration_ns,
 		.sched_delay_ns = sched_delay_ns,
 		.partial = call->partial,
-		.note = note,
+		.note = f->note,
+		.fd_path = f->fd_path,
+		.path = f->path,
 	};
-	int native = native_nr_of(call);
 
 	if (call->name_nr >= 0)
 		ev.nr = call->name_nr;
@@ -377,13 +446,6 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 								      call_name(call, &owned_name);
 	memcpy(ev.args, call->args, sizeof(ev.args));
 
-	if (!t->info) {
-		t->info = malloc(sizeof(*t->info));
-		if (t->info && procinfo_read(t->tid, t->info) < 0) {
-			free(t->info);
-			t->info = NULL;
-		}
-	}
 	ev.proc.tid = t->tid;
 	ev.proc.pid = t->tid;
 	if (t->info) {
@@ -397,32 +459,100 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const char *action, u
 		ev.proc.cgroup = t->info->cgroup[0] ? t->info->cgroup : NULL;
 	}
 
-	if (native >= 0) {
-		const struct syscall_args *a = &ctx->argmap[native];
-
-		if (a->fd_arg != ARG_NONE) {
-			long fd = (long)(int)call->args[(int)a->fd_arg];
-
-			if (t->entry_fd_valid)
-				ev.fd_path = t->entry_fd_path;
-			else if (!((a->flags & SYSCALL_DIRFD) && fd == AT_FDCWD) &&
-				 procinfo_fd_path(t->tid, fd, fd_path, sizeof(fd_path)) == 0)
-				ev.fd_path = fd_path;
-		}
-		if (a->path_arg != ARG_NONE &&
-		    procinfo_read_string(t->tid, call->args[(int)a->path_arg], path,
-					 sizeof(path)) >= 0)
-			ev.path = path;
-		if (!note && ((a->flags & SYSCALL_VFORK) ||
-			      (native == ctx->clone_nr && (call->args[0] & CLONE_VFORK)) ||
-			      (native == ctx->clone3_nr && clone3_is_vfork(t->tid, call->args[0]))))
-			ev.note = "waiting for vfork child";
-	}
-
 	if (recorder_syscall(ctx->recorder, &ev) < 0)
 		ctx->stats.records_dropped++;
 	else
 		ctx->stats.records++;
+}
+
+/* policy_call.parent_of: the parent of pid, for targets with "children". */
+static int parent_of(void *opaque, pid_t pid, struct policy_ancestor *ret)
+{
+	_cleanup_free_ struct procinfo *info = malloc(sizeof(*info));
+	pid_t ppid;
+	int r;
+
+	if (!info)
+		return -ENOMEM;
+	r = procinfo_ppid(pid, &ppid);
+	if (r < 0)
+		return r;
+	if (ppid <= 0)
+		return -ESRCH;
+	r = procinfo_read(ppid, info);
+	if (r < 0)
+		return r;
+	snprintf(ret->comm, sizeof(ret->comm), "%s", info->comm);
+	snprintf(ret->exe, sizeof(ret->exe), "%s", info->exe);
+	snprintf(ret->cgroup, sizeof(ret->cgroup), "%s", info->cgroup);
+	ret->proc = (struct policy_process){ .tgid = ppid, .comm = ret->comm, .exe = ret->exe,
+					     .cgroup = ret->cgroup };
+	return 0;
+}
+
+/*
+ * A call crossed the policy's smallest threshold for its syscall: find the
+ * rule it fires (policy_match), apply that rule's rate limit and write the
+ * record. eff_duration_ns is the duration rules compare (minus our own
+ * run-queue delay). For stuck calls (!has_ret) *ret_next_ns gets the next
+ * threshold at which a rule could still fire. Returns true if a rule fired.
+ */
+static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
+		   uint64_t event_ns, uint64_t duration_ns, uint64_t eff_duration_ns, bool has_ret,
+		   int64_t ret, uint64_t sched_delay_ns, const char *note, uint64_t *ret_next_ns)
+{
+	_cleanup_free_ struct call_facts *f = malloc(sizeof(*f));
+	struct policy_process proc = {};
+	struct policy_call pc;
+	const struct policy_rule *rule;
+	bool stuck = strcmp(action, "stuck-syscall") == 0;
+
+	if (ret_next_ns)
+		*ret_next_ns = POLICY_UNWATCHED;
+	if (!f)
+		return false;
+	gather_facts(ctx, t, f, note, sw_mono_ns());
+	proc.tgid = t->info ? t->info->tgid : t->tid;
+	if (t->info) {
+		proc.comm = t->info->comm;
+		proc.exe = t->info->exe[0] ? t->info->exe : NULL;
+		proc.cgroup = t->info->cgroup;
+	}
+	pc = (struct policy_call){
+		.nr = f->native,
+		.path = f->path,
+		.fd_path = f->fd_path,
+		.duration_ns = eff_duration_ns,
+		.has_result = has_ret,
+		/* the kernel's error range: -4095..-1 (include/linux/err.h) */
+		.failed = has_ret && ret < 0 && ret >= -4095,
+		.error = has_ret && ret < 0 && ret >= -4095 ? (int)-ret : 0,
+		.proc = &proc,
+		.parent_of = parent_of,
+		.opaque = ctx,
+	};
+	rule = policy_match(ctx->policy, &pc, ret_next_ns);
+	if (!rule)
+		return false;
+
+	/* a stuck+slow pair is one incident: its slow record follows its stuck record's fate */
+	if (!stuck && t->stuck_reported) {
+		if (t->stuck_cut) {
+			ctx->stats.rate_limited++;
+			return true;
+		}
+	} else if (!ratelimit_take(&ctx->ratelimit, proc.tgid,
+				   (uint32_t)policy_rule_index(ctx->policy, rule),
+				   rule->rate_limit_per_min, sw_mono_ns())) {
+		ctx->stats.rate_limited++;
+		if (stuck)
+			t->stuck_cut = true;
+		return true;
+	}
+	if (stuck)
+		event_ns = t->call.start_ns + rule->min_duration_ns;
+	emit(ctx, t, rule, f, action, event_ns, duration_ns, has_ret, ret, sched_delay_ns);
+	return true;
 }
 
 /* ---- calls ------------------------------------------------------------ */
@@ -450,7 +580,9 @@ static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_n
 		ctx->stats.suppressed++;
 		return;
 	}
-	emit(ctx, t, "slow-syscall", end_ns, duration_ns, has_ret, ret, delay_ns, NULL);
+	report(ctx, t, "slow-syscall", end_ns, duration_ns,
+	       t->stuck_reported ? duration_ns : duration_ns - delay_ns, has_ret, ret, delay_ns, NULL,
+	       NULL);
 }
 
 static bool is_restart_code(int64_t rval)
@@ -496,6 +628,7 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 			t->suspended = *call;
 			t->suspended_reportable = t->reportable;
 			t->suspended_stuck_reported = t->stuck_reported;
+			t->suspended_stuck_cut = t->stuck_cut;
 			t->has_suspended = true;
 		} else
 			/* nested interruptions: settle for "the program saw EINTR" */
@@ -539,6 +672,7 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 	}
 	t->call_state = CALL_IN_FLIGHT;
 	t->stuck_reported = false;
+	t->stuck_cut = false;
 	t->entry_fd_valid = false;
 	t->reportable = !t->pre_exec && call->threshold_ns != POLICY_UNWATCHED;
 
@@ -577,11 +711,13 @@ static void resume_suspended(struct tracer_ctx *ctx, struct tracee *t, int64_t s
 	t->call = t->suspended;
 	t->reportable = t->suspended_reportable;
 	t->stuck_reported = t->suspended_stuck_reported;
+	t->stuck_cut = t->suspended_stuck_cut;
 	t->has_suspended = false;
 	t->call_state = CALL_RESTART_PENDING;
 	if (sigreturn_rval == -EINTR)
 		finish_call(ctx, t, t->call.last_exit_ns, true, -EINTR);
-	else if (t->reportable && !t->stuck_reported && t->call.threshold_ns > 0)
+	else if (t->reportable && !t->stuck_reported && t->call.threshold_ns > 0 &&
+		 t->call.deadline_ns != UINT64_MAX)
 		ensure_timer(ctx, t->call.deadline_ns);
 }
 
@@ -624,10 +760,11 @@ static void on_death_in_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t 
 		return;
 	if (exiting)
 		/* exit/exit_group end with the thread: its whole teardown is the call */
-		emit(ctx, t, "slow-syscall", now_ns, duration_ns, false, 0, 0, "the thread exited");
+		report(ctx, t, "slow-syscall", now_ns, duration_ns, duration_ns, false, 0, 0,
+		       "the thread exited", NULL);
 	else if (!t->stuck_reported)
-		emit(ctx, t, "stuck-syscall", t->call.deadline_ns, duration_ns, false, 0, 0,
-		     "the thread died before the call returned");
+		report(ctx, t, "stuck-syscall", now_ns, duration_ns, duration_ns, false, 0, 0,
+		       "the thread died before the call returned", NULL);
 	t->call_state = CALL_NONE;
 }
 
@@ -643,24 +780,35 @@ static void on_timer(struct tracer_ctx *ctx, uint64_t now_ns)
 
 		if (!t || t->call_state == CALL_NONE || !t->reportable || t->stuck_reported)
 			continue;
-		if (t->call.threshold_ns == 0)
+		if (t->call.threshold_ns == 0 || t->call.deadline_ns == UINT64_MAX)
 			continue;
 		if (t->call.deadline_ns <= now_ns) {
+			/* the threshold this deadline stands for (a rule's, not always the smallest) */
+			uint64_t due = t->call.deadline_ns - t->call.start_ns, rule_next;
 			uint64_t elapsed = now_ns - t->call.start_ns;
-			uint64_t delay = tracer_delay_since(ctx, t->call.start_ns,
-							    t->call.threshold_ns, now_ns);
+			uint64_t delay = tracer_delay_since(ctx, t->call.start_ns, due, now_ns);
 
-			if (elapsed - (delay < elapsed ? delay : elapsed) < t->call.threshold_ns) {
+			if (delay > elapsed)
+				delay = elapsed;
+			if (elapsed - delay < due) {
 				/* our own run-queue wait made it look late: look again later */
-				uint64_t again = now_ns + t->call.threshold_ns - (elapsed - delay);
+				uint64_t again = now_ns + due - (elapsed - delay);
 
 				if (again < next)
 					next = again;
 				continue;
 			}
-			t->stuck_reported = true;
-			emit(ctx, t, "stuck-syscall", t->call.deadline_ns, elapsed, false, 0, delay,
-			     NULL);
+			if (report(ctx, t, "stuck-syscall", t->call.deadline_ns, elapsed,
+				   elapsed - delay, false, 0, delay, NULL, &rule_next)) {
+				t->stuck_reported = true;
+				continue;
+			}
+			/* no rule fires yet (a path, target or higher threshold): look again then */
+			t->call.deadline_ns = rule_next == POLICY_UNWATCHED ?
+						      UINT64_MAX :
+						      t->call.start_ns + rule_next;
+			if (t->call.deadline_ns < next)
+				next = t->call.deadline_ns;
 		} else if (t->call.deadline_ns < next)
 			next = t->call.deadline_ns;
 	}
@@ -721,15 +869,16 @@ static void on_exec(struct tracer_ctx *ctx, struct tracee *t, uint64_t now_ns)
 		 */
 		if (t->call_state != CALL_NONE && t->reportable && !t->stuck_reported &&
 		    now_ns - t->call.start_ns >= t->call.threshold_ns)
-			emit(ctx, t, "stuck-syscall", t->call.deadline_ns,
-			     now_ns - t->call.start_ns, false, 0, 0,
-			     "superseded by execve in another thread");
+			report(ctx, t, "stuck-syscall", now_ns, now_ns - t->call.start_ns,
+			       now_ns - t->call.start_ns, false, 0, 0,
+			       "superseded by execve in another thread", NULL);
 		old = tracee_find(&ctx->tracees, (pid_t)former);
 		if (old) {
 			t->call_state = old->call_state;
 			t->call = old->call;
 			t->reportable = old->reportable;
 			t->stuck_reported = old->stuck_reported;
+			t->stuck_cut = old->stuck_cut;
 			t->pre_exec = old->pre_exec;
 			t->entry_fd_valid = false;
 			tracee_remove(&ctx->tracees, old);
@@ -965,6 +1114,47 @@ static void forward_signal(struct tracer_ctx *ctx, int sig)
 	}
 }
 
+/*
+ * SIGHUP: swap in the policy the cli built anew. Calls in flight keep the
+ * threshold they started with; rules are looked up in the new policy when
+ * they cross. Rate-limit buckets start over (rules are numbered anew).
+ */
+static void reload_policy(struct tracer_ctx *ctx)
+{
+	const struct policy *np;
+	struct syscall_set missing;
+	char names[256] = "";
+	size_t n_missing = 0, len = 0;
+
+	if (!ctx->reload)
+		return;
+	np = ctx->reload(ctx->reload_opaque);
+	if (!np)
+		return;
+	ctx->policy = np;
+	ratelimit_reset(&ctx->ratelimit);
+	if (ctx->mode != MODE_RUN)
+		return;
+	/* the tracee's seccomp filter cannot be replaced: new syscalls stay unwatched */
+	missing = np->watched;
+	for (size_t i = 0; i < ARRAY_SIZE(missing.bits); i++)
+		missing.bits[i] &= ~ctx->filter_set.bits[i];
+	for (int nr = 0; nr < SW_MAX_NR; nr++) {
+		if (!syscall_set_has(&missing, nr))
+			continue;
+		if (n_missing++ < 8 && len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						n_missing > 1 ? ", " : "", syscall_name(nr) ?: "?");
+	}
+	if (n_missing && !ctx->warned_filter) {
+		ctx->warned_filter = true;
+		warn(ctx,
+		     "reloaded policy watches %zu syscall(s) the seccomp filter installed at start "
+		     "does not trace (%s%s): they stay unwatched until `run` starts again",
+		     n_missing, names, n_missing > 8 ? ", ..." : "");
+	}
+}
+
 static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 {
 	struct sw_error err = {};
@@ -983,8 +1173,10 @@ static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 		}
 		break;
 	case SIGHUP:
+		reload_policy(ctx);
+		return;
 	case SIGUSR2:
-		/* policy reload and --summary arrive with their issues; never fatal */
+		/* --summary arrives with its issue; never fatal */
 		return;
 	default:
 		break;
@@ -1308,8 +1500,10 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	ctx->follow_forks = true;
 
-	r = filter_build(&opts->policy->command_line.syscalls, !filter_have_cap_sys_admin(),
-			 &filter, err);
+	ctx->reload = opts->reload;
+	ctx->reload_opaque = opts->reload_opaque;
+	ctx->filter_set = opts->policy->watched;
+	r = filter_build(&opts->policy->watched, !filter_have_cap_sys_admin(), &filter, err);
 	if (r < 0)
 		return r;
 	r = tracee_table_init(&ctx->tracees);
@@ -1354,6 +1548,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	r = 0;
 out:
 	tracee_table_done(&ctx->tracees);
+	ratelimit_free(&ctx->ratelimit);
 	if (ctx->fail_fd >= 0)
 		close(ctx->fail_fd);
 	teardown_signals(ctx);
@@ -1390,6 +1585,8 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	if (!ctx)
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	ctx->follow_forks = opts->follow_forks;
+	ctx->reload = opts->reload;
+	ctx->reload_opaque = opts->reload_opaque;
 	if (opts->follow_forks)
 		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	r = tracee_table_init(&ctx->tracees);
@@ -1450,6 +1647,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	r = 0;
 out:
 	tracee_table_done(&ctx->tracees);
+	ratelimit_free(&ctx->ratelimit);
 	free(ctx->tgids);
 	teardown_signals(ctx);
 	sigstate = NULL;

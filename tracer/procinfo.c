@@ -190,3 +190,20 @@ int procinfo_tracer_pid(pid_t tid, pid_t *ret)
 	*ret = v ? (pid_t)strtol(v, NULL, 10) : 0;
 	return 0;
 }
+
+int procinfo_ppid(pid_t pid, pid_t *ret)
+{
+	char path[64], stat[1024];
+	const char *paren;
+	int ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_small_file(path, stat, sizeof(stat)) < 0)
+		return -ESRCH;
+	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so take the last ')' */
+	paren = strrchr(stat, ')');
+	if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1)
+		return -EIO;
+	*ret = ppid;
+	return 0;
+}

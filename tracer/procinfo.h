@@ -46,6 +46,9 @@ int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);
 /* run_delay (ns spent runnable but waiting for a CPU) of a thread from schedstat. */
 int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns);
 
+/* Parent process id of pid (/proc/PID/stat), 0 for pid 1 and kernel threads' parent. */
+int procinfo_ppid(pid_t pid, pid_t *ret);
+
 /* TracerPid: of a task, 0 if none, -errno if unreadable. */
 int procinfo_tracer_pid(pid_t tid, pid_t *ret);
 

@@ -44,6 +44,7 @@ struct tracee {
 	enum call_state call_state;
 	bool reportable; /* watched, and started after the command's exec */
 	bool stuck_reported; /* the stuck-syscall record of this call is out */
+	bool stuck_cut; /* ... or was cut by its rule's rate limit (the slow one follows) */
 	bool pre_exec; /* stallwatch's child before it exec'd the command */
 	bool warned_ptrace;
 	/*
@@ -63,9 +64,11 @@ struct tracee {
 	bool has_suspended;
 	bool suspended_reportable;
 	bool suspended_stuck_reported;
+	bool suspended_stuck_cut;
 	char *entry_fd_path; /* PROCINFO_PATH_MAX buffer, allocated on first use */
 	bool entry_fd_valid; /* entry_fd_path holds this call's fd path */
 	struct procinfo *info; /* identity cache, allocated at the first record */
+	uint64_t info_ns; /* when info was read (refreshed after a second) */
 };
 
 struct tracee_table {

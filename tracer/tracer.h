@@ -38,6 +38,13 @@ struct tracer_run_options {
 	/* Warnings for the user (library code never prints): one line each. */
 	void (*warn)(void *opaque, const char *line);
 	void *warn_opaque;
+	/*
+	 * SIGHUP: build the policy anew and return it (the old one may be
+	 * freed by then: the tracer keeps no pointer into it), or NULL to keep
+	 * the current one. NULL callback: SIGHUP is ignored.
+	 */
+	const struct policy *(*reload)(void *opaque);
+	void *reload_opaque;
 };
 
 enum tracer_outcome {
@@ -52,6 +59,7 @@ struct tracer_stats {
 	uint64_t records; /* records written */
 	uint64_t records_dropped; /* records the sink refused */
 	uint64_t suppressed; /* crossings explained by the tracer's own run-queue delay */
+	uint64_t rate_limited; /* records cut by their rule's rate_limit */
 };
 
 struct tracer_result {
@@ -79,6 +87,9 @@ struct tracer_attach_options {
 	 * Ctrl-C cannot kill us half-attached; it is delivered once we can act.
 	 */
 	const sigset_t *caller_mask;
+	/* SIGHUP, as in tracer_run_options */
+	const struct policy *(*reload)(void *opaque);
+	void *reload_opaque;
 };
 
 /*
