@@ -2,7 +2,7 @@
 /* The tracee table and the per-ABI thresholds the hot path reads. */
 #include <linux/audit.h>
 
-#include "policy/policy.h"
+#include "policy/load.h"
 #include "tracer/tracee.h"
 #include "unit.h"
 
@@ -34,21 +34,36 @@ static int test_table_add_find_remove_grow(void)
 
 static int test_thresholds_per_abi(void)
 {
-	static struct policy p;
+	_cleanup_policy_ struct policy *p = NULL;
+	struct policy_diags diags = {};
 	struct syscall_set set;
+	struct policy_source empty = { .name = "empty", .text = "{}", .len = 2 };
+	struct policy_load_options lo = {
+		.sources = &empty,
+		.n_sources = 1,
+		.command_line = true,
+		.watch = &set,
+		.min_duration_ns = 50000000,
+	};
+	struct policy_process proc = { .tgid = 1 };
+	struct policy_call call = { .nr = 0, .duration_ns = 50000000, .proc = &proc };
+	const struct policy_rule *rule;
 
 	CHECK(syscall_set_parse("read,nanosleep", &set, NULL) == 0);
-	CHECK(policy_init_command_line(&p, &set, 50000000, NULL) == 0);
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_X86_64, 0) == 50000000); /* read */
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_X86_64, 1) == POLICY_UNWATCHED); /* write */
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_I386, 3) == 50000000); /* i386 read */
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_I386, 4) == POLICY_UNWATCHED); /* i386 write */
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_I386, 162) == 50000000); /* i386 nanosleep */
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_X86_64, 0x40000000 | 0) ==
+	CHECK(policy_load(&lo, &p, &diags) == 0);
+	CHECK(diags.n == 0);
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 0) == 50000000); /* read */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 1) == POLICY_UNWATCHED); /* write */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_I386, 3) == 50000000); /* i386 read */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_I386, 4) == POLICY_UNWATCHED); /* i386 write */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_I386, 162) == 50000000); /* i386 nanosleep */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 0x40000000 | 0) ==
 	      50000000); /* x32 read */
-	CHECK(policy_threshold_ns(&p, AUDIT_ARCH_AARCH64, 63) == POLICY_UNWATCHED);
-	CHECK_STR(policy_rule_for(&p, AUDIT_ARCH_X86_64, 0)->name, "command-line");
-	CHECK_STR(policy_rule_for(&p, AUDIT_ARCH_X86_64, 0)->level, "warning");
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_AARCH64, 63) == POLICY_UNWATCHED);
+	rule = policy_match(p, &call, NULL);
+	CHECK(rule);
+	CHECK_STR(rule->name, "command-line");
+	CHECK_STR(rule->level, "warning");
 	return 0;
 }
 
