@@ -39,7 +39,8 @@ static void attach_options_freep(struct attach_options **o)
 }
 
 static const char attach_usage[] =
-	"USAGE: stallwatch attach [-e SET] [-m DUR] [-o FILE] [--format json|text] [-f]\n"
+	"USAGE: stallwatch attach [-e SET] [-m DUR] [--policy FILE]... [-o FILE]\n"
+	"                         [--format json|text] [-f]\n"
 	"                         -p PID [-p PID...] | --name COMM | --exe GLOB | --cgroup PATH\n"
 	"\n"
 	"Attach to running processes, every thread, and report their slow and stuck\n"
@@ -54,6 +55,10 @@ static const char attach_usage[] =
 	"  -f, --follow-forks      also trace children created after the attach\n"
 	"  -e, --trace=SET         syscalls to report, strace syntax (see `run --help`)\n"
 	"  -m, --min-duration=DUR  report calls taking at least DUR. Default: 10ms\n"
+	"      --policy=FILE       policy file (repeatable, doc/policy.md); without it\n"
+	"                          the built-in default policy plus the -e/-m rule.\n"
+	"                          SIGHUP reloads it without detaching\n"
+	"      --no-default-policy without --policy: only the -e/-m rule\n"
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n"
 	"  -h, --help              this text\n"
@@ -64,7 +69,7 @@ static const char attach_usage[] =
 	"has stallwatch.partial: true and its duration is a lower bound.\n"
 	"\n"
 	"Exit status: 0 after a clean detach or when every target exited; 1 if nothing\n"
-	"could be attached or stallwatch failed; 2 usage error. SIGKILL of stallwatch\n"
+	"could be attached or stallwatch failed; 2 usage error or invalid policy. SIGKILL of stallwatch\n"
 	"leaves the targets running. Like strace -p, the attach and the detach may make\n"
 	"a blocked epoll_wait, rt_sigtimedwait or semtimedop return EINTR (a kernel\n"
 	"limitation); nanosleep, poll, read, futex and the like are restarted.\n"
@@ -120,6 +125,7 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
 		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
+		{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};

@@ -36,6 +36,7 @@ struct cli_trace_options {
 	bool format_given;
 	const char **policy_files; /* --policy, in order (argv strings) */
 	size_t n_policy_files;
+	bool no_default_policy; /* only the command-line rule when no --policy */
 };
 
 void cli_trace_options_init(struct cli_trace_options *o);
@@ -47,6 +48,7 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
 /* getopt values of long-only options shared by the tracing subcommands */
 #define CLI_OPT_FORMAT 0x200
 #define CLI_OPT_POLICY 0x201
+#define CLI_OPT_NO_DEFAULT_POLICY 0x202
 
 /*
  * The options every tracing subcommand shares (-e, -m, -o, --format):

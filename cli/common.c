@@ -100,6 +100,9 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
 		v[o->n_policy_files++] = arg;
 		return 1;
 	}
+	case CLI_OPT_NO_DEFAULT_POLICY:
+		o->no_default_policy = true;
+		return 1;
 	default:
 		return 0;
 	}
@@ -143,6 +146,16 @@ static int policy_build(const struct cli_trace_options *t, struct policy **ret,
 		.min_duration_ns = t->min_duration_ns,
 	};
 
+	if (t->n_policy_files == 0 && t->no_default_policy) {
+		/* an empty policy: the command-line rule alone, as strace -e / perf trace --duration */
+		static const struct policy_source none = { .name = "(no policy)",
+							   .text = "{}",
+							   .len = 2 };
+
+		lo.sources = &none;
+		lo.n_sources = 1;
+		return policy_load(&lo, ret, diags);
+	}
 	if (t->n_policy_files) {
 		sources = calloc(t->n_policy_files, sizeof(*sources));
 		if (!sources)

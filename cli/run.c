@@ -32,13 +32,19 @@ struct run_options {
 };
 
 static const char run_usage[] =
-	"USAGE: stallwatch run [-e SET] [-m DUR] [-o FILE] [--format json|text] [-u USER]\n"
-	"                      -- COMMAND [ARG...]\n"
+	"USAGE: stallwatch run [-e SET] [-m DUR] [--policy FILE]... [-o FILE]\n"
+	"                      [--format json|text] [-u USER] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND under a seccomp-prefiltered ptrace watchdog. Every thread and\n"
-	"child is followed; a watched syscall that takes at least DUR yields one JSON\n"
+	"child is followed; a watched syscall that fires a policy rule yields one JSON\n"
 	"record when it returns (slow-syscall) and, while it is still blocked, one the\n"
-	"moment DUR passes (stuck-syscall). Records go to stderr unless -o is given.\n"
+	"moment the rule's threshold passes (stuck-syscall). Records go to stderr\n"
+	"unless -o is given.\n"
+	"\n"
+	"Rules: without --policy, the built-in default policy (doc/policy.md) plus the\n"
+	"`command-line` rule: calls in the -e set taking at least -m. With --policy,\n"
+	"the command-line rule exists only if -e or -m is given. -e also limits what\n"
+	"every rule watches.\n"
 	"\n"
 	"  -e, --trace=SET         syscalls to watch, strace syntax: names, %file %desc\n"
 	"                          %net %process %memory %signal %ipc %creds %clock,\n"
@@ -46,6 +52,9 @@ static const char run_usage[] =
 	"                          Repeatable (sets add up). Default: all\n"
 	"  -m, --min-duration=DUR  report calls taking at least DUR (ns, us, ms, s;\n"
 	"                          a bare number is ms). Default: 10ms\n"
+	"      --policy=FILE       policy file (repeatable; later files override rules\n"
+	"                          of the same name). SIGHUP reloads it\n"
+	"      --no-default-policy without --policy: only the command-line rule\n"
 	"  -o, --output=FILE       append records to FILE (created mode 0600)\n"
 	"      --format=json|text  json (default) or one human line per record;\n"
 	"                          text is the default when the output is a terminal\n"
@@ -54,7 +63,7 @@ static const char run_usage[] =
 	"\n"
 	"Exit status: COMMAND's own; if it died by a signal, stallwatch dies by the\n"
 	"same signal (core dumps off). 127 command not found, 126 not executable,\n"
-	"2 usage error, 125 stallwatch itself failed.\n"
+	"2 usage error or invalid policy, 125 stallwatch itself failed.\n"
 	"\n"
 	"Killing stallwatch (SIGKILL) kills COMMAND: under the seccomp filter its\n"
 	"watched syscalls could not run without a tracer. `kill PID` of stallwatch\n"
@@ -65,6 +74,7 @@ static const char run_usage[] =
 	"  stallwatch run -m 50ms -e read,openat -- ./agent\n"
 	"  stallwatch run -e %file -m 1ms -o /var/log/stallwatch.json -- find / -name x\n"
 	"  stallwatch run -e '!%process' -- ./server  # all but process management\n"
+	"  stallwatch run --policy /etc/stallwatch/default.json --policy site.json -- ./agent\n"
 	"  stallwatch run -u nobody -- ./untrusted    # trace as root, run as nobody\n";
 
 static void tracer_warn(void *opaque, const char *line)
@@ -144,6 +154,7 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
 		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
+		{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},

@@ -120,7 +120,8 @@ static json_t *rule_json(const struct policy *p, const struct policy_rule *r)
 	json_object_set_new(o, "enabled", json_boolean(r->enabled));
 	json_object_set_new(o, "severity", json_string(r->level));
 	json_object_set_new(o, "min_duration_ns", json_integer((json_int_t)r->min_duration_ns));
-	json_object_set_new(o, "syscalls", json_integer((json_int_t)syscall_set_count(&r->syscalls)));
+	json_object_set_new(o, "syscalls",
+			    json_integer((json_int_t)syscall_set_count(&r->syscalls)));
 	for (size_t i = 0; i < r->n_targets; i++)
 		json_array_append_new(targets, json_string(p->targets[r->targets[i]].name));
 	json_object_set_new(o, "targets", targets);
@@ -142,10 +143,10 @@ static int print_json(const struct validate_options *o, const struct policy_diag
 {
 	_cleanup_(json_decrefp) json_t *root = json_object();
 	json_t *files = json_array(), *diags = json_array(), *rules = json_array();
-	json_t *targets = json_array();
+	json_t *targets = json_array(), *lists = json_array();
 	_cleanup_free_ char *text = NULL;
 
-	if (!root || !files || !diags || !rules || !targets)
+	if (!root || !files || !diags || !rules || !targets || !lists)
 		return -ENOMEM;
 	json_object_set_new(root, "valid", json_boolean(d->n_errors == 0));
 	for (size_t i = 0; i < o->n_files; i++) {
@@ -166,7 +167,8 @@ static int print_json(const struct validate_options *o, const struct policy_diag
 		json_object_set_new(e, "file", json_string(d->v[i].file));
 		json_object_set_new(e, "line", json_integer(d->v[i].line));
 		json_object_set_new(e, "column", json_integer(d->v[i].column));
-		json_object_set_new(e, "severity", json_string(d->v[i].error ? "error" : "warning"));
+		json_object_set_new(e, "severity",
+				    json_string(d->v[i].error ? "error" : "warning"));
 		json_object_set_new(e, "code", json_string(d->v[i].code));
 		json_object_set_new(e, "message", json_string(d->v[i].message));
 		json_array_append_new(diags, e);
@@ -177,7 +179,10 @@ static int print_json(const struct validate_options *o, const struct policy_diag
 	json_object_set_new(root, "rules", rules);
 	for (size_t i = 0; p && i < p->n_targets; i++)
 		json_array_append_new(targets, json_string(p->targets[i].name));
+	for (size_t i = 0; p && i < p->n_lists; i++)
+		json_array_append_new(lists, json_string(p->lists[i]));
 	json_object_set_new(root, "targets", targets);
+	json_object_set_new(root, "lists", lists);
 	text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (!text)
 		return -ENOMEM;

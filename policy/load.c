@@ -124,8 +124,12 @@ static void diag_at(struct loader *ld, size_t src, unsigned line, unsigned colum
 		d->cap = cap;
 	}
 	nd = &d->v[d->n];
-	*nd = (struct policy_diag){ .line = line ?: 1, .column = column ?: 1, .error = error,
-				    .code = code, .src = src, .seq = d->n };
+	*nd = (struct policy_diag){ .line = line ?: 1,
+				    .column = column ?: 1,
+				    .error = error,
+				    .code = code,
+				    .src = src,
+				    .seq = d->n };
 	nd->file = strdup(file);
 	nd->message = strdup(message);
 	if (!nd->file || !nd->message) {
@@ -142,8 +146,7 @@ static void diag_at(struct loader *ld, size_t src, unsigned line, unsigned colum
 }
 
 /* Position of the value (or key) at ptr; falls back to the nearest ancestor. */
-static void locate(const struct src *s, const char *ptr, bool at_key, unsigned *line,
-		   unsigned *col)
+static void locate(const struct src *s, const char *ptr, bool at_key, unsigned *line, unsigned *col)
 {
 	char buf[PTR_MAX];
 	char *slash;
@@ -217,8 +220,8 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-static bool expect_type(struct loader *ld, size_t src, const char *ptr, const json_t *v,
-			bool ok, const char *what, const char *want)
+static bool expect_type(struct loader *ld, size_t src, const char *ptr, const json_t *v, bool ok,
+			const char *what, const char *want)
 {
 	if (!ok)
 		ERR(ld, src, ptr, "wrong-type", "%s must be %s, not %s", what, want, type_name(v));
@@ -326,8 +329,8 @@ static void target_free(struct policy_target *t)
 typedef void (*string_cb)(struct loader *ld, size_t src, const char *ptr, const char *s,
 			  void *opaque);
 
-static void each_string(struct loader *ld, size_t src, const char *ptr, json_t *v,
-			const char *what, string_cb cb, void *opaque)
+static void each_string(struct loader *ld, size_t src, const char *ptr, json_t *v, const char *what,
+			string_cb cb, void *opaque)
 {
 	char eptr[PTR_MAX];
 	size_t i;
@@ -383,8 +386,7 @@ static void add_exe(struct loader *ld, size_t src, const char *ptr, const char *
 		push_str(ld, &t->exes, &t->n_exes, s);
 }
 
-static void add_cgroup(struct loader *ld, size_t src, const char *ptr, const char *s,
-		       void *opaque)
+static void add_cgroup(struct loader *ld, size_t src, const char *ptr, const char *s, void *opaque)
 {
 	struct policy_target *t = opaque;
 
@@ -494,8 +496,7 @@ static void load_target(struct loader *ld, size_t src, const char *ptr, const ch
 
 /* ---- phase 1: lists --------------------------------------------------- */
 
-static void load_list(struct loader *ld, size_t src, const char *ptr, const char *name,
-		      json_t *arr)
+static void load_list(struct loader *ld, size_t src, const char *ptr, const char *name, json_t *arr)
 {
 	char eptr[PTR_MAX];
 	struct named *slot = NULL;
@@ -515,8 +516,8 @@ static void load_list(struct loader *ld, size_t src, const char *ptr, const char
 		if (!expect_type(ld, src, eptr, e, json_is_string(e), "a list element", "a string"))
 			return;
 		if (json_string_value(e)[0] == '@') {
-			ERR(ld, src, eptr, "bad-value", "a list cannot refer to another list (`%s`)",
-			    json_string_value(e));
+			ERR(ld, src, eptr, "bad-value",
+			    "a list cannot refer to another list (`%s`)", json_string_value(e));
 			return;
 		}
 	}
@@ -541,15 +542,21 @@ static void load_list(struct loader *ld, size_t src, const char *ptr, const char
 
 /* ---- phase 1: scan thresholds ----------------------------------------- */
 
-enum scan_kind { SCAN_COUNT, SCAN_NUMBER, SCAN_RATIO, SCAN_DURATION };
+enum scan_kind { SCAN_COUNT, SCAN_NUMBER, SCAN_PERCENT, SCAN_RATIO, SCAN_DURATION };
 
 static const struct scan_key {
 	const char *key;
 	enum scan_kind kind;
 	size_t offset;
 } scan_keys[] = {
-#define K(name, kind) { #name, kind, offsetof(struct policy_scan, name) }
-#define KD(name, field) { #name, SCAN_DURATION, offsetof(struct policy_scan, field) }
+#define K(name, kind)                                                                              \
+	{                                                                                          \
+#name, kind, offsetof(struct policy_scan, name)                                    \
+	}
+#define KD(name, field)                                                                            \
+	{                                                                                          \
+#name, SCAN_DURATION, offsetof(struct policy_scan, field)                          \
+	}
 	K(memcg_offline_warning, SCAN_COUNT),
 	K(memcg_offline_warning_ratio, SCAN_NUMBER),
 	K(memcg_offline_critical, SCAN_COUNT),
@@ -559,8 +566,8 @@ static const struct scan_key {
 	K(dentry_negative_warning, SCAN_COUNT),
 	K(dentry_negative_critical, SCAN_COUNT),
 	K(dentry_negative_growth_per_s, SCAN_COUNT),
-	K(slab_unreclaimable_warning_pct, SCAN_NUMBER),
-	K(slab_unreclaimable_critical_pct, SCAN_NUMBER),
+	K(slab_unreclaimable_warning_pct, SCAN_PERCENT),
+	K(slab_unreclaimable_critical_pct, SCAN_PERCENT),
 	K(slab_leak_min_bytes_per_hour, SCAN_COUNT),
 	K(slab_leak_min_r2, SCAN_RATIO),
 	KD(growth_window, growth_window_ns),
@@ -598,18 +605,23 @@ static void load_scan(struct loader *ld, size_t src, const char *ptr, json_t *ob
 			if (json_integer_value(v) < 0)
 				ERR(ld, src, kptr, "bad-value", "%s must not be negative", key);
 			else
-				*(uint64_t *)field = (uint64_t)json_integer_value(v);
+				memcpy(field, &(uint64_t){ (uint64_t)json_integer_value(v) },
+				       sizeof(uint64_t));
 			break;
 		case SCAN_NUMBER:
+		case SCAN_PERCENT:
 		case SCAN_RATIO:
 			if (!expect_type(ld, src, kptr, v, json_is_number(v), key, "a number"))
 				break;
 			if (json_number_value(v) < 0 ||
-			    (k->kind == SCAN_RATIO && json_number_value(v) > 1))
+			    (k->kind == SCAN_RATIO && json_number_value(v) > 1) ||
+			    (k->kind == SCAN_PERCENT && json_number_value(v) > 100))
 				ERR(ld, src, kptr, "bad-value", "%s must be in %s", key,
-				    k->kind == SCAN_RATIO ? "0..1" : "0..");
+				    k->kind == SCAN_RATIO   ? "0..1" :
+				    k->kind == SCAN_PERCENT ? "0..100" :
+							      "0 or more");
 			else
-				*(double *)field = json_number_value(v);
+				memcpy(field, &(double){ json_number_value(v) }, sizeof(double));
 			break;
 		case SCAN_DURATION: {
 			struct sw_error err = {};
@@ -705,7 +717,9 @@ static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *ob
 	}
 	ld->frags = nf;
 	nf = &ld->frags[ld->n_frags];
-	*nf = (struct rule_frag){ .f = { .src = src, .value = obj }, .append = append, .live = true };
+	*nf = (struct rule_frag){ .f = { .src = src, .value = obj },
+				  .append = append,
+				  .live = true };
 	snprintf(nf->f.ptr, PTR_MAX, "%s", ptr);
 
 	if (rule == SIZE_MAX) {
@@ -850,9 +864,10 @@ static void load_source(struct loader *ld, size_t src)
 		} else if (strcmp(key, "scan") == 0)
 			load_scan(ld, src, kptr, v);
 		else if (strcmp(key, "enoent_storms") == 0)
-			WARN_KEY(ld, src, kptr, "reserved-key",
-				 "`enoent_storms` is reserved for ENOENT-storm rules, not supported "
-				 "by this version (ignored)");
+			WARN_KEY(
+				ld, src, kptr, "reserved-key",
+				"`enoent_storms` is reserved for ENOENT-storm rules, not supported "
+				"by this version (ignored)");
 		else
 			WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` (ignored)", key);
 	}
@@ -947,6 +962,7 @@ static bool each_item(struct loader *ld, size_t src, const char *ptr, json_t *v,
 		list = find_named(ld->lists, ld->n_lists, s + 1);
 		if (!list) {
 			ERR(ld, src, eptr, "unknown-list", "no list named `%s`", s + 1);
+			b->only_optional = false; /* an error already; no-syscalls would be noise */
 			continue;
 		}
 		list->used = true;
@@ -966,8 +982,7 @@ static void rule_targets(struct loader *ld, size_t src, const char *ptr, json_t 
 	size_t i;
 	json_t *e;
 
-	if (!expect_type(ld, src, ptr, v, json_is_array(v), "targets",
-			 "an array of target names"))
+	if (!expect_type(ld, src, ptr, v, json_is_array(v), "targets", "an array of target names"))
 		return;
 	json_array_foreach(v, i, e)
 	{
@@ -995,8 +1010,7 @@ static void rule_targets(struct loader *ld, size_t src, const char *ptr, json_t 
 	}
 }
 
-static void result_item(struct loader *ld, size_t src, const char *ptr, const char *s,
-			void *opaque)
+static void result_item(struct loader *ld, size_t src, const char *ptr, const char *s, void *opaque)
 {
 	struct policy_rule *rule = opaque;
 	int e;
@@ -1037,6 +1051,21 @@ static void tag_item(struct loader *ld, size_t src, const char *ptr, const char 
 		push_str(ld, &rule->tags, &rule->n_tags, s);
 }
 
+/* Would appending key to the rule built so far narrow a condition that is "every"? */
+static bool append_is_noop(const struct policy_rule *rule, const struct rule_build *b,
+			   const char *key)
+{
+	if (strcmp(key, "syscalls") == 0)
+		return !b->has_syscalls || rule->all_syscalls;
+	if (strcmp(key, "targets") == 0)
+		return rule->n_targets == 0;
+	if (strcmp(key, "paths") == 0)
+		return rule->n_paths == 0;
+	if (strcmp(key, "result") == 0)
+		return !rule->has_result;
+	return false;
+}
+
 static void compile_frag(struct loader *ld, const struct rule_frag *rf, struct rule_build *b)
 {
 	struct policy_rule *rule = b->rule;
@@ -1050,6 +1079,14 @@ static void compile_frag(struct loader *ld, const struct rule_frag *rf, struct r
 		child_key(kptr, rf->f.ptr, key);
 		if (strcmp(key, "name") == 0 || strcmp(key, "override") == 0)
 			continue; /* checked in phase 1 */
+		if (rf->append && append_is_noop(rule, b, key)) {
+			/* absent means "every": appending must not narrow it */
+			diag(ld, src, kptr, true, false, "append-ignored",
+			     "rule `%s` has no `%s` condition (it matches every one): appending to "
+			     "it would narrow it, so this key is ignored",
+			     rule->name, key);
+			continue;
+		}
 		if (strcmp(key, "description") == 0) {
 			if (expect_type(ld, src, kptr, v, json_is_string(v), "description",
 					"a string")) {
@@ -1194,15 +1231,15 @@ static void compile_rules(struct loader *ld, struct policy *p)
 		}
 		compile_frag(ld, rf, b);
 		if (!rf->append && !json_object_get(rf->f.value, "min_duration"))
-			ERR(ld, rf->f.src, rf->f.ptr, "missing-key", "rule `%s` has no `min_duration`",
-			    b->rule->name);
+			ERR(ld, rf->f.src, rf->f.ptr, "missing-key",
+			    "rule `%s` has no `min_duration`", b->rule->name);
 	}
 	for (size_t i = 0; i < ld->n_rules; i++) {
 		const struct rule_frag *base = &ld->frags[ld->rules[i].first_frag];
 
 		rule_finish(ld, &p->rules[i], &builds[i]);
-		if (builds[i].has_syscalls && builds[i].only_optional && !p->rules[i].all_syscalls &&
-		    syscall_set_count(&p->rules[i].syscalls) == 0) {
+		if (builds[i].has_syscalls && builds[i].only_optional &&
+		    !p->rules[i].all_syscalls && syscall_set_count(&p->rules[i].syscalls) == 0) {
 			char kptr[PTR_MAX];
 
 			child_key(kptr, base->f.ptr, "syscalls");
@@ -1360,6 +1397,11 @@ int policy_load(const struct policy_load_options *o, struct policy **ret,
 		}
 		p->n_targets = ld.n_targets;
 	}
+	for (size_t i = 0; i < ld.n_lists; i++)
+		if (!push_str(&ld, &p->lists, &p->n_lists, ld.lists[i].name)) {
+			r = -ENOMEM;
+			goto out;
+		}
 	if (o->command_line)
 		add_command_line_rule(&ld, p);
 	p->scan = ld.scan;

@@ -18,8 +18,7 @@
 #define MAX_ANCESTRY 64
 
 static const char *const severity_names[_POLICY_SEV_MAX] = {
-	"emergency", "alert",  "critical",	"error",
-	"warning",   "notice", "informational", "debug",
+	"emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug",
 };
 
 int policy_severity_from_name(const char *name)
@@ -198,8 +197,7 @@ static bool cgroup_matches(const struct policy_target *t, const char *text)
 	return false;
 }
 
-static bool target_matches_process(const struct policy_target *t,
-				   const struct policy_process *proc)
+static bool target_matches_process(const struct policy_target *t, const struct policy_process *proc)
 {
 	if (t->n_pids) {
 		bool found = false;
@@ -360,5 +358,6 @@ void policy_free(struct policy *p)
 		free_strv(t->cgroups, t->n_cgroups);
 	}
 	free(p->targets);
+	free_strv(p->lists, p->n_lists);
 	free(p);
 }

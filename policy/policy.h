@@ -118,6 +118,8 @@ struct policy {
 	size_t n_rules;
 	struct policy_target *targets;
 	size_t n_targets;
+	char **lists; /* names of the lists (their items are compiled into the rules) */
+	size_t n_lists;
 	struct policy_scan scan;
 	/* syscalls any enabled rule watches (the seccomp filter's TRACE set) */
 	struct syscall_set watched;

@@ -76,8 +76,9 @@ bool ratelimit_take(struct ratelimit *rl, pid_t tgid, uint32_t rule, uint32_t pe
 	if (!e)
 		return true;
 	if (e->tgid == 0) {
-		*e = (struct ratelimit_entry){ .tgid = tgid, .rule = rule, .tokens = full,
-					       .last_ns = now_ns };
+		*e = (struct ratelimit_entry){
+			.tgid = tgid, .rule = rule, .tokens = full, .last_ns = now_ns
+		};
 		rl->n++;
 	} else {
 		uint64_t elapsed = now_ns > e->last_ns ? now_ns - e->last_ns : 0;

@@ -404,9 +404,8 @@ static void gather_facts(struct tracer_ctx *ctx, struct tracee *t, struct call_f
 			 procinfo_fd_path(t->tid, fd, f->fd_path_buf, sizeof(f->fd_path_buf)) == 0)
 			f->fd_path = f->fd_path_buf;
 	}
-	if (a->path_arg != ARG_NONE &&
-	    procinfo_read_string(t->tid, call->args[(int)a->path_arg], f->path_buf,
-				 sizeof(f->path_buf)) >= 0)
+	if (a->path_arg != ARG_NONE && procinfo_read_string(t->tid, call->args[(int)a->path_arg],
+							    f->path_buf, sizeof(f->path_buf)) >= 0)
 		f->path = f->path_buf;
 	if (!note && ((a->flags & SYSCALL_VFORK) ||
 		      (f->native == ctx->clone_nr && (call->args[0] & CLONE_VFORK)) ||
@@ -468,26 +467,30 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const struct policy_r
 /* policy_call.parent_of: the parent of pid, for targets with "children". */
 static int parent_of(void *opaque, pid_t pid, struct policy_ancestor *ret)
 {
-	_cleanup_free_ struct procinfo *info = malloc(sizeof(*info));
+	struct procinfo *info;
 	pid_t ppid;
 	int r;
 
-	if (!info)
-		return -ENOMEM;
 	r = procinfo_ppid(pid, &ppid);
 	if (r < 0)
 		return r;
 	if (ppid <= 0)
 		return -ESRCH;
+	info = malloc(sizeof(*info));
+	if (!info)
+		return -ENOMEM;
 	r = procinfo_read(ppid, info);
-	if (r < 0)
-		return r;
-	snprintf(ret->comm, sizeof(ret->comm), "%s", info->comm);
-	snprintf(ret->exe, sizeof(ret->exe), "%s", info->exe);
-	snprintf(ret->cgroup, sizeof(ret->cgroup), "%s", info->cgroup);
-	ret->proc = (struct policy_process){ .tgid = ppid, .comm = ret->comm, .exe = ret->exe,
-					     .cgroup = ret->cgroup };
-	return 0;
+	if (r == 0) {
+		snprintf(ret->comm, sizeof(ret->comm), "%s", info->comm);
+		snprintf(ret->exe, sizeof(ret->exe), "%s", info->exe);
+		snprintf(ret->cgroup, sizeof(ret->cgroup), "%s", info->cgroup);
+		ret->proc = (struct policy_process){ .tgid = ppid,
+						     .comm = ret->comm,
+						     .exe = ret->exe[0] ? ret->exe : NULL,
+						     .cgroup = ret->cgroup };
+	}
+	free(info);
+	return r;
 }
 
 /*
@@ -497,9 +500,9 @@ static int parent_of(void *opaque, pid_t pid, struct policy_ancestor *ret)
  * run-queue delay). For stuck calls (!has_ret) *ret_next_ns gets the next
  * threshold at which a rule could still fire. Returns true if a rule fired.
  */
-static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
-		   uint64_t event_ns, uint64_t duration_ns, uint64_t eff_duration_ns, bool has_ret,
-		   int64_t ret, uint64_t sched_delay_ns, const char *note, uint64_t *ret_next_ns)
+static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action, uint64_t event_ns,
+		   uint64_t duration_ns, uint64_t eff_duration_ns, bool has_ret, int64_t ret,
+		   uint64_t sched_delay_ns, const char *note, uint64_t *ret_next_ns)
 {
 	_cleanup_free_ struct call_facts *f = malloc(sizeof(*f));
 	struct policy_process proc = {};
@@ -581,8 +584,8 @@ static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_n
 		return;
 	}
 	report(ctx, t, "slow-syscall", end_ns, duration_ns,
-	       t->stuck_reported ? duration_ns : duration_ns - delay_ns, has_ret, ret, delay_ns, NULL,
-	       NULL);
+	       t->stuck_reported ? duration_ns : duration_ns - delay_ns, has_ret, ret, delay_ns,
+	       NULL, NULL);
 }
 
 static bool is_restart_code(int64_t rval)

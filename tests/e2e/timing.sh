@@ -131,15 +131,32 @@ test_threshold_units() {
 }
 
 # A call shorter than the threshold is not reported; a longer one is.
+# (--no-default-policy: the built-in policy's 100 ms rule would report the 300 ms call)
 test_threshold_above() {
-	sw run -m 1s -o rec.json -- sh -c '"$0" 300 out.txt && exec "$0" 1100 /dev/null' \
-		"$H/sleeper" 2>err.txt
+	sw run --no-default-policy -m 1s -o rec.json -- \
+		sh -c '"$0" 300 out.txt && exec "$0" 1100 /dev/null' "$H/sleeper" 2>err.txt
 	show rec.json err.txt
 	expect_rc 0
 	[ -n "$(hval out.txt nanosleep)" ] || fail "sleeper did not run"
 	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow')" 1 "nanosleep records with -m 1s"
 	expect_tol "$(jq_get rec.json 'name == "nanosleep" and slow' .event.duration)" 1100000000 \
 		"the reported call (1.1 s, not 300 ms)"
+}
+
+# Without --policy the built-in default policy applies besides -m (interface.md):
+# its `slow-call` rule (any call >= 100 ms) reports the 300 ms sleep that -m 1s
+# does not; the 1.1 s sleep fired both and its record is the command-line rule's.
+test_default_policy_beside_m() {
+	sw run -m 1s -o rec.json -- sh -c '"$0" 300 out.txt && exec "$0" 1100 /dev/null' \
+		"$H/sleeper" 2>err.txt
+	show rec.json err.txt
+	expect_rc 0
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow')" 2 "nanosleep records"
+	expect_eq "$(jq -r 'select(.event.action == "slow-syscall" and .stallwatch.syscall.name == "nanosleep" and .event.duration < 1000000000)
+		| [.rule.name, .log.level, .stallwatch.threshold_ns, (.tags | join(","))] | join(" ")' rec.json)" \
+		"slow-call warning 100000000 latency" "the 300 ms call's rule"
+	expect_eq "$(jq -r 'select(.event.action == "slow-syscall" and .stallwatch.syscall.name == "nanosleep" and .event.duration > 1000000000)
+		| .rule.name' rec.json)" "command-line" "the 1.1 s call's rule"
 }
 
 # -e selects calls: by name, negated, long option; other calls stay silent.
@@ -178,6 +195,7 @@ t_run fastcalls_quiet test_fastcalls_quiet
 t_run fastcalls_m0 test_fastcalls_m0
 t_run threshold_units test_threshold_units
 t_run threshold_above test_threshold_above
+t_run default_policy_beside_m test_default_policy_beside_m
 t_run trace_filter test_trace_filter
 t_run default_stderr test_default_stderr
 t_done

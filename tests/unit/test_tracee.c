@@ -57,8 +57,7 @@ static int test_thresholds_per_abi(void)
 	CHECK(policy_threshold_ns(p, AUDIT_ARCH_I386, 3) == 50000000); /* i386 read */
 	CHECK(policy_threshold_ns(p, AUDIT_ARCH_I386, 4) == POLICY_UNWATCHED); /* i386 write */
 	CHECK(policy_threshold_ns(p, AUDIT_ARCH_I386, 162) == 50000000); /* i386 nanosleep */
-	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 0x40000000 | 0) ==
-	      50000000); /* x32 read */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 0x40000000 | 0) == 50000000); /* x32 read */
 	CHECK(policy_threshold_ns(p, AUDIT_ARCH_AARCH64, 63) == POLICY_UNWATCHED);
 	rule = policy_match(p, &call, NULL);
 	CHECK(rule);
