@@ -254,6 +254,7 @@ static bool result_matches(const struct policy_rule *rule, const struct policy_c
 static bool paths_match(const struct policy_rule *rule, const struct policy_call *call)
 {
 	return (call->path && glob_any(rule->paths, rule->n_paths, call->path)) ||
+	       (call->abs_path && glob_any(rule->paths, rule->n_paths, call->abs_path)) ||
 	       (call->fd_path && glob_any(rule->paths, rule->n_paths, call->fd_path));
 }
 

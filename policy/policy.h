@@ -147,7 +147,8 @@ struct policy_ancestor {
 /* A call that crossed the policy's smallest threshold for its syscall. */
 struct policy_call {
 	int nr; /* native number (compat calls mapped by name), -1 if unknown */
-	const char *path; /* path argument, or NULL */
+	const char *path; /* path argument as the program passed it, or NULL */
+	const char *abs_path; /* ... made absolute when it was relative, or NULL */
 	const char *fd_path; /* what the fd argument points to, or NULL */
 	uint64_t duration_ns;
 	bool has_result; /* false while in flight (stuck) */

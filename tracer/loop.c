@@ -358,9 +358,11 @@ static const char *call_name(const struct traced_call *call, char **owned)
 struct call_facts {
 	int native; /* native number, -1 if unknown */
 	const char *fd_path, *path;
+	const char *abs_path; /* a relative path resolved against its dirfd or the cwd */
 	const char *note;
 	char fd_path_buf[PROCINFO_PATH_MAX];
 	char path_buf[PROCINFO_PATH_MAX];
+	char abs_path_buf[PROCINFO_PATH_MAX];
 };
 
 /* Process identity, cached per tracee and refreshed when older than this. */
@@ -388,7 +390,7 @@ static void gather_facts(struct tracer_ctx *ctx, struct tracee *t, struct call_f
 	const struct traced_call *call = &t->call;
 
 	f->native = call->name_nr >= 0 ? call->name_nr : native_nr_of(call);
-	f->fd_path = f->path = NULL;
+	f->fd_path = f->path = f->abs_path = NULL;
 	f->note = note;
 	refresh_info(t, now_ns);
 	if (f->native < 0 || native_nr_of(call) < 0)
@@ -404,9 +406,24 @@ static void gather_facts(struct tracer_ctx *ctx, struct tracee *t, struct call_f
 			 procinfo_fd_path(t->tid, fd, f->fd_path_buf, sizeof(f->fd_path_buf)) == 0)
 			f->fd_path = f->fd_path_buf;
 	}
-	if (a->path_arg != ARG_NONE && procinfo_read_string(t->tid, call->args[(int)a->path_arg],
-							    f->path_buf, sizeof(f->path_buf)) >= 0)
+	if (a->path_arg != ARG_NONE &&
+	    procinfo_read_string(t->tid, call->args[(int)a->path_arg], f->path_buf,
+				 sizeof(f->path_buf)) >= 0) {
 		f->path = f->path_buf;
+		/* policy globs also see a relative path made absolute (dirfd or cwd) */
+		if (f->path_buf[0] != '/') {
+			char base[PROCINFO_PATH_MAX] = "";
+
+			if (f->fd_path && (a->flags & SYSCALL_DIRFD))
+				snprintf(base, sizeof(base), "%s", f->fd_path);
+			else
+				procinfo_cwd(t->tid, base, sizeof(base));
+			if (base[0] == '/' && snprintf(f->abs_path_buf, sizeof(f->abs_path_buf),
+						       "%s/%s", strcmp(base, "/") == 0 ? "" : base,
+						       f->path_buf) < (int)sizeof(f->abs_path_buf))
+				f->abs_path = f->abs_path_buf;
+		}
+	}
 	if (!note && ((a->flags & SYSCALL_VFORK) ||
 		      (f->native == ctx->clone_nr && (call->args[0] & CLONE_VFORK)) ||
 		      (f->native == ctx->clone3_nr && clone3_is_vfork(t->tid, call->args[0]))))
@@ -524,6 +541,7 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 	pc = (struct policy_call){
 		.nr = f->native,
 		.path = f->path,
+		.abs_path = f->abs_path,
 		.fd_path = f->fd_path,
 		.duration_ns = eff_duration_ns,
 		.has_result = has_ret,

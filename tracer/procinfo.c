@@ -207,3 +207,17 @@ int procinfo_ppid(pid_t pid, pid_t *ret)
 	*ret = ppid;
 	return 0;
 }
+
+int procinfo_cwd(pid_t tid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cwd", tid);
+	n = readlink(path, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}

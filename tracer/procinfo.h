@@ -46,6 +46,9 @@ int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);
 /* run_delay (ns spent runnable but waiting for a CPU) of a thread from schedstat. */
 int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns);
 
+/* readlink /proc/TID/cwd into buf. */
+int procinfo_cwd(pid_t tid, char *buf, size_t size);
+
 /* Parent process id of pid (/proc/PID/stat), 0 for pid 1 and kernel threads' parent. */
 int procinfo_ppid(pid_t pid, pid_t *ret);
 
