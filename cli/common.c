@@ -198,7 +198,7 @@ const struct policy *cli_policy_reload(void *opaque)
 		/* one line: the first error says where to look */
 		if (diags.n_errors > 1)
 			cli_error("SIGHUP: policy not reloaded, the current one stays: %s "
-				  "(and %zu more errors; see `stallwatch validate`)",
+				  "(and %zu more error(s); see `stallwatch validate`)",
 				  first, diags.n_errors - 1);
 		else
 			cli_error("SIGHUP: policy not reloaded, the current one stays: %s",

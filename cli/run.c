@@ -32,8 +32,8 @@ struct run_options {
 };
 
 static const char run_usage[] =
-	"USAGE: stallwatch run [-e SET] [-m DUR] [--policy FILE]... [-o FILE]\n"
-	"                      [--format json|text] [-u USER] -- COMMAND [ARG...]\n"
+	"USAGE: stallwatch run [-e SET] [-m DUR] [--policy FILE]... [--no-default-policy]\n"
+	"                      [-o FILE] [--format json|text] [-u USER] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND under a seccomp-prefiltered ptrace watchdog. Every thread and\n"
 	"child is followed; a watched syscall that fires a policy rule yields one JSON\n"

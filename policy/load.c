@@ -666,7 +666,7 @@ static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *ob
 	}
 	if (strcmp(name, POLICY_COMMAND_LINE_RULE) == 0) {
 		ERR(ld, src, kptr, "bad-name",
-		    "rule name `%s` is reserved for the rule -e/-m build (interface.md)", name);
+		    "rule name `%s` is reserved for the rule built from -e/-m", name);
 		return;
 	}
 	override_v = json_object_get(obj, "override");
@@ -903,10 +903,11 @@ static void syscall_item(struct loader *ld, size_t src, const char *ptr, const c
 		b->rule->all_syscalls = true;
 		return;
 	}
-	if (!item[0] || strchr(item, ',') || item[0] == '!') {
+	/* strace's -e extras (/REGEX, none, trace=, !, lists with ,) are not policy syntax */
+	if (!item[0] || strpbrk(item, ",=") || item[0] == '!' || item[0] == '/' ||
+	    strcmp(item, "none") == 0) {
 		ERR(ld, src, ptr, "bad-value",
-		    "`%s`: one syscall name, %%class, ?name or @list per element (no `,` or `!`)",
-		    item);
+		    "`%s`: one syscall name, %%class, ?name, @list or all per element", item);
 		return;
 	}
 	if (syscall_set_parse(item, &set, &err) < 0) {
@@ -1079,7 +1080,7 @@ static void compile_frag(struct loader *ld, const struct rule_frag *rf, struct r
 		child_key(kptr, rf->f.ptr, key);
 		if (strcmp(key, "name") == 0 || strcmp(key, "override") == 0)
 			continue; /* checked in phase 1 */
-		if (rf->append && append_is_noop(rule, b, key)) {
+		if (rf->append && rf->live && append_is_noop(rule, b, key)) {
 			/* absent means "every": appending must not narrow it */
 			diag(ld, src, kptr, true, false, "append-ignored",
 			     "rule `%s` has no `%s` condition (it matches every one): appending to "
@@ -1132,9 +1133,11 @@ static void compile_frag(struct loader *ld, const struct rule_frag *rf, struct r
 				    json_string_value(v));
 			else
 				rule->severity = (enum policy_severity)sev;
-		} else if (strcmp(key, "tags") == 0)
-			each_string(ld, src, kptr, v, "tags", tag_item, rule);
-		else if (strcmp(key, "rate_limit") == 0) {
+		} else if (strcmp(key, "tags") == 0) {
+			if (expect_type(ld, src, kptr, v, json_is_array(v), "tags",
+					"an array of strings"))
+				each_string(ld, src, kptr, v, "tags", tag_item, rule);
+		} else if (strcmp(key, "rate_limit") == 0) {
 			if (!expect_type(ld, src, kptr, v, json_is_integer(v), "rate_limit",
 					 "an integer (records per minute per process)"))
 				continue;
