@@ -6,6 +6,8 @@
 #   make check        deps + build (-Werror) + every test, also under ASan+UBSan
 #   make install      PREFIX=/usr/local DESTDIR= (binary + man page, not stripped)
 #   make check-format / make cppcheck / make bench
+#   make fuzz         libFuzzer + ASan/UBSan on the policy loader (clang), FUZZ_SECONDS=60
+#   make fuzz-replay  build and run the fuzz corpus replay (no clang; also a unit test)
 #
 # CC, CFLAGS, CPPFLAGS, LDFLAGS from the environment are honoured; the
 # project's own flags are appended. WERROR=1 adds -Werror (check and CI).
@@ -25,9 +27,9 @@ SANITIZE ?=
 WERROR ?=
 VERSION := 0.1.0
 
-PKGS := libseccomp jansson
+PKGS := libseccomp jansson libcgroup
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lseccomp -ljansson)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lseccomp -ljansson -lcgroup)
 
 SW_CFLAGS := -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-D_GNU_SOURCE -DSW_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)
@@ -49,7 +51,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-LIB_SRCS := $(wildcard common/*.c policy/*.c tracer/*.c record/*.c) \
+LIB_SRCS := $(wildcard common/*.c policy/*.c tracer/*.c cgroupscan/*.c record/*.c) \
 	$(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 # contrib/policy/default.json compiled in, so an installed or relocated binary has it
@@ -61,6 +63,20 @@ MAIN_OBJ := $(OUTPUT)/obj/cli/main.o
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+# the fuzz target replayed over tests/fuzz/corpus; named test_* so tests/run.sh runs it
+FUZZ_REPLAY_BIN := $(OUTPUT)/tests/test_fuzz_replay
+
+# make fuzz: the fuzz target built with clang and libFuzzer from the library sources
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+# appended last, e.g. -fsanitize-recover=pointer-overflow with UBSAN_OPTIONS=suppressions=FILE
+# to fuzz on past a known finding (rebuild: rm build/fuzz/fuzz_policy)
+FUZZ_EXTRA_CFLAGS ?=
+FUZZ_DIR := build/fuzz
+FUZZ_BIN := $(FUZZ_DIR)/fuzz_policy
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer $(filter-out -Werror,$(SW_CFLAGS))
 
 # Traced helper programs and the demo are built WITHOUT sanitizers: LSan stops
 # threads with ptrace from an untraced clone, which fails under a tracer and,
@@ -78,7 +94,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps demo check check-build check-format format cppcheck install uninstall \
-	clean helpers unit bench
+	clean helpers unit bench fuzz fuzz-replay
 
 all: $(BIN)
 
@@ -115,7 +131,30 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
-unit: $(UNIT_BINS)
+$(FUZZ_REPLAY_BIN): tests/fuzz/replay.c tests/fuzz/fuzz_policy.c $(LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) tests/fuzz/replay.c tests/fuzz/fuzz_policy.c $(LIB) \
+		$(PKG_LIBS) -o $@
+
+unit: $(UNIT_BINS) $(FUZZ_REPLAY_BIN)
+
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+	$(Q)$(FUZZ_REPLAY_BIN) tests/fuzz/corpus
+
+# New inputs stay in build/fuzz/corpus (a copy); crashes, leaks and timeouts land in build/fuzz/.
+$(FUZZ_BIN): tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(DEFAULT_POLICY_SRC) $(wildcard */*.h) Makefile
+	$(call msg,CLANG,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_EXTRA_CFLAGS) $< $(LIB_SRCS) \
+		$(DEFAULT_POLICY_SRC) $(PKG_LIBS) -o $@
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(FUZZ_DIR)/corpus
+	@cp tests/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 \
+		$(FUZZ_ARGS) $(FUZZ_DIR)/corpus
 
 build/helpers/%: tests/helpers/%.c
 	$(call msg,CC,$@)
