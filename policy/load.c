@@ -78,6 +78,7 @@ struct loader {
 	struct rule_def *rules;
 	size_t n_rules;
 	struct policy_scan scan;
+	bool mark_used; /* references count as uses (not from replaced fragments) */
 	bool oom;
 };
 
@@ -966,7 +967,8 @@ static bool each_item(struct loader *ld, size_t src, const char *ptr, json_t *v,
 			b->only_optional = false; /* an error already; no-syscalls would be noise */
 			continue;
 		}
-		list->used = true;
+		if (ld->mark_used)
+			list->used = true;
 		json_array_foreach(list->def.value, k, le)
 		{
 			child_index(lptr, list->def.ptr, k);
@@ -1000,7 +1002,8 @@ static void rule_targets(struct loader *ld, size_t src, const char *ptr, json_t 
 			    json_string_value(e));
 			continue;
 		}
-		t->used = true;
+		if (ld->mark_used)
+			t->used = true;
 		nt = realloc(rule->targets, (rule->n_targets + 1) * sizeof(*nt));
 		if (!nt) {
 			ld->oom = true;
@@ -1219,7 +1222,9 @@ static void compile_rules(struct loader *ld, struct policy *p)
 			/* replaced later: check it, keep nothing */
 			rule_init(&scratch, ld->rules[rf->rule].name);
 			scratch_b = (struct rule_build){ .rule = &scratch };
+			ld->mark_used = false;
 			compile_frag(ld, rf, &scratch_b);
+			ld->mark_used = true;
 			if (!rf->append && !scratch_b.has_min_duration &&
 			    !json_object_get(rf->f.value, "min_duration"))
 				ERR(ld, rf->f.src, rf->f.ptr, "missing-key",
@@ -1349,7 +1354,7 @@ static int diag_cmp(const void *a, const void *b)
 int policy_load(const struct policy_load_options *o, struct policy **ret,
 		struct policy_diags *diags)
 {
-	struct loader ld = { .o = o, .diags = diags };
+	struct loader ld = { .o = o, .diags = diags, .mark_used = true };
 	size_t errors_before = diags->n_errors, first_diag = diags->n;
 	struct policy *p = NULL;
 	int r;

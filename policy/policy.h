@@ -91,7 +91,7 @@ struct policy_rule {
 	size_t n_targets;
 	uint32_t rate_limit_per_min; /* 0: unlimited */
 	enum policy_specificity specificity;
-	char *file; /* where it was defined (first definition); NULL for command-line */
+	char *file; /* where its live (non-appending) definition is; NULL for command-line */
 	unsigned line;
 };
 

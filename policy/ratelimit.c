@@ -60,10 +60,14 @@ bool ratelimit_take(struct ratelimit *rl, pid_t tgid, uint32_t rule, uint32_t pe
 		    uint64_t now_ns)
 {
 	struct ratelimit_entry *e;
-	uint64_t full = (uint64_t)per_minute * RATELIMIT_ONE;
+	uint64_t full;
 
 	if (per_minute == 0)
 		return true;
+	/* the loader caps rate_limit at 1e6/min; above ~3e8 `full` would overflow */
+	if (per_minute > RATELIMIT_MAX_PER_MINUTE)
+		per_minute = RATELIMIT_MAX_PER_MINUTE;
+	full = (uint64_t)per_minute * RATELIMIT_ONE;
 	if (rl->n + 1 > rl->cap / 2) {
 		size_t cap = rl->cap ? rl->cap : 64;
 
@@ -89,7 +93,8 @@ bool ratelimit_take(struct ratelimit *rl, pid_t tgid, uint32_t rule, uint32_t pe
 		e->tokens += elapsed * per_minute;
 		if (e->tokens > full)
 			e->tokens = full;
-		e->last_ns = now_ns;
+		if (now_ns > e->last_ns)
+			e->last_ns = now_ns; /* a clock going back must not refill twice */
 	}
 	if (e->tokens < RATELIMIT_ONE) {
 		rl->cut++;

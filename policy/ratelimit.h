@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define RATELIMIT_MAX_PER_MINUTE 1000000U
+
 struct ratelimit_entry {
 	pid_t tgid; /* 0: free slot */
 	uint32_t rule;
