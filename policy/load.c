@@ -273,6 +273,18 @@ static const char *glob_problem(const char *g)
 
 static int errno_from_name(const char *name)
 {
+	/* glibc's strerrorname_np() names only one of each pair of equal values */
+	static const struct {
+		const char *alias, *name;
+	} aliases[] = {
+		{ "EWOULDBLOCK", "EAGAIN" },
+		{ "ENOTSUP", "EOPNOTSUPP" },
+		{ "EDEADLOCK", "EDEADLK" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (strcmp(name, aliases[i].alias) == 0)
+			name = aliases[i].name;
 	for (int e = 1; e < 4096; e++) {
 		const char *n = strerrorname_np(e);
 
@@ -514,13 +526,12 @@ static void load_list(struct loader *ld, size_t src, const char *ptr, const char
 	json_array_foreach(arr, i, e)
 	{
 		child_index(eptr, ptr, i);
+		/* a bad element is reported here and skipped where the list is used */
 		if (!expect_type(ld, src, eptr, e, json_is_string(e), "a list element", "a string"))
-			return;
-		if (json_string_value(e)[0] == '@') {
+			continue;
+		if (json_string_value(e)[0] == '@')
 			ERR(ld, src, eptr, "bad-value",
 			    "a list cannot refer to another list (`%s`)", json_string_value(e));
-			return;
-		}
 	}
 	for (size_t k = 0; k < ld->n_lists; k++)
 		if (strcmp(ld->lists[k].name, name) == 0)
@@ -954,8 +965,10 @@ static bool each_item(struct loader *ld, size_t src, const char *ptr, json_t *v,
 		struct named *list;
 
 		child_index(eptr, ptr, i);
-		if (!expect_type(ld, src, eptr, e, json_is_string(e), what, "strings"))
+		if (!expect_type(ld, src, eptr, e, json_is_string(e), what, "strings")) {
+			b->only_optional = false; /* an error already; no-syscalls would be noise */
 			continue;
+		}
 		s = json_string_value(e);
 		if (s[0] != '@') {
 			cb(ld, src, eptr, s, b);
@@ -971,6 +984,8 @@ static bool each_item(struct loader *ld, size_t src, const char *ptr, json_t *v,
 			list->used = true;
 		json_array_foreach(list->def.value, k, le)
 		{
+			if (!json_is_string(le) || json_string_value(le)[0] == '@')
+				continue; /* reported where the list is defined */
 			child_index(lptr, list->def.ptr, k);
 			cb(ld, list->def.src, lptr, json_string_value(le), b);
 		}
@@ -1070,92 +1085,6 @@ static bool append_is_noop(const struct policy_rule *rule, const struct rule_bui
 	return false;
 }
 
-static void compile_frag(struct loader *ld, const struct rule_frag *rf, struct rule_build *b)
-{
-	struct policy_rule *rule = b->rule;
-	size_t src = rf->f.src;
-	char kptr[PTR_MAX];
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(rf->f.value, key, v)
-	{
-		child_key(kptr, rf->f.ptr, key);
-		if (strcmp(key, "name") == 0 || strcmp(key, "override") == 0)
-			continue; /* checked in phase 1 */
-		if (rf->append && rf->live && append_is_noop(rule, b, key)) {
-			/* absent means "every": appending must not narrow it */
-			diag(ld, src, kptr, true, false, "append-ignored",
-			     "rule `%s` has no `%s` condition (it matches every one): appending to "
-			     "it would narrow it, so this key is ignored",
-			     rule->name, key);
-			continue;
-		}
-		if (strcmp(key, "description") == 0) {
-			if (expect_type(ld, src, kptr, v, json_is_string(v), "description",
-					"a string")) {
-				free(rule->description);
-				rule->description = xstrdup(ld, json_string_value(v));
-			}
-		} else if (strcmp(key, "enabled") == 0) {
-			if (expect_type(ld, src, kptr, v, json_is_boolean(v), "enabled",
-					"a boolean"))
-				rule->enabled = json_is_true(v);
-		} else if (strcmp(key, "targets") == 0)
-			rule_targets(ld, src, kptr, v, rule);
-		else if (strcmp(key, "syscalls") == 0) {
-			if (!b->has_syscalls)
-				b->only_optional = true;
-			if (each_item(ld, src, kptr, v, "syscalls", syscall_item, b))
-				b->has_syscalls = true;
-		} else if (strcmp(key, "paths") == 0)
-			each_item(ld, src, kptr, v, "paths", path_item, b);
-		else if (strcmp(key, "result") == 0)
-			each_string(ld, src, kptr, v, "result", result_item, rule);
-		else if (strcmp(key, "min_duration") == 0) {
-			struct sw_error err = {};
-
-			if (!expect_type(ld, src, kptr, v, json_is_string(v), "min_duration",
-					 "a duration string like \"10ms\""))
-				continue;
-			if (duration_parse(json_string_value(v), &rule->min_duration_ns, &err) < 0)
-				ERR(ld, src, kptr, "bad-duration", "min_duration: %s", err.msg);
-			else
-				b->has_min_duration = true;
-		} else if (strcmp(key, "severity") == 0) {
-			int sev;
-
-			if (!expect_type(ld, src, kptr, v, json_is_string(v), "severity",
-					 "a string"))
-				continue;
-			sev = policy_severity_from_name(json_string_value(v));
-			if (sev < 0)
-				ERR(ld, src, kptr, "bad-severity",
-				    "severity `%s`: use one of emergency alert critical error "
-				    "warning notice informational debug",
-				    json_string_value(v));
-			else
-				rule->severity = (enum policy_severity)sev;
-		} else if (strcmp(key, "tags") == 0) {
-			if (expect_type(ld, src, kptr, v, json_is_array(v), "tags",
-					"an array of strings"))
-				each_string(ld, src, kptr, v, "tags", tag_item, rule);
-		} else if (strcmp(key, "rate_limit") == 0) {
-			if (!expect_type(ld, src, kptr, v, json_is_integer(v), "rate_limit",
-					 "an integer (records per minute per process)"))
-				continue;
-			if (json_integer_value(v) < 0 || json_integer_value(v) > MAX_RATE_LIMIT)
-				ERR(ld, src, kptr, "bad-value",
-				    "rate_limit %lld is out of range (0 = unlimited .. %d per minute)",
-				    (long long)json_integer_value(v), MAX_RATE_LIMIT);
-			else
-				rule->rate_limit_per_min = (uint32_t)json_integer_value(v);
-		} else
-			WARN_KEY(ld, src, kptr, "unknown-key",
-				 "unknown key `%s` in rule `%s` (ignored)", key, rule->name);
-	}
-}
-
 static void rule_init(struct policy_rule *rule, const char *name)
 {
 	*rule = (struct policy_rule){ .severity = POLICY_SEV_WARNING, .enabled = true };
@@ -1171,6 +1100,111 @@ static void rule_clear(struct policy_rule *r)
 	free(r->targets);
 	free(r->file);
 	*r = (struct policy_rule){};
+}
+
+static void compile_key(struct loader *ld, size_t src, const char *kptr, const char *key, json_t *v,
+			struct rule_build *b);
+
+static void compile_frag(struct loader *ld, const struct rule_frag *rf, struct rule_build *b)
+{
+	struct policy_rule *rule = b->rule;
+	size_t src = rf->f.src;
+	char kptr[PTR_MAX];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(rf->f.value, key, v)
+	{
+		child_key(kptr, rf->f.ptr, key);
+		if (strcmp(key, "name") == 0 || strcmp(key, "override") == 0)
+			continue; /* checked in phase 1 */
+		if (rf->append && rf->live && append_is_noop(rule, b, key)) {
+			struct policy_rule scratch;
+			struct rule_build scratch_b = { .rule = &scratch };
+
+			/* absent means "every": appending must not narrow it */
+			diag(ld, src, kptr, true, false, "append-ignored",
+			     "rule `%s` has no `%s` condition (it matches every one): appending to "
+			     "it would narrow it, so this key is ignored",
+			     rule->name, key);
+			/* ...but its mistakes are still mistakes */
+			rule_init(&scratch, rule->name);
+			compile_key(ld, src, kptr, key, v, &scratch_b);
+			rule_clear(&scratch);
+			continue;
+		}
+		compile_key(ld, src, kptr, key, v, b);
+	}
+}
+
+static void compile_key(struct loader *ld, size_t src, const char *kptr, const char *key, json_t *v,
+			struct rule_build *b)
+{
+	struct policy_rule *rule = b->rule;
+
+	if (strcmp(key, "description") == 0) {
+		if (expect_type(ld, src, kptr, v, json_is_string(v), "description", "a string")) {
+			free(rule->description);
+			rule->description = xstrdup(ld, json_string_value(v));
+		}
+	} else if (strcmp(key, "enabled") == 0) {
+		if (expect_type(ld, src, kptr, v, json_is_boolean(v), "enabled", "a boolean"))
+			rule->enabled = json_is_true(v);
+	} else if (strcmp(key, "targets") == 0)
+		rule_targets(ld, src, kptr, v, rule);
+	else if (strcmp(key, "syscalls") == 0) {
+		if (!b->has_syscalls)
+			b->only_optional = true;
+		if (each_item(ld, src, kptr, v, "syscalls", syscall_item, b))
+			b->has_syscalls = true;
+	} else if (strcmp(key, "paths") == 0)
+		each_item(ld, src, kptr, v, "paths", path_item, b);
+	else if (strcmp(key, "result") == 0)
+		each_string(ld, src, kptr, v, "result", result_item, rule);
+	else if (strcmp(key, "min_duration") == 0) {
+		struct sw_error err = {};
+
+		if (!expect_type(ld, src, kptr, v, json_is_string(v), "min_duration",
+				 "a duration string like \"10ms\""))
+			return;
+		if (duration_parse(json_string_value(v), &rule->min_duration_ns, &err) < 0)
+			ERR(ld, src, kptr, "bad-duration", "min_duration: %s", err.msg);
+		else if (rule->min_duration_ns > INT64_MAX)
+			/* 292 years; records carry durations as signed 64-bit JSON integers */
+			ERR(ld, src, kptr, "bad-duration",
+			    "min_duration: `%s` is too long (at most 9223372036854775807ns)",
+			    json_string_value(v));
+		else
+			b->has_min_duration = true;
+	} else if (strcmp(key, "severity") == 0) {
+		int sev;
+
+		if (!expect_type(ld, src, kptr, v, json_is_string(v), "severity", "a string"))
+			return;
+		sev = policy_severity_from_name(json_string_value(v));
+		if (sev < 0)
+			ERR(ld, src, kptr, "bad-severity",
+			    "severity `%s`: use one of emergency alert critical error "
+			    "warning notice informational debug",
+			    json_string_value(v));
+		else
+			rule->severity = (enum policy_severity)sev;
+	} else if (strcmp(key, "tags") == 0) {
+		if (expect_type(ld, src, kptr, v, json_is_array(v), "tags", "an array of strings"))
+			each_string(ld, src, kptr, v, "tags", tag_item, rule);
+	} else if (strcmp(key, "rate_limit") == 0) {
+		if (!expect_type(ld, src, kptr, v, json_is_integer(v), "rate_limit",
+				 "an integer (records per minute per process)"))
+			return;
+		if (json_integer_value(v) < 0 || json_integer_value(v) > MAX_RATE_LIMIT)
+			ERR(ld, src, kptr, "bad-value",
+			    "rate_limit %lld is out of range (0 = unlimited .. %d per minute)",
+			    (long long)json_integer_value(v), MAX_RATE_LIMIT);
+		else
+			rule->rate_limit_per_min = (uint32_t)json_integer_value(v);
+	} else
+		WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` in rule `%s` (ignored)",
+			 key, rule->name);
 }
 
 /* Derived fields once every fragment is in. */
