@@ -86,5 +86,6 @@ void cli_policy_done(struct cli_policy *cp);
 int cli_run(int argc, char **argv);
 int cli_attach(int argc, char **argv);
 int cli_validate(int argc, char **argv);
+int cli_scan(int argc, char **argv);
 
 #endif

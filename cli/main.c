@@ -19,11 +19,12 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cli_run, "wrap a command; seccomp prefilter; follows all children" },
 	{ "attach", cli_attach, "attach to running processes (all threads)" },
+	{ "scan", cli_scan, "host scan: memcgs, memory.stat timing, dentries, slab" },
 	{ "validate", cli_validate, "check policy files, do nothing else" },
 };
 
 /* Named in interface.md, arriving with their own issues. */
-static const char *const planned[] = { "scan", "watch" };
+static const char *const planned[] = { "watch" };
 
 static const char main_usage[] =
 	"USAGE: stallwatch COMMAND [OPTIONS] [ARGS]\n"
@@ -36,6 +37,9 @@ static const char main_usage[] =
 	"                                           all children\n"
 	"  attach   [OPTIONS] -p PID [-p PID...]    attach to running processes (all threads)\n"
 	"  attach   [OPTIONS] --name COMM | --exe GLOB | --cgroup PATH\n"
+	"  scan     [--interval DUR] [--count N] [--state FILE]\n"
+	"                                           host scan: memcgs, memory.stat timing,\n"
+	"                                           dentries, slab\n"
 	"  validate [--json] FILE...                check policy files, do nothing else\n"
 	"\n"
 	"  stallwatch COMMAND --help    options of one command\n"

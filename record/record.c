@@ -342,3 +342,221 @@ int recorder_syscall(struct recorder *rec, const struct record_syscall *ev)
 	}
 	return sink_write(&rec->sink, line, strlen(line));
 }
+
+/* ---- host records (scan) ---------------------------------------------- */
+
+static void host_message(const struct record_host *hr, char *buf, size_t size)
+{
+	if (hr->message) {
+		snprintf(buf, size, "%s", hr->message);
+		return;
+	}
+	if (hr->alert_reason) {
+		snprintf(buf, size, "%s%s%s", hr->alert_reason,
+			 hr->alert_next_step ? "; next: " : "", hr->alert_next_step ?: "");
+		return;
+	}
+	/* host-scan: the headline numbers */
+	size_t n = (size_t)snprintf(buf, size,
+				    "host scan took %.1f ms:", (double)hr->scan_ns / NSEC_PER_MSEC);
+
+	if (hr->has_memcg && hr->memcg_counted && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " %llu offline memcgs (%llu online, %s)",
+				      (unsigned long long)hr->memcg_offline,
+				      (unsigned long long)hr->memcg_online, hr->memcg_hierarchy);
+	else if (hr->has_memcg && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " offline memcgs not counted");
+	if (hr->has_stat_read && n < size)
+		n += (size_t)snprintf(buf + n, size - n, ", memory.stat read %.1f us",
+				      (double)hr->stat_read_ns / NSEC_PER_USEC);
+	if (hr->has_dentry_negative && n < size)
+		n += (size_t)snprintf(buf + n, size - n, ", %llu negative dentries",
+				      (unsigned long long)hr->dentry_negative);
+	if (hr->has_slab && n < size)
+		snprintf(buf + n, size - n, ", unreclaimable slab %.1f MiB",
+			 (double)hr->slab_unreclaimable_bytes / (1024.0 * 1024.0));
+}
+
+static json_t *real_json(double v)
+{
+	return json_real(v);
+}
+
+static json_t *encode_host_json(const struct record_host *hr, const char *host_name,
+				uint64_t real_minus_mono_ns)
+{
+	_cleanup_json_ json_t *root = json_object();
+	json_t *event, *log, *rule, *host, *sw, *self;
+	char message[1024], msg_utf8[sizeof(message) * 3];
+	bool metric = strcmp(hr->action, "host-scan") == 0;
+
+	if (!root)
+		return NULL;
+	host_message(hr, message, sizeof(message));
+	sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
+	set_new(root, "@timestamp", timestamp(hr->sample_mono_ns, real_minus_mono_ns));
+	set_new(root, "message", json_string(msg_utf8));
+	event = json_object();
+	set_new(event, "kind", json_string(metric ? "metric" : "alert"));
+	set_new(event, "action", json_string(hr->action));
+	set_new(event, "duration", json_integer((json_int_t)hr->scan_ns));
+	set_new(root, "event", event);
+	log = json_object();
+	set_new(log, "level", json_string(hr->level));
+	set_new(root, "log", log);
+	rule = json_object();
+	set_new(rule, "name", json_string(hr->rule_name));
+	set_new(root, "rule", rule);
+	host = json_object();
+	set_str(host, "name", host_name);
+	set_new(root, "host", host);
+
+	sw = json_object();
+	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
+	set_new(sw, "mono_ns", json_integer((json_int_t)hr->sample_mono_ns));
+	if (hr->has_memcg) {
+		json_t *m = json_object();
+
+		set_str(m, "hierarchy", hr->memcg_hierarchy);
+		if (hr->memcg_counted) {
+			set_new(m, "online", json_integer((json_int_t)hr->memcg_online));
+			set_new(m, "offline", json_integer((json_int_t)hr->memcg_offline));
+			set_new(m, "offline_min", json_integer((json_int_t)hr->memcg_offline_min));
+			set_new(m, "offline_max", json_integer((json_int_t)hr->memcg_offline_max));
+			set_new(m, "offline_est_bytes",
+				json_integer((json_int_t)hr->memcg_est_pinned_bytes));
+		}
+		set_str(m, "unavailable", hr->memcg_unavailable);
+		if (hr->memcg_walked)
+			set_new(m, "walk_ns", json_integer((json_int_t)hr->memcg_walk_ns));
+		if (hr->has_memcg_rate)
+			set_new(m, "offline_growth_per_min",
+				real_json(hr->memcg_offline_growth_per_min));
+		if (hr->has_stat_read) {
+			set_new(m, "stat_read_ns", json_integer((json_int_t)hr->stat_read_ns));
+			set_new(m, "stat_read_p50_ns",
+				json_integer((json_int_t)hr->stat_read_p50_ns));
+			set_new(m, "stat_reads", json_integer((json_int_t)hr->stat_reads));
+			set_str(m, "stat_read_path", hr->stat_read_path);
+		}
+		set_new(sw, "memcg", m);
+	}
+	if (hr->has_dentry) {
+		json_t *d = json_object();
+
+		set_new(d, "total", json_integer((json_int_t)hr->dentry_total));
+		set_new(d, "unused", json_integer((json_int_t)hr->dentry_unused));
+		if (hr->has_dentry_negative)
+			set_new(d, "negative", json_integer((json_int_t)hr->dentry_negative));
+		if (hr->has_dentry_rate)
+			set_new(d, "negative_rate_per_s",
+				real_json(hr->dentry_negative_rate_per_s));
+		set_new(sw, "dentry", d);
+	}
+	if (hr->has_slab) {
+		json_t *s = json_object();
+
+		set_new(s, "unreclaimable_bytes",
+			json_integer((json_int_t)hr->slab_unreclaimable_bytes));
+		set_new(s, "reclaimable_bytes",
+			json_integer((json_int_t)hr->slab_reclaimable_bytes));
+		set_new(s, "mem_total_bytes", json_integer((json_int_t)hr->mem_total_bytes));
+		if (hr->has_percpu)
+			set_new(s, "percpu_bytes", json_integer((json_int_t)hr->percpu_bytes));
+		set_new(s, "sampled", json_boolean(hr->slab_sampled));
+		if (hr->slab_sampled)
+			set_new(s, "read_ns", json_integer((json_int_t)hr->slab_read_ns));
+		set_str(s, "unavailable", hr->slab_unavailable);
+		set_str(s, "cache", hr->alert_cache);
+		if (hr->n_slab_top) {
+			json_t *top = json_array();
+
+			for (size_t i = 0; top && i < hr->n_slab_top; i++) {
+				const struct record_slab_cache *c = &hr->slab_top[i];
+				json_t *o = json_object();
+
+				set_str(o, "cache", c->name);
+				set_new(o, "bytes", json_integer((json_int_t)c->bytes));
+				set_new(o, "slope_bytes_per_hour",
+					real_json(c->slope_bytes_per_hour));
+				set_new(o, "r2", real_json(c->r2));
+				set_new(o, "span_s", real_json(c->span_s));
+				json_array_append_new(top, o);
+			}
+			set_new(s, "top_growing", top);
+		}
+		set_new(sw, "slab", s);
+	}
+	if (hr->has_softnet) {
+		json_t *n = json_object();
+
+		set_new(n, "time_squeeze", json_integer((json_int_t)hr->time_squeeze));
+		if (hr->has_squeeze_delta)
+			set_new(n, "time_squeeze_delta",
+				json_integer((json_int_t)hr->time_squeeze_delta));
+		set_new(sw, "softnet", n);
+	}
+	if (hr->n_pressure) {
+		json_t *p = json_object();
+
+		for (size_t i = 0; p && i < hr->n_pressure; i++) {
+			json_t *r = json_object();
+
+			set_new(r, "some_avg10", real_json(hr->pressure[i].some_avg10));
+			if (hr->pressure[i].has_full)
+				set_new(r, "full_avg10", real_json(hr->pressure[i].full_avg10));
+			set_new(p, hr->pressure[i].name, r);
+		}
+		set_new(sw, "pressure", p);
+	}
+	if (hr->alert_reason) {
+		json_t *a = json_object();
+
+		set_str(a, "reason", hr->alert_reason);
+		set_str(a, "next_step", hr->alert_next_step);
+		set_new(sw, "alert", a);
+	}
+	self = json_object();
+	set_new(self, "scan_ns", json_integer((json_int_t)hr->scan_ns));
+	set_new(sw, "self", self);
+	set_new(root, "stallwatch", sw);
+	return TAKE_PTR(root);
+}
+
+char *record_encode_host(const struct record_host *hr, const char *host_name,
+			 uint64_t real_minus_mono_ns, enum record_format format)
+{
+	_cleanup_json_ json_t *root = NULL;
+	_cleanup_free_ char *body = NULL;
+	char *line = NULL;
+
+	if (format == RECORD_FORMAT_TEXT) {
+		char ts[SW_RFC3339_LEN], message[1024], msg_utf8[sizeof(message) * 3];
+
+		host_message(hr, message, sizeof(message));
+		sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
+		sw_format_rfc3339(hr->sample_mono_ns + real_minus_mono_ns, ts, sizeof(ts));
+		if (asprintf(&line, "%s %s %s: %s\n", ts, hr->level, hr->action, msg_utf8) < 0)
+			return NULL;
+		return line;
+	}
+	root = encode_host_json(hr, host_name, real_minus_mono_ns);
+	if (!root)
+		return NULL;
+	body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!body || asprintf(&line, "%s\n", body) < 0)
+		return NULL;
+	return line;
+}
+
+int recorder_host(struct recorder *rec, const struct record_host *hr)
+{
+	_cleanup_free_ char *line =
+		record_encode_host(hr, rec->host_name, wall_offset_ns(rec), rec->sink.format);
+
+	if (!line) {
+		rec->sink.records_dropped++;
+		return -ENOMEM;
+	}
+	return sink_write(&rec->sink, line, strlen(line));
+}

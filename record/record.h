@@ -61,6 +61,82 @@ struct record_syscall {
 	const char *note; /* extra human context for the message, or NULL */
 };
 
+/* One slab family in a host record (top growing caches, leak suspects). */
+struct record_slab_cache {
+	const char *name;
+	uint64_t bytes;
+	double slope_bytes_per_hour;
+	double r2;
+	double span_s;
+};
+
+/* A pressure (PSI) resource, /proc/pressure/NAME. */
+struct record_pressure {
+	const char *name; /* "cpu", "memory", "io" */
+	double some_avg10, full_avg10;
+	bool has_full;
+};
+
+/*
+ * A host record: `host-scan` (event.kind metric) or one of its alerts
+ * (memcg-offline, memcg-stat-slow, negative-dentries, slab-growth; event.kind
+ * alert). Each group of fields is written only when its has_ flag is set, so
+ * a host without a signal has no field for it (interface.md: "where the host
+ * has them").
+ */
+struct record_host {
+	const char *action;
+	const char *level;
+	const char *rule_name;
+	const char *message; /* NULL: written from the fields */
+	uint64_t sample_mono_ns; /* @timestamp */
+	uint64_t scan_ns; /* event.duration and stallwatch.self.scan_ns */
+
+	bool has_memcg;
+	const char *memcg_hierarchy; /* "v1" / "v2" / "none" */
+	const char *memcg_unavailable; /* why offline is not counted, or NULL */
+	bool memcg_counted;
+	uint64_t memcg_online, memcg_offline, memcg_offline_min, memcg_offline_max;
+	uint64_t memcg_est_pinned_bytes;
+	bool memcg_walked;
+	uint64_t memcg_walk_ns;
+	bool has_memcg_rate;
+	double memcg_offline_growth_per_min;
+	bool has_stat_read;
+	uint64_t stat_read_ns, stat_read_p50_ns, stat_reads;
+	const char *stat_read_path;
+
+	bool has_dentry;
+	uint64_t dentry_total, dentry_unused;
+	bool has_dentry_negative;
+	uint64_t dentry_negative;
+	bool has_dentry_rate;
+	double dentry_negative_rate_per_s;
+
+	bool has_slab; /* meminfo */
+	uint64_t slab_unreclaimable_bytes, slab_reclaimable_bytes, mem_total_bytes;
+	bool has_percpu;
+	uint64_t percpu_bytes;
+	bool slab_sampled; /* /proc/slabinfo was read this scan */
+	uint64_t slab_read_ns;
+	const char *slab_unavailable;
+	const struct record_slab_cache *slab_top;
+	size_t n_slab_top;
+
+	bool has_softnet;
+	uint64_t time_squeeze;
+	bool has_squeeze_delta;
+	uint64_t time_squeeze_delta;
+
+	const struct record_pressure *pressure;
+	size_t n_pressure;
+
+	/* alerts: why, and what to do next */
+	const char *alert_reason;
+	const char *alert_next_step;
+	const char *alert_cache; /* slab-growth: the family */
+};
+
 struct sink {
 	int fd;
 	bool owns_fd;
@@ -103,6 +179,11 @@ int recorder_syscall(struct recorder *rec, const struct record_syscall *ev);
  */
 char *record_encode_syscall(const struct record_syscall *ev, const char *host_name,
 			    uint64_t real_minus_mono_ns, enum record_format format);
+
+/* Encode and write one host record. Returns 0 or -errno (the record was dropped). */
+int recorder_host(struct recorder *rec, const struct record_host *hr);
+char *record_encode_host(const struct record_host *hr, const char *host_name,
+			 uint64_t real_minus_mono_ns, enum record_format format);
 
 /* The human message of a record, e.g. "read() of /x took 153.0 ms (threshold 50 ms) in cat[1/1]". */
 void record_message(const struct record_syscall *ev, char *buf, size_t size);

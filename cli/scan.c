@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan.c - `stallwatch scan [OPTIONS] [--interval DUR] [--count N] [--state FILE]`:
+ * one host-scan record per scan, one alert record per problem
+ * (cgroupscan/hostscan.h), with the thresholds of the policy's `scan` object.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cgroupscan/hostscan.h"
+#include "../common/macro.h"
+#include "../common/timeutil.h"
+#include "../policy/duration.h"
+#include "cli.h"
+
+struct scan_options {
+	struct cli_trace_options out; /* -o, --format, --policy (-e/-m are refused) */
+	uint64_t interval_ns; /* 0: one scan */
+	uint64_t count; /* 0: until SIGTERM */
+	const char *state_path;
+};
+
+static const char scan_usage[] =
+	"USAGE: stallwatch scan [--interval DUR] [--count N] [--state FILE]\n"
+	"                       [--policy FILE]... [-o FILE] [--format json|text]\n"
+	"\n"
+	"Scan the host for the kernel-side causes of syscall stalls: offline (zombie)\n"
+	"memory cgroups, the time of a memory.stat read, negative dentries, slab growth,\n"
+	"plus softnet time_squeeze and PSI. One host-scan record per scan (event.kind\n"
+	"metric) and one alert record per problem (memcg-offline, memcg-stat-slow,\n"
+	"negative-dentries, slab-growth), from levels and from growth rates.\n"
+	"\n"
+	"      --interval=DUR   scan every DUR (10s, 1m, 1h) until SIGINT/SIGTERM\n"
+	"      --count=N        with --interval: stop after N scans\n"
+	"      --state=FILE     keep history in FILE between runs, so rates and slab\n"
+	"                       trends work when a timer runs `scan` once a minute\n"
+	"      --policy=FILE    thresholds from the policy's `scan` object (repeatable;\n"
+	"                       default: the built-in policy, doc/policy.md)\n"
+	"  -o, --output=FILE    append records to FILE (0600). Default: stdout\n"
+	"      --format=json|text  default json; text when the output is a terminal\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"/proc/slabinfo needs root; without it slab trends are left out. Every record\n"
+	"carries the scan's own cost (stallwatch.self.scan_ns).\n"
+	"\n"
+	"Exit status: 0; 1 on a fatal error; 2 usage error or invalid policy.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  stallwatch scan | jq .stallwatch.memcg\n"
+	"  stallwatch scan --interval 1m -o /var/log/stallwatch-scan.json\n"
+	"  stallwatch scan --state /var/lib/stallwatch/scan.state   # from a 1 min timer\n";
+
+/* --interval: a duration with a unit; minutes and hours too (a timer's vocabulary). */
+static int parse_interval(const char *arg, uint64_t *ret_ns)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ns;
+	} units[] = { { "min", 60 * NSEC_PER_SEC },
+		      { "m", 60 * NSEC_PER_SEC },
+		      { "h", 3600 * NSEC_PER_SEC } };
+	struct sw_error err = {};
+	size_t len = strlen(arg);
+
+	if (len && arg[len - 1] >= '0' && arg[len - 1] <= '9') {
+		cli_error("scan: --interval `%s`: give a unit (e.g. 30s, 1m)", arg);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		size_t sl = strlen(units[i].suffix);
+		char num[64];
+		uint64_t v;
+
+		if (len <= sl || len - sl >= sizeof(num) ||
+		    strcmp(arg + len - sl, units[i].suffix) != 0)
+			continue;
+		memcpy(num, arg, len - sl);
+		num[len - sl] = 0;
+		strcat(num, "s");
+		if (duration_parse(num, &v, &err) < 0 || v > UINT64_MAX / 3600)
+			break;
+		*ret_ns = v / NSEC_PER_SEC * units[i].ns +
+			  v % NSEC_PER_SEC * (units[i].ns / NSEC_PER_SEC);
+		goto check;
+	}
+	if (duration_parse(arg, ret_ns, &err) < 0) {
+		cli_error("scan: --interval `%s`: %s", arg, err.msg);
+		return -EINVAL;
+	}
+check:
+	if (*ret_ns < 100 * NSEC_PER_MSEC) {
+		cli_error("scan: --interval `%s`: at least 100ms (a scan costs ~1 ms)", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_args(struct scan_options *o, int argc, char **argv)
+{
+	enum { OPT_INTERVAL = 0x300, OPT_COUNT, OPT_STATE };
+	static const struct option long_options[] = {
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", long_options, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case OPT_INTERVAL:
+			if (parse_interval(optarg, &o->interval_ns) < 0)
+				return -EINVAL;
+			break;
+		case OPT_COUNT:
+			errno = 0;
+			o->count = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->count == 0 || optarg[0] == '-') {
+				cli_error("scan: --count `%s`: a positive number", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_STATE:
+			o->state_path = optarg;
+			break;
+		case 'o':
+		case CLI_OPT_FORMAT:
+		case CLI_OPT_POLICY:
+			if (cli_parse_trace_option(&o->out, c, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'h':
+			fputs(scan_usage, stdout);
+			return 1;
+		case ':':
+			cli_error("scan: option `%s` needs a value (see `stallwatch scan --help`)",
+				  argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("scan: bad option `%s` (see `stallwatch scan --help`)",
+				  argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		cli_error("scan: unexpected argument `%s`", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->count && !o->interval_ns) {
+		cli_error("scan: --count needs --interval");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Host records from one result: the host-scan metric, then its alerts. */
+static void write_records(struct recorder *rec, const struct hostscan_result *r)
+{
+	struct record_slab_cache top[HOSTSCAN_TOP_CACHES];
+	struct record_pressure psi[3];
+	size_t n_psi = 0;
+	struct record_host hr = {
+		.action = "host-scan",
+		.level = "informational",
+		.rule_name = "host-scan",
+		.sample_mono_ns = r->sample_mono_ns,
+		.scan_ns = r->scan_ns,
+	};
+
+	hr.has_memcg = true;
+	hr.memcg_hierarchy = cgadapter_kind_name(r->memcg.hierarchy);
+	if (!r->memcg_ok)
+		hr.memcg_unavailable = r->memcg_error;
+	else if (!r->memcg.counted)
+		hr.memcg_unavailable = r->memcg.unavailable;
+	hr.memcg_counted = r->memcg_ok && r->memcg.counted;
+	hr.memcg_online = r->memcg.online;
+	hr.memcg_offline = r->memcg.offline;
+	hr.memcg_offline_min = r->memcg.offline_min;
+	hr.memcg_offline_max = r->memcg.offline_max;
+	hr.memcg_est_pinned_bytes = r->memcg.est_pinned_bytes;
+	hr.memcg_walked = r->memcg.walked;
+	hr.memcg_walk_ns = r->memcg.walk_ns;
+	hr.has_memcg_rate = r->has_offline_rate;
+	hr.memcg_offline_growth_per_min = r->offline_growth_per_min;
+	hr.has_stat_read = r->memcg_ok && r->memcg.stat_reads > 0;
+	hr.stat_read_ns = r->memcg.stat_read_max_ns;
+	hr.stat_read_p50_ns = r->memcg.stat_read_p50_ns;
+	hr.stat_reads = r->memcg.stat_reads;
+	hr.stat_read_path = r->memcg.stat_read_max_path;
+
+	hr.has_dentry = r->dentry_ok;
+	hr.dentry_total = r->dentry.nr_dentry;
+	hr.dentry_unused = r->dentry.nr_unused;
+	hr.has_dentry_negative = r->dentry_ok && r->dentry.has_negative;
+	hr.dentry_negative = r->dentry.nr_negative;
+	hr.has_dentry_rate = r->has_negative_rate;
+	hr.dentry_negative_rate_per_s = r->negative_rate_per_s;
+
+	hr.has_slab = r->meminfo_ok;
+	hr.slab_unreclaimable_bytes = r->mem.sunreclaim;
+	hr.slab_reclaimable_bytes = r->mem.sreclaimable;
+	hr.mem_total_bytes = r->mem.mem_total;
+	hr.has_percpu = r->mem.has_percpu;
+	hr.percpu_bytes = r->mem.percpu;
+	hr.slab_sampled = r->slab_sampled;
+	hr.slab_read_ns = r->slab_read_ns;
+	hr.slab_unavailable = r->slab_unavailable[0] ? r->slab_unavailable : NULL;
+	for (size_t i = 0; i < r->n_top; i++)
+		top[i] = (struct record_slab_cache){
+			.name = r->top[i].family,
+			.bytes = r->top[i].bytes_now,
+			.slope_bytes_per_hour = r->top[i].slope_bytes_per_hour,
+			.r2 = r->top[i].r2,
+			.span_s = r->top[i].span_s,
+		};
+	hr.slab_top = top;
+	hr.n_slab_top = r->n_top;
+
+	hr.has_softnet = r->softnet_ok;
+	hr.time_squeeze = r->softnet.time_squeeze;
+	hr.has_squeeze_delta = r->has_squeeze_delta;
+	hr.time_squeeze_delta = r->squeeze_delta;
+	for (int i = 0; i < 3; i++)
+		if (r->psi[i].present)
+			psi[n_psi++] = (struct record_pressure){
+				.name = hostscan_psi_names[i],
+				.some_avg10 = r->psi[i].some_avg10,
+				.full_avg10 = r->psi[i].full_avg10,
+				.has_full = r->psi[i].has_full,
+			};
+	hr.pressure = psi;
+	hr.n_pressure = n_psi;
+	recorder_host(rec, &hr);
+
+	/* alerts carry the same host fields, plus why and what next */
+	for (size_t i = 0; i < r->n_alerts; i++) {
+		struct record_host ar = hr;
+		const struct hostscan_alert *a = &r->alerts[i];
+
+		ar.action = a->action;
+		ar.level = a->level;
+		ar.rule_name = a->rule;
+		ar.alert_reason = a->reason;
+		ar.alert_next_step = a->next_step;
+		ar.alert_cache = a->cache[0] ? a->cache : NULL;
+		ar.pressure = NULL;
+		ar.n_pressure = 0;
+		recorder_host(rec, &ar);
+	}
+}
+
+/* Wait for a signal of set until deadline_ns (CLOCK_MONOTONIC): the signal, or 0 at the deadline. */
+static int wait_signal(const sigset_t *set, uint64_t deadline_ns)
+{
+	for (;;) {
+		uint64_t now = sw_mono_ns();
+		struct timespec ts;
+		int sig;
+
+		if (now >= deadline_ns)
+			return 0;
+		ts.tv_sec = (time_t)((deadline_ns - now) / NSEC_PER_SEC);
+		ts.tv_nsec = (long)((deadline_ns - now) % NSEC_PER_SEC);
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0)
+			return sig;
+	}
+}
+
+int cli_scan(int argc, char **argv)
+{
+	struct scan_options o = {};
+	_cleanup_(cli_policy_done) struct cli_policy policy = {};
+	struct hostscan_state st;
+	struct recorder recorder;
+	struct sw_error err = {};
+	sigset_t stop, old;
+	uint64_t next_ns, n = 0;
+	int r, status = 0;
+
+	cli_trace_options_init(&o.out);
+	r = parse_args(&o, argc, argv);
+	if (r != 0) {
+		free(o.out.policy_files);
+		return r > 0 ? 0 : EXIT_USAGE;
+	}
+	/* the thresholds: --policy files, else the built-in default (no command-line rule) */
+	o.out.no_default_policy = false;
+	o.out.watch_given = o.out.min_duration_given = false;
+	r = cli_policy_load(&policy, &o.out);
+	if (r < 0) {
+		free(o.out.policy_files);
+		return r == -EINVAL ? EXIT_USAGE : 1;
+	}
+	r = recorder_init(&recorder, o.out.output_path, STDOUT_FILENO, o.out.format,
+			  !o.out.format_given, &err);
+	if (r < 0) {
+		cli_print_error(&err);
+		free(o.out.policy_files);
+		return 1;
+	}
+	if (hostscan_state_init(&st) < 0) {
+		cli_error("scan: out of memory");
+		recorder_done(&recorder);
+		free(o.out.policy_files);
+		return 1;
+	}
+	if (o.state_path) {
+		r = hostscan_state_load(&st, o.state_path, &err);
+		if (r > 0)
+			cli_error("scan: --state %s", err.msg);
+		else if (r < 0) {
+			cli_print_error(&err);
+			status = 1;
+			goto out;
+		}
+	}
+
+	/* SIGINT/SIGTERM end the loop between scans; SIGHUP reloads; SIGUSR1 reopens -o */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	next_ns = sw_mono_ns();
+	for (;;) {
+		struct hostscan_result res;
+		struct hostscan_options ho = { .proc_root = "/proc",
+					       .slab_sysfs = SLAB_SYSFS_ROOT,
+					       .thresholds = &policy.current->scan };
+		r = hostscan_run(&ho, &st, &res, &err);
+		if (r < 0) {
+			cli_print_error(&err);
+			status = 1;
+			break;
+		}
+		write_records(&recorder, &res);
+		n++;
+		if (o.state_path && hostscan_state_save(&st, o.state_path, &err) < 0) {
+			/* the scan itself worked: say it, keep scanning */
+			cli_print_error(&err);
+			sw_error_clear(&err);
+		}
+		if (!o.interval_ns || (o.count && n >= o.count))
+			break;
+		next_ns += o.interval_ns;
+		for (int sig; (sig = wait_signal(&stop, next_ns)) != 0;) {
+			if (sig == SIGINT || sig == SIGTERM)
+				goto stopped;
+			if (sig == SIGHUP)
+				cli_policy_reload(&policy);
+			else if (sig == SIGUSR1 && recorder_reopen(&recorder, &err) < 0) {
+				cli_print_error(&err);
+				sw_error_clear(&err);
+			}
+		}
+	}
+stopped:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	cli_report_dropped(&recorder);
+	recorder_done(&recorder);
+	hostscan_state_free(&st);
+	free(o.out.policy_files);
+	return status;
+}
