@@ -21,3 +21,17 @@ if command -v jq >/dev/null 2>&1; then
 fi
 echo
 echo "Fast calls (5000 getppid, 2000 ENOENT opens) gave no record: below 10 ms."
+
+scan=$(mktemp /tmp/stallwatch-scan.XXXXXX.json)
+trap 'rm -f "$out" "$scan"' EXIT
+echo
+echo "== stallwatch scan -o $scan   (the host side: offline memcgs, memory.stat read time,"
+echo "   negative dentries, slab; thresholds from the built-in policy)"
+"$sw" scan -o "$scan"
+if command -v jq >/dev/null 2>&1; then
+	jq -r '"\(.event.action) [\(.log.level)] \(.message)"' "$scan"
+	echo
+	jq -c '.stallwatch | {memcg, dentry, slab: (.slab | {unreclaimable_bytes, percpu_bytes, read_ns}), self}' "$scan" | head -1
+else
+	cat "$scan"
+fi
