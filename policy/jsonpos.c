@@ -451,6 +451,15 @@ static int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
 }
 
 /* Siblings by key or index; entries with different parents by parent. */
+/*
+ * The bytes of a key. keys stays NULL while every key is "" (nothing was
+ * stored), and NULL + 0 is undefined behaviour in C (found by the fuzzer).
+ */
+static const char *key_at(const struct jsonpos *idx, size_t off)
+{
+	return idx->keys ? idx->keys + off : "";
+}
+
 static int child_cmp(const struct jsonpos *idx, const struct jsonpos_entry *a,
 		     const struct jsonpos_entry *b)
 {
@@ -458,7 +467,7 @@ static int child_cmp(const struct jsonpos *idx, const struct jsonpos_entry *a,
 		return a->parent < b->parent ? -1 : 1;
 	if (idx->entries[a->parent].kind == KIND_ARRAY)
 		return a->key < b->key ? -1 : a->key > b->key;
-	return bytes_cmp(idx->keys + a->key, a->key_len, idx->keys + b->key, b->key_len);
+	return bytes_cmp(key_at(idx, a->key), a->key_len, key_at(idx, b->key), b->key_len);
 }
 
 static int order_cmp(const void *va, const void *vb, void *vidx)
@@ -597,7 +606,7 @@ static bool find_child(const struct jsonpos *idx, size_t parent, const char *tok
 		else if (array)
 			c = e->key < index ? -1 : e->key > index;
 		else
-			c = key_token_cmp(idx->keys + e->key, e->key_len, tok, n);
+			c = key_token_cmp(key_at(idx, e->key), e->key_len, tok, n);
 		if (c == 0) {
 			*ret = idx->order[mid];
 			return true;
