@@ -663,12 +663,11 @@ int slab_history_leaks(const struct slab_history *h, double min_span_s, double m
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < h->n; i++) {
+		/* never reclaimable: add() drops those, from_json() skips them */
 		const struct slab_series *s = h->s[i];
-		bool reclaimable;
 		struct trend_fit f;
 
-		slab_family(s->family, NULL, 0, &reclaimable);
-		if (reclaimable || s->n < SLAB_LEAK_MIN_POINTS)
+		if (s->n < SLAB_LEAK_MIN_POINTS)
 			continue;
 		if (trend_fit(s->pts, s->n, &f) < 0)
 			continue;

@@ -14,7 +14,8 @@
  *     The file is 0400 root-only (performancecopilot/pcp#2651). Reading it
  *     walks every cache's per-node partial list under list_lock, so sample
  *     it no more than once every 10-60 s (§3). Measured on 6.18 (§3): about
- *     100-135 us for ~420 caches.
+ *     100-135 us for ~420 caches; on this project's test VM (6.18, 2 vCPUs,
+ *     235 caches, 25 KB) slab_read() took 182 us p50, 261 us p99.
  *   - kmalloc variants, summed per size before trending (§3):
  *       kmalloc-N          plain;
  *       dma-kmalloc-N      ZONE_DMA;
@@ -96,6 +97,9 @@ bool slab_is_reclaimable(const char *sysfs_root, const char *name);
 /*
  * Set ->reclaimable of each cache from slab_is_reclaimable() (one small sysfs
  * read per cache). Returns how many were answered by sysfs rather than names.
+ * Costly next to slabinfo itself (1.4 ms p50 for 235 caches on the test VM,
+ * 8x the slabinfo read); reclaim_account is fixed when a cache is created, so
+ * callers should ask once per new name and remember the answer.
  */
 size_t slab_refine_reclaimable(const char *sysfs_root, struct slab_cache *caches, size_t n);
 

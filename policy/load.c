@@ -582,6 +582,7 @@ static const struct scan_key {
 	K(slab_unreclaimable_critical_pct, SCAN_PERCENT),
 	K(slab_leak_min_bytes_per_hour, SCAN_COUNT),
 	K(slab_leak_min_r2, SCAN_RATIO),
+	KD(slab_leak_min_span, slab_leak_min_span_ns),
 	KD(growth_window, growth_window_ns),
 #undef K
 #undef KD

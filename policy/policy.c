@@ -51,6 +51,7 @@ void policy_scan_defaults(struct policy_scan *scan)
 		.slab_unreclaimable_critical_pct = 20,
 		.slab_leak_min_bytes_per_hour = 1024 * 1024,
 		.slab_leak_min_r2 = 0.9,
+		.slab_leak_min_span_ns = 6 * 3600 * NSEC_PER_SEC, /* "monotonic over >= 6 h" */
 		.growth_window_ns = 10 * 60 * NSEC_PER_SEC,
 	};
 }

@@ -110,6 +110,7 @@ struct policy_scan {
 	double slab_unreclaimable_critical_pct;
 	uint64_t slab_leak_min_bytes_per_hour;
 	double slab_leak_min_r2;
+	uint64_t slab_leak_min_span_ns; /* a leak grows steadily for at least this long */
 	uint64_t growth_window_ns;
 };
 
