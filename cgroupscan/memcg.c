@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/fileio.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "procstats.h"
@@ -102,28 +103,6 @@ static bool kv(const char *text, const char *key, uint64_t *ret)
 	return false;
 }
 
-static int read_text(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t off = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (off + 1 < size) {
-		ssize_t n = read(fd, buf + off, size - 1 - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = 0;
-	return 0;
-}
-
 int memcg_count_v2(const char *root, struct memcg_scan *ret, struct sw_error *err)
 {
 	char path[4200], text[4096];
@@ -131,7 +110,7 @@ int memcg_count_v2(const char *root, struct memcg_scan *ret, struct sw_error *er
 	int r;
 
 	snprintf(path, sizeof(path), "%s/cgroup.stat", root);
-	r = read_text(path, text, sizeof(text));
+	r = (int)sw_read_small_file(path, text, sizeof(text));
 	if (r < 0)
 		return sw_error_set(err, r, "%s", path);
 	/* 6.11+ (ab0312526867): per-controller counts; the root has every controller */

@@ -10,31 +10,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../common/fileio.h"
 #include "../common/macro.h"
-
-/* Read a small /proc file into buf (NUL-terminated); returns bytes or -errno. */
-static ssize_t read_small_file(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t off = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (off + 1 < size) {
-		ssize_t n = read(fd, buf + off, size - 1 - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = 0;
-	return (ssize_t)off;
-}
 
 /* Value of "Key:\t..." in a /proc status text; NULL if absent. */
 static const char *status_field(const char *status, const char *key)
@@ -74,7 +51,7 @@ int procinfo_read(pid_t tid, struct procinfo *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (read_small_file(path, status, sizeof(status)) < 0)
+	if (sw_read_small_file(path, status, sizeof(status)) < 0)
 		return -ESRCH;
 	v = status_field(status, "Tgid");
 	ret->tgid = v ? (pid_t)strtol(v, NULL, 10) : tid;
@@ -82,7 +59,7 @@ int procinfo_read(pid_t tid, struct procinfo *ret)
 
 	/* the process-wide fields come from the leader */
 	snprintf(path, sizeof(path), "/proc/%d/status", ret->tgid);
-	if (read_small_file(path, status, sizeof(status)) >= 0) {
+	if (sw_read_small_file(path, status, sizeof(status)) >= 0) {
 		copy_line(ret->comm, sizeof(ret->comm), status_field(status, "Name"));
 		v = status_field(status, "NSpid");
 		if (v) {
@@ -103,11 +80,11 @@ int procinfo_read(pid_t tid, struct procinfo *ret)
 	ret->exe[n > 0 ? n : 0] = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", ret->tgid);
-	n = read_small_file(path, ret->cmdline, sizeof(ret->cmdline));
+	n = sw_read_small_file(path, ret->cmdline, sizeof(ret->cmdline));
 	ret->cmdline_len = n > 0 ? (size_t)n : 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", ret->tgid);
-	if (read_small_file(path, ret->cgroup, sizeof(ret->cgroup)) < 0)
+	if (sw_read_small_file(path, ret->cgroup, sizeof(ret->cgroup)) < 0)
 		ret->cgroup[0] = 0;
 	return 0;
 }
@@ -169,7 +146,7 @@ int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns)
 	unsigned long long on_cpu, run_delay;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
-	if (read_small_file(path, buf, sizeof(buf)) < 0)
+	if (sw_read_small_file(path, buf, sizeof(buf)) < 0)
 		return -errno;
 	/* "on-cpu-ns run-delay-ns timeslices" (Documentation/scheduler/sched-stats.rst) */
 	if (sscanf(buf, "%llu %llu", &on_cpu, &run_delay) != 2)
@@ -184,7 +161,7 @@ int procinfo_tracer_pid(pid_t tid, pid_t *ret)
 	const char *v;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (read_small_file(path, status, sizeof(status)) < 0)
+	if (sw_read_small_file(path, status, sizeof(status)) < 0)
 		return -ESRCH;
 	v = status_field(status, "TracerPid");
 	*ret = v ? (pid_t)strtol(v, NULL, 10) : 0;
@@ -198,7 +175,7 @@ int procinfo_ppid(pid_t pid, pid_t *ret)
 	int ppid;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_small_file(path, stat, sizeof(stat)) < 0)
+	if (sw_read_small_file(path, stat, sizeof(stat)) < 0)
 		return -ESRCH;
 	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so take the last ')' */
 	paren = strrchr(stat, ')');
