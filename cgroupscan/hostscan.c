@@ -301,8 +301,8 @@ void hostscan_alerts(const struct policy_scan *th, struct hostscan_result *r)
 			if (a) {
 				snprintf(
 					a->reason, sizeof(a->reason),
-					"%llu offline memory cgroups (%llu online, %s) pinning about "
-					"%.1f MiB",
+					"%llu offline memory cgroups (%llu online, %s); their own kernel "
+					"structures take about %.1f MiB (estimate)",
 					(unsigned long long)m->offline,
 					(unsigned long long)m->online,
 					cgadapter_kind_name(m->hierarchy),
@@ -319,8 +319,10 @@ void hostscan_alerts(const struct policy_scan *th, struct hostscan_result *r)
 					a->next_step, sizeof(a->next_step),
 					"find what creates and removes cgroups with page cache "
 					"charged (a crash-looping container or agent); reclaim with "
-					"memory.force_empty on the parent of the dead cgroups; kernels "
-					"before 4.19 make every memory.stat read walk them");
+					"%s on the parent of the dead cgroups; kernels before 4.19 make "
+					"every memory.stat read walk them",
+					m->hierarchy == MEMCG_V2 ? "memory.reclaim" :
+								   "memory.force_empty");
 			}
 		}
 	}
@@ -332,7 +334,7 @@ void hostscan_alerts(const struct policy_scan *th, struct hostscan_result *r)
 			      crit ? "memcg_stat_read_critical" : "memcg_stat_read_warning");
 		if (a) {
 			snprintf(a->reason, sizeof(a->reason),
-				 "reading %.200s took %.1f ms (p50 %.1f ms over %llu files)",
+				 "reading %.200s took %.3f ms (p50 %.3f ms over %llu files)",
 				 r->memcg.stat_read_max_path,
 				 (double)r->memcg.stat_read_max_ns / NSEC_PER_MSEC,
 				 (double)r->memcg.stat_read_p50_ns / NSEC_PER_MSEC,

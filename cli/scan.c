@@ -95,7 +95,7 @@ static int parse_interval(const char *arg, uint64_t *ret_ns)
 	}
 check:
 	if (*ret_ns < 100 * NSEC_PER_MSEC) {
-		cli_error("scan: --interval `%s`: at least 100ms (a scan costs ~1 ms)", arg);
+		cli_error("scan: --interval `%s`: at least 100ms (a scan costs 1-2 ms)", arg);
 		return -EINVAL;
 	}
 	return 0;
@@ -336,6 +336,7 @@ int cli_scan(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGUSR1);
+	sigaddset(&stop, SIGUSR2); /* --summary arrives with its issue: never fatal */
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	next_ns = sw_mono_ns();
 	for (;;) {
@@ -371,6 +372,9 @@ int cli_scan(int argc, char **argv)
 		}
 	}
 stopped:
+	/* taken while scanning: consumed here, never their default (fatal) action */
+	while (sigtimedwait(&stop, NULL, &(struct timespec){}) > 0)
+		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	cli_report_dropped(&recorder);
