@@ -88,9 +88,17 @@ int hostscan_state_load(struct hostscan_state *st, const char *path, struct sw_e
 	_cleanup_json_ json_t *root = NULL;
 	json_error_t jerr;
 	const json_t *samples, *v, *walk;
+	struct stat stb;
 	char boot_id[64] = "";
 	size_t i;
 
+	if (lstat(path, &stb) == 0 && !S_ISREG(stb.st_mode))
+		/* it is replaced by rename(2) at save: never a device, fifo or symlink */
+		return sw_error_set(
+			err, -EINVAL,
+			"--state %s: not a regular file (a symlink, device or directory "
+			"would be replaced when the state is saved)",
+			path);
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (access(path, F_OK) < 0 && errno == ENOENT)
@@ -199,11 +207,23 @@ int hostscan_state_save(const struct hostscan_state *st, const char *path, struc
 	return 0;
 }
 
-static int add_sample(struct hostscan_state *st, const struct hostscan_sample *s)
+/*
+ * Keep at most HOSTSCAN_MAX_SAMPLES spread over keep_s: a sample closer than
+ * keep_s / HOSTSCAN_MAX_SAMPLES to the one before the latest replaces the
+ * latest, so a fast --interval thins the history instead of shortening it
+ * (the rate must still see the whole growth window).
+ */
+static int add_sample(struct hostscan_state *st, const struct hostscan_sample *s, double keep_s)
 {
+	double step_s = keep_s / HOSTSCAN_MAX_SAMPLES;
 	struct hostscan_sample *ns;
 
-	if (st->n_samples == HOSTSCAN_MAX_SAMPLES) {
+	if (st->n_samples >= 2 && s->t_s - st->samples[st->n_samples - 2].t_s < step_s) {
+		st->samples[st->n_samples - 1] = *s;
+		return 0;
+	}
+	while (st->n_samples >= HOSTSCAN_MAX_SAMPLES) {
+		/* only a loaded state can be this full: drop the oldest */
 		memmove(st->samples, st->samples + 1, (st->n_samples - 1) * sizeof(*st->samples));
 		st->n_samples--;
 	}
@@ -221,6 +241,8 @@ static void prune_samples(struct hostscan_state *st, double now_s, double keep_s
 
 	while (first < st->n_samples && st->samples[first].t_s < now_s - keep_s)
 		first++;
+	if (!first)
+		return; /* also: no history yet, samples is NULL */
 	memmove(st->samples, st->samples + first, (st->n_samples - first) * sizeof(*st->samples));
 	st->n_samples -= first;
 }
@@ -546,7 +568,7 @@ int hostscan_run(const struct hostscan_options *o, struct hostscan_state *st,
 		ret->squeeze_delta = sample.squeeze - prev->squeeze;
 	}
 	prune_samples(st, now_s, 2 * window_s);
-	if (add_sample(st, &sample) < 0)
+	if (add_sample(st, &sample, 2 * window_s) < 0)
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	if (rate_over(st, now_s, window_s, 0, &per_s, &span_s)) {
 		ret->has_offline_rate = true;

@@ -288,7 +288,7 @@ int cli_scan(int argc, char **argv)
 	struct hostscan_state st;
 	struct recorder recorder;
 	struct sw_error err = {};
-	sigset_t stop, old;
+	sigset_t stop;
 	uint64_t next_ns, n = 0;
 	int r, status = 0;
 
@@ -325,7 +325,7 @@ int cli_scan(int argc, char **argv)
 			cli_error("scan: --state %s", err.msg);
 		else if (r < 0) {
 			cli_print_error(&err);
-			status = 1;
+			status = r == -EINVAL ? EXIT_USAGE : 1;
 			goto out;
 		}
 	}
@@ -337,7 +337,7 @@ int cli_scan(int argc, char **argv)
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGUSR1);
 	sigaddset(&stop, SIGUSR2); /* --summary arrives with its issue: never fatal */
-	sigprocmask(SIG_BLOCK, &stop, &old);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	next_ns = sw_mono_ns();
 	for (;;) {
 		struct hostscan_result res;
@@ -372,10 +372,13 @@ int cli_scan(int argc, char **argv)
 		}
 	}
 stopped:
-	/* taken while scanning: consumed here, never their default (fatal) action */
+	/*
+	 * Signals taken while scanning are consumed, never their default
+	 * (fatal) action; the mask stays as it is until we exit, so one that
+	 * comes in now is discarded with the process rather than killing it.
+	 */
 	while (sigtimedwait(&stop, NULL, &(struct timespec){}) > 0)
 		;
-	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	cli_report_dropped(&recorder);
 	recorder_done(&recorder);
