@@ -40,9 +40,9 @@ test_missing_value() {
 	done
 }
 
-test_attach_not_available() {
-	# attach exists now; scan is the next command still to come
-	one_line_error "scan" scan
+test_watch_not_available() {
+	# run, attach, scan and validate exist; watch is the command still to come
+	one_line_error "watch" watch
 }
 
 test_no_arguments() {
@@ -66,7 +66,7 @@ test_version_only() {
 
 t_run unknown_short_option test_unknown_short_option
 t_run missing_value test_missing_value
-t_run scan_not_available test_attach_not_available
+t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
 t_done
