@@ -105,36 +105,46 @@ void record_message(const struct record_syscall *ev, char *buf, size_t size)
 		 ev->note ? ")" : "");
 }
 
+/*
+ * The fields every record starts with (interface.md), in this order:
+ * @timestamp, message (sanitised to UTF-8), event, log.level, rule.name.
+ * Returns the event object, for fields of one kind (event.start).
+ */
+static json_t *set_header(json_t *root, uint64_t event_mono_ns, uint64_t real_minus_mono_ns,
+			  const char *message, const char *kind, const char *action,
+			  uint64_t duration_ns, const char *level, const char *rule_name)
+{
+	char msg_utf8[2048 * 3];
+	json_t *event = json_object(), *log = json_object(), *rule = json_object();
+
+	sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
+	set_new(root, "@timestamp", timestamp(event_mono_ns, real_minus_mono_ns));
+	set_new(root, "message", json_string(msg_utf8));
+	set_new(event, "kind", json_string(kind));
+	set_new(event, "action", json_string(action));
+	set_new(event, "duration", json_integer((json_int_t)duration_ns));
+	set_new(root, "event", event);
+	set_new(log, "level", json_string(level));
+	set_new(root, "log", log);
+	set_new(rule, "name", json_string(rule_name));
+	set_new(root, "rule", rule);
+	return event;
+}
+
 static json_t *encode_json(const struct record_syscall *ev, const char *host_name,
 			   uint64_t real_minus_mono_ns)
 {
 	_cleanup_json_ json_t *root = json_object();
-	json_t *event, *log, *rule, *host, *process, *thread, *sw, *sc, *args;
-	char message[2048], msg_utf8[sizeof(message) * 3];
+	json_t *event, *host, *process, *thread, *sw, *sc, *args;
+	char message[2048];
 	bool stuck = strcmp(ev->action, "stuck-syscall") == 0;
 
 	if (!root)
 		return NULL;
 	record_message(ev, message, sizeof(message));
-	sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
-
-	set_new(root, "@timestamp", timestamp(ev->event_mono_ns, real_minus_mono_ns));
-	set_new(root, "message", json_string(msg_utf8));
-
-	event = json_object();
-	set_new(event, "kind", json_string("alert"));
-	set_new(event, "action", json_string(ev->action));
-	set_new(event, "duration", json_integer((json_int_t)ev->duration_ns));
+	event = set_header(root, ev->event_mono_ns, real_minus_mono_ns, message, "alert",
+			   ev->action, ev->duration_ns, ev->level, ev->rule_name);
 	set_new(event, "start", timestamp(ev->start_mono_ns, real_minus_mono_ns));
-	set_new(root, "event", event);
-
-	log = json_object();
-	set_new(log, "level", json_string(ev->level));
-	set_new(root, "log", log);
-
-	rule = json_object();
-	set_new(rule, "name", json_string(ev->rule_name));
-	set_new(root, "rule", rule);
 
 	if (ev->n_tags) {
 		/* ECS `tags`: the rule's tags, strings from the policy (jansson checked UTF-8) */
@@ -386,27 +396,15 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 				uint64_t real_minus_mono_ns)
 {
 	_cleanup_json_ json_t *root = json_object();
-	json_t *event, *log, *rule, *host, *sw, *self;
-	char message[1024], msg_utf8[sizeof(message) * 3];
+	json_t *host, *sw, *self;
+	char message[1024];
 	bool metric = strcmp(hr->action, "host-scan") == 0;
 
 	if (!root)
 		return NULL;
 	host_message(hr, message, sizeof(message));
-	sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
-	set_new(root, "@timestamp", timestamp(hr->sample_mono_ns, real_minus_mono_ns));
-	set_new(root, "message", json_string(msg_utf8));
-	event = json_object();
-	set_new(event, "kind", json_string(metric ? "metric" : "alert"));
-	set_new(event, "action", json_string(hr->action));
-	set_new(event, "duration", json_integer((json_int_t)hr->scan_ns));
-	set_new(root, "event", event);
-	log = json_object();
-	set_new(log, "level", json_string(hr->level));
-	set_new(root, "log", log);
-	rule = json_object();
-	set_new(rule, "name", json_string(hr->rule_name));
-	set_new(root, "rule", rule);
+	set_header(root, hr->sample_mono_ns, real_minus_mono_ns, message,
+		   metric ? "metric" : "alert", hr->action, hr->scan_ns, hr->level, hr->rule_name);
 	host = json_object();
 	set_str(host, "name", host_name);
 	set_new(root, "host", host);
