@@ -208,6 +208,8 @@ struct tracer_ctx {
 	size_t n_signal_events;
 	size_t batch_len, batch_pos;
 	bool need_drain;
+	/* drains after a blocking wait4 that found nothing in a row, and a probe counter */
+	unsigned int drain_misses, drain_probe;
 	bool no_children;
 
 	struct sched_sample samples[SCHED_SAMPLES];
@@ -1274,6 +1276,10 @@ static bool take_signals(struct tracer_ctx *ctx, bool *ret_deadline)
 	return true;
 }
 
+/* after this many empty drains, drain only every DRAIN_PROBE_EVERY-th stop */
+#define DRAIN_MISSES_MAX 4
+#define DRAIN_PROBE_EVERY 16
+
 static const struct event *next_event(struct tracer_ctx *ctx)
 {
 	for (;;) {
@@ -1305,7 +1311,21 @@ static const struct event *next_event(struct tracer_ctx *ctx)
 			ev.pid = pid;
 			ev.ts_ns = sw_mono_ns();
 			push(ctx, &ev);
-			drain_wait(ctx);
+			/*
+			 * Gather what else is ready before acting (threads that
+			 * stopped together are served in one pass, as strace
+			 * does). When draining keeps finding nothing - one busy
+			 * thread - the WNOHANG wait4 is a wasted syscall per stop:
+			 * then probe only every DRAIN_PROBE_EVERY stops.
+			 */
+			if (ctx->drain_misses < DRAIN_MISSES_MAX ||
+			    ++ctx->drain_probe % DRAIN_PROBE_EVERY == 0) {
+				size_t before = ctx->batch_len;
+
+				drain_wait(ctx);
+				ctx->drain_misses =
+					ctx->batch_len > before ? 0 : ctx->drain_misses + 1;
+			}
 		} else if (errno == ECHILD)
 			ctx->no_children = true;
 		else if (errno != EINTR) {
