@@ -5,7 +5,9 @@
 #   make demo         deps + build + run the demo workload under stallwatch
 #   make check        deps + build (-Werror) + every test, also under ASan+UBSan
 #   make install      PREFIX=/usr/local DESTDIR= (binary + man page, not stripped)
-#   make check-format / make cppcheck / make bench
+#   make check-format / make cppcheck
+#   make bench        the full benchmark (bench/run.sh, < 10 min; rewrites doc/performance.md)
+#   make bench-quick  getppid only, 4 tools (bench/quick.sh, seconds)
 #   make fuzz         libFuzzer + ASan/UBSan on the policy loader (clang), FUZZ_SECONDS=60
 #   make fuzz-replay  build and run the fuzz corpus replay (no clang; also a unit test)
 #
@@ -94,7 +96,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps demo check check-build check-format format cppcheck install uninstall \
-	clean helpers unit bench fuzz fuzz-replay
+	clean helpers unit bench bench-quick fuzz fuzz-replay
 
 all: $(BIN)
 
@@ -198,6 +200,9 @@ cppcheck:
 		common policy tracer record cli
 
 bench: all
+	@bench/run.sh
+
+bench-quick: all
 	@bench/quick.sh
 
 install: $(BIN)

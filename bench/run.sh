@@ -1,0 +1,687 @@
+#!/bin/bash
+# bench/run.sh - the full benchmark (`make bench`): what a syscall costs under
+# stallwatch, next to our minimal seccomp+ptrace tracer (the floor), strace,
+# strace --seccomp-bpf and perf trace, in ONE interleaved run; plus checks of
+# what stallwatch reports (false records on busy CPUs, a 200 ms sleep, its
+# measurement floor) and the cost of `stallwatch scan`.
+#
+# usage: bench/run.sh            (from anywhere; after `make`)
+# env:   REPS=12         reps; every rep runs every cell once (order rotated per rep)
+#        MATRIX_BUDGET_S=420  after rep 10, no further rep starts if it would end
+#                        past this many seconds of matrix time (keeps `make bench`
+#                        under 10 minutes on a loaded machine)
+#        N_LIGHT=200000  calls per thread in cells where the loop's call never stops
+#        N_ENOENT_LIGHT=20000  the same for enoent (each call leaves a negative dentry,
+#                        pruned when the workload removes its private directory)
+#        N_HEAVY=2000    calls per thread in cells where every loop call stops
+#        UPDATE_DOC=1    replace the part of doc/performance.md between
+#                        <!-- bench:begin --> and <!-- bench:end --> with the results
+# Writes: the Markdown tables on stdout, progress on stderr, raw data in
+# build/bench/results/ (raw.csv, results.md, logs).
+#
+# Cells (prefix before `build/bench/workload MODE N T`; CALLS = the loop's calls):
+#   untraced      (none)
+#   seccomp       build/bench/floor -n -e nanosleep   (the filter alone, no tracer)
+#   filter_only   build/bench/floor -v -e nanosleep   (tracer + filter, the call unwatched)
+#   sw_unwatched  ./stallwatch run --no-default-policy -e nanosleep --
+#   floor         build/bench/floor -v -e CALLS
+#   sw_run        ./stallwatch run --no-default-policy -e CALLS -m 10ms -o FILE --
+#   sw_attach     `workload -w` started first (waits for SIGUSR1); ./stallwatch attach
+#                 --no-default-policy -e CALLS -o FILE -p PID; SIGUSR1 after "attached"
+#   strace        strace -f -T -qq -o /dev/null -e trace=CALLS
+#   strace_bpf    strace -f -T -qq -o /dev/null --seccomp-bpf -e trace=CALLS
+#   perf_trace    perf trace --duration 10 -e CALLS -o /dev/null --   (when it works here)
+#   floor_1cpu, sw_run_1cpu, strace_bpf_1cpu: the same under `taskset -c 0`, 1 thread only:
+#                 tracer and workload share one CPU, so no stop needs a cross-CPU wake-up
+#                 (the scheduler's placement is the largest noise in the unpinned cells)
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+REPS=${REPS:-12}
+MATRIX_BUDGET_S=${MATRIX_BUDGET_S:-420}
+N_LIGHT=${N_LIGHT:-200000}
+N_ENOENT_LIGHT=${N_ENOENT_LIGHT:-20000}
+N_HEAVY=${N_HEAVY:-2000}
+UPDATE_DOC=${UPDATE_DOC:-1}
+DOC=doc/performance.md
+B=build/bench
+RES=$B/results
+W=$B/workload
+F=$B/floor
+SW=./stallwatch
+T_START=$(date +%s)
+
+say() { echo "bench: $*" >&2; }
+die() {
+	say "$*"
+	exit 1
+}
+
+[ -x "$SW" ] || die "./stallwatch missing: run make first"
+command -v jq >/dev/null || die "jq missing (make deps)"
+mkdir -p "$RES/logs" || exit 1
+cc -O2 -Wall -Wextra -pthread bench/workload.c -o "$W" || die "cannot build $W"
+cc -O2 -Wall -Wextra bench/floor.c -o "$F" -lseccomp || die "cannot build $F"
+
+# Everything temporary lives in TMPD (the workload's private directories too,
+# through TMPDIR); the memcgs live under one parent we create. All of it, and
+# the busy loops, are removed on exit - only what this script created.
+TMPD=$(mktemp -d /tmp/sw-bench.XXXXXX) || exit 1
+export TMPDIR=$TMPD
+HOGS=""
+CG_PARENT=""
+CG_MADE=0
+stop_hogs() {
+	local p
+	for p in $HOGS; do kill "$p" 2>/dev/null; done
+	for p in $HOGS; do wait "$p" 2>/dev/null; done
+	HOGS=""
+}
+cg_remove() {
+	local i
+	[ -n "$CG_PARENT" ] || return 0
+	for ((i = CG_MADE; i >= 1; i--)); do rmdir "$CG_PARENT/c$i" 2>/dev/null; done
+	rmdir "$CG_PARENT" 2>/dev/null || say "could not remove $CG_PARENT"
+	CG_PARENT=""
+	CG_MADE=0
+}
+cleanup() {
+	stop_hogs
+	cg_remove
+	rm -rf "$TMPD"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------- machine, load ----------
+# CPU time (ticks) used on the whole machine, and by this script's finished children
+cpu_busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+own_ticks() { awk '{sub(/^.*\) /, ""); print $14 + $15 + $12 + $13}' "/proc/$$/stat"; }
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+# busy % of all CPUs by other processes over $1 seconds (we sleep meanwhile)
+others_pct() {
+	local a b
+	a=$(cpu_busy_ticks)
+	sleep "$1"
+	b=$(cpu_busy_ticks)
+	awk -v a="$a" -v b="$b" -v s="$1" -v hz="$HZ" -v n="$NCPU" \
+		'BEGIN { printf "%.0f", 100 * (b - a) / (s * hz * n) }'
+}
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	IDLE_PCT=$(others_pct 2)
+	[ "$IDLE_PCT" -le 25 ] && break
+	say "machine busy (${IDLE_PCT}% of the CPUs used by others), waiting (max 30 s)"
+	sleep 1
+done
+say "load average $LOAD_START; other processes used ${IDLE_PCT}% of the CPUs over 2 s"
+# context-switch anchor: a pipe round trip, both tasks free / both on CPU 0
+PIPE_FREE=""
+PIPE_PINNED=""
+if command -v perf >/dev/null; then
+	for i in 1 2 3; do
+		PIPE_FREE="$PIPE_FREE $(perf bench sched pipe -l 20000 2>/dev/null | awk '/usecs\/op/ { printf "%.1f", $1 }')"
+		PIPE_PINNED="$PIPE_PINNED $(taskset -c 0 perf bench sched pipe -l 20000 2>/dev/null | awk '/usecs\/op/ { printf "%.1f", $1 }')"
+	done
+fi
+
+# ---------- probes ----------
+HAVE_STRACE=1
+command -v strace >/dev/null || HAVE_STRACE=0
+HAVE_PERF=0
+PERF_WHY="perf not installed"
+if command -v perf >/dev/null; then
+	if perf trace -e getppid -o "$TMPD/pt.out" -- "$W" getppid 20 1 >/dev/null 2>"$TMPD/pt.err" &&
+		[ "$(grep -c 'getppid()' "$TMPD/pt.out")" -ge 20 ]; then
+		HAVE_PERF=1
+		PERF_WHY=""
+	else
+		PERF_WHY="perf trace failed or saw fewer than 20 of 20 calls: $(head -c 200 "$TMPD/pt.err")"
+	fi
+fi
+
+# ---------- the matrix ----------
+MODES="getppid read openclose enoent"
+WLS="getppid:1 getppid:2 read:1 read:2 openclose:1 openclose:2 enoent:1 enoent:2"
+TOOLS="untraced seccomp filter_only sw_unwatched floor sw_run sw_attach floor_1cpu sw_run_1cpu"
+[ "$HAVE_STRACE" = 1 ] && TOOLS="$TOOLS strace strace_bpf strace_bpf_1cpu"
+[ "$HAVE_PERF" = 1 ] && TOOLS="$TOOLS perf_trace"
+read -r -a TOOL_ARR <<<"$TOOLS"
+read -r -a WL_ARR <<<"$WLS"
+
+calls_of() {
+	case $1 in
+	getppid) echo getppid ;;
+	read) echo read ;;
+	openclose) echo openat,close ;;
+	enoent) echo openat ;;
+	esac
+}
+per_iter() { if [ "$1" = openclose ]; then echo 2; else echo 1; fi; }
+is_light() { case $1 in untraced | seccomp | filter_only | sw_unwatched) return 0 ;; esac; return 1; }
+calls_per_thread() { # tool mode
+	if ! is_light "$1"; then
+		echo "$N_HEAVY"
+	elif [ "$2" = enoent ]; then
+		echo "$N_ENOENT_LIGHT"
+	else
+		echo "$N_LIGHT"
+	fi
+}
+prefix() { # tool calls
+	case $1 in
+	untraced) echo "" ;;
+	seccomp) echo "$F -n -e nanosleep" ;;
+	filter_only) echo "$F -v -e nanosleep" ;;
+	sw_unwatched) echo "$SW run --no-default-policy -e nanosleep --" ;;
+	floor) echo "$F -v -e $2" ;;
+	sw_run) echo "$SW run --no-default-policy -e $2 -m 10ms -o $TMPD/sw_run.rec --" ;;
+	sw_attach) echo "$SW attach --no-default-policy -e $2 -o $TMPD/sw_attach.rec -p PID" ;;
+	strace) echo "strace -f -T -qq -o /dev/null -e trace=$2" ;;
+	strace_bpf) echo "strace -f -T -qq -o /dev/null --seccomp-bpf -e trace=$2" ;;
+	perf_trace) echo "perf trace --duration 10 -e $2 -o /dev/null --" ;;
+	*_1cpu) echo "taskset -c 0 $(prefix "${1%_1cpu}" "$2")" ;;
+	esac
+}
+
+# wait until "$1" (a shell condition) holds, at most $2 s; 1 if it never did
+wait_until() {
+	local n=$(($2 * 100))
+	until eval "$1"; do
+		n=$((n - 1))
+		[ "$n" -le 0 ] && return 1
+		sleep 0.01
+	done
+	return 0
+}
+
+# stallwatch attach: the workload waits for SIGUSR1 with its threads created;
+# attach, wait for "attached", send SIGUSR1; the workload's own numbers count.
+attach_cell() { # calls mode iters threads out err
+	local calls=$1 mode=$2 iters=$3 thr=$4 out=$5 err=$6 wpid spid
+	"$W" -w "$mode" "$iters" "$thr" >"$out" 2>"$err" &
+	wpid=$!
+	if ! wait_until "grep -q '^ready' '$out'" 10; then
+		kill "$wpid" 2>/dev/null
+		wait "$wpid" 2>/dev/null
+		return 1
+	fi
+	"$SW" attach --no-default-policy -e "$calls" -o "$TMPD/sw_attach.rec" -p "$wpid" \
+		2>"$err.sw" &
+	spid=$!
+	if ! wait_until "grep -q 'attached' '$err.sw'" 10; then
+		kill "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		kill "$wpid" 2>/dev/null
+		wait "$wpid" 2>/dev/null
+		return 1
+	fi
+	kill -USR1 "$wpid"
+	wait "$wpid"
+	# stallwatch ends by itself when its target exits; SIGTERM it if not
+	wait_until "! kill -0 $spid 2>/dev/null" 5 || kill -TERM "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	return 0
+}
+
+CSV=$RES/raw.csv
+echo "rep,wl,tool,iters,calls,agg_ns,ns_per_call,thread_ns,floor_calls,floor_mean_ns" >"$CSV"
+NFAIL=0
+run_cell() { # rep wl tool
+	local rep=$1 wl=$2 tool=$3 mode=${2%%:*} thr=${2##*:} calls pfx iters out err line
+	local agg npc tns fc fm
+	case $tool in *_1cpu) [ "$thr" = 1 ] || return 0 ;; esac
+	calls=$(calls_of "$mode")
+	iters=$(($(calls_per_thread "$tool" "$mode") / $(per_iter "$mode")))
+	out=$RES/logs/$mode-$thr-$tool.out
+	err=$RES/logs/$mode-$thr-$tool.err
+	if [ "$tool" = sw_attach ]; then
+		attach_cell "$calls" "$mode" "$iters" "$thr" "$out" "$err"
+	else
+		pfx=$(prefix "$tool" "$calls")
+		# shellcheck disable=SC2086
+		$pfx "$W" "$mode" "$iters" "$thr" >"$out" 2>"$err" </dev/null
+	fi
+	line=$(grep '^mode=' "$out" | tail -n 1)
+	agg=$(sed -n 's/.* agg_ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
+	npc=$(sed -n 's/.* ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
+	tns=$(sed -n 's/.* thread_ns_per_call=\([0-9,]*\).*/\1/p' <<<"$line" | tr , ';')
+	fc=$(sed -n 's/^floor: calls=\([0-9]*\).*/\1/p' "$err")
+	fm=$(sed -n 's/^floor: .* mean_ns=\([0-9]*\).*/\1/p' "$err")
+	if [ -z "$agg" ]; then
+		NFAIL=$((NFAIL + 1))
+		say "FAILED: rep $rep $wl $tool (see $err)"
+		cp "$err" "$RES/logs/failed-$rep-$mode-$thr-$tool.err" 2>/dev/null
+		return
+	fi
+	echo "$rep,$wl,$tool,$iters,$((iters * $(per_iter "$mode") * thr)),$agg,$npc,$tns,$fc,$fm" >>"$CSV"
+}
+
+say "matrix: $REPS reps x ${#WL_ARR[@]} workloads x ${#TOOL_ARR[@]} cells; perf trace: $([ "$HAVE_PERF" = 1 ] && echo yes || echo "no ($PERF_WHY)")"
+M_START=$(date +%s)
+M_BUSY0=$(cpu_busy_ticks)
+M_OWN0=$(own_ticks)
+REP_OTHERS=""
+REP_LOADS=""
+for ((rep = 1; rep <= REPS; rep++)); do
+	b0=$(cpu_busy_ticks)
+	o0=$(own_ticks)
+	t0=$(date +%s%N)
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	REP_LOADS="$REP_LOADS $load"
+	nw=${#WL_ARR[@]}
+	nt=${#TOOL_ARR[@]}
+	for ((i = 0; i < nw; i++)); do
+		wl=${WL_ARR[$(((i + rep) % nw))]}
+		for ((j = 0; j < nt; j++)); do
+			run_cell "$rep" "$wl" "${TOOL_ARR[$(((j + rep) % nt))]}"
+		done
+	done
+	t1=$(date +%s%N)
+	b1=$(cpu_busy_ticks)
+	o1=$(own_ticks)
+	# busy ticks of the machine minus those of our own (finished) children
+	others=$(awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v ns="$((t1 - t0))" -v hz="$HZ" \
+		-v n="$NCPU" 'BEGIN { x = 100 * (b - o) / (ns / 1e9 * hz * n); if (x < 0) x = 0; printf "%.0f", x }')
+	REP_OTHERS="$REP_OTHERS $others"
+	say "rep $rep/$REPS done in $(((t1 - t0) / 1000000)) ms; load average $load; other processes ~${others}% of the CPUs"
+	el=$(($(date +%s) - M_START))
+	if [ "$rep" -ge 10 ] && [ "$rep" -lt "$REPS" ] && [ $((el + el / rep)) -gt "$MATRIX_BUDGET_S" ]; then
+		say "time budget: stopping after $rep reps"
+		break
+	fi
+done
+REPS_DONE=$((rep > REPS ? REPS : rep))
+M_END=$(date +%s)
+M_OTHERS=$(awk -v b="$(($(cpu_busy_ticks) - M_BUSY0))" -v o="$(($(own_ticks) - M_OWN0))" \
+	-v s="$((M_END - M_START))" -v hz="$HZ" -v n="$NCPU" \
+	'BEGIN { x = 100 * (b - o) / (s * hz * n); if (x < 0) x = 0; printf "%.0f", x }')
+REC_RUN=0
+REC_ATT=0
+[ -f "$TMPD/sw_run.rec" ] && REC_RUN=$(wc -l <"$TMPD/sw_run.rec")
+[ -f "$TMPD/sw_attach.rec" ] && REC_ATT=$(wc -l <"$TMPD/sw_attach.rec")
+rm -f "$RES/sw_run.rec" "$RES/sw_attach.rec"
+cp "$TMPD/sw_run.rec" "$TMPD/sw_attach.rec" "$RES/" 2>/dev/null
+# " (getppid 2, read 1; 1 partial; longest 12.3 ms)" for a record file
+rec_summary() {
+	[ -s "$1" ] || return 0
+	jq -r '[.stallwatch.syscall.name, (.stallwatch.partial // false), .event.duration] | @tsv' "$1" |
+		awk -F'\t' '{ n[$1]++; if ($2 == "true") p++; if ($3 > mx) mx = $3 }
+		END { s = ""; for (k in n) s = s (s == "" ? "" : ", ") k " " n[k]
+			printf " (%s; %d partial; longest %.1f ms)", s, p, mx / 1e6 }'
+}
+
+# ---------- checks ----------
+say "checks"
+# jq over the records of FILE: durations of action $2 (one per line)
+durations() { [ -f "$1" ] && jq -r "select(.event.action == \"$2\") | .event.duration" "$1"; }
+stats() { # min median max count of numbers on stdin
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "- - - 0"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%d %d %d %d\n", v[1], m, v[NR], NR }'
+}
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+
+# (a) zero false records at the default threshold with both CPUs busy
+for ((c = 0; c < NCPU; c++)); do
+	taskset -c "$c" sh -c 'while :; do :; done' &
+	HOGS="$HOGS $!"
+done
+sleep 0.5
+"$SW" run --no-default-policy -e getppid -o "$TMPD/busy10.rec" -- "$W" getppid 20000 1 \
+	>"$TMPD/busy10.out" 2>"$TMPD/busy10.err"
+BUSY_REC=$([ -f "$TMPD/busy10.rec" ] && wc -l <"$TMPD/busy10.rec" || echo 0)
+BUSY_NS=$(field agg_ns_per_call <"$TMPD/busy10.out")
+# for scale only: the same at 1 ms
+"$SW" run --no-default-policy -e getppid -m 1ms -o "$TMPD/busy1.rec" -- "$W" getppid 20000 1 \
+	>"$TMPD/busy1.out" 2>"$TMPD/busy1.err"
+BUSY1_REC=$([ -f "$TMPD/busy1.rec" ] && wc -l <"$TMPD/busy1.rec" || echo 0)
+BUSY1_MAX=$(durations "$TMPD/busy1.rec" slow-syscall | stats | cut -d' ' -f3)
+stop_hogs
+
+# (b) a 200 ms sleep, 3 runs
+SLEEP_ROWS=""
+SLEEP_OK=1
+for i in 1 2 3; do
+	rm -f "$TMPD/sleep.rec"
+	"$SW" run --no-default-policy -e nanosleep -m 100ms -o "$TMPD/sleep.rec" -- "$W" sleep 200 \
+		>"$TMPD/sleep.out" 2>"$TMPD/sleep.err"
+	own=$(field wall_ns <"$TMPD/sleep.out")
+	rec=$(durations "$TMPD/sleep.rec" slow-syscall | head -n 1)
+	row=$(awk -v r="${rec:-0}" -v o="${own:-0}" 'BEGIN {
+		if (!r || !o) { print "| - | - | - | - | NOT MET |"; exit }
+		e1 = 100 * (r - o) / o; e2 = 100 * (r - 2e8) / 2e8
+		printf "| %d | %d | %+.2f %% | %+.2f %% | %s |", r, o, e1, e2,
+			(e1 <= 5 && e1 >= -5 && e2 <= 5 && e2 >= -5) ? "MET" : "NOT MET" }')
+	case $row in *"NOT MET"*) SLEEP_OK=0 ;; esac
+	SLEEP_ROWS="$SLEEP_ROWS$row"$'\n'
+done
+
+# (c) what stallwatch reports for a fast call: -m 0 on getppid, next to the floor's own mean
+: >"$TMPD/fast.dur"
+FLOOR_MEANS=""
+FAST_LOOP=""
+for i in 1 2 3; do
+	rm -f "$TMPD/fast.rec"
+	"$SW" run --no-default-policy -e getppid -m 0 -o "$TMPD/fast.rec" -- "$W" getppid 2000 1 \
+		>"$TMPD/fast.out" 2>/dev/null
+	durations "$TMPD/fast.rec" slow-syscall >>"$TMPD/fast.dur"
+	FAST_LOOP="$FAST_LOOP $(field agg_ns_per_call <"$TMPD/fast.out")"
+	"$F" -v -e getppid "$W" getppid 2000 1 >/dev/null 2>"$TMPD/floor.err"
+	FLOOR_MEANS="$FLOOR_MEANS $(sed -n 's/.*mean_ns=\([0-9]*\).*/\1/p' "$TMPD/floor.err")"
+done
+read -r FAST_MIN FAST_MED FAST_MAX FAST_N < <(stats <"$TMPD/fast.dur")
+# the same with stallwatch, the floor and the workload all on CPU 0
+: >"$TMPD/fastp.dur"
+FLOOR_MEANS_P=""
+for i in 1 2 3; do
+	rm -f "$TMPD/fast.rec"
+	taskset -c 0 "$SW" run --no-default-policy -e getppid -m 0 -o "$TMPD/fast.rec" -- \
+		"$W" getppid 2000 1 >/dev/null 2>&1
+	durations "$TMPD/fast.rec" slow-syscall >>"$TMPD/fastp.dur"
+	taskset -c 0 "$F" -v -e getppid "$W" getppid 2000 1 >/dev/null 2>"$TMPD/floor.err"
+	FLOOR_MEANS_P="$FLOOR_MEANS_P $(sed -n 's/.*mean_ns=\([0-9]*\).*/\1/p' "$TMPD/floor.err")"
+done
+read -r FASTP_MIN FASTP_MED FASTP_MAX FASTP_N < <(stats <"$TMPD/fastp.dur")
+read -r FLMP_MIN FLMP_MED FLMP_MAX _ < <(tr ' ' '\n' <<<"$FLOOR_MEANS_P" | grep . | stats)
+read -r FLM_MIN FLM_MED FLM_MAX _ < <(tr ' ' '\n' <<<"$FLOOR_MEANS" | grep . | stats)
+read -r FL_MIN FL_MED FL_MAX _ < <(tr ' ' '\n' <<<"$FAST_LOOP" | grep . | stats)
+
+# (d) the scanner: one scan, slabinfo sampled or not, and the cost per live memcg
+scan_field() { jq -r "select(.event.action == \"host-scan\") | $2 // empty" "$1"; }
+: >"$TMPD/scan_plain"
+: >"$TMPD/scan_second"
+: >"$TMPD/slab_read"
+: >"$TMPD/walk_plain"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	rm -f "$TMPD/s.rec" "$TMPD/s.state"
+	"$SW" scan -o "$TMPD/s.rec" || break
+	scan_field "$TMPD/s.rec" .stallwatch.self.scan_ns >>"$TMPD/scan_plain"
+	scan_field "$TMPD/s.rec" .stallwatch.slab.read_ns >>"$TMPD/slab_read"
+	scan_field "$TMPD/s.rec" .stallwatch.memcg.walk_ns >>"$TMPD/walk_plain"
+	# with --state: the first scan samples slabinfo and walks, the second (within 10 s) neither
+	"$SW" scan --state "$TMPD/s.state" -o /dev/null && rm -f "$TMPD/s.rec" &&
+		"$SW" scan --state "$TMPD/s.state" -o "$TMPD/s.rec" &&
+		[ "$(scan_field "$TMPD/s.rec" '.stallwatch.slab.sampled | tostring')" = false ] &&
+		scan_field "$TMPD/s.rec" .stallwatch.self.scan_ns >>"$TMPD/scan_second"
+done
+read -r SC_MIN SC_MED SC_MAX SC_N < <(stats <"$TMPD/scan_plain")
+read -r SC2_MIN SC2_MED SC2_MAX SC2_N < <(stats <"$TMPD/scan_second")
+read -r SR_MIN SR_MED SR_MAX _ < <(stats <"$TMPD/slab_read")
+
+MEMCG_ROWS=""
+MEMCG_WHY=""
+CGM=/sys/fs/cgroup/memory
+# (-o appends: every scan below writes to a fresh file)
+offline_now() {
+	rm -f "$TMPD/o.rec"
+	"$SW" scan -o "$TMPD/o.rec" && scan_field "$TMPD/o.rec" .stallwatch.memcg.offline
+}
+if [ -d "$CGM" ] && [ -w "$CGM" ] && [ -f "$CGM/memory.stat" ]; then
+	OFF_BEFORE=$(offline_now)
+	CG_PARENT=$CGM/sw-bench-$$
+	if mkdir "$CG_PARENT"; then
+		for k in 0 200 1000; do
+			while [ "$CG_MADE" -lt "$k" ]; do
+				mkdir "$CG_PARENT/c$((CG_MADE + 1))" || break
+				CG_MADE=$((CG_MADE + 1))
+			done
+			: >"$TMPD/walk"
+			on=""
+			for i in 1 2 3 4 5; do
+				rm -f "$TMPD/m.rec"
+				"$SW" scan -o "$TMPD/m.rec" || break
+				scan_field "$TMPD/m.rec" .stallwatch.memcg.walk_ns >>"$TMPD/walk"
+				on=$(scan_field "$TMPD/m.rec" .stallwatch.memcg.online)
+			done
+			read -r wmin wmed wmax _ < <(stats <"$TMPD/walk")
+			MEMCG_ROWS="$MEMCG_ROWS$k $on $wmin $wmed $wmax"$'\n'
+		done
+		cg_remove
+		# removed memcgs are freed asynchronously: give them up to 10 s
+		OFF_AFTER=$(offline_now)
+		OFF_AFTER_NOW=$OFF_AFTER
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			[ "$OFF_AFTER" -le "$OFF_BEFORE" ] && break
+			sleep 1
+			OFF_AFTER=$(offline_now)
+		done
+		OFF_WAIT=$i
+	else
+		MEMCG_WHY="cannot create $CG_PARENT"
+		CG_PARENT=""
+	fi
+else
+	MEMCG_WHY="no writable cgroup v1 memory hierarchy at $CGM"
+fi
+
+# ---------- tables ----------
+T_END=$(date +%s)
+MD=$RES/results.md
+SUMMARY=$RES/summary.csv
+# per cell: min median max n of agg_ns, and of ns_per_call (per-thread latency)
+awk -F, 'NR > 1 { k = $2 "," $3; n[k]++; a[k, n[k]] = $6; p[k, n[k]] = $7 }
+function sortv(arr, k, c,    i, j, x) {
+	for (i = 1; i <= c; i++) s[i] = arr[k, i] + 0
+	for (i = 2; i <= c; i++) { x = s[i]; for (j = i - 1; j >= 1 && s[j] > x; j--) s[j + 1] = s[j]; s[j + 1] = x }
+}
+function med(c) { return (c % 2) ? s[(c + 1) / 2] : (s[c / 2] + s[c / 2 + 1]) / 2 }
+END {
+	for (k in n) {
+		c = n[k]
+		sortv(a, k, c); line = k "," s[1] "," med(c) "," s[c] "," c
+		sortv(p, k, c); print line "," s[1] "," med(c) "," s[c]
+	}
+}' "$CSV" | sort >"$SUMMARY"
+
+RATIO_ROWS='seccomp/untraced|info|the seccomp filter alone (no tracer): what every unwatched call pays
+filter_only/untraced|info|filter + idle tracer (our floor, call unwatched)
+sw_unwatched/filter_only|1.05|target: an unwatched call under stallwatch vs the filter alone
+sw_run/floor|1.10|target: a watched call, stallwatch run vs our floor
+sw_run/strace_bpf|0.90|target: stallwatch run vs strace -f -T --seccomp-bpf
+sw_run/strace_bpf@2|1.00|target (2 threads): aggregate ns/call, stallwatch run vs strace --seccomp-bpf (<= 1.00: throughput at least strace'"'"'s)
+sw_run/strace@2|info|2 threads: stallwatch run vs strace -f -T (no filter)
+strace_bpf/floor|info|strace --seccomp-bpf vs the floor
+sw_attach/floor|info|stallwatch attach (no filter: every call stops) vs the floor
+sw_attach/strace|info|stallwatch attach vs strace -f -T (neither filters)
+sw_run_1cpu/floor_1cpu|info|all on CPU 0 (no cross-CPU wake-ups): stallwatch run vs the floor
+sw_run_1cpu/strace_bpf_1cpu|info|all on CPU 0: stallwatch run vs strace --seccomp-bpf
+floor_1cpu/floor|info|the floor pinned to CPU 0 vs free: what the placement of tracer and workload is worth
+perf_trace/floor|info|perf trace --duration 10 vs the floor
+sw_run/perf_trace|info|stallwatch run vs perf trace'
+
+{
+	echo "### Machine and run"
+	echo
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel \`$(uname -r)\`; \`nproc\` $NCPU; CPU \`$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')\`"
+	echo "- strace: $(if [ "$HAVE_STRACE" = 1 ]; then strace -V | head -n 1 | sed 's/^strace -- //'; else echo "not installed (strace cells skipped)"; fi); perf: $(if command -v perf >/dev/null; then perf version 2>&1 | head -n 1; else echo none; fi); perf trace: $(if [ "$HAVE_PERF" = 1 ]; then echo "usable (probe: it saw 20 of 20 getppid calls)"; else echo "cell skipped: $PERF_WHY"; fi)"
+	echo "- shared machine: load average at the start $LOAD_START; other processes used $IDLE_PCT % of the CPUs in the 2 s before the run, about $M_OTHERS % during the matrix (per rep:$(tr ' ' '\n' <<<"$REP_OTHERS" | grep . | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/^/ /;s/-/ to /') %; 1-min load average$(tr ' ' '\n' <<<"$REP_LOADS" | grep . | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/^/ /;s/-/ to /'))"
+	[ -n "$PIPE_FREE" ] && echo "- context-switch anchor, \`perf bench sched pipe -l 20000\`, 3 runs before the matrix: round trip$PIPE_FREE us with both tasks free,$PIPE_PINNED us with both on CPU 0 (\`taskset -c 0\`)"
+	echo "- REPS=$REPS ($REPS_DONE done), N_LIGHT=$N_LIGHT (enoent: N_ENOENT_LIGHT=$N_ENOENT_LIGHT), N_HEAVY=$N_HEAVY calls per thread (openclose: half as many iterations, 2 calls each); matrix $((M_END - M_START)) s, whole run $((T_END - T_START)) s; failed runs: $NFAIL"
+	echo
+	echo "### Commands"
+	echo
+	echo "Every cell runs \`PREFIX build/bench/workload MODE ITERATIONS THREADS\` (bench/workload.c, \`cc -O2\`)."
+	echo "One rep runs every workload × cell once (both orders rotated by one per rep); REPS reps. CALLS is"
+	echo "\`getppid\`, \`read\`, \`openat,close\` (openclose) or \`openat\` (enoent)."
+	echo
+	echo "| cell | PREFIX | calls per thread |"
+	echo "|---|---|---:|"
+	for t in "${TOOL_ARR[@]}"; do
+		if is_light "$t"; then n="$N_LIGHT (enoent $N_ENOENT_LIGHT)"; else n=$N_HEAVY; fi
+		case $t in *_1cpu) n="$n (1 thread only)" ;; esac
+		# shellcheck disable=SC2016 # backquotes are Markdown here
+		case $t in
+		sw_attach) p='`build/bench/workload -w MODE N T &` prints `ready` and waits (sigwaitinfo) with its threads created; then `./stallwatch attach --no-default-policy -e CALLS -o FILE -p PID`; after its `attached` line, `kill -USR1` starts the loops; SIGTERM only if stallwatch has not exited 5 s after the workload' ;;
+		*) p="\`$(prefix "$t" CALLS | sed "s|$TMPD|\$TMP|g")\`" ;;
+		esac
+		[ "$t" = untraced ] && p="(none)"
+		echo "| $t | $p | $n |"
+	done
+	echo
+	echo "### ns per syscall: median (min-max) over the reps"
+	echo
+	echo "Aggregate ns per call: the workload's wall time (first thread start to last thread end) / all"
+	echo "calls. With 1 thread this is the latency of one call; with 2 threads the process's throughput."
+	echo
+	printf '| cell |'
+	for wl in "${WL_ARR[@]}"; do printf ' %s %sT |' "${wl%%:*}" "${wl##*:}"; done
+	echo
+	printf '|---|'
+	for wl in "${WL_ARR[@]}"; do printf -- '---:|'; done
+	echo
+	for t in "${TOOL_ARR[@]}"; do
+		printf '| %s |' "$t"
+		for wl in "${WL_ARR[@]}"; do
+			awk -F, -v k="$wl,$t" '$1 "," $2 == k { printf " %d (%d-%d) |", $4, $3, $5; f = 1 }
+				END { if (!f) printf " - |" }' "$SUMMARY"
+		done
+		echo
+	done
+	echo
+	echo "2 threads, ns per call as each thread sees it (mean over the threads of thread time / thread calls):"
+	echo
+	printf '| cell |'
+	for m in $MODES; do printf ' %s 2T |' "$m"; done
+	echo
+	printf '|---|'
+	for m in $MODES; do printf -- '---:|'; done
+	echo
+	for t in "${TOOL_ARR[@]}"; do
+		case $t in *_1cpu) continue ;; esac
+		printf '| %s |' "$t"
+		for m in $MODES; do
+			awk -F, -v k="$m:2,$t" '$1 "," $2 == k { printf " %d (%d-%d) |", $8, $7, $9; f = 1 }
+				END { if (!f) printf " - |" }' "$SUMMARY"
+		done
+		echo
+	done
+	echo
+	echo "### Ratios (same run) and the issue's targets"
+	echo
+	echo "Ratio of the two medians of aggregate ns/call; in brackets the range of the per-rep ratios"
+	echo "(both cells of a rep ran seconds apart). A target is MET in a column when the ratio of medians"
+	echo "is at most the target; the last column counts the columns where it is met."
+	echo
+	printf '| ratio | target |'
+	for wl in "${WL_ARR[@]}"; do printf ' %s %sT |' "${wl%%:*}" "${wl##*:}"; done
+	printf ' verdict |\n|---|---:|'
+	for wl in "${WL_ARR[@]}"; do printf -- '---:|'; done
+	printf -- '---|\n'
+	while IFS='|' read -r spec target what; do
+		num=${spec%%/*}
+		den=${spec#*/}
+		only=""
+		case $den in *@2) only=2 den=${den%@2} ;; esac
+		if ! grep -q ",$num," "$SUMMARY" || ! grep -q ",$den," "$SUMMARY"; then
+			continue
+		fi
+		printf '| %s / %s%s | %s |' "$num" "$den" "${only:+ (2T)}" \
+			"$([ "$target" = info ] && echo - || echo "≤ $target")"
+		met=0
+		tot=0
+		for wl in "${WL_ARR[@]}"; do
+			if [ -n "$only" ] && [ "${wl##*:}" != "$only" ]; then
+				printf ' |'
+				continue
+			fi
+			cell=$(awk -F, -v wl="$wl" -v a="$num" -v b="$den" -v tg="$target" '
+				FNR == 1 { file++ }
+				file == 1 && $1 == wl && $2 == a { ma = $4 }
+				file == 1 && $1 == wl && $2 == b { mb = $4 }
+				file == 2 && $2 == wl && $3 == a { ra[$1] = $6 }
+				file == 2 && $2 == wl && $3 == b { rb[$1] = $6 }
+				END {
+					if (ma == "" || mb == "" || mb == 0) { print "-|"; exit }
+					lo = 1e18; hi = 0
+					for (r in ra) if (r in rb && rb[r] > 0) { x = ra[r] / rb[r]; if (x < lo) lo = x; if (x > hi) hi = x }
+					v = ma / mb
+					s = sprintf("%.2f [%.2f-%.2f]", v, lo, hi)
+					if (tg != "info") s = s (v <= tg + 0 ? " MET" : " NOT MET")
+					print s "|" (tg != "info" ? (v <= tg + 0 ? 1 : 0) : "")
+				}' "$SUMMARY" "$CSV")
+			printf ' %s |' "${cell%%|*}"
+			case ${cell##*|} in 1) met=$((met + 1)) tot=$((tot + 1)) ;; 0) tot=$((tot + 1)) ;; esac
+		done
+		if [ "$target" = info ]; then
+			printf ' %s |\n' "$what"
+		else
+			printf ' %s: %s (%d of %d) |\n' "$what" "$([ "$met" = "$tot" ] && echo MET || echo "NOT MET")" "$met" "$tot"
+		fi
+	done <<<"$RATIO_ROWS"
+	echo
+	echo "Filter cost in ns per call (median difference to untraced, 1 thread): $(for m in $MODES; do
+		awk -F, -v m="$m:1" '$1 == m && $2 == "untraced" { u = $4 } $1 == m && $2 == "seccomp" { s = $4 }
+			$1 == m && $2 == "filter_only" { f = $4 } $1 == m && $2 == "sw_unwatched" { w = $4 }
+			END { printf "%s %+d (filter alone), %+d (filter_only), %+d (stallwatch unwatched); ", substr(m, 1, length(m) - 2), s - u, f - u, w - u }' "$SUMMARY"
+	done | sed 's/; $/./')"
+	echo
+	echo "Records written by the watched stallwatch cells of the matrix at the default 10 ms: run $REC_RUN$(rec_summary "$RES/sw_run.rec"),"
+	echo "attach $REC_ATT$(rec_summary "$RES/sw_attach.rec")$([ "$REC_ATT" != 0 ] && echo " (attach stops on every call; these calls took ≥ 10 ms between their stops on a shared machine)")."
+	echo "The floor's own count of traced calls: $(awk -F, 'NR > 1 && $3 == "floor" { t++; if ($9 >= $5) ok++ }
+		NR > 1 && $3 == "filter_only" { u++; if ($9 == 0) z++ }
+		END { printf "%d of %d floor runs saw at least every loop call; %d of %d filter_only runs saw none", ok, t, z, u }' "$CSV")."
+	echo
+	echo "### Checks"
+	echo
+	echo "**(a) False records, both CPUs busy** (one \`sh -c 'while :; do :; done'\` pinned per CPU, killed by pid"
+	echo "afterwards): \`./stallwatch run --no-default-policy -e getppid -o FILE -- build/bench/workload getppid 20000 1\`"
+	echo "(default threshold 10 ms): **$BUSY_REC records** ($([ "$BUSY_REC" = 0 ] && echo MET || echo NOT MET); the loop ran at ${BUSY_NS:-?} ns per call). For scale, the same with"
+	echo "\`-m 1ms\`: $BUSY1_REC records$([ "$BUSY1_REC" != 0 ] && echo ", the longest ${BUSY1_MAX} ns")."
+	echo
+	echo "**(b) A 200 ms sleep**: \`./stallwatch run --no-default-policy -e nanosleep -m 100ms -o FILE -- build/bench/workload sleep 200\`,"
+	echo "3 runs; the \`slow-syscall\` record's \`event.duration\` against the workload's own clock and against 200 ms"
+	echo "($([ "$SLEEP_OK" = 1 ] && echo "MET in all 3" || echo "NOT MET in every run")):"
+	echo
+	echo "| event.duration ns | workload's own ns | vs own | vs 200 ms | within ±5 % |"
+	echo "|---:|---:|---:|---:|---|"
+	printf '%s' "$SLEEP_ROWS"
+	echo
+	echo "**(c) Measurement floor**: \`./stallwatch run --no-default-policy -e getppid -m 0 -o FILE -- build/bench/workload getppid 2000 1\`,"
+	echo "3 runs ($FAST_N records): event.duration min $FAST_MIN ns, median $FAST_MED ns, max $FAST_MAX ns for a call"
+	echo "that takes about $(awk -F, '$1 == "getppid:1" && $2 == "untraced" { print $4 }' "$SUMMARY") ns untraced. Alternating with \`build/bench/floor -v -e getppid\` on the same"
+	echo "workload, the floor's own mean seccomp stop → exit stop time was $FLM_MED ns (median of 3; $FLM_MIN-$FLM_MAX)."
+	echo "With a record written for every call the loop ran at $FL_MED ns per call ($FL_MIN-$FL_MAX)."
+	echo "The same 3 + 3 runs under \`taskset -c 0\` (stallwatch or the floor, and the workload, on one CPU):"
+	echo "event.duration min $FASTP_MIN ns, median $FASTP_MED ns, max $FASTP_MAX ns ($FASTP_N records); the floor's own mean $FLMP_MED ns ($FLMP_MIN-$FLMP_MAX)."
+	echo "The floor's mean is over all calls, stallwatch's median over records; the floor writes no record."
+	echo
+	echo "**(d) The scanner**: \`./stallwatch scan -o FILE\`, $SC_N runs: \`stallwatch.self.scan_ns\` median $SC_MED ns"
+	echo "($SC_MIN-$SC_MAX; slabinfo read and memcg tree walked every time; \`slab.read_ns\` median $SR_MED, $SR_MIN-$SR_MAX)."
+	echo "The second of two \`scan --state FILE\` within 10 s (no slabinfo read, the last walk's count reused),"
+	echo "$SC2_N runs: median $SC2_MED ns ($SC2_MIN-$SC2_MAX)."
+	echo
+	if [ -n "$MEMCG_WHY" ]; then
+		echo "Cost per live memcg: not measured ($MEMCG_WHY)."
+	else
+		echo "Cost per live memcg: K empty memcgs created under \`$CGM/sw-bench-PID\` (nothing else touched),"
+		echo "5 scans each, \`stallwatch.memcg.walk_ns\` median (min-max); removed afterwards (offline memcgs on the"
+		echo "host before: $OFF_BEFORE; right after the removal: $OFF_AFTER_NOW; $OFF_WAIT s later: $OFF_AFTER)."
+		echo
+		echo "| K | online | walk_ns | walk_ns / online |"
+		echo "|---:|---:|---:|---:|"
+		while read -r k on wmin wmed wmax; do
+			[ -n "$k" ] || continue
+			printf '| %s | %s | %s (%s-%s) | %s |\n' "$k" "$on" "$wmed" "$wmin" "$wmax" \
+				"$(awk -v w="$wmed" -v o="$on" 'BEGIN { if (o > 0) printf "%.0f", w / o; else print "-" }')"
+		done <<<"$MEMCG_ROWS"
+		echo
+		echo "Marginal cost per directory (K=0 → 1000, difference of the medians): $(awk 'NF { n++; o[n] = $2; w[n] = $4 }
+			END { if (n >= 2 && o[n] > o[1]) printf "%.0f ns", (w[n] - w[1]) / (o[n] - o[1]); else print "-" }' <<<"$MEMCG_ROWS")."
+	fi
+} >"$MD"
+
+cat "$MD"
+if [ "$UPDATE_DOC" = 1 ]; then
+	if grep -q '^<!-- bench:begin -->$' "$DOC" && grep -q '^<!-- bench:end -->$' "$DOC"; then
+		awk -v f="$MD" '
+			$0 == "<!-- bench:begin -->" { print; while ((getline l < f) > 0) print l; skip = 1; next }
+			$0 == "<!-- bench:end -->" { skip = 0 }
+			!skip' "$DOC" >"$TMPD/doc" && cat "$TMPD/doc" >"$DOC" && say "updated $DOC"
+	else
+		say "markers <!-- bench:begin --> / <!-- bench:end --> not found in $DOC: not updated"
+	fi
+fi
+say "done in $(($(date +%s) - T_START)) s; raw data in $CSV"

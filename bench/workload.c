@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * workload.c - the workload of the full benchmark (bench/run.sh): T threads
+ * that each make N calls of one kind in a tight loop, timed with the vDSO
+ * clock (clock_gettime is not a syscall here, so no tracer sees it).
+ *
+ * usage: workload [-w] MODE N [THREADS]
+ *        workload [-w] sleep MS
+ *
+ *   getppid    syscall(SYS_getppid)                          1 syscall/iteration
+ *   read       read(fd, buf, 1) on /dev/zero                 1 syscall/iteration
+ *              (/dev/zero never blocks and needs no producer: a pipe kept full
+ *              would need a writer thread competing for the same 2 CPUs, and
+ *              an empty pipe would block)
+ *   openclose  openat(dirfd, "f") of an existing file + close  2 syscalls/iteration
+ *   enoent     openat(dirfd, NAME) of a new missing NAME on every call
+ *              1 syscall/iteration. Every call leaves one NEGATIVE DENTRY: the
+ *              names live in a private directory made with mkdtemp() (under
+ *              $TMPDIR, default /tmp) and removed at the end, and the removal
+ *              (rmdir) prunes those dentries with it.
+ *   sleep MS   one nanosleep(2) of MS ms (the raw syscall: glibc's nanosleep()
+ *              is clock_nanosleep(2)); prints the time it measured itself
+ *
+ * The T threads are created first and wait on a barrier; the clock starts per
+ * thread after the barrier. With -w the process first prints "ready pid=PID"
+ * on stdout and waits for SIGUSR1 (sigwaitinfo, blocked in every thread), so
+ * that a tracer can attach to the idle process with all its threads; the wait
+ * is no open/read, so it never shows up as a watched call.
+ *
+ * Output (stdout, one line):
+ *   mode=M threads=T iters=N calls=ALL wall_ns=W ns_per_call=X
+ *   agg_ns_per_call=Y thread_ns_per_call=A,B
+ * calls = T x N x syscalls/iteration; ns_per_call = the mean over threads of
+ * (thread loop time / thread calls): the latency of one call as a thread sees
+ * it; wall_ns = last thread end - first thread start; agg_ns_per_call =
+ * wall_ns / calls (throughput; the same as ns_per_call with 1 thread).
+ * Exit status 0; 1 on any unexpected result; 2 usage error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+enum mode { M_GETPPID, M_READ, M_OPENCLOSE, M_ENOENT, M_SLEEP };
+static const char *const mode_names[] = { "getppid", "read", "openclose", "enoent", "sleep" };
+static const int calls_per_iter[] = { 1, 1, 2, 1, 1 };
+
+#define MAX_THREADS 16
+#define NAME_DIGITS 10
+
+struct worker {
+	pthread_t th;
+	int idx;
+	long long t0, t1;
+	long bad;
+};
+
+static enum mode mode;
+static long iters;
+static int dirfd_ = -1;
+static pthread_barrier_t start;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* next name: a fixed-width base-36 counter incremented in place (no snprintf in the loop) */
+static void next_name(char *d)
+{
+	for (int i = NAME_DIGITS - 1; i >= 0; i--) {
+		if (d[i] == '9') {
+			d[i] = 'a';
+			return;
+		}
+		if (d[i] != 'z') {
+			d[i]++;
+			return;
+		}
+		d[i] = '0';
+	}
+}
+
+static void *run_worker(void *arg)
+{
+	struct worker *w = arg;
+	char buf[1], name[32];
+	char *digits = NULL;
+	long bad = 0;
+	int fd = -1;
+
+	if (mode == M_READ) {
+		fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			bad++;
+	} else if (mode == M_ENOENT) {
+		int len = snprintf(name, sizeof(name), "t%d-", w->idx);
+
+		digits = name + len;
+		memset(digits, '0', NAME_DIGITS);
+		digits[NAME_DIGITS] = '\0';
+	}
+	pthread_barrier_wait(&start);
+	w->t0 = now_ns();
+	switch (mode) {
+	case M_GETPPID:
+		for (long i = 0; i < iters; i++)
+			syscall(SYS_getppid);
+		break;
+	case M_READ:
+		for (long i = 0; i < iters && fd >= 0; i++)
+			if (read(fd, buf, 1) != 1)
+				bad++;
+		break;
+	case M_OPENCLOSE:
+		for (long i = 0; i < iters; i++) {
+			int f = openat(dirfd_, "f", O_RDONLY | O_CLOEXEC);
+
+			if (f < 0 || close(f) < 0)
+				bad++;
+		}
+		break;
+	case M_ENOENT:
+		for (long i = 0; i < iters; i++) {
+			next_name(digits);
+			if (openat(dirfd_, name, O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT)
+				bad++;
+		}
+		break;
+	case M_SLEEP:
+		break;
+	}
+	w->t1 = now_ns();
+	w->bad = bad;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static sigset_t usr1;
+
+/* -w: say we are ready, then wait for SIGUSR1 (blocked since the start of main) */
+static void gate(void)
+{
+	printf("ready pid=%d\n", (int)getpid());
+	fflush(stdout);
+	while (sigwaitinfo(&usr1, NULL) != SIGUSR1)
+		; /* EINTR: an attach may interrupt the wait */
+}
+
+static int do_sleep(long ms, bool wait)
+{
+	struct timespec req = { ms / 1000, (ms % 1000) * 1000000L }, rem;
+	long long t0, t1;
+
+	if (wait)
+		gate();
+	t0 = now_ns();
+	while (syscall(SYS_nanosleep, &req, &rem) < 0 && errno == EINTR)
+		req = rem;
+	t1 = now_ns();
+	printf("mode=sleep threads=1 iters=1 calls=1 wall_ns=%lld ns_per_call=%lld "
+	       "agg_ns_per_call=%lld thread_ns_per_call=%lld\n",
+	       t1 - t0, t1 - t0, t1 - t0, t1 - t0);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: workload [-w] getppid|read|openclose|enoent N [THREADS]\n"
+			"       workload [-w] sleep MS\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct worker w[MAX_THREADS] = { 0 };
+	char dir[4096] = "";
+	const char *tmp;
+	bool wait = false;
+	long long first, last;
+	double sum = 0;
+	int threads = 1, m, rc = 0;
+	long bad = 0, per_thread;
+
+	if (argc > 1 && strcmp(argv[1], "-w") == 0) {
+		wait = true;
+		argv++;
+		argc--;
+	}
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	if (argc < 3) {
+		usage();
+		return 2;
+	}
+	for (m = 0; m <= M_SLEEP; m++)
+		if (strcmp(argv[1], mode_names[m]) == 0)
+			break;
+	if (m > M_SLEEP || atol(argv[2]) <= 0) {
+		usage();
+		return 2;
+	}
+	mode = m;
+	if (mode == M_SLEEP)
+		return do_sleep(atol(argv[2]), wait);
+	iters = atol(argv[2]);
+	if (argc > 3)
+		threads = atoi(argv[3]);
+	if (threads < 1 || threads > MAX_THREADS) {
+		usage();
+		return 2;
+	}
+
+	if (mode == M_OPENCLOSE || mode == M_ENOENT) {
+		int fd;
+
+		tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/sw-bench-wl.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(dir)) {
+			perror("mkdtemp");
+			return 1;
+		}
+		dirfd_ = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd_ < 0) {
+			perror(dir);
+			rmdir(dir);
+			return 1;
+		}
+		if (mode == M_OPENCLOSE) {
+			fd = openat(dirfd_, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0 || close(fd) < 0) {
+				perror("create f");
+				rc = 1;
+				goto out;
+			}
+		}
+	}
+
+	pthread_barrier_init(&start, NULL, threads + 1);
+	for (int i = 0; i < threads; i++) {
+		w[i].idx = i;
+		if (pthread_create(&w[i].th, NULL, run_worker, &w[i]) != 0) {
+			fprintf(stderr, "pthread_create failed\n");
+			_exit(1); /* the other threads wait on the barrier forever */
+		}
+	}
+	if (wait)
+		gate();
+	pthread_barrier_wait(&start);
+	for (int i = 0; i < threads; i++)
+		pthread_join(w[i].th, NULL);
+
+	per_thread = iters * calls_per_iter[mode];
+	first = w[0].t0;
+	last = w[0].t1;
+	for (int i = 0; i < threads; i++) {
+		if (w[i].t0 < first)
+			first = w[i].t0;
+		if (w[i].t1 > last)
+			last = w[i].t1;
+		sum += (double)(w[i].t1 - w[i].t0) / per_thread;
+		bad += w[i].bad;
+	}
+	if (bad) {
+		fprintf(stderr, "workload: %ld unexpected results\n", bad);
+		rc = 1;
+		goto out;
+	}
+	printf("mode=%s threads=%d iters=%ld calls=%ld wall_ns=%lld ns_per_call=%.0f "
+	       "agg_ns_per_call=%.0f thread_ns_per_call=",
+	       mode_names[mode], threads, iters, per_thread * threads, last - first, sum / threads,
+	       (double)(last - first) / ((double)per_thread * threads));
+	for (int i = 0; i < threads; i++)
+		printf("%s%.0f", i ? "," : "", (double)(w[i].t1 - w[i].t0) / per_thread);
+	printf("\n");
+out:
+	if (dirfd_ >= 0) {
+		if (mode == M_OPENCLOSE)
+			unlinkat(dirfd_, "f", 0);
+		close(dirfd_);
+		/* the negative dentries of the enoent names go with the directory */
+		if (rmdir(dir) < 0) {
+			perror(dir);
+			rc = 1;
+		}
+	}
+	return rc;
+}
