@@ -197,7 +197,7 @@ format:
 cppcheck:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -I. \
-		common policy tracer record cli
+		common policy tracer cgroupscan record cli
 
 bench: all
 	@bench/run.sh

@@ -36,11 +36,14 @@ static double real_now_s(void)
 
 static void read_boot_id(char *buf, size_t size)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
 
 	buf[0] = 0;
-	if (f && fgets(buf, (int)size, f))
+	if (!f)
+		return;
+	if (fgets(buf, (int)size, f))
 		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
 }
 
 /* ---- state ------------------------------------------------------------- */
