@@ -59,6 +59,8 @@ static const char attach_usage[] =
 	"                          the built-in default policy plus the -e/-m rule.\n"
 	"                          SIGHUP reloads it without detaching\n"
 	"      --no-default-policy without --policy: only the -e/-m rule\n"
+	"      --summary           at detach (and on SIGUSR2): per syscall calls, errors,\n"
+	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n"
 	"  -h, --help              this text\n"
@@ -126,6 +128,7 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
 		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
 		{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },
+		{ "summary", no_argument, NULL, CLI_OPT_SUMMARY },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -261,7 +264,17 @@ int cli_attach(int argc, char **argv)
 	topts.reload = cli_policy_reload;
 	topts.reload_opaque = &o->policy;
 	topts.recorder = &recorder;
+	if (o->trace.summary && !(topts.summary = summary_new())) {
+		cli_error("out of memory");
+		recorder_done(&recorder);
+		return 1;
+	}
 	r = tracer_attach(&topts, &result, &err);
+	if (topts.summary) {
+		if (r == 0)
+			summary_emit(topts.summary, &recorder);
+		summary_free(topts.summary);
+	}
 	cli_report_dropped(&recorder);
 	cli_report_rate_limited(&result.stats);
 	recorder_done(&recorder);

@@ -37,6 +37,7 @@ struct cli_trace_options {
 	const char **policy_files; /* --policy, in order (argv strings) */
 	size_t n_policy_files;
 	bool no_default_policy; /* only the command-line rule when no --policy */
+	bool summary; /* --summary */
 };
 
 void cli_trace_options_init(struct cli_trace_options *o);
@@ -49,6 +50,7 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
 #define CLI_OPT_FORMAT 0x200
 #define CLI_OPT_POLICY 0x201
 #define CLI_OPT_NO_DEFAULT_POLICY 0x202
+#define CLI_OPT_SUMMARY 0x203
 
 /*
  * The options every tracing subcommand shares (-e, -m, -o, --format):

@@ -103,6 +103,9 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
 	case CLI_OPT_NO_DEFAULT_POLICY:
 		o->no_default_policy = true;
 		return 1;
+	case CLI_OPT_SUMMARY:
+		o->summary = true;
+		return 1;
 	default:
 		return 0;
 	}

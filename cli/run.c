@@ -58,6 +58,8 @@ static const char run_usage[] =
 	"  -o, --output=FILE       append records to FILE (created mode 0600)\n"
 	"      --format=json|text  json (default) or one human line per record;\n"
 	"                          text is the default when the output is a terminal\n"
+	"      --summary           at exit (and on SIGUSR2): per syscall calls, errors,\n"
+	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -u, --user=USER         run COMMAND as USER (uid, gid and groups)\n"
 	"  -h, --help              this text\n"
 	"\n"
@@ -155,6 +157,7 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
 		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
 		{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },
+		{ "summary", no_argument, NULL, CLI_OPT_SUMMARY },
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -269,7 +272,16 @@ int cli_run(int argc, char **argv)
 	topts.reload = cli_policy_reload;
 	topts.reload_opaque = &policy;
 	topts.recorder = &recorder;
+	if (o.trace.summary && !(topts.summary = summary_new())) {
+		cli_error("out of memory");
+		recorder_done(&recorder);
+		return EXIT_RUN_INTERNAL;
+	}
 	r = tracer_run(&topts, &result, &err);
+	if (topts.summary) {
+		summary_emit(topts.summary, &recorder);
+		summary_free(topts.summary);
+	}
 	cli_report_dropped(&recorder);
 	cli_report_rate_limited(&result.stats);
 	recorder_done(&recorder);

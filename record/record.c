@@ -558,3 +558,105 @@ int recorder_host(struct recorder *rec, const struct record_host *hr)
 	}
 	return sink_write(&rec->sink, line, strlen(line));
 }
+
+/* ---- summary (--summary) ---------------------------------------------- */
+
+static char *summary_table(const struct record_summary *sum)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	uint64_t calls = 0, errors = 0, total = 0;
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%10s %8s %12s %10s %10s %10s %10s  %s\n", "calls", "errors", "total_ms",
+		"min_us", "avg_us", "max_us", "p99_us", "syscall");
+	for (size_t i = 0; i < sum->n_rows; i++) {
+		const struct record_summary_row *r = &sum->rows[i];
+
+		fprintf(f, "%10llu %8llu %12.3f %10.1f %10.1f %10.1f %10.1f  %s\n",
+			(unsigned long long)r->calls, (unsigned long long)r->errors,
+			(double)r->total_ns / NSEC_PER_MSEC, (double)r->min_ns / NSEC_PER_USEC,
+			(double)r->total_ns / (double)r->calls / NSEC_PER_USEC,
+			(double)r->max_ns / NSEC_PER_USEC, (double)r->p99_ns / NSEC_PER_USEC,
+			r->name);
+		calls += r->calls;
+		errors += r->errors;
+		total += r->total_ns;
+	}
+	fprintf(f, "%10llu %8llu %12.3f %10s %10s %10s %10s  %s\n", (unsigned long long)calls,
+		(unsigned long long)errors, (double)total / NSEC_PER_MSEC, "", "", "", "", "total");
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static json_t *encode_summary_json(const struct record_summary *sum, const char *host_name,
+				   uint64_t real_minus_mono_ns)
+{
+	_cleanup_json_ json_t *root = json_object();
+	json_t *host, *sw, *rows;
+	uint64_t calls = 0, errors = 0;
+	char message[256];
+
+	if (!root)
+		return NULL;
+	for (size_t i = 0; i < sum->n_rows; i++) {
+		calls += sum->rows[i].calls;
+		errors += sum->rows[i].errors;
+	}
+	snprintf(message, sizeof(message),
+		 "summary: %llu watched calls of %zu syscalls, %llu errors",
+		 (unsigned long long)calls, sum->n_rows, (unsigned long long)errors);
+	set_header(root, sum->mono_ns, real_minus_mono_ns, message, "metric", "summary",
+		   sum->mono_ns - sum->since_mono_ns, "informational", "summary");
+	host = json_object();
+	set_str(host, "name", host_name);
+	set_new(root, "host", host);
+	sw = json_object();
+	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
+	set_new(sw, "mono_ns", json_integer((json_int_t)sum->mono_ns));
+	rows = json_array();
+	for (size_t i = 0; rows && i < sum->n_rows; i++) {
+		const struct record_summary_row *r = &sum->rows[i];
+		json_t *o = json_object();
+
+		set_str(o, "syscall", r->name);
+		set_new(o, "calls", json_integer((json_int_t)r->calls));
+		set_new(o, "errors", json_integer((json_int_t)r->errors));
+		set_new(o, "total_ns", json_integer((json_int_t)r->total_ns));
+		set_new(o, "min_ns", json_integer((json_int_t)r->min_ns));
+		set_new(o, "avg_ns", json_integer((json_int_t)(r->total_ns / r->calls)));
+		set_new(o, "max_ns", json_integer((json_int_t)r->max_ns));
+		set_new(o, "p99_ns", json_integer((json_int_t)r->p99_ns));
+		json_array_append_new(rows, o);
+	}
+	set_new(sw, "summary", rows);
+	set_new(root, "stallwatch", sw);
+	return TAKE_PTR(root);
+}
+
+int recorder_summary(struct recorder *rec, const struct record_summary *sum)
+{
+	_cleanup_free_ char *line = NULL;
+
+	if (rec->sink.format == RECORD_FORMAT_TEXT)
+		line = summary_table(sum);
+	else {
+		_cleanup_json_ json_t *root =
+			encode_summary_json(sum, rec->host_name, wall_offset_ns(rec));
+		_cleanup_free_ char *body =
+			root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+		if (body && asprintf(&line, "%s\n", body) < 0)
+			line = NULL;
+	}
+	if (!line) {
+		rec->sink.records_dropped++;
+		return -ENOMEM;
+	}
+	return sink_write(&rec->sink, line, strlen(line));
+}

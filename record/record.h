@@ -137,6 +137,19 @@ struct record_host {
 	const char *alert_cache; /* slab-growth: the family */
 };
 
+/* --summary: one row per syscall (strace -c -w plus min/max/p99). */
+struct record_summary_row {
+	const char *name;
+	uint64_t calls, errors, total_ns, min_ns, max_ns, p99_ns;
+};
+
+struct record_summary {
+	const struct record_summary_row *rows; /* sorted by total_ns, descending */
+	size_t n_rows;
+	uint64_t since_mono_ns; /* when counting started */
+	uint64_t mono_ns; /* now */
+};
+
 struct sink {
 	int fd;
 	bool owns_fd;
@@ -184,6 +197,12 @@ char *record_encode_syscall(const struct record_syscall *ev, const char *host_na
 int recorder_host(struct recorder *rec, const struct record_host *hr);
 char *record_encode_host(const struct record_host *hr, const char *host_name,
 			 uint64_t real_minus_mono_ns, enum record_format format);
+
+/*
+ * Write a summary: one `summary` record (event.kind metric) in JSON, or an
+ * aligned table in text. Returns 0 or -errno.
+ */
+int recorder_summary(struct recorder *rec, const struct record_summary *sum);
 
 /* The human message of a record, e.g. "read() of /x took 153.0 ms (threshold 50 ms) in cat[1/1]". */
 void record_message(const struct record_syscall *ev, char *buf, size_t size);

@@ -37,6 +37,7 @@
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "../policy/ratelimit.h"
+#include "summary.h"
 #include "attach.h"
 #include "filter.h"
 #include "procinfo.h"
@@ -179,6 +180,7 @@ struct tracer_ctx {
 	struct syscall_set filter_set;
 	bool warned_filter;
 	struct ratelimit ratelimit;
+	struct summary *summary; /* --summary, or NULL */
 	bool follow_forks; /* attach -f (run always follows) */
 	/* attach: detach everything at the next stop of each tracee */
 	bool detaching;
@@ -580,6 +582,19 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 
 /* ---- calls ------------------------------------------------------------ */
 
+/* --summary: every completed watched call, under the name the program used. */
+static void count_call(struct tracer_ctx *ctx, const struct traced_call *call, uint64_t duration_ns,
+		       bool failed)
+{
+	enum policy_abi abi;
+	int index;
+
+	if (call->name_nr >= 0)
+		summary_add(ctx->summary, POLICY_ABI_NATIVE, call->name_nr, duration_ns, failed);
+	else if (policy_abi_of(call->arch, call->nr, &abi, &index))
+		summary_add(ctx->summary, abi, index, duration_ns, failed);
+}
+
 /* The call is over (returned, or ended by a signal handler's EINTR). */
 static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_ns, bool has_ret,
 			int64_t ret)
@@ -589,6 +604,8 @@ static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_n
 	t->call_state = CALL_NONE;
 	t->entry_fd_valid = false;
 	ctx->stats.calls++;
+	if (ctx->summary && t->reportable)
+		count_call(ctx, &t->call, duration_ns, has_ret && ret < 0 && ret >= -4095);
 	if (!t->reportable || duration_ns < t->call.threshold_ns)
 		return;
 	delay_ns = tracer_delay_since(ctx, t->call.start_ns, t->call.threshold_ns, end_ns);
@@ -1199,7 +1216,9 @@ static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 		reload_policy(ctx);
 		return;
 	case SIGUSR2:
-		/* --summary arrives with its issue; never fatal */
+		/* the summary so far; without --summary nothing (never fatal) */
+		if (ctx->summary)
+			summary_emit(ctx->summary, ctx->recorder);
 		return;
 	default:
 		break;
@@ -1543,6 +1562,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 
 	ctx->reload = opts->reload;
 	ctx->reload_opaque = opts->reload_opaque;
+	ctx->summary = opts->summary;
 	ctx->filter_set = opts->policy->watched;
 	r = filter_build(&opts->policy->watched, !filter_have_cap_sys_admin(), &filter, err);
 	if (r < 0)
@@ -1628,6 +1648,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ctx->follow_forks = opts->follow_forks;
 	ctx->reload = opts->reload;
 	ctx->reload_opaque = opts->reload_opaque;
+	ctx->summary = opts->summary;
 	if (opts->follow_forks)
 		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	r = tracee_table_init(&ctx->tracees);

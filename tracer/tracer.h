@@ -23,6 +23,7 @@
 #include "../common/error.h"
 #include "../policy/policy.h"
 #include "../record/record.h"
+#include "summary.h"
 
 struct tracer_run_options {
 	char *const *argv; /* the command, argv[0] as given */
@@ -45,6 +46,8 @@ struct tracer_run_options {
 	 */
 	const struct policy *(*reload)(void *opaque);
 	void *reload_opaque;
+	/* --summary: counts of every completed watched call (SIGUSR2 writes them), or NULL */
+	struct summary *summary;
 };
 
 enum tracer_outcome {
@@ -90,6 +93,8 @@ struct tracer_attach_options {
 	/* SIGHUP, as in tracer_run_options */
 	const struct policy *(*reload)(void *opaque);
 	void *reload_opaque;
+	/* --summary: counts of every completed watched call (SIGUSR2 writes them), or NULL */
+	struct summary *summary;
 };
 
 /*
