@@ -27,7 +27,8 @@ int main(int argc, char **argv)
 	m = h_atol(argv[2], "M");
 	h_out_open(argc > 3 ? argv[3] : NULL);
 	for (long i = 0; i < n; i++)
-		if (syscall(SYS_openat, AT_FDCWD, "/nonexistent-stallwatch-failcalls", O_RDONLY) < 0 &&
+		if (syscall(SYS_openat, AT_FDCWD, "/nonexistent-stallwatch-failcalls", O_RDONLY) <
+			    0 &&
 		    errno == ENOENT)
 			enoent++;
 	for (long i = 0; i < m; i++)
