@@ -52,6 +52,18 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
 #define CLI_OPT_NO_DEFAULT_POLICY 0x202
 #define CLI_OPT_SUMMARY 0x203
 
+/* getopt_long entries of the options cli_parse_trace_option() parses (run, attach) */
+/* clang-format off */
+#define CLI_TRACE_LONG_OPTIONS                                                  \
+	{ "trace", required_argument, NULL, 'e' },                              \
+	{ "min-duration", required_argument, NULL, 'm' },                       \
+	{ "output", required_argument, NULL, 'o' },                             \
+	{ "format", required_argument, NULL, CLI_OPT_FORMAT },                  \
+	{ "policy", required_argument, NULL, CLI_OPT_POLICY },                  \
+	{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },  \
+	{ "summary", no_argument, NULL, CLI_OPT_SUMMARY }
+/* clang-format on */
+
 /*
  * The options every tracing subcommand shares (-e, -m, -o, --format):
  * returns 1 if c was one of them and was parsed, 0 if c is not one of

@@ -151,13 +151,7 @@ static _Noreturn void mirror_signal(int sig)
 static int parse_args(struct run_options *o, int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		{ "trace", required_argument, NULL, 'e' },
-		{ "min-duration", required_argument, NULL, 'm' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
-		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
-		{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },
-		{ "summary", no_argument, NULL, CLI_OPT_SUMMARY },
+		CLI_TRACE_LONG_OPTIONS,
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},

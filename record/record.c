@@ -131,11 +131,29 @@ static json_t *set_header(json_t *root, uint64_t event_mono_ns, uint64_t real_mi
 	return event;
 }
 
+static void set_host(json_t *root, const char *host_name)
+{
+	json_t *host = json_object();
+
+	set_str(host, "name", host_name);
+	set_new(root, "host", host);
+}
+
+/* The `stallwatch` object every record has: schema and the monotonic time of @timestamp. */
+static json_t *new_stallwatch(uint64_t mono_ns)
+{
+	json_t *sw = json_object();
+
+	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
+	set_new(sw, "mono_ns", json_integer((json_int_t)mono_ns));
+	return sw;
+}
+
 static json_t *encode_json(const struct record_syscall *ev, const char *host_name,
 			   uint64_t real_minus_mono_ns)
 {
 	_cleanup_json_ json_t *root = json_object();
-	json_t *event, *host, *process, *thread, *sw, *sc, *args;
+	json_t *event, *process, *thread, *sw, *sc, *args;
 	char message[2048];
 	bool stuck = strcmp(ev->action, "stuck-syscall") == 0;
 
@@ -155,9 +173,7 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 		set_new(root, "tags", tags);
 	}
 
-	host = json_object();
-	set_str(host, "name", host_name);
-	set_new(root, "host", host);
+	set_host(root, host_name);
 
 	process = json_object();
 	if (ev->proc.pid > 0)
@@ -184,9 +200,7 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 		set_new(process, "cgroup", cgroup_array(ev->proc.cgroup));
 	set_new(root, "process", process);
 
-	sw = json_object();
-	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
-	set_new(sw, "mono_ns", json_integer((json_int_t)ev->event_mono_ns));
+	sw = new_stallwatch(ev->event_mono_ns);
 	set_new(sw, "threshold_ns", json_integer((json_int_t)ev->threshold_ns));
 	if (ev->sched_delay_ns)
 		set_new(sw, "sched_delay_ns", json_integer((json_int_t)ev->sched_delay_ns));
@@ -341,16 +355,22 @@ static uint64_t wall_offset_ns(struct recorder *rec)
 	return (uint64_t)rec->real_minus_mono_ns;
 }
 
-int recorder_syscall(struct recorder *rec, const struct record_syscall *ev)
+/* Write one encoded record (NULL: encoding ran out of memory; the record is counted dropped). */
+static int write_record(struct recorder *rec, char *line)
 {
-	_cleanup_free_ char *line =
-		record_encode_syscall(ev, rec->host_name, wall_offset_ns(rec), rec->sink.format);
+	_cleanup_free_ char *owned = line;
 
-	if (!line) {
+	if (!owned) {
 		rec->sink.records_dropped++;
 		return -ENOMEM;
 	}
-	return sink_write(&rec->sink, line, strlen(line));
+	return sink_write(&rec->sink, owned, strlen(owned));
+}
+
+int recorder_syscall(struct recorder *rec, const struct record_syscall *ev)
+{
+	return write_record(rec, record_encode_syscall(ev, rec->host_name, wall_offset_ns(rec),
+						       rec->sink.format));
 }
 
 /* ---- host records (scan) ---------------------------------------------- */
@@ -396,7 +416,7 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 				uint64_t real_minus_mono_ns)
 {
 	_cleanup_json_ json_t *root = json_object();
-	json_t *host, *sw, *self;
+	json_t *sw, *self;
 	char message[1024];
 	bool metric = strcmp(hr->action, "host-scan") == 0;
 
@@ -405,13 +425,8 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 	host_message(hr, message, sizeof(message));
 	set_header(root, hr->sample_mono_ns, real_minus_mono_ns, message,
 		   metric ? "metric" : "alert", hr->action, hr->scan_ns, hr->level, hr->rule_name);
-	host = json_object();
-	set_str(host, "name", host_name);
-	set_new(root, "host", host);
-
-	sw = json_object();
-	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
-	set_new(sw, "mono_ns", json_integer((json_int_t)hr->sample_mono_ns));
+	set_host(root, host_name);
+	sw = new_stallwatch(hr->sample_mono_ns);
 	if (hr->has_memcg) {
 		json_t *m = json_object();
 
@@ -549,14 +564,8 @@ char *record_encode_host(const struct record_host *hr, const char *host_name,
 
 int recorder_host(struct recorder *rec, const struct record_host *hr)
 {
-	_cleanup_free_ char *line =
-		record_encode_host(hr, rec->host_name, wall_offset_ns(rec), rec->sink.format);
-
-	if (!line) {
-		rec->sink.records_dropped++;
-		return -ENOMEM;
-	}
-	return sink_write(&rec->sink, line, strlen(line));
+	return write_record(
+		rec, record_encode_host(hr, rec->host_name, wall_offset_ns(rec), rec->sink.format));
 }
 
 /* ---- summary (--summary) ---------------------------------------------- */
@@ -598,7 +607,7 @@ static json_t *encode_summary_json(const struct record_summary *sum, const char 
 				   uint64_t real_minus_mono_ns)
 {
 	_cleanup_json_ json_t *root = json_object();
-	json_t *host, *sw, *rows;
+	json_t *sw, *rows;
 	uint64_t calls = 0, errors = 0;
 	char message[256];
 
@@ -613,12 +622,8 @@ static json_t *encode_summary_json(const struct record_summary *sum, const char 
 		 (unsigned long long)calls, sum->n_rows, (unsigned long long)errors);
 	set_header(root, sum->mono_ns, real_minus_mono_ns, message, "metric", "summary",
 		   sum->mono_ns - sum->since_mono_ns, "informational", "summary");
-	host = json_object();
-	set_str(host, "name", host_name);
-	set_new(root, "host", host);
-	sw = json_object();
-	set_new(sw, "schema", json_integer(RECORD_SCHEMA_VERSION));
-	set_new(sw, "mono_ns", json_integer((json_int_t)sum->mono_ns));
+	set_host(root, host_name);
+	sw = new_stallwatch(sum->mono_ns);
 	rows = json_array();
 	for (size_t i = 0; rows && i < sum->n_rows; i++) {
 		const struct record_summary_row *r = &sum->rows[i];
@@ -641,7 +646,7 @@ static json_t *encode_summary_json(const struct record_summary *sum, const char 
 
 int recorder_summary(struct recorder *rec, const struct record_summary *sum)
 {
-	_cleanup_free_ char *line = NULL;
+	char *line = NULL;
 
 	if (rec->sink.format == RECORD_FORMAT_TEXT)
 		line = summary_table(sum);
@@ -654,9 +659,5 @@ int recorder_summary(struct recorder *rec, const struct record_summary *sum)
 		if (body && asprintf(&line, "%s\n", body) < 0)
 			line = NULL;
 	}
-	if (!line) {
-		rec->sink.records_dropped++;
-		return -ENOMEM;
-	}
-	return sink_write(&rec->sink, line, strlen(line));
+	return write_record(rec, line);
 }
