@@ -62,6 +62,8 @@ command -v jq >/dev/null || die "jq missing (make deps)"
 mkdir -p "$RES/logs" || exit 1
 cc -O2 -Wall -Wextra -pthread bench/workload.c -o "$W" || die "cannot build $W"
 cc -O2 -Wall -Wextra bench/floor.c -o "$F" -lseccomp || die "cannot build $F"
+SLOWCALLS=$B/slowcalls
+cc -O2 -Wall -Wextra -D_GNU_SOURCE tests/helpers/slowcalls.c -o "$SLOWCALLS" || die "cannot build $SLOWCALLS"
 
 # Everything temporary lives in TMPD (the workload's private directories too,
 # through TMPDIR); the memcgs live under one parent we create. All of it, and
@@ -411,6 +413,28 @@ read -r SC_MIN SC_MED SC_MAX SC_N < <(stats <"$TMPD/scan_plain")
 read -r SC2_MIN SC2_MED SC2_MAX SC2_N < <(stats <"$TMPD/scan_second")
 read -r SR_MIN SR_MED SR_MAX _ < <(stats <"$TMPD/slab_read")
 
+# (e) a burst of 5000 slow calls against the default rate limit: the program's
+# own time under stallwatch (records cut and counted) vs under strace -f -o /dev/null
+say "burst: 5000 slow nanosleeps, stallwatch (default rate limit) vs strace"
+: >"$TMPD/burst_sw"
+: >"$TMPD/burst_st"
+: >"$TMPD/burst_un"
+BURST_REC=""
+BURST_DROP=""
+for i in 1 2 3 4 5; do
+	"$SLOWCALLS" 5000 100 | awk '{ print $4 }' >>"$TMPD/burst_un"
+	rm -f "$TMPD/b.rec"
+	"$SW" run --no-default-policy -e nanosleep -m 20us -o "$TMPD/b.rec" -- "$SLOWCALLS" 5000 100 \
+		2>/dev/null | awk '{ print $4 }' >>"$TMPD/burst_sw"
+	BURST_REC=$(jq -c 'select(.event.action == "slow-syscall")' "$TMPD/b.rec" | wc -l)
+	BURST_DROP=$(jq -s '[.[] | select(.event.action == "records-dropped") | .stallwatch.dropped.count] | add // 0' "$TMPD/b.rec")
+	strace -f -qq -o /dev/null -e trace=nanosleep "$SLOWCALLS" 5000 100 | awk '{ print $4 }' >>"$TMPD/burst_st"
+done
+read -r BU_MIN BU_MED BU_MAX _ < <(stats <"$TMPD/burst_un")
+read -r BS_MIN BS_MED BS_MAX _ < <(stats <"$TMPD/burst_sw")
+read -r BT_MIN BT_MED BT_MAX _ < <(stats <"$TMPD/burst_st")
+BURST_RATIO=$(awk -v a="$BS_MED" -v b="$BT_MED" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+
 MEMCG_ROWS=""
 MEMCG_WHY=""
 CGM=/sys/fs/cgroup/memory
@@ -652,6 +676,13 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "($SC_MIN-$SC_MAX; slabinfo read and memcg tree walked every time; \`slab.read_ns\` median $SR_MED, $SR_MIN-$SR_MAX)."
 	echo "The second of two \`scan --state FILE\` within 10 s (no slabinfo read, the last walk's count reused),"
 	echo "$SC2_N runs: median $SC2_MED ns ($SC2_MIN-$SC2_MAX)."
+	echo
+	echo "**(e) A burst against the rate limit**: \`build/bench/slowcalls 5000 100\` (5,000 nanosleeps of 100 µs, every one slow"
+	echo "at \`-m 20us\`), 5 runs each, the program's own time for the burst (median, min-max):"
+	echo "untraced $BU_MED ns ($BU_MIN-$BU_MAX); \`./stallwatch run --no-default-policy -e nanosleep -m 20us -o FILE\` with the"
+	echo "default rate limit (600 records/min per process and rule) $BS_MED ns ($BS_MIN-$BS_MAX), last run $BURST_REC records"
+	echo "+ $BURST_DROP counted in records-dropped = $((BURST_REC + BURST_DROP)) of 5000; \`strace -f -qq -o /dev/null -e trace=nanosleep\`"
+	echo "$BT_MED ns ($BT_MIN-$BT_MAX). stallwatch / strace = **$BURST_RATIO** (target ≤ 3: $(awk -v r="$BURST_RATIO" 'BEGIN { print (r != "-" && r <= 3) ? "MET" : "NOT MET" }'))."
 	echo
 	if [ -n "$MEMCG_WHY" ]; then
 		echo "Cost per live memcg: not measured ($MEMCG_WHY)."

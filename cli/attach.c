@@ -40,7 +40,8 @@ static void attach_options_freep(struct attach_options **o)
 
 static const char attach_usage[] =
 	"USAGE: stallwatch attach [-e SET] [-m DUR] [--policy FILE]... [-o FILE]\n"
-	"                         [--format json|text] [-f]\n"
+	"                         [--format json|text] [--syslog] [--metrics-file FILE]\n"
+	"                         [--rate-limit N] [--summary] [-f]\n"
 	"                         -p PID [-p PID...] | --name COMM | --exe GLOB | --cgroup PATH\n"
 	"\n"
 	"Attach to running processes, every thread, and report their slow and stuck\n"
@@ -64,6 +65,13 @@ static const char attach_usage[] =
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n"
 	"  -h, --help              this text\n"
+	"      --syslog            also send each record to syslog (/dev/log, ident\n"
+	"                          stallwatch, priority from log.level)\n"
+	"      --metrics-file=FILE keep FILE current in Prometheus text format for\n"
+	"                          node_exporter's textfile collector (doc/metrics.md)\n"
+	"      --rate-limit=N      records per minute per process for each rule that\n"
+	"                          sets no rate_limit (and -e/-m's). Default 600; 0 =\n"
+	"                          unlimited. Cut calls are counted (records-dropped)\n"
 	"\n"
 	"Once every thread of a process is seized, stderr says:\n"
 	"  stallwatch: attached PID (COMM) with N threads\n"
@@ -202,6 +210,7 @@ int cli_attach(int argc, char **argv)
 	};
 	struct tracer_result result = {};
 	struct recorder recorder;
+	struct output_stats ostats;
 	struct sw_error err = {};
 	sigset_t caller_mask, early;
 	int r;
@@ -245,12 +254,17 @@ int cli_attach(int argc, char **argv)
 		}
 	}
 
-	r = recorder_init(&recorder, o->trace.output_path, STDOUT_FILENO, o->trace.format,
-			  !o->trace.format_given, &err);
-	if (r < 0) {
-		cli_print_error(&err);
+	r = cli_recorder_init(&recorder, &(struct cli_output_options){
+						 .output_path = o->trace.output_path,
+						 .fd = STDOUT_FILENO,
+						 .format = o->trace.format,
+						 .format_given = o->trace.format_given,
+						 .syslog = o->trace.syslog,
+						 .metrics_path = o->trace.metrics_path,
+						 .mode = "attach",
+					 });
+	if (r < 0)
 		return 1;
-	}
 	topts.pids = o->pids;
 	topts.n_pids = o->n_pids;
 	topts.follow_forks = o->follow_forks;
@@ -260,7 +274,7 @@ int cli_attach(int argc, char **argv)
 	topts.recorder = &recorder;
 	if (o->trace.summary && !(topts.summary = summary_new())) {
 		cli_error("out of memory");
-		recorder_done(&recorder);
+		recorder_done(&recorder, NULL);
 		return 1;
 	}
 	r = tracer_attach(&topts, &result, &err);
@@ -269,9 +283,9 @@ int cli_attach(int argc, char **argv)
 			summary_emit(topts.summary, &recorder);
 		summary_free(topts.summary);
 	}
-	cli_report_dropped(&recorder);
+	recorder_done(&recorder, &ostats);
+	cli_report_dropped(&ostats);
 	cli_report_rate_limited(&result.stats);
-	recorder_done(&recorder);
 	if (r == -ESRCH || r == -EPERM) {
 		/* each failure was already said, one line per process */
 		if (o->n_pids > 1)

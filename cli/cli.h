@@ -14,7 +14,7 @@
 #include "../common/error.h"
 #include "../policy/load.h"
 #include "../policy/syscall_set.h"
-#include "../record/record.h"
+#include "../record/recorder.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUN_INTERNAL 125
@@ -38,6 +38,10 @@ struct cli_trace_options {
 	size_t n_policy_files;
 	bool no_default_policy; /* only the command-line rule when no --policy */
 	bool summary; /* --summary */
+	bool syslog; /* --syslog */
+	const char *metrics_path; /* --metrics-file */
+	uint32_t rate_limit_per_min; /* --rate-limit */
+	bool rate_limit_given;
 };
 
 void cli_trace_options_init(struct cli_trace_options *o);
@@ -51,6 +55,9 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
 #define CLI_OPT_POLICY 0x201
 #define CLI_OPT_NO_DEFAULT_POLICY 0x202
 #define CLI_OPT_SUMMARY 0x203
+#define CLI_OPT_SYSLOG 0x204
+#define CLI_OPT_METRICS_FILE 0x205
+#define CLI_OPT_RATE_LIMIT 0x206
 
 /* getopt_long entries of the options cli_parse_trace_option() parses (run, attach) */
 /* clang-format off */
@@ -61,7 +68,10 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
 	{ "format", required_argument, NULL, CLI_OPT_FORMAT },                  \
 	{ "policy", required_argument, NULL, CLI_OPT_POLICY },                  \
 	{ "no-default-policy", no_argument, NULL, CLI_OPT_NO_DEFAULT_POLICY },  \
-	{ "summary", no_argument, NULL, CLI_OPT_SUMMARY }
+	{ "summary", no_argument, NULL, CLI_OPT_SUMMARY },                      \
+	{ "syslog", no_argument, NULL, CLI_OPT_SYSLOG },                        \
+	{ "metrics-file", required_argument, NULL, CLI_OPT_METRICS_FILE },      \
+	{ "rate-limit", required_argument, NULL, CLI_OPT_RATE_LIMIT }
 /* clang-format on */
 
 /*
@@ -71,8 +81,23 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
  */
 int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg);
 
-/* After tracing: one line if the sink had to drop records. */
-void cli_report_dropped(const struct recorder *rec);
+/*
+ * The recorder of a subcommand: -o/stdout/stderr, --format, --syslog,
+ * --metrics-file; sink trouble is printed by cli_sink_notify.
+ */
+struct cli_output_options {
+	const char *output_path;
+	int fd;
+	enum record_format format;
+	bool format_given;
+	bool syslog;
+	const char *metrics_path;
+	const char *mode; /* "run", "attach", "scan" */
+};
+int cli_recorder_init(struct recorder *rec, const struct cli_output_options *o);
+
+/* After the recorder is closed: one line per kind of loss nobody was told about. */
+void cli_report_dropped(const struct output_stats *st);
 
 /* After tracing: one line if rule rate limits cut records. */
 struct tracer_stats;

@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../policy/duration.h"
+#include "../policy/policy.h"
+#include "../policy/ratelimit.h"
 #include "../tracer/tracer.h"
 #include "cli.h"
 
@@ -106,17 +109,72 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
 	case CLI_OPT_SUMMARY:
 		o->summary = true;
 		return 1;
+	case CLI_OPT_SYSLOG:
+		o->syslog = true;
+		return 1;
+	case CLI_OPT_METRICS_FILE:
+		o->metrics_path = arg;
+		return 1;
+	case CLI_OPT_RATE_LIMIT: {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || v > RATELIMIT_MAX_PER_MINUTE) {
+			cli_error(
+				"--rate-limit `%s`: records per minute per process, 0 (unlimited) "
+				"to %u",
+				arg, RATELIMIT_MAX_PER_MINUTE);
+			return -EINVAL;
+		}
+		o->rate_limit_per_min = (uint32_t)v;
+		o->rate_limit_given = true;
+		return 1;
+	}
 	default:
 		return 0;
 	}
 }
 
-void cli_report_dropped(const struct recorder *rec)
+/* output.h notify: called from the writer thread; stdio locks make the line whole */
+static void cli_sink_notify(void *opaque, const char *line)
 {
-	if (rec->sink.records_dropped)
+	cli_error("%s", line);
+}
+
+int cli_recorder_init(struct recorder *rec, const struct cli_output_options *o)
+{
+	struct sw_error err = {};
+	int r;
+
+	r = recorder_init(rec,
+			  &(struct recorder_options){
+				  .output_path = o->output_path,
+				  .fd = o->fd,
+				  .format = o->format,
+				  .format_auto = !o->format_given,
+				  .syslog = o->syslog,
+				  .metrics_path = o->metrics_path,
+				  .mode = o->mode,
+				  /* native syscall numbers: the tracer's histogram slots */
+				  .metrics_slots = strcmp(o->mode, "scan") ? SW_MAX_NR : 0,
+				  .notify = cli_sink_notify,
+			  },
+			  &err);
+	if (r < 0)
+		cli_print_error(&err);
+	return r;
+}
+
+void cli_report_dropped(const struct output_stats *st)
+{
+	if (st->dropped_write)
 		cli_error("%llu record(s) could not be written: %s",
-			  (unsigned long long)rec->sink.records_dropped,
-			  strerror(rec->sink.last_errno));
+			  (unsigned long long)st->dropped_write, strerror(st->write_errno));
+	if (st->unflushed)
+		cli_error("%llu record(s) still queued at exit: the output is blocked",
+			  (unsigned long long)st->unflushed);
 }
 
 void cli_report_rate_limited(const struct tracer_stats *stats)
@@ -147,6 +205,7 @@ static int policy_build(const struct cli_trace_options *t, struct policy **ret,
 		.command_line = t->n_policy_files == 0 || t->watch_given || t->min_duration_given,
 		.watch = t->watch_given ? &t->watch : NULL,
 		.min_duration_ns = t->min_duration_ns,
+		.default_rate_limit_per_min = t->rate_limit_given ? &t->rate_limit_per_min : NULL,
 	};
 
 	if (t->n_policy_files == 0 && t->no_default_policy) {

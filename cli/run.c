@@ -33,7 +33,8 @@ struct run_options {
 
 static const char run_usage[] =
 	"USAGE: stallwatch run [-e SET] [-m DUR] [--policy FILE]... [--no-default-policy]\n"
-	"                      [-o FILE] [--format json|text] [-u USER] -- COMMAND [ARG...]\n"
+	"                      [-o FILE] [--format json|text] [--syslog] [--metrics-file FILE]\n"
+	"                      [--rate-limit N] [--summary] [-u USER] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND under a seccomp-prefiltered ptrace watchdog. Every thread and\n"
 	"child is followed; a watched syscall that fires a policy rule yields one JSON\n"
@@ -58,6 +59,13 @@ static const char run_usage[] =
 	"  -o, --output=FILE       append records to FILE (created mode 0600)\n"
 	"      --format=json|text  json (default) or one human line per record;\n"
 	"                          text is the default when the output is a terminal\n"
+	"      --syslog            also send each record to syslog (/dev/log, ident\n"
+	"                          stallwatch, priority from log.level)\n"
+	"      --metrics-file=FILE keep FILE current in Prometheus text format for\n"
+	"                          node_exporter's textfile collector (doc/metrics.md)\n"
+	"      --rate-limit=N      records per minute per process for each rule that\n"
+	"                          sets no rate_limit (and -e/-m's). Default 600; 0 =\n"
+	"                          unlimited. Cut calls are counted (records-dropped)\n"
 	"      --summary           at exit (and on SIGUSR2): per syscall calls, errors,\n"
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -u, --user=USER         run COMMAND as USER (uid, gid and groups)\n"
@@ -211,6 +219,7 @@ int cli_run(int argc, char **argv)
 	struct tracer_run_options topts = { .warn = tracer_warn };
 	struct tracer_result result = {};
 	struct recorder recorder;
+	struct output_stats ostats;
 	struct sw_error err = {};
 	char exec_path[PATH_MAX];
 	gid_t groups[MAX_GROUPS];
@@ -253,12 +262,17 @@ int cli_run(int argc, char **argv)
 	r = cli_policy_load(&policy, &o.trace);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_RUN_INTERNAL;
-	r = recorder_init(&recorder, o.trace.output_path, STDERR_FILENO, o.trace.format,
-			  !o.trace.format_given, &err);
-	if (r < 0) {
-		cli_print_error(&err);
+	r = cli_recorder_init(&recorder, &(struct cli_output_options){
+						 .output_path = o.trace.output_path,
+						 .fd = STDERR_FILENO,
+						 .format = o.trace.format,
+						 .format_given = o.trace.format_given,
+						 .syslog = o.trace.syslog,
+						 .metrics_path = o.trace.metrics_path,
+						 .mode = "run",
+					 });
+	if (r < 0)
 		return EXIT_RUN_INTERNAL;
-	}
 
 	topts.argv = o.command;
 	topts.exec_path = exec_path;
@@ -268,7 +282,7 @@ int cli_run(int argc, char **argv)
 	topts.recorder = &recorder;
 	if (o.trace.summary && !(topts.summary = summary_new())) {
 		cli_error("out of memory");
-		recorder_done(&recorder);
+		recorder_done(&recorder, NULL);
 		return EXIT_RUN_INTERNAL;
 	}
 	r = tracer_run(&topts, &result, &err);
@@ -276,9 +290,9 @@ int cli_run(int argc, char **argv)
 		summary_emit(topts.summary, &recorder);
 		summary_free(topts.summary);
 	}
-	cli_report_dropped(&recorder);
+	recorder_done(&recorder, &ostats);
+	cli_report_dropped(&ostats);
 	cli_report_rate_limited(&result.stats);
-	recorder_done(&recorder);
 	if (r < 0) {
 		cli_print_error(&err);
 		return EXIT_RUN_INTERNAL;

@@ -29,6 +29,7 @@ struct scan_options {
 static const char scan_usage[] =
 	"USAGE: stallwatch scan [--interval DUR] [--count N] [--state FILE]\n"
 	"                       [--policy FILE]... [-o FILE] [--format json|text]\n"
+	"                       [--syslog] [--metrics-file FILE]\n"
 	"\n"
 	"Scan the host for the kernel-side causes of syscall stalls: offline (zombie)\n"
 	"memory cgroups, the time of a memory.stat read, negative dentries, slab growth,\n"
@@ -44,6 +45,10 @@ static const char scan_usage[] =
 	"                       default: the built-in policy, doc/policy.md)\n"
 	"  -o, --output=FILE    append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n"
+	"      --syslog         also send each record to syslog (/dev/log, ident\n"
+	"                       stallwatch, priority from log.level)\n"
+	"      --metrics-file=FILE  keep FILE current for node_exporter's textfile\n"
+	"                       collector (doc/metrics.md), rewritten after each scan\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"/proc/slabinfo needs root; without it slab trends are left out. Every record\n"
@@ -111,6 +116,8 @@ static int parse_args(struct scan_options *o, int argc, char **argv)
 		{ "policy", required_argument, NULL, CLI_OPT_POLICY },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, CLI_OPT_FORMAT },
+		{ "syslog", no_argument, NULL, CLI_OPT_SYSLOG },
+		{ "metrics-file", required_argument, NULL, CLI_OPT_METRICS_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -139,6 +146,8 @@ static int parse_args(struct scan_options *o, int argc, char **argv)
 		case 'o':
 		case CLI_OPT_FORMAT:
 		case CLI_OPT_POLICY:
+		case CLI_OPT_SYSLOG:
+		case CLI_OPT_METRICS_FILE:
 			if (cli_parse_trace_option(&o->out, c, optarg) < 0)
 				return -EINVAL;
 			break;
@@ -245,6 +254,23 @@ static void write_records(struct recorder *rec, const struct hostscan_result *r)
 	hr.pressure = psi;
 	hr.n_pressure = n_psi;
 	recorder_host(rec, &hr);
+	recorder_host_metrics(
+		rec, &(struct metrics_host){
+			     .sample_unix_ns = r->sample_mono_ns + sw_real_ns() - sw_mono_ns(),
+			     .scan_ns = r->scan_ns,
+			     .has_memcg = r->memcg_ok && r->memcg.counted,
+			     .memcg_online = r->memcg.online,
+			     .memcg_offline = r->memcg.offline,
+			     .has_stat_read = hr.has_stat_read,
+			     .stat_read_ns = hr.stat_read_ns,
+			     .has_dentry = hr.has_dentry,
+			     .dentry_total = hr.dentry_total,
+			     .has_dentry_negative = hr.has_dentry_negative,
+			     .dentry_negative = hr.dentry_negative,
+			     .has_slab = hr.has_slab,
+			     .slab_unreclaimable_bytes = hr.slab_unreclaimable_bytes,
+			     .slab_reclaimable_bytes = hr.slab_reclaimable_bytes,
+		     });
 
 	/* alerts carry the same host fields, plus why and what next */
 	for (size_t i = 0; i < r->n_alerts; i++) {
@@ -287,6 +313,7 @@ int cli_scan(int argc, char **argv)
 	_cleanup_(cli_policy_done) struct cli_policy policy = {};
 	struct hostscan_state st;
 	struct recorder recorder;
+	struct output_stats ostats;
 	struct sw_error err = {};
 	sigset_t stop;
 	uint64_t next_ns, n = 0;
@@ -306,16 +333,22 @@ int cli_scan(int argc, char **argv)
 		free(o.out.policy_files);
 		return r == -EINVAL ? EXIT_USAGE : 1;
 	}
-	r = recorder_init(&recorder, o.out.output_path, STDOUT_FILENO, o.out.format,
-			  !o.out.format_given, &err);
+	r = cli_recorder_init(&recorder, &(struct cli_output_options){
+						 .output_path = o.out.output_path,
+						 .fd = STDOUT_FILENO,
+						 .format = o.out.format,
+						 .format_given = o.out.format_given,
+						 .syslog = o.out.syslog,
+						 .metrics_path = o.out.metrics_path,
+						 .mode = "scan",
+					 });
 	if (r < 0) {
-		cli_print_error(&err);
 		free(o.out.policy_files);
 		return 1;
 	}
 	if (hostscan_state_init(&st) < 0) {
 		cli_error("scan: out of memory");
-		recorder_done(&recorder);
+		recorder_done(&recorder, NULL);
 		free(o.out.policy_files);
 		return 1;
 	}
@@ -365,10 +398,8 @@ int cli_scan(int argc, char **argv)
 				goto stopped;
 			if (sig == SIGHUP)
 				cli_policy_reload(&policy);
-			else if (sig == SIGUSR1 && recorder_reopen(&recorder, &err) < 0) {
-				cli_print_error(&err);
-				sw_error_clear(&err);
-			}
+			else if (sig == SIGUSR1)
+				recorder_reopen(&recorder);
 		}
 	}
 stopped:
@@ -380,8 +411,8 @@ stopped:
 	while (sigtimedwait(&stop, NULL, &(struct timespec){}) > 0)
 		;
 out:
-	cli_report_dropped(&recorder);
-	recorder_done(&recorder);
+	recorder_done(&recorder, &ostats);
+	cli_report_dropped(&ostats);
 	hostscan_state_free(&st);
 	free(o.out.policy_files);
 	return status;

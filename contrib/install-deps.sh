@@ -4,7 +4,7 @@
 # (or sudo) only when something is actually missing.
 set -eu
 
-PKGS="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq strace procps util-linux cppcheck clang-format bc python3"
+PKGS="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq strace procps util-linux cppcheck clang-format bc python3 rsyslog prometheus-node-exporter curl"
 
 missing=""
 for p in $PKGS; do
@@ -25,6 +25,19 @@ if [ "$(id -u)" -ne 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Some packages (rsyslog, prometheus-node-exporter) are daemons the tests start
+# and stop themselves: their services must not be started (or enabled to run)
+# by the install. A policy-rc.d that exits 101 forbids it; ours is temporary
+# and removed afterwards, a pre-existing one is left alone.
+POLICY_RC=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY_RC" ]; then
+	trap '$SUDO rm -f "$POLICY_RC"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	printf '#!/bin/sh\n# stallwatch install-deps: start no service while installing\nexit 101\n' |
+		$SUDO tee "$POLICY_RC" >/dev/null
+	$SUDO chmod 755 "$POLICY_RC"
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1232,6 +1232,12 @@ static void rule_finish(struct loader *ld, struct policy_rule *rule, const struc
 }
 
 /* Compile every fragment; the live ones of each rule make p->rules. */
+static uint32_t default_rate_limit(const struct loader *ld)
+{
+	return ld->o->default_rate_limit_per_min ? *ld->o->default_rate_limit_per_min :
+						   POLICY_DEFAULT_RATE_LIMIT;
+}
+
 static void compile_rules(struct loader *ld, struct policy *p)
 {
 	struct rule_build *builds = calloc(ld->n_rules ?: 1, sizeof(*builds));
@@ -1244,6 +1250,7 @@ static void compile_rules(struct loader *ld, struct policy *p)
 	}
 	for (size_t i = 0; i < ld->n_rules; i++) {
 		rule_init(&p->rules[i], ld->rules[i].name);
+		p->rules[i].rate_limit_per_min = default_rate_limit(ld);
 		builds[i].rule = &p->rules[i];
 	}
 	for (size_t i = 0; i < ld->n_frags; i++) {
@@ -1363,6 +1370,7 @@ static void add_command_line_rule(struct loader *ld, struct policy *p)
 	struct policy_rule *rule = &p->rules[p->n_rules++];
 
 	rule_init(rule, POLICY_COMMAND_LINE_RULE);
+	rule->rate_limit_per_min = default_rate_limit(ld);
 	rule->min_duration_ns = ld->o->min_duration_ns;
 	rule->all_syscalls = true;
 	rule_finish(ld, rule, &(struct rule_build){ .has_syscalls = false });

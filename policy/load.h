@@ -54,7 +54,19 @@ struct policy_load_options {
 	/* -e: the syscalls watched at all; every rule is restricted to it (NULL: all) */
 	const struct syscall_set *watch;
 	uint64_t min_duration_ns; /* -m, for the command-line rule */
+	/*
+	 * --rate-limit: records per minute per process of every rule without
+	 * its own `rate_limit` (the command-line rule too); 0 = unlimited.
+	 * NULL: POLICY_DEFAULT_RATE_LIMIT.
+	 */
+	const uint32_t *default_rate_limit_per_min;
 };
+
+/*
+ * A storm of slow calls in one process yields at most this many records a
+ * minute per rule (burst the same), then counts (records-dropped).
+ */
+#define POLICY_DEFAULT_RATE_LIMIT 600
 
 /* contrib/policy/default.json, compiled in (build/gen/default_policy.c). */
 extern const char policy_default_json[];

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/macro.h"
@@ -232,20 +235,355 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 	return TAKE_PTR(root);
 }
 
+/* ---- text format (terminals) ------------------------------------------- */
+
+/*
+ * One line per record under record_text_header(), like perf trace and the
+ * bcc tools. Start column (0-based) and width in terminal cells of each
+ * column; LAT(ms) and RET are right-aligned and end just before their _END.
+ * The header spells the same layout (tests/unit/test_record.c checks both).
+ */
+#define TEXT_LEVEL 16
+#define TEXT_LEVEL_W 8
+#define TEXT_EVENT 25
+#define TEXT_EVENT_W 5
+#define TEXT_COMM 31
+#define TEXT_COMM_W 16
+#define TEXT_PID 48
+#define TEXT_PID_W 16
+#define TEXT_SYSCALL 65
+#define TEXT_SYSCALL_W 18
+#define TEXT_LAT_END 95
+#define TEXT_RET_END 106
+#define TEXT_DETAIL 107
+
+const char *record_text_header(void)
+{
+	return "TIME            LEVEL    EVENT COMM             PID/TID          SYSCALL         "
+	       "       LAT(ms)        RET DETAIL\n";
+}
+
+/* A text line being built, and the terminal cells written so far. */
+struct text_line {
+	FILE *f;
+	char *buf;
+	size_t size;
+	size_t col;
+};
+
+enum text_mode {
+	TEXT_FIELD, /* a fixed-width column: a control character becomes '?', as in ps(1) */
+	TEXT_ESCAPE, /* free text: control characters as \n, \t, \xHH */
+	TEXT_QUOTE, /* DETAIL's path: as TEXT_ESCAPE, in "..." where it could be misread */
+};
+
+/* The code point at s, which sw_utf8_sanitize() made well-formed; returns its length. */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] < 0xe0) {
+		*cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+		return 2;
+	}
+	if (s[0] < 0xf0) {
+		*cp = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		return 3;
+	}
+	*cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+	      (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	return 4;
+}
+
+/* C0, DEL and C1: a terminal acts on them (line breaks, escape sequences) instead of showing them. */
+static bool is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/*
+ * Cells of a printable code point: 2 for East Asian wide and fullwidth
+ * characters, else 1. Not wcwidth(3), whose answer depends on the locale;
+ * this is enough to keep a CJK comm from pushing the columns.
+ */
+static size_t cp_cells(uint32_t cp)
+{
+	static const uint32_t wide[][2] = {
+		{ 0x1100, 0x115f },   { 0x2e80, 0x303e },   { 0x3041, 0x33ff },
+		{ 0x3400, 0x4dbf },   { 0x4e00, 0x9fff },   { 0xa000, 0xa4cf },
+		{ 0xac00, 0xd7a3 },   { 0xf900, 0xfaff },   { 0xfe30, 0xfe4f },
+		{ 0xff00, 0xff60 },   { 0xffe0, 0xffe6 },   { 0x1f300, 0x1f64f },
+		{ 0x1f900, 0x1f9ff }, { 0x20000, 0x3fffd },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(wide); i++)
+		if (cp >= wide[i][0] && cp <= wide[i][1])
+			return 2;
+	return 1;
+}
+
+static void text_raw(struct text_line *t, const char *s, size_t len, size_t cells)
+{
+	fwrite(s, 1, len, t->f);
+	t->col += cells;
+}
+
+/* ASCII we made ourselves: numbers, tags, the time. */
+static void text_ascii(struct text_line *t, const char *s)
+{
+	text_raw(t, s, strlen(s), strlen(s));
+}
+
+/*
+ * Spaces up to column col, and always at least one: a value wider than its
+ * column pushes the next one instead of running into it, and the columns
+ * after that line up again where they can.
+ */
+static void text_to(struct text_line *t, size_t col)
+{
+	do
+		text_raw(t, " ", 1, 1);
+	while (t->col < col);
+}
+
+/* A path that is empty or has a space, quote, backslash or control character is quoted. */
+static bool needs_quotes(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!*p)
+		return true;
+	while (*p) {
+		uint32_t cp;
+
+		p += utf8_next(p, &cp);
+		if (cp == ' ' || cp == '"' || cp == '\\' || is_control(cp))
+			return true;
+	}
+	return false;
+}
+
+/* A control character as C escapes (a C1 one as its two bytes); returns the length. */
+static size_t escape_control(const unsigned char *p, size_t n, uint32_t cp, char *out, size_t size)
+{
+	const char *named = cp == '\n' ? "\\n" : cp == '\t' ? "\\t" : cp == '\r' ? "\\r" : NULL;
+	size_t len = 0;
+
+	if (named)
+		return (size_t)snprintf(out, size, "%s", named);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, size - len, "\\x%02x", p[i]);
+	return len;
+}
+
+/*
+ * s sanitised to UTF-8 (comm, paths and messages come from the kernel or
+ * the program), in at most max_cells cells: a longer value is cut on a
+ * character boundary.
+ */
+static void text_put(struct text_line *t, const char *s, enum text_mode mode, size_t max_cells)
+{
+	char buf[RECORD_STR_MAX * 3 + 1];
+	const unsigned char *p = (const unsigned char *)buf, *end;
+	bool quote;
+
+	end = p + sw_utf8_sanitize(s, strnlen(s, RECORD_STR_MAX), buf, sizeof(buf), 0);
+	quote = mode == TEXT_QUOTE && needs_quotes(buf);
+	if (quote)
+		text_ascii(t, "\"");
+	while (p < end) {
+		uint32_t cp;
+		size_t n = utf8_next(p, &cp), len = n, cells;
+		const char *out = (const char *)p;
+		char esc[24];
+
+		if (is_control(cp) && mode == TEXT_FIELD) {
+			out = "?";
+			len = 1;
+		} else if (is_control(cp)) {
+			len = escape_control(p, n, cp, esc, sizeof(esc));
+			out = esc;
+		} else if (quote && (cp == '"' || cp == '\\')) {
+			esc[0] = '\\';
+			esc[1] = (char)cp;
+			len = 2;
+			out = esc;
+		}
+		cells = out == (const char *)p ? cp_cells(cp) : len;
+		if (cells > max_cells)
+			break;
+		max_cells -= cells;
+		text_raw(t, out, len, cells);
+		p += n;
+	}
+	if (quote)
+		text_ascii(t, "\"");
+}
+
+/* A left-aligned column: starts at col, cut to width cells. */
+static void text_field(struct text_line *t, size_t col, const char *s, size_t width)
+{
+	text_to(t, col);
+	text_put(t, s, TEXT_FIELD, width);
+}
+
+/* A right-aligned ASCII value that ends just before column end. */
+static void text_right(struct text_line *t, size_t end, const char *s)
+{
+	size_t len = strlen(s);
+
+	text_to(t, end > len ? end - len : 0);
+	text_ascii(t, s);
+}
+
+/* log.level in 8 cells: the two longer syslog names as syslog(3) shortens them. */
+static const char *text_level(const char *level)
+{
+	if (!level)
+		return "?";
+	if (strcmp(level, "informational") == 0)
+		return "info";
+	if (strcmp(level, "emergency") == 0)
+		return "emerg";
+	return level;
+}
+
+/* Every text line starts with TIME, LEVEL and the EVENT tag. Returns 0 or -errno. */
+static int text_begin(struct text_line *t, uint64_t real_ns, const char *level, const char *tag)
+{
+	time_t secs = (time_t)(real_ns / NSEC_PER_SEC);
+	struct tm tm;
+	char ts[64];
+
+	*t = (struct text_line){ 0 };
+	t->f = open_memstream(&t->buf, &t->size);
+	if (!t->f)
+		return -errno;
+	/* local wall time, as strace -tt and the bcc tools print it; the JSON keeps UTC */
+	if (!localtime_r(&secs, &tm))
+		gmtime_r(&secs, &tm);
+	snprintf(ts, sizeof(ts), "%02d:%02d:%02d.%06" PRIu64, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 real_ns % NSEC_PER_SEC / NSEC_PER_USEC);
+	text_ascii(t, ts);
+	text_field(t, TEXT_LEVEL, text_level(level), TEXT_LEVEL_W);
+	text_field(t, TEXT_EVENT, tag, TEXT_EVENT_W);
+	return 0;
+}
+
+/* The finished text, or NULL (ENOMEM). */
+static char *text_close(struct text_line *t)
+{
+	if (fclose(t->f) != 0) {
+		free(t->buf);
+		return NULL;
+	}
+	return t->buf;
+}
+
+static char *text_end(struct text_line *t)
+{
+	fputc('\n', t->f);
+	return text_close(t);
+}
+
+/*
+ * Host, summary and records-dropped lines: TIME, LEVEL, EVENT, then `what: `
+ * (if any) and the human message, in one line but not in columns.
+ */
+static int text_message(struct text_line *t, uint64_t real_ns, const char *level, const char *tag,
+			const char *what, const char *message)
+{
+	int r = text_begin(t, real_ns, level, tag);
+
+	if (r < 0)
+		return r;
+	text_to(t, TEXT_COMM);
+	if (what) {
+		text_put(t, what, TEXT_ESCAPE, SIZE_MAX);
+		text_ascii(t, ": ");
+	}
+	text_put(t, message, TEXT_ESCAPE, SIZE_MAX);
+	return 0;
+}
+
+/* RET: the return value, -ERRNO where the C library names it, `?` without one (stuck, exit). */
+static void text_ret(const struct record_syscall *ev, bool stuck, char *buf, size_t size)
+{
+	const char *name = NULL;
+
+	if (!ev->has_ret || stuck) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	if (ev->ret < 0 && ev->ret >= -4095)
+		name = strerrorname_np((int)-ev->ret);
+	if (name)
+		snprintf(buf, size, "-%s", name);
+	else
+		snprintf(buf, size, "%" PRId64, ev->ret);
+}
+
+/* Before each DETAIL item: to the DETAIL column, or one space after the item before. */
+static void text_detail_sep(struct text_line *t, bool *started)
+{
+	if (*started)
+		text_ascii(t, " ");
+	else
+		text_to(t, TEXT_DETAIL);
+	*started = true;
+}
+
+static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_mono_ns)
+{
+	bool stuck = strcmp(ev->action, "stuck-syscall") == 0, started = false;
+	const char *object = ev->path ? ev->path : ev->fd_path;
+	struct text_line t;
+	char num[64];
+
+	if (text_begin(&t, ev->event_mono_ns + real_minus_mono_ns, ev->level,
+		       stuck ? "STUCK" : "SLOW") < 0)
+		return NULL;
+	text_field(&t, TEXT_COMM, ev->proc.name ? ev->proc.name : "?", TEXT_COMM_W);
+	snprintf(num, sizeof(num), "%d/%d", (int)ev->proc.pid, (int)ev->proc.tid);
+	text_field(&t, TEXT_PID, num, TEXT_PID_W);
+	text_field(&t, TEXT_SYSCALL, ev->name ? ev->name : "?", TEXT_SYSCALL_W);
+	/* a stuck call is still in flight: its latency so far is a lower bound */
+	snprintf(num, sizeof(num), "%s%" PRIu64 ".%03" PRIu64, stuck ? ">" : "",
+		 ev->duration_ns / NSEC_PER_MSEC, ev->duration_ns % NSEC_PER_MSEC / NSEC_PER_USEC);
+	text_right(&t, TEXT_LAT_END, num);
+	text_ret(ev, stuck, num, sizeof(num));
+	text_right(&t, TEXT_RET_END, num);
+	if (object) {
+		text_detail_sep(&t, &started);
+		text_put(&t, object, TEXT_QUOTE, SIZE_MAX);
+	}
+	if (ev->rule_name) {
+		text_detail_sep(&t, &started);
+		text_ascii(&t, "[");
+		text_put(&t, ev->rule_name, TEXT_ESCAPE, SIZE_MAX);
+		text_ascii(&t, "]");
+	}
+	if (ev->partial) {
+		/* began before the attach: LAT(ms) counts from the attach */
+		text_detail_sep(&t, &started);
+		text_ascii(&t, "partial");
+	}
+	if (ev->note) {
+		text_detail_sep(&t, &started);
+		text_ascii(&t, "(");
+		text_put(&t, ev->note, TEXT_ESCAPE, SIZE_MAX);
+		text_ascii(&t, ")");
+	}
+	return text_end(&t);
+}
+
 char *record_encode_syscall(const struct record_syscall *ev, const char *host_name,
 			    uint64_t real_minus_mono_ns, enum record_format format)
 {
-	if (format == RECORD_FORMAT_TEXT) {
-		char ts[SW_RFC3339_LEN], message[2048], msg_utf8[sizeof(message) * 3];
-		char *line = NULL;
-
-		record_message(ev, message, sizeof(message));
-		sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
-		sw_format_rfc3339(ev->event_mono_ns + real_minus_mono_ns, ts, sizeof(ts));
-		if (asprintf(&line, "%s %s %s: %s\n", ts, ev->level, ev->action, msg_utf8) < 0)
-			return NULL;
-		return line;
-	}
+	if (format == RECORD_FORMAT_TEXT)
+		return text_syscall(ev, real_minus_mono_ns);
 
 	_cleanup_json_ json_t *root = encode_json(ev, host_name, real_minus_mono_ns);
 	_cleanup_free_ char *body = NULL;
@@ -265,112 +603,6 @@ char *record_encode_syscall(const struct record_syscall *ev, const char *host_na
 	line[len] = '\n';
 	line[len + 1] = 0;
 	return line;
-}
-
-int recorder_init(struct recorder *rec, const char *path, int fd, enum record_format format,
-		  bool format_auto, struct sw_error *err)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->sink.fd = fd;
-	if (path) {
-		rec->sink.path = strdup(path);
-		if (!rec->sink.path)
-			return sw_error_set(err, -ENOMEM, "out of memory");
-		rec->sink.fd =
-			open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-		if (rec->sink.fd < 0) {
-			int r = -errno;
-
-			free(rec->sink.path);
-			rec->sink.path = NULL;
-			return sw_error_set(err, r, "cannot open output `%s`", path);
-		}
-		rec->sink.owns_fd = true;
-	}
-	rec->sink.format = format;
-	if (format_auto)
-		rec->sink.format = isatty(rec->sink.fd) ? RECORD_FORMAT_TEXT : RECORD_FORMAT_JSON;
-	rec->real_minus_mono_ns = (int64_t)(sw_real_ns() - sw_mono_ns());
-	if (gethostname(rec->host_name, sizeof(rec->host_name) - 1) < 0)
-		snprintf(rec->host_name, sizeof(rec->host_name), "localhost");
-	return 0;
-}
-
-void recorder_done(struct recorder *rec)
-{
-	if (rec->sink.owns_fd && rec->sink.fd >= 0)
-		close(rec->sink.fd);
-	rec->sink.fd = -1;
-	free(rec->sink.path);
-	rec->sink.path = NULL;
-}
-
-int recorder_reopen(struct recorder *rec, struct sw_error *err)
-{
-	int fd;
-
-	if (!rec->sink.path)
-		return 0;
-	fd = open(rec->sink.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		return sw_error_set(err, -errno, "cannot reopen output `%s`", rec->sink.path);
-	/* keep the fd number stable: the old one may be referenced nowhere else */
-	close(rec->sink.fd);
-	rec->sink.fd = fd;
-	return 0;
-}
-
-static int sink_write(struct sink *sink, const char *line, size_t len)
-{
-	size_t off = 0;
-
-	/*
-	 * One write(2) per record: appends to a file and pipe writes up to
-	 * PIPE_BUF are atomic. A short write (pipe buffer full, signal) is
-	 * finished with more writes rather than dropped.
-	 */
-	while (off < len) {
-		ssize_t n = write(sink->fd, line + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			sink->last_errno = errno;
-			sink->records_dropped++;
-			return -errno;
-		}
-		off += (size_t)n;
-	}
-	sink->records_written++;
-	return 0;
-}
-
-static uint64_t wall_offset_ns(struct recorder *rec)
-{
-	int64_t now = (int64_t)(sw_real_ns() - sw_mono_ns()), drift;
-
-	drift = now - rec->real_minus_mono_ns;
-	if (drift > (int64_t)NSEC_PER_MSEC || drift < -(int64_t)NSEC_PER_MSEC)
-		rec->real_minus_mono_ns = now;
-	return (uint64_t)rec->real_minus_mono_ns;
-}
-
-/* Write one encoded record (NULL: encoding ran out of memory; the record is counted dropped). */
-static int write_record(struct recorder *rec, char *line)
-{
-	_cleanup_free_ char *owned = line;
-
-	if (!owned) {
-		rec->sink.records_dropped++;
-		return -ENOMEM;
-	}
-	return sink_write(&rec->sink, owned, strlen(owned));
-}
-
-int recorder_syscall(struct recorder *rec, const struct record_syscall *ev)
-{
-	return write_record(rec, record_encode_syscall(ev, rec->host_name, wall_offset_ns(rec),
-						       rec->sink.format));
 }
 
 /* ---- host records (scan) ---------------------------------------------- */
@@ -544,14 +776,16 @@ char *record_encode_host(const struct record_host *hr, const char *host_name,
 	char *line = NULL;
 
 	if (format == RECORD_FORMAT_TEXT) {
-		char ts[SW_RFC3339_LEN], message[1024], msg_utf8[sizeof(message) * 3];
+		bool scan = strcmp(hr->action, "host-scan") == 0;
+		struct text_line t;
+		char message[1024];
 
 		host_message(hr, message, sizeof(message));
-		sw_utf8_sanitize(message, strlen(message), msg_utf8, sizeof(msg_utf8), 0);
-		sw_format_rfc3339(hr->sample_mono_ns + real_minus_mono_ns, ts, sizeof(ts));
-		if (asprintf(&line, "%s %s %s: %s\n", ts, hr->level, hr->action, msg_utf8) < 0)
+		/* the alerts share one tag: the action says which */
+		if (text_message(&t, hr->sample_mono_ns + real_minus_mono_ns, hr->level,
+				 scan ? "SCAN" : "ALERT", scan ? NULL : hr->action, message) < 0)
 			return NULL;
-		return line;
+		return text_end(&t);
 	}
 	root = encode_host_json(hr, host_name, real_minus_mono_ns);
 	if (!root)
@@ -560,12 +794,6 @@ char *record_encode_host(const struct record_host *hr, const char *host_name,
 	if (!body || asprintf(&line, "%s\n", body) < 0)
 		return NULL;
 	return line;
-}
-
-int recorder_host(struct recorder *rec, const struct record_host *hr)
-{
-	return write_record(
-		rec, record_encode_host(hr, rec->host_name, wall_offset_ns(rec), rec->sink.format));
 }
 
 /* ---- summary (--summary) ---------------------------------------------- */
@@ -601,6 +829,33 @@ static char *summary_table(const struct record_summary *sum)
 		return NULL;
 	}
 	return buf;
+}
+
+/* A title line in the columns (when, and how much), then the table. */
+static char *text_summary(const struct record_summary *sum, uint64_t real_minus_mono_ns)
+{
+	_cleanup_free_ char *table = summary_table(sum);
+	uint64_t calls = 0, errors = 0;
+	struct text_line t;
+	char message[256];
+
+	if (!table)
+		return NULL;
+	for (size_t i = 0; i < sum->n_rows; i++) {
+		calls += sum->rows[i].calls;
+		errors += sum->rows[i].errors;
+	}
+	snprintf(message, sizeof(message),
+		 "%llu watched calls of %zu syscall%s, %llu errors in %.1f s:",
+		 (unsigned long long)calls, sum->n_rows, sum->n_rows == 1 ? "" : "s",
+		 (unsigned long long)errors,
+		 (double)(sum->mono_ns - sum->since_mono_ns) / NSEC_PER_SEC);
+	if (text_message(&t, sum->mono_ns + real_minus_mono_ns, "informational", "SUMM", NULL,
+			 message) < 0)
+		return NULL;
+	fputc('\n', t.f);
+	fputs(table, t.f);
+	return text_close(&t);
 }
 
 static json_t *encode_summary_json(const struct record_summary *sum, const char *host_name,
@@ -644,20 +899,85 @@ static json_t *encode_summary_json(const struct record_summary *sum, const char 
 	return TAKE_PTR(root);
 }
 
-int recorder_summary(struct recorder *rec, const struct record_summary *sum)
+char *record_encode_summary(const struct record_summary *sum, const char *host_name,
+			    uint64_t real_minus_mono_ns, enum record_format format)
 {
 	char *line = NULL;
 
-	if (rec->sink.format == RECORD_FORMAT_TEXT)
-		line = summary_table(sum);
-	else {
-		_cleanup_json_ json_t *root =
-			encode_summary_json(sum, rec->host_name, wall_offset_ns(rec));
-		_cleanup_free_ char *body =
-			root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	if (format == RECORD_FORMAT_TEXT)
+		return text_summary(sum, real_minus_mono_ns);
+	_cleanup_json_ json_t *root = encode_summary_json(sum, host_name, real_minus_mono_ns);
+	_cleanup_free_ char *body =
+		root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
-		if (body && asprintf(&line, "%s\n", body) < 0)
-			line = NULL;
+	if (!body || asprintf(&line, "%s\n", body) < 0)
+		return NULL;
+	return line;
+}
+
+/* ---- records-dropped (output backpressure, rate limits) ---------------- */
+
+void record_dropped_message(const struct record_dropped *d, char *buf, size_t size)
+{
+	const char *why = "";
+
+	if (strcmp(d->reason, RECORD_DROP_RATE_LIMIT) == 0)
+		why = "cut by the rule's rate limit";
+	else if (strcmp(d->reason, RECORD_DROP_QUEUE_FULL) == 0)
+		why = "not queued: the output queue was full (a sink is too slow)";
+	else if (strcmp(d->reason, RECORD_DROP_WRITE_ERROR) == 0)
+		why = "not written";
+	snprintf(buf, size, "%llu %s%srecord%s of rule %s %s%s%s%s%s in the last %.1f s",
+		 (unsigned long long)d->count, d->action ? d->action : "", d->action ? " " : "",
+		 d->count == 1 ? "" : "s", d->rule ? d->rule : "?", why, d->sink ? " to " : "",
+		 d->sink ? d->sink : "", d->error ? ": " : "", d->error ? strerror(d->error) : "",
+		 (double)(d->mono_ns - d->since_mono_ns) / NSEC_PER_SEC);
+}
+
+char *record_encode_dropped(const struct record_dropped *d, const char *host_name,
+			    uint64_t real_minus_mono_ns, enum record_format format)
+{
+	_cleanup_json_ json_t *root = NULL;
+	_cleanup_free_ char *body = NULL;
+	char message[1024], *line = NULL;
+	json_t *sw, *dropped, *event;
+
+	record_dropped_message(d, message, sizeof(message));
+	if (format == RECORD_FORMAT_TEXT) {
+		struct text_line t;
+
+		if (text_message(&t, d->mono_ns + real_minus_mono_ns, "warning", "DROP", NULL,
+				 message) < 0)
+			return NULL;
+		return text_end(&t);
 	}
-	return write_record(rec, line);
+	root = json_object();
+	if (!root)
+		return NULL;
+	event = set_header(root, d->mono_ns, real_minus_mono_ns, message, "event",
+			   "records-dropped", d->mono_ns - d->since_mono_ns, "warning",
+			   RECORD_DROP_RULE);
+	set_new(event, "start", timestamp(d->since_mono_ns, real_minus_mono_ns));
+	set_host(root, host_name);
+	sw = new_stallwatch(d->mono_ns);
+	dropped = json_object();
+	set_new(dropped, "count", json_integer((json_int_t)d->count));
+	set_str(dropped, "reason", d->reason);
+	set_str(dropped, "rule", d->rule);
+	set_str(dropped, "action", d->action);
+	if (d->sink)
+		set_str(dropped, "sink", d->sink);
+	if (d->error) {
+		const char *name = strerrorname_np(d->error);
+
+		set_str(dropped, "errno", name ? name : "?");
+	}
+	if (d->final)
+		set_new(dropped, "final", json_true());
+	set_new(sw, "dropped", dropped);
+	set_new(root, "stallwatch", sw);
+	body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!body || asprintf(&line, "%s\n", body) < 0)
+		return NULL;
+	return line;
 }

@@ -150,59 +150,46 @@ struct record_summary {
 	uint64_t mono_ns; /* now */
 };
 
-struct sink {
-	int fd;
-	bool owns_fd;
-	enum record_format format;
-	char *path; /* for -o FILE (reopen on SIGUSR1), NULL for stdout/stderr */
-	uint64_t records_written;
-	uint64_t records_dropped;
-	int last_errno;
-};
+/* records-dropped: why records were lost (stallwatch.dropped.reason) */
+#define RECORD_DROP_RATE_LIMIT "rate-limit" /* the rule's per-process rate limit */
+#define RECORD_DROP_QUEUE_FULL "queue-full" /* the output queue was full */
+#define RECORD_DROP_WRITE_ERROR "write-error" /* a sink could not write it */
+#define RECORD_DROP_RULE "stallwatch.records-dropped" /* rule.name of the record */
 
-struct recorder {
-	struct sink sink;
-	char host_name[256];
-	/*
-	 * CLOCK_REALTIME - CLOCK_MONOTONIC, kept while it moves by less than
-	 * 1 ms (NTP slew), so the stuck and the slow record of one call carry
-	 * the same event.start; a clock step is picked up at once.
-	 */
-	int64_t real_minus_mono_ns;
+/* A records-dropped record: count records of one rule lost for one reason. */
+struct record_dropped {
+	const char *reason; /* RECORD_DROP_* */
+	const char *rule; /* the rule of the lost records */
+	const char *action; /* their event.action (slow-syscall, stuck-syscall, ...) or NULL */
+	const char *sink; /* write-error: which sink ("output `FILE`", "stdout", ...) */
+	int error; /* write-error: the errno of the first failure */
+	uint64_t count;
+	uint64_t since_mono_ns; /* start of the counting window (event.start) */
+	uint64_t mono_ns; /* @timestamp */
+	bool final; /* the report at exit */
 };
 
 /*
- * Open the sink: path NULL means use fd (stdout/stderr, not owned). A path is
- * opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600. format_auto picks
- * text when the output is a terminal. Returns 0 or -errno (err filled).
- */
-int recorder_init(struct recorder *rec, const char *path, int fd, enum record_format format,
-		  bool format_auto, struct sw_error *err);
-void recorder_done(struct recorder *rec);
-
-/* Reopen -o FILE (logrotate, SIGUSR1). No-op for stdout/stderr. */
-int recorder_reopen(struct recorder *rec, struct sw_error *err);
-
-/* Encode and write one syscall record. Returns 0 or -errno (the record was dropped). */
-int recorder_syscall(struct recorder *rec, const struct record_syscall *ev);
-
-/*
- * Encode without writing (tests, and the one place that knows the schema).
- * Returns a malloc'd line ending in '\n', or NULL on ENOMEM.
+ * Encoders: one malloc'd line ending in '\n' (JSON Lines or one text line),
+ * or NULL on ENOMEM. No I/O: the recorder (recorder.h) queues the lines.
  */
 char *record_encode_syscall(const struct record_syscall *ev, const char *host_name,
 			    uint64_t real_minus_mono_ns, enum record_format format);
-
-/* Encode and write one host record. Returns 0 or -errno (the record was dropped). */
-int recorder_host(struct recorder *rec, const struct record_host *hr);
 char *record_encode_host(const struct record_host *hr, const char *host_name,
 			 uint64_t real_minus_mono_ns, enum record_format format);
+/* --summary: one `summary` record (event.kind metric) in JSON, an aligned table in text */
+char *record_encode_summary(const struct record_summary *sum, const char *host_name,
+			    uint64_t real_minus_mono_ns, enum record_format format);
+char *record_encode_dropped(const struct record_dropped *d, const char *host_name,
+			    uint64_t real_minus_mono_ns, enum record_format format);
+void record_dropped_message(const struct record_dropped *d, char *buf, size_t size);
 
 /*
- * Write a summary: one `summary` record (event.kind metric) in JSON, or an
- * aligned table in text. Returns 0 or -errno.
+ * The column titles of the text format, with units, as one line ending in
+ * '\n' (static, never NULL). Written once before the first text record of an
+ * output, like the header of perf trace and the bcc tools.
  */
-int recorder_summary(struct recorder *rec, const struct record_summary *sum);
+const char *record_text_header(void);
 
 /* The human message of a record, e.g. "read() of /x took 153.0 ms (threshold 50 ms) in cat[1/1]". */
 void record_message(const struct record_syscall *ev, char *buf, size_t size);

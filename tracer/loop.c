@@ -181,6 +181,7 @@ struct tracer_ctx {
 	bool warned_filter;
 	struct ratelimit ratelimit;
 	struct summary *summary; /* --summary, or NULL */
+	bool durations; /* --metrics-file: completed calls go into its histogram */
 	bool follow_forks; /* attach -f (run always follows) */
 	/* attach: detach everything at the next stop of each tracee */
 	bool detaching;
@@ -562,14 +563,14 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 
 	/* a stuck+slow pair is one incident: its slow record follows its stuck record's fate */
 	if (!stuck && t->stuck_reported) {
-		if (t->stuck_cut) {
-			ctx->stats.rate_limited++;
+		/* counted once, with the stuck record: records-dropped counts calls */
+		if (t->stuck_cut)
 			return true;
-		}
 	} else if (!ratelimit_take(&ctx->ratelimit, proc.tgid,
 				   (uint32_t)policy_rule_index(ctx->policy, rule),
 				   rule->rate_limit_per_min, sw_mono_ns())) {
 		ctx->stats.rate_limited++;
+		recorder_dropped(ctx->recorder, RECORD_DROP_RATE_LIMIT, rule->name, action, 1);
 		if (stuck)
 			t->stuck_cut = true;
 		return true;
@@ -578,6 +579,13 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 		event_ns = t->call.start_ns + rule->min_duration_ns;
 	emit(ctx, t, rule, f, action, event_ns, duration_ns, has_ret, ret, sched_delay_ns);
 	return true;
+}
+
+/* --metrics-file: stallwatch_traced_threads (a plain store: the writer thread reads it) */
+static inline void note_tracees(struct tracer_ctx *ctx)
+{
+	if (ctx->durations)
+		recorder_set_traced_threads(ctx->recorder, ctx->tracees.count);
 }
 
 /* ---- calls ------------------------------------------------------------ */
@@ -595,6 +603,23 @@ static void count_call(struct tracer_ctx *ctx, const struct traced_call *call, u
 		summary_add(ctx->summary, abi, index, duration_ns, failed);
 }
 
+/*
+ * --metrics-file: every completed watched call in the duration histogram,
+ * native ABI only (its names are static; compat calls still get records).
+ */
+static void observe_call(struct tracer_ctx *ctx, const struct traced_call *call,
+			 uint64_t duration_ns)
+{
+	enum policy_abi abi;
+	int index = call->name_nr;
+
+	if (index < 0 &&
+	    (!policy_abi_of(call->arch, call->nr, &abi, &index) || abi != POLICY_ABI_NATIVE))
+		return;
+	if (syscall_name(index))
+		recorder_observe(ctx->recorder, (size_t)index, syscall_name(index), duration_ns);
+}
+
 /* The call is over (returned, or ended by a signal handler's EINTR). */
 static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_ns, bool has_ret,
 			int64_t ret)
@@ -606,6 +631,8 @@ static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_n
 	ctx->stats.calls++;
 	if (ctx->summary && t->reportable)
 		count_call(ctx, &t->call, duration_ns, has_ret && ret < 0 && ret >= -4095);
+	if (ctx->durations && t->reportable)
+		observe_call(ctx, &t->call, duration_ns);
 	if (!t->reportable || duration_ns < t->call.threshold_ns)
 		return;
 	delay_ns = tracer_delay_since(ctx, t->call.start_ns, t->call.threshold_ns, end_ns);
@@ -1197,13 +1224,11 @@ static void reload_policy(struct tracer_ctx *ctx)
 
 static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 {
-	struct sw_error err = {};
 	int sig = si->signo;
 
 	switch (sig) {
 	case SIGUSR1:
-		if (recorder_reopen(ctx->recorder, &err) < 0)
-			warn(ctx, "%s: %s", err.msg, strerror(-err.code));
+		recorder_reopen(ctx->recorder);
 		return;
 	case SIGINT:
 	case SIGTERM:
@@ -1529,7 +1554,6 @@ static void result_from_status(struct tracer_ctx *ctx, struct tracer_result *ret
 	struct spawn_failure failure = {};
 
 	ret->stats = ctx->stats;
-	ret->stats.records_dropped = ctx->recorder->sink.records_dropped;
 	if (!ctx->command_execed &&
 	    read(ctx->fail_fd, &failure, sizeof(failure)) == (ssize_t)sizeof(failure)) {
 		ret->outcome = TRACER_EXEC_FAILED;
@@ -1563,6 +1587,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	ctx->reload = opts->reload;
 	ctx->reload_opaque = opts->reload_opaque;
 	ctx->summary = opts->summary;
+	ctx->durations = recorder_wants_durations(opts->recorder);
 	ctx->filter_set = opts->policy->watched;
 	r = filter_build(&opts->policy->watched, !filter_have_cap_sys_admin(), &filter, err);
 	if (r < 0)
@@ -1591,9 +1616,12 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	}
 	release_stdio();
 	sample_sched(ctx, sw_mono_ns());
+	/* the writer thread starts after the fork: the command was forked single-threaded */
+	if (recorder_start(ctx->recorder) < 0)
+		warn(ctx, "cannot start the output thread: records are counted as dropped");
 
 	while (dispatch(ctx, next_event(ctx)))
-		;
+		note_tracees(ctx);
 	if (!ctx->no_children) {
 		/* stallwatch failed; EXITKILL takes the command down with us */
 		r = err->code ? err->code : -EIO;
@@ -1649,6 +1677,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ctx->reload = opts->reload;
 	ctx->reload_opaque = opts->reload_opaque;
 	ctx->summary = opts->summary;
+	ctx->durations = recorder_wants_durations(opts->recorder);
 	if (opts->follow_forks)
 		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	r = tracee_table_init(&ctx->tracees);
@@ -1696,8 +1725,10 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ctx->need_drain = true;
 	sample_sched(ctx, sw_mono_ns());
 
+	if (recorder_start(ctx->recorder) < 0)
+		warn(ctx, "cannot start the output thread: records are counted as dropped");
 	while (dispatch(ctx, next_event(ctx)))
-		;
+		note_tracees(ctx);
 	if (!ctx->no_children && !ctx->detaching) {
 		r = err->code ? err->code : -EIO;
 		goto out;
@@ -1705,7 +1736,6 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ret->outcome = TRACER_EXITED;
 	ret->code = 0;
 	ret->stats = ctx->stats;
-	ret->stats.records_dropped = ctx->recorder->sink.records_dropped;
 	r = 0;
 out:
 	tracee_table_done(&ctx->tracees);

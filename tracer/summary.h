@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "../policy/policy.h"
-#include "../record/record.h"
+#include "../record/recorder.h"
 
 #define SUMMARY_BUCKETS 512
 

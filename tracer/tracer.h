@@ -22,7 +22,7 @@
 
 #include "../common/error.h"
 #include "../policy/policy.h"
-#include "../record/record.h"
+#include "../record/recorder.h"
 #include "summary.h"
 
 struct tracer_run_options {

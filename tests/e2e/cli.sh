@@ -103,9 +103,17 @@ test_text_format() {
 	sw run --format text -e nanosleep -o rec.txt -- "$H/sleeper" 200 >/dev/null 2>err.txt
 	show rec.txt rec.json err.txt
 	expect_rc 0
-	expect_eq "$(grep -c . rec.txt)" "$n" "text lines (one per record, as many as JSON records)"
+	head -n 1 rec.txt | grep -q '^TIME  *LEVEL  *EVENT COMM  *PID/TID  *SYSCALL  *LAT(ms)  *RET DETAIL$' ||
+		fail "no header line first"
+	expect_eq "$(tail -n +2 rec.txt | grep -c .)" "$n" \
+		"text lines after the header (one per record, as many as JSON records)"
 	grep -q '^{' rec.txt && fail "text format wrote JSON"
-	[ "$(grep -c nanosleep rec.txt)" = "$n" ] || fail "a text line does not name nanosleep"
+	expect_eq "$(tail -n +2 rec.txt | grep -cvE '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} warning  (SLOW |STUCK) sleeper +[0-9]+/[0-9]+ +nanosleep +>?[0-9]+\.[0-9]{3} +(0|\?) \[command-line\]$')" \
+		0 "lines not in the text columns"
+	# LAT(ms) values end under the header's LAT(ms)
+	expect_eq "$(awk 'NR == 1 { e = index($0, "LAT(ms)") + 6; next }
+		substr($0, e, 1) !~ /[0-9]/ || substr($0, e + 1, 1) != " " { bad++ }
+		END { print bad + 0 }' rec.txt)" 0 "lines with LAT(ms) out of its column"
 }
 
 # Every record is one compact JSON object with the common fields.

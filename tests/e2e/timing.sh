@@ -108,7 +108,7 @@ test_fastcalls_quiet() {
 
 # ...and every one of them, exactly once, with -m 0.
 test_fastcalls_m0() {
-	sw run -m 0 -e getppid -o rec.json -- "$H/fastcalls" 1000 out.txt 2>err.txt
+	sw run -m 0 --rate-limit 0 -e getppid -o rec.json -- "$H/fastcalls" 1000 out.txt 2>err.txt
 	show out.txt err.txt
 	expect_rc 0
 	expect_eq "$(jq_count rec.json 'name == "getppid" and slow')" 1000 "getppid records at -m 0"

@@ -1069,7 +1069,7 @@ static int test_load_later_rule_replaces(void)
 	CHECK(r->severity == POLICY_SEV_WARNING);
 	CHECK_STR(r->level, "warning");
 	CHECK(r->min_duration_ns == MS(20));
-	CHECK(r->rate_limit_per_min == 0);
+	CHECK(r->rate_limit_per_min == POLICY_DEFAULT_RATE_LIMIT);
 	CHECK(!r->description || !*r->description);
 	CHECK(r->enabled);
 	CHECK(r->specificity == POLICY_SPEC_NAMED_SYSCALLS);
@@ -1300,7 +1300,8 @@ static int check_default_rules(const struct policy *p)
 	CHECK(r->n_tags == 2);
 	CHECK_STR(r->tags[0], "memcg");
 	CHECK_STR(r->tags[1], "zombie-memcg");
-	CHECK(r->n_targets == 0 && !r->has_result && r->rate_limit_per_min == 0);
+	CHECK(r->n_targets == 0 && !r->has_result &&
+	      r->rate_limit_per_min == POLICY_DEFAULT_RATE_LIMIT);
 
 	r = &p->rules[1];
 	CHECK_STR(r->name, "cgroup-stat-read-critical");
@@ -1359,6 +1360,41 @@ static char *read_default_json(size_t *len)
 	buf[n] = 0;
 	*len = n;
 	return buf;
+}
+
+/* Rules without rate_limit (and the command-line rule) get --rate-limit, else 600; an explicit one stays. */
+static int test_default_rate_limit(void)
+{
+	static const char text[] = "{\"rules\":[{\"name\":\"a\",\"min_duration\":\"1ms\"},"
+				   "{\"name\":\"b\",\"min_duration\":\"1ms\",\"rate_limit\":0},"
+				   "{\"name\":\"c\",\"min_duration\":\"1ms\",\"rate_limit\":7}]}";
+	struct policy_source src = { .name = "t.json", .text = text, .len = sizeof(text) - 1 };
+	const uint32_t given = 42;
+	struct policy_load_options lo = {
+		.sources = &src, .n_sources = 1, .command_line = true, .min_duration_ns = MS(5)
+	};
+	struct policy_diags d = {};
+	struct policy *p = NULL;
+
+	CHECK(policy_load(&lo, &p, &d) == 0);
+	CHECK(p->n_rules == 4);
+	CHECK(p->rules[0].rate_limit_per_min == POLICY_DEFAULT_RATE_LIMIT);
+	CHECK(p->rules[1].rate_limit_per_min == 0);
+	CHECK(p->rules[2].rate_limit_per_min == 7);
+	CHECK_STR(p->rules[3].name, POLICY_COMMAND_LINE_RULE);
+	CHECK(p->rules[3].rate_limit_per_min == POLICY_DEFAULT_RATE_LIMIT);
+	policy_free(p);
+	policy_diags_free(&d);
+
+	lo.default_rate_limit_per_min = &given;
+	CHECK(policy_load(&lo, &p, &d) == 0);
+	CHECK(p->rules[0].rate_limit_per_min == 42);
+	CHECK(p->rules[1].rate_limit_per_min == 0);
+	CHECK(p->rules[2].rate_limit_per_min == 7);
+	CHECK(p->rules[3].rate_limit_per_min == 42);
+	policy_free(p);
+	policy_diags_free(&d);
+	return 0;
 }
 
 static int test_default_policy(void)
@@ -1481,4 +1517,5 @@ UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts
 	  TEST(test_targets_children), TEST(test_targets_children_deep_chain),
 	  TEST(test_load_later_rule_replaces), TEST(test_load_append),
 	  TEST(test_load_targets_and_lists_replace), TEST(test_load_scan),
-	  TEST(test_default_policy), TEST(test_default_policy_matches_file))
+	  TEST(test_default_policy), TEST(test_default_rate_limit),
+	  TEST(test_default_policy_matches_file))

@@ -4,6 +4,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/timeutil.h"
 #include "common/utf8.h"
@@ -232,21 +233,367 @@ static int test_utf8_sanitiser(void)
 	return 0;
 }
 
-static int test_text_format(void)
+/* 2026-11-23T09:34:11Z on CLOCK_REALTIME is 1 s on CLOCK_MONOTONIC */
+#define TEXT_REAL_MINUS_MONO ((1795426451ULL - 1) * NSEC_PER_SEC)
+
+/* Deterministic local time for the text format: TZ set before localtime_r(). */
+static void text_tz(const char *tz)
+{
+	setenv("TZ", tz, 1);
+	tzset();
+}
+
+static char *text_line(const struct record_syscall *ev)
+{
+	return record_encode_syscall(ev, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+}
+
+/* Terminal cells before p in line (every character in these tests takes one). */
+static size_t cell_of(const char *line, const char *p)
+{
+	size_t cells = 0;
+
+	for (const char *c = line; c < p; c++)
+		cells += ((unsigned char)*c & 0xc0) != 0x80;
+	return cells;
+}
+
+/* The cell where the header's title starts, or where it ends (one past its last cell). */
+static size_t title_start(const char *title)
+{
+	const char *h = record_text_header();
+
+	return (size_t)(strstr(h, title) - h);
+}
+
+static size_t title_end(const char *title)
+{
+	return title_start(title) + strlen(title);
+}
+
+/* value is in line and starts under title (left-aligned columns). */
+static int starts_under(const char *line, const char *value, const char *title)
+{
+	const char *p = strstr(line, value);
+
+	return p && cell_of(line, p) == title_start(title) && (p == line || p[-1] == ' ');
+}
+
+/* value is in line, right-aligned: it ends where title ends. */
+static int ends_under(const char *line, const char *value, const char *title)
+{
+	const char *p = strstr(line, value);
+
+	return p && cell_of(line, p) + strlen(value) == title_end(title) && p[strlen(value)] == ' ';
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int one_line(const char *line)
+{
+	size_t len = strlen(line);
+
+	return len > 0 && line[len - 1] == '\n' && strchr(line, '\n') == line + len - 1;
+}
+
+static int test_text_header(void)
+{
+	const char *h = record_text_header();
+
+	CHECK_STR(h, "TIME            LEVEL    EVENT COMM             PID/TID          SYSCALL"
+		     "                LAT(ms)        RET DETAIL\n");
+	CHECK(one_line(h));
+	CHECK(title_start("TIME") == 0);
+	CHECK(title_start("LEVEL") == 16);
+	CHECK(title_start("EVENT") == 25);
+	CHECK(title_start("COMM") == 31);
+	CHECK(title_start("PID/TID") == 48);
+	CHECK(title_start("SYSCALL") == 65);
+	CHECK(title_end("LAT(ms)") == 95);
+	CHECK(title_end("RET") == 106);
+	CHECK(title_start("DETAIL") == 107);
+	return 0;
+}
+
+static int test_text_slow(void)
 {
 	struct record_syscall ev = sample();
-	char *line = record_encode_syscall(&ev, "h", 0, RECORD_FORMAT_TEXT);
+	char *line;
 	int ok;
 
+	text_tz("UTC");
+	line = text_line(&ev);
 	CHECK(line);
-	ok = strcmp(line, "1970-01-01T00:00:01.153000000Z warning slow-syscall: read() of "
-			  "/sys/fs/cgroup/memory/memory.stat took 153.0 ms (threshold 50 ms) "
-			  "in cadvisor[1234/1240]\n") == 0;
+	ok = strcmp(line, "09:34:11.153000 warning  SLOW  cadvisor         1234/1240        read"
+			  "                   153.000       8192 /sys/fs/cgroup/memory/memory.stat "
+			  "[command-line]\n") == 0 &&
+	     one_line(line) && starts_under(line, "09:34:11.153000", "TIME") &&
+	     starts_under(line, "warning", "LEVEL") && starts_under(line, "SLOW", "EVENT") &&
+	     starts_under(line, "cadvisor", "COMM") && starts_under(line, "1234/1240", "PID/TID") &&
+	     starts_under(line, "read", "SYSCALL") && ends_under(line, "153.000", "LAT(ms)") &&
+	     ends_under(line, "8192", "RET") && starts_under(line, "/sys/fs/", "DETAIL");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
 	free(line);
+	CHECK(ok);
+
+	/* local time, not UTC ("UTC-2": two hours east, no tzdata needed) */
+	text_tz("UTC-2");
+	line = text_line(&ev);
+	text_tz("UTC");
+	CHECK(line);
+	ok = strncmp(line, "11:34:11.153000 ", 16) == 0;
+	free(line);
+	CHECK(ok);
+
+	/* failed call: the errno name, under RET; 1.5 s in ms */
+	ev.ret = -2;
+	ev.duration_ns = 1500250000ULL;
+	line = text_line(&ev);
+	CHECK(line);
+	ok = ends_under(line, "-ENOENT", "RET") && ends_under(line, "1500.250", "LAT(ms)");
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+static int test_text_stuck(void)
+{
+	struct record_syscall ev = sample();
+	char *line;
+	int ok;
+
+	text_tz("UTC");
+	ev.action = "stuck-syscall";
+	ev.level = "informational";
+	ev.has_ret = true; /* a stuck call has no result, even if set by mistake */
+	ev.fd_path = "pipe:[155155]";
+	ev.note = "waiting for vfork child";
+	line = text_line(&ev);
+	CHECK(line);
+	ok = strcmp(line, "09:34:11.153000 info     STUCK cadvisor         1234/1240        read"
+			  "                  >153.000          ? pipe:[155155] [command-line] "
+			  "(waiting for vfork child)\n") == 0 &&
+	     ends_under(line, ">153.000", "LAT(ms)") && ends_under(line, "?", "RET");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+static int test_text_partial(void)
+{
+	struct record_syscall ev = sample();
+	char *line;
+	int ok;
+
+	text_tz("UTC");
+	ev.action = "stuck-syscall";
+	ev.name = "restart_syscall";
+	ev.partial = true;
+	ev.fd_path = NULL;
+	ev.rule_name = "slow-call";
+	line = text_line(&ev);
+	CHECK(line);
+	ok = strcmp(line, "09:34:11.153000 warning  STUCK cadvisor         1234/1240        "
+			  "restart_syscall       >153.000          ? [slow-call] partial\n") == 0 &&
+	     starts_under(line, "[slow-call]", "DETAIL");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+/* Long values are cut or pushed, never break the columns before DETAIL. */
+static int test_text_long_values(void)
+{
+	struct record_syscall ev = sample();
+	char *line;
+	int ok;
+
+	text_tz("UTC");
+	ev.proc.name = "a-comm-longer-than-sixteen-cells";
+	ev.name = "sched_get_priority_max";
+	ev.ret = 1234567890123LL;
+	line = text_line(&ev);
+	CHECK(line);
+	ok = starts_under(line, "a-comm-longer-th ", "COMM") &&
+	     !strstr(line, "a-comm-longer-thi") && starts_under(line, "1234/1240", "PID/TID") &&
+	     starts_under(line, "sched_get_priority ", "SYSCALL") &&
+	     !strstr(line, "sched_get_priority_") && ends_under(line, "153.000", "LAT(ms)");
+	/* RET wider than its column: DETAIL moves right by what it lacks, one space apart */
+	ok = ok && strstr(line, " 153.000 1234567890123 /sys/fs/cgroup/memory/memory.stat [");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+
+	/* stuck for 3 hours: LAT takes the space SYSCALL leaves, or pushes RET, which lines up again */
+	ev = sample();
+	ev.action = "stuck-syscall";
+	ev.duration_ns = 3ULL * 3600 * NSEC_PER_SEC;
+	line = text_line(&ev);
+	CHECK(line);
+	ok = ends_under(line, ">10800000.000", "LAT(ms)") && ends_under(line, "?", "RET");
+	free(line);
+	CHECK(ok);
+	ev.name = "inotify_add_watch";
+	line = text_line(&ev);
+	CHECK(line);
+	ok = strstr(line, " inotify_add_watch >10800000.000 ") && ends_under(line, "?", "RET");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+/* Strings from the kernel or the program: sanitised, quoted, no terminal controls. */
+static int test_text_strings(void)
+{
+	struct record_syscall ev = sample();
+	char *line;
+	int ok;
+
+	text_tz("UTC");
+	ev.path = "/tmp/my file";
+	line = text_line(&ev);
+	CHECK(line);
+	ok = strstr(line, " \"/tmp/my file\" [command-line]\n") &&
+	     starts_under(line, "\"/tmp/my file\"", "DETAIL");
+	free(line);
+	CHECK(ok);
+
+	/* invalid UTF-8: U+FFFD, one cell each, so the columns stay */
+	ev.path = NULL;
+	ev.proc.name = "bad\xff\xfe";
+	ev.fd_path = "/tmp/caf\xe9";
+	line = text_line(&ev);
+	CHECK(line);
+	ok = one_line(line) && starts_under(line, "bad\xef\xbf\xbd\xef\xbf\xbd ", "COMM") &&
+	     starts_under(line, "1234/1240", "PID/TID") && ends_under(line, "153.000", "LAT(ms)") &&
+	     starts_under(line, "/tmp/caf\xef\xbf\xbd [command-line]\n", "DETAIL");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+
+	/* a newline, an escape sequence, quotes: one line, nothing for the terminal to act on */
+	ev.proc.name = "x\x1b[2Jy";
+	ev.path = "/tmp/a\"b\nc\x1b\\d";
+	ev.fd_path = NULL;
+	line = text_line(&ev);
+	CHECK(line);
+	ok = one_line(line) && !strchr(line, '\x1b') && starts_under(line, "x?[2Jy ", "COMM") &&
+	     strstr(line, " \"/tmp/a\\\"b\\nc\\x1b\\\\d\" [command-line]\n");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+
+	/* CJK comm: two cells per character */
+	ev.proc.name = "\xe6\x97\xa5\xe6\x9c\xac"; /* two wide characters, 4 cells */
+	line = text_line(&ev);
+	CHECK(line);
+	ok = strstr(line, " \xe6\x97\xa5\xe6\x9c\xac             1234/1240 ") != NULL;
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+static int test_text_host(void)
+{
+	struct record_host hr = {
+		.action = "host-scan",
+		.level = "informational",
+		.rule_name = "host-scan",
+		.sample_mono_ns = 1153000000ULL,
+		.scan_ns = 1700000,
+		.has_memcg = true,
+		.memcg_hierarchy = "v1",
+		.memcg_counted = true,
+		.memcg_online = 5,
+		.memcg_offline = 34,
+	};
+	char *line;
+	int ok;
+
+	text_tz("UTC");
+	line = record_encode_host(&hr, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+	CHECK(line);
+	ok = strcmp(line, "09:34:11.153000 info     SCAN  host scan took 1.7 ms: 34 offline memcgs "
+			  "(5 online, v1)\n") == 0 &&
+	     starts_under(line, "SCAN", "EVENT") && starts_under(line, "host scan", "COMM");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+
+	hr.action = "memcg-offline";
+	hr.level = "critical";
+	hr.alert_reason = "34 offline memory cgroups";
+	hr.alert_next_step = "reclaim";
+	line = record_encode_host(&hr, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+	CHECK(line);
+	ok = strcmp(line, "09:34:11.153000 critical ALERT memcg-offline: 34 offline memory "
+			  "cgroups; next: reclaim\n") == 0;
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+static int test_text_summary_and_dropped(void)
+{
+	const struct record_summary_row rows[] = {
+		{ "getppid", 100, 0, 2000000, 10000, 50000, 40000 },
+	};
+	const struct record_summary sum = { rows, 1, 153000000ULL, 1153000000ULL };
+	const struct record_dropped d = {
+		.reason = RECORD_DROP_QUEUE_FULL,
+		.rule = "slow-call",
+		.count = 3,
+		.since_mono_ns = 153000000ULL,
+		.mono_ns = 1153000000ULL,
+	};
+	char message[1024], want[1100], *text;
+	int ok;
+
+	text_tz("UTC");
+	text = record_encode_summary(&sum, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+	CHECK(text);
+	/* a title line in the columns, then the table; its headers carry units */
+	ok = starts_with(text, "09:34:11.153000 info     SUMM  100 watched calls of 1 syscall, "
+			       "0 errors in 1.0 s:\n     calls   errors     total_ms     min_us  "
+			       "   avg_us     max_us     p99_us  syscall\n") &&
+	     strstr(text, "  getppid\n") && text[strlen(text) - 1] == '\n';
+	if (!ok)
+		fprintf(stderr, "  got: %s", text);
+	free(text);
+	CHECK(ok);
+
+	/* records-dropped: its message from the COMM column on */
+	record_dropped_message(&d, message, sizeof(message));
+	snprintf(want, sizeof(want), "09:34:11.153000 warning  DROP  %s\n", message);
+	text = record_encode_dropped(&d, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+	CHECK(text);
+	ok = one_line(text) && strcmp(text, want) == 0;
+	if (!ok)
+		fprintf(stderr, "  got: %s", text);
+	free(text);
 	CHECK(ok);
 	return 0;
 }
 
 UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TEST(test_errno_name),
 	  TEST(test_invalid_utf8_is_sanitised), TEST(test_timestamp_format),
-	  TEST(test_durations_for_humans), TEST(test_utf8_sanitiser), TEST(test_text_format))
+	  TEST(test_durations_for_humans), TEST(test_utf8_sanitiser), TEST(test_text_header),
+	  TEST(test_text_slow), TEST(test_text_stuck), TEST(test_text_partial),
+	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host),
+	  TEST(test_text_summary_and_dropped))

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# sinks.sh - where records go and what happens when they cannot: the -o file
+# rotated under a running stallwatch (mv + SIGUSR1), a full disk (a tiny
+# tmpfs of our own), a burst cut by the default rate limit, a stuck reader
+# filling the queue, the journal's <N> prefix, --syslog without /dev/log, and
+# the metrics file. Every loss must show up, exactly, in records-dropped
+# records: written + dropped = what the program did.
+. "$(dirname "$0")/lib.sh"
+
+H=$HELPERS
+
+# dropped FILE REASON [ACTION]: the sum of stallwatch.dropped.count of records-dropped
+# records for REASON (and the records' event.action ACTION)
+dropped() {
+	jq -R -s --arg r "$2" --arg a "${3:-}" '[split("\n")[] | fromjson? | select(.event.action == "records-dropped"
+		and .stallwatch.dropped.reason == $r and ($a == "" or .stallwatch.dropped.action == $a))
+		| .stallwatch.dropped.count] | add // 0' "$1"
+}
+
+# Every line of FILE is one whole JSON object (no torn line).
+all_json() {
+	local bad
+	bad=$(jq -R 'fromjson? // "BAD" | select(. == "BAD")' "$1" | wc -l)
+	[ "$bad" = 0 ] || fail "$bad line(s) of $1 are not JSON"
+}
+
+# Rotation: mv the file away, SIGUSR1; every record lands in exactly one of
+# the two files, none twice, none lost; the new file is 0600.
+test_rotate() {
+	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 1ms --rate-limit 0 -o out.jsonl -- \
+		"$H/slowcalls" 300 5000 gate 150 >helper.out 2>err.txt
+	local swpid=$BGPID
+	wait_for '[ "$(jq_count out.jsonl slow)" -ge 150 ]' 20 || fail "150 records did not arrive"
+	mv out.jsonl out.1
+	kill -USR1 "$swpid"
+	wait_for '[ -f out.jsonl ]' 10 || fail "SIGUSR1 did not reopen the file"
+	touch gate
+	t_wait "$swpid" 30
+	show err.txt
+	expect_rc 0
+	local old new uniq
+	old=$(jq_count out.1 slow)
+	new=$(jq_count out.jsonl slow)
+	uniq=$(cat out.1 out.jsonl | jq -r 'select(.event.action == "slow-syscall")
+		| "\(.process.thread.id) \(.event.start)"' | sort -u | wc -l)
+	expect_eq "$((old + new))" 300 "records in the old and the new file ($old + $new)"
+	expect_eq "$uniq" 300 "distinct records"
+	[ "$new" -ge 1 ] || fail "nothing went to the reopened file"
+	expect_eq "$(stat -c %a out.jsonl)" 600 "mode of the reopened file"
+	all_json out.1
+	all_json out.jsonl
+}
+
+# mount_tiny DIR KB: a private tmpfs of KB KiB (ours; unmounted at the end of the test)
+mount_tiny() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=${2}k,mode=0700" stallwatch-test "$1" 2>/dev/null ||
+		skip "cannot mount a tmpfs (not root?)"
+}
+
+# after a test, whatever happened in it: no mount of ours stays
+t_unmount() {
+	umount -l "$T_TMP/$1/full" 2>/dev/null
+	return 0
+}
+
+fill() {
+	# ENOSPC ends it; what is left is less than one record
+	dd if=/dev/zero of="$1/filler" bs=4k 2>/dev/null
+	sync -f "$1/filler" 2>/dev/null
+}
+
+# A full disk: tracing goes on, the exit status is the command's, the loss is
+# said once on stderr, and when space returns a records-dropped record with the
+# exact count follows; no torn line is left behind.
+test_full_disk() {
+	mount_tiny full 1024
+	fill full
+	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 1ms --rate-limit 0 \
+		-o full/out.jsonl -- "$H/slowcalls" 200 5000 gate 80 >helper.out 2>err.txt
+	local swpid=$BGPID
+	wait_for 'grep -q "^waiting" helper.out' 20 || fail "the helper did not reach its gate"
+	# the records of the first 80 calls reach the writer and fail
+	wait_for 'grep -q "cannot write to output" err.txt' 20 || fail "no stderr line about the full disk"
+	sleep 0.3
+	rm -f full/filler
+	touch gate
+	t_wait "$swpid" 30
+	cp full/out.jsonl out.jsonl
+	umount full
+	show err.txt out.jsonl
+	expect_rc 0
+	local written lost
+	# each call has a slow record, and a stuck one when the 1 ms passed while it slept
+	written=$(jq_count out.jsonl slow)
+	lost=$(dropped out.jsonl write-error slow-syscall)
+	[ "$lost" -ge 1 ] || fail "no records-dropped record with reason write-error"
+	expect_eq "$((written + lost))" 200 "written ($written) + dropped ($lost) slow-syscall records"
+	expect_eq "$(grep -c 'cannot write to output' err.txt)" 1 "stderr lines about the failure"
+	grep -q 'writable again' err.txt || fail "no stderr line about the recovery"
+	expect_eq "$(jq -r 'select(.event.action == "records-dropped") | .stallwatch.dropped.errno' out.jsonl | sort -u)" \
+		ENOSPC "errno of the loss"
+	all_json out.jsonl
+}
+
+# The disk never recovers: the exit status is still the command's, and one
+# stderr line at exit gives the count.
+test_full_disk_forever() {
+	mount_tiny full 64
+	fill full
+	sw run --no-default-policy -e nanosleep -m 1ms --rate-limit 0 -o full/out.jsonl -- \
+		sh -c '"$0" 50 2000 && exit 7' "$H/slowcalls" >helper.out 2>err.txt
+	umount full
+	show err.txt
+	expect_rc 7
+	# 50 slow records, plus the stuck ones of calls still asleep at 1 ms
+	local n
+	n=$(sed -n 's/^stallwatch: \([0-9]*\) record(s) could not be written: No space left on device$/\1/p' err.txt)
+	[ -n "$n" ] && [ "$n" -ge 50 ] && [ "$n" -le 100 ] || fail "no stderr line with the count (50-100)"
+}
+
+# 5000 slow calls in a burst against the default rate limit (600 a minute per
+# process and rule): a bounded number of records, the rest counted exactly.
+test_ratelimit_burst() {
+	sw run --no-default-policy -e nanosleep -m 1us -o out.jsonl -- "$H/slowcalls" 5000 500 \
+		>helper.out 2>err.txt
+	show err.txt
+	expect_rc 0
+	local written lost
+	written=$(jq_count out.jsonl slow)
+	lost=$(dropped out.jsonl rate-limit)
+	expect_eq "$((written + lost))" 5000 "written ($written) + dropped ($lost)"
+	[ "$written" -ge 600 ] && [ "$written" -le 700 ] || fail "$written records: want the burst of 600 (+ refill)"
+	expect_eq "$(jq -r 'select(.event.action == "records-dropped") |
+		"\(.event.kind) \(.log.level) \(.rule.name) \(.stallwatch.dropped.rule)"' out.jsonl | sort -u)" \
+		"event warning stallwatch.records-dropped command-line" "records-dropped fields"
+	[ "$(jq_count out.jsonl '.event.action == "records-dropped" and .stallwatch.dropped.final')" -ge 1 ] ||
+		fail "no final records-dropped record"
+}
+
+# A reader that stops reading: the pipe and then the queue fill up, the command
+# runs on at full speed, and once a reader drains the pipe the queue-full
+# count makes written + dropped exact.
+test_queue_full() {
+	mkfifo fifo
+	t_bg sh -c 'exec sleep 120 <fifo' # holds the read end, never reads
+	local holder=$BGPID
+	# a queue of 100 records (doc/sinks.md); calls of 1 ms, far above the threshold, so
+	# every one is reported (a call near it may be explained away by our own delay)
+	STALLWATCH_QUEUE_RECORDS=100 t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 10us \
+		--rate-limit 0 -o fifo -- "$H/slowcalls" 1500 1000 >helper.out 2>err.txt
+	local swpid=$BGPID
+	wait_for 'grep -q "^done" helper.out' 60 || fail "the command did not finish while the output was stuck"
+	t_bg sh -c 'exec cat fifo >out.jsonl'
+	kill "$holder"
+	t_wait "$swpid" 30
+	show err.txt
+	expect_rc 0
+	local written lost
+	written=$(jq_count out.jsonl slow)
+	lost=$(dropped out.jsonl queue-full slow-syscall)
+	[ "$(dropped out.jsonl queue-full)" -ge 1 ] || fail "nothing dropped with the pipe stuck ($written written)"
+	expect_eq "$((written + lost))" 1500 "written ($written) + dropped ($lost) slow-syscall records"
+	all_json out.jsonl
+}
+
+# stdout is the journal ($JOURNAL_STREAM names it): each line gets the "<N>"
+# priority prefix journald turns into PRIORITY=N; elsewhere no prefix.
+test_journal_prefix() {
+	: >out.txt
+	JOURNAL_STREAM=$(stat -c '%d:%i' out.txt) "$STALLWATCH" scan >>out.txt 2>err.txt
+	show out.txt err.txt
+	grep -q '^<6>{".*"action":"host-scan"' out.txt || fail "host-scan line without <6>"
+	[ "$(grep -vc '^<[0-7]>{' out.txt)" = 0 ] || fail "a line without a priority prefix"
+	JOURNAL_STREAM=1:2 "$STALLWATCH" scan >plain.txt 2>err.txt
+	grep -q '^{' plain.txt || fail "a prefix although stdout is not the journal"
+}
+
+# --syslog where there is no /dev/log (this host): nothing breaks, the stream
+# still gets every record.
+test_syslog_missing() {
+	[ -e /dev/log ] && skip "this host has a /dev/log (sinks_daemons.sh tests a real one)"
+	sw run --no-default-policy --syslog -e nanosleep -m 1ms -o out.jsonl -- "$H/slowcalls" 5 5000 \
+		>helper.out 2>err.txt
+	show err.txt
+	expect_rc 0
+	expect_eq "$(jq_count out.jsonl slow)" 5 "records"
+}
+
+# --metrics-file: the file exists (0644), is complete after exit, and counts
+# what was recorded and every completed watched call.
+test_metrics_file() {
+	sw run --no-default-policy -e nanosleep -m 1ms --metrics-file m.prom -o out.jsonl -- \
+		"$H/slowcalls" 7 5000 >helper.out 2>err.txt
+	show err.txt m.prom
+	expect_rc 0
+	expect_eq "$(stat -c %a m.prom)" 644 "mode"
+	grep -qx 'stallwatch_records_total{action="slow-syscall",rule="command-line",syscall="nanosleep"} 7' m.prom ||
+		fail "records counter"
+	grep -qx 'stallwatch_syscall_duration_seconds_count{syscall="nanosleep"} 7' m.prom ||
+		fail "histogram count"
+	grep -q '^stallwatch_info{.*mode="run"' m.prom || fail "stallwatch_info"
+	[ "$(ls -A | grep -c '\.tmp$')" = 0 ] || fail "a temp file was left"
+	# a directory that does not exist: one clear line, usage-time failure
+	sw run --metrics-file /nonexistent/dir/m.prom -- true 2>err2.txt
+	[ "$RC" != 0 ] || fail "a metrics file in a missing directory was accepted"
+	grep -q "^stallwatch: .*metrics file" err2.txt || fail "no clear error line: $(cat err2.txt)"
+}
+
+t_run rotate test_rotate
+t_run full_disk test_full_disk
+t_unmount full_disk
+t_run full_disk_forever test_full_disk_forever
+t_unmount full_disk_forever
+t_run ratelimit_burst test_ratelimit_burst
+t_run queue_full test_queue_full
+t_run journal_prefix test_journal_prefix
+t_run syslog_missing test_syslog_missing
+t_run metrics_file test_metrics_file
+t_done

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_output.c - the writer thread and its sinks (record/output.c) against
+ * real files, /dev/full, a pipe nobody reads and a symlink swapped under a
+ * running output: every record is written or counted, exactly once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../common/macro.h"
+#include "../../common/timeutil.h"
+#include "../../record/output.h"
+#include "unit.h"
+
+struct notes {
+	pthread_mutex_t lock;
+	int n;
+	char last[1024];
+};
+
+static void on_notify(void *opaque, const char *line)
+{
+	struct notes *n = opaque;
+
+	pthread_mutex_lock(&n->lock);
+	n->n++;
+	snprintf(n->last, sizeof(n->last), "%s", line);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/sw-test-output-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	return d ? strdup(d) : NULL;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "  cannot remove %s\n", dir);
+}
+
+/* A JSON record line like the recorder makes: {"seq":N,"pad":"xxx"} */
+static int submit_seq(struct output *out, int seq, size_t pad, const char *rule)
+{
+	char *line = NULL;
+	char *p = malloc(pad + 1);
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	memset(p, 'x', pad);
+	p[pad] = 0;
+	r = asprintf(&line, "{\"seq\":%d,\"pad\":\"%s\"}\n", seq, p);
+	free(p);
+	if (r < 0)
+		return -ENOMEM;
+	return output_submit(out, &(struct output_record){ .json = line,
+							   .priority = 4,
+							   .action = "slow-syscall",
+							   .rule = rule,
+							   .syscall = "read" });
+}
+
+struct tally {
+	int records; /* lines with "seq" */
+	long long dropped[3]; /* by reason: rate-limit, queue-full, write-error */
+	int dropped_records, final_records, bad, header;
+	char errno_name[32];
+};
+
+static int tally_file(const char *path, struct tally *t)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	if (!f)
+		return -errno;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_error_t e;
+		json_t *j, *d;
+
+		if (strncmp(line, "TIME", 4) == 0) {
+			t->header++;
+			continue;
+		}
+		j = json_loads(line[0] == '<' ? line + 3 : line, 0, &e);
+		if (!j) {
+			t->bad++;
+			continue;
+		}
+		d = json_object_get(json_object_get(j, "stallwatch"), "dropped");
+		if (json_object_get(j, "seq"))
+			t->records++;
+		else if (d) {
+			const char *reason = json_string_value(json_object_get(d, "reason"));
+			long long c = json_integer_value(json_object_get(d, "count"));
+			const char *en = json_string_value(json_object_get(d, "errno"));
+
+			t->dropped_records++;
+			if (json_is_true(json_object_get(d, "final")))
+				t->final_records++;
+			if (reason && strcmp(reason, "rate-limit") == 0)
+				t->dropped[0] += c;
+			else if (reason && strcmp(reason, "queue-full") == 0)
+				t->dropped[1] += c;
+			else if (reason && strcmp(reason, "write-error") == 0)
+				t->dropped[2] += c;
+			if (en)
+				snprintf(t->errno_name, sizeof(t->errno_name), "%s", en);
+		} else
+			t->bad++;
+		json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static int test_file_basic(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	struct tally t;
+	struct stat sb;
+
+	CHECK(dir);
+	snprintf(path, sizeof(path), "%s/out.jsonl", dir);
+	CHECK(output_open(&out, &(struct output_options){ .path = path, .host_name = "h" }, &err) ==
+	      0);
+	for (int i = 0; i < 500; i++)
+		CHECK(submit_seq(out, i, 100, "r") == 0);
+	output_close(out, &st);
+	CHECK(st.written == 500 && st.dropped_queue == 0 && st.dropped_write == 0);
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.records == 500 && t.bad == 0 && t.dropped_records == 0);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	rm_rf(dir);
+	return 0;
+}
+
+/* /dev/full: ENOSPC on every write; one notice, every record counted, nothing blocks. */
+static int test_write_error_forever(void)
+{
+	struct notes notes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+
+	if (access("/dev/full", W_OK) != 0)
+		SKIP("no /dev/full");
+	CHECK(output_open(&out,
+			  &(struct output_options){ .path = "/dev/full",
+						    .notify = on_notify,
+						    .notify_opaque = &notes,
+						    .retry_interval_ns = 10 * NSEC_PER_MSEC },
+			  &err) == 0);
+	for (int i = 0; i < 7; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	usleep(50 * 1000); /* a few idle retries */
+	output_close(out, &st);
+	CHECK(st.written == 0);
+	CHECK(st.dropped_write == 7);
+	CHECK(st.write_errno == ENOSPC);
+	CHECK(notes.n == 1);
+	CHECK(strstr(notes.last, "cannot write to output `/dev/full`"));
+	return 0;
+}
+
+/*
+ * The sink fails, then works again after a reopen (a symlink swapped from
+ * /dev/full to a file, as a fixed mount would): the first thing in the new
+ * file is the records-dropped record with the exact count.
+ */
+static int test_write_error_recovers(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	struct notes notes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	char link[256], file[256], tmp[256];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	struct tally t;
+
+	CHECK(dir);
+	if (access("/dev/full", W_OK) != 0)
+		SKIP("no /dev/full");
+	snprintf(link, sizeof(link), "%s/out", dir);
+	snprintf(file, sizeof(file), "%s/real.jsonl", dir);
+	snprintf(tmp, sizeof(tmp), "%s/out.new", dir);
+	CHECK(symlink("/dev/full", link) == 0);
+	CHECK(output_open(&out,
+			  &(struct output_options){
+				  .path = link, .notify = on_notify, .notify_opaque = &notes },
+			  &err) == 0);
+	for (int i = 0; i < 10; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	usleep(50 * 1000);
+	CHECK(symlink(file, tmp) == 0 && rename(tmp, link) == 0);
+	output_reopen(out);
+	for (int i = 10; i < 15; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	output_close(out, &st);
+	CHECK(st.dropped_write == 0);
+	CHECK(tally_file(file, &t) == 0);
+	CHECK(t.records == 5 && t.bad == 0);
+	CHECK(t.dropped[2] == 10);
+	CHECK(strcmp(t.errno_name, "ENOSPC") == 0);
+	CHECK(notes.n == 2 && strstr(notes.last, "writable again"));
+	rm_rf(dir);
+	return 0;
+}
+
+struct drain {
+	int fd;
+	const char *path;
+};
+
+static void *drain_main(void *arg)
+{
+	struct drain *d = arg;
+	int fd = open(d->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(d->fd, buf, sizeof(buf))) > 0)
+		if (fd >= 0 && write(fd, buf, (size_t)n) != n)
+			break;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * Nobody reads the pipe: the writer blocks, the queue (10 records) fills and
+ * submit refuses without ever blocking; once a reader drains it, written +
+ * queue-full dropped == submitted.
+ */
+static int test_queue_full(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	struct drain d;
+	pthread_t th;
+	int p[2], refused = 0;
+	uint64_t t0, worst = 0;
+	struct tally t;
+
+	CHECK(dir);
+	snprintf(path, sizeof(path), "%s/drained", dir);
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	CHECK(output_open(&out, &(struct output_options){ .fd = p[1], .queue_max_records = 10 },
+			  &err) == 0);
+	for (int i = 0; i < 1000; i++) {
+		int r;
+
+		t0 = sw_mono_ns();
+		r = submit_seq(out, i, 1000, "r");
+		if (sw_mono_ns() - t0 > worst)
+			worst = sw_mono_ns() - t0;
+		CHECK(r == 0 || r == -ENOBUFS);
+		refused += r == -ENOBUFS;
+	}
+	/* 1000 x 1 KB >> 64 KiB of pipe + 10 queued: most were refused, none waited */
+	CHECK(refused > 800);
+	CHECK(worst < 200 * NSEC_PER_MSEC);
+	d = (struct drain){ .fd = p[0], .path = path };
+	CHECK(pthread_create(&th, NULL, drain_main, &d) == 0);
+	output_close(out, &st);
+	close(p[1]);
+	pthread_join(th, NULL);
+	close(p[0]);
+	CHECK(st.dropped_queue == (uint64_t)refused);
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.bad == 0);
+	CHECK(t.records + t.dropped[1] == 1000);
+	CHECK(t.final_records == 1);
+	rm_rf(dir);
+	return 0;
+}
+
+/* Rate-limit counts: one report per interval per (reason, rule), a final one at close. */
+static int test_drop_reports(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256];
+	struct output *out = NULL;
+	struct sw_error err = {};
+	struct tally t;
+
+	CHECK(dir);
+	snprintf(path, sizeof(path), "%s/out.jsonl", dir);
+	CHECK(output_open(&out,
+			  &(struct output_options){
+				  .path = path, .drop_report_interval_ns = 100 * NSEC_PER_MSEC },
+			  &err) == 0);
+	CHECK(submit_seq(out, 0, 1, "a") == 0);
+	output_count_dropped(out, "rate-limit", "a", "slow-syscall", 3);
+	output_count_dropped(out, "rate-limit", "a", "slow-syscall", 4);
+	output_count_dropped(out, "rate-limit", "b", "slow-syscall", 1);
+	usleep(300 * 1000); /* one report is due after 100 ms */
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.dropped_records == 2 && t.dropped[0] == 8 && t.final_records == 0);
+	output_count_dropped(out, "rate-limit", "a", "slow-syscall", 5);
+	output_close(out, NULL);
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.dropped_records == 3 && t.dropped[0] == 13 && t.final_records == 1);
+	CHECK(t.records == 1 && t.bad == 0);
+	rm_rf(dir);
+	return 0;
+}
+
+/* $JOURNAL_STREAM names the fd: "<N>" prefixes; a text stream gets its header once per file. */
+static int test_journal_and_header(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256], env[64], *line = NULL;
+	struct output *out = NULL;
+	struct sw_error err = {};
+	struct stat sb;
+	size_t cap = 0;
+	FILE *f;
+	int fd, lines = 0;
+
+	CHECK(dir);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && fstat(fd, &sb) == 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)sb.st_dev,
+		 (unsigned long long)sb.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	CHECK(output_open(&out, &(struct output_options){ .fd = fd }, &err) == 0);
+	unsetenv("JOURNAL_STREAM");
+	CHECK(submit_seq(out, 1, 1, "r") == 0);
+	output_close(out, NULL);
+	close(fd);
+	f = fopen(path, "r");
+	CHECK(f);
+	while (getline(&line, &cap, f) > 0) {
+		lines++;
+		CHECK(strncmp(line, "<4>{\"seq\":1", 11) == 0);
+	}
+	free(line);
+	fclose(f);
+	CHECK(lines == 1);
+
+	/* text: the header before the first line, and again in a reopened file */
+	snprintf(path, sizeof(path), "%s/text", dir);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .path = path, .format = RECORD_FORMAT_TEXT },
+			  &err) == 0);
+	for (int i = 0; i < 3; i++) {
+		char *text = strdup("a text line\n");
+
+		CHECK(text);
+		CHECK(output_submit(out, &(struct output_record){ .text = text, .rule = "r" }) ==
+		      0);
+	}
+	output_close(out, NULL);
+	{
+		struct tally t;
+
+		CHECK(tally_file(path, &t) == 0);
+		CHECK(t.header == 1);
+	}
+	rm_rf(dir);
+	return 0;
+}
+
+UNIT_MAIN(TEST(test_file_basic), TEST(test_write_error_forever), TEST(test_write_error_recovers),
+	  TEST(test_queue_full), TEST(test_drop_reports), TEST(test_journal_and_header))
