@@ -173,6 +173,19 @@ void metrics_observe(struct metrics *m, size_t slot, const char *syscall, uint64
 			 __ATOMIC_RELAXED);
 }
 
+uint64_t metrics_observed(const struct metrics *m)
+{
+	uint64_t n = 0;
+
+	for (size_t s = 0; s < m->n_slots; s++) {
+		const struct hist_entry *e = __atomic_load_n(&m->slots[s], __ATOMIC_ACQUIRE);
+
+		for (size_t i = 0; e && i < ARRAY_SIZE(e->bucket); i++)
+			n += __atomic_load_n(&e->bucket[i], __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
 /* ---- counters --------------------------------------------------------- */
 
 static int compare_labels(const struct family *f, const char *const *a, const char *const *b)

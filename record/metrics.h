@@ -84,6 +84,9 @@ void metrics_free(struct metrics *m);
  */
 void metrics_observe(struct metrics *m, size_t slot, const char *syscall, uint64_t duration_ns);
 
+/* Calls observed so far (any thread; the writer compares it to skip unchanged rewrites). */
+uint64_t metrics_observed(const struct metrics *m);
+
 /* One record delivered; syscall is NULL for records not about a call (label ""). 0 or -ENOMEM. */
 int metrics_count_record(struct metrics *m, const char *action, const char *rule,
 			 const char *syscall);

@@ -89,6 +89,8 @@ struct output {
 	pthread_cond_t finished;
 	uint64_t last_drop_report_ns;
 	uint64_t next_metrics_ns;
+	bool metrics_dirty; /* a record or a drop since the last rewrite */
+	uint64_t metrics_observed; /* calls in the histogram at the last rewrite */
 	uint64_t next_retry_ns;
 };
 
@@ -591,8 +593,10 @@ static void deliver(struct output *out, struct queued *q, uint64_t now_ns)
 {
 	stream_deliver(out, q, now_ns);
 	syslog_deliver(out, q->json, q->priority);
-	if (out->metrics)
+	if (out->metrics) {
 		metrics_count_record(out->metrics, q->action, q->rule, q->syscall);
+		out->metrics_dirty = true;
+	}
 }
 
 static void do_reopen(struct output *out)
@@ -658,9 +662,11 @@ static void report_drops(struct output *out, bool final, uint64_t now_ns)
 			return;
 		}
 		syslog_deliver(out, json, LOG_WARNING);
-		if (out->metrics)
+		if (out->metrics) {
+			out->metrics_dirty = true;
 			metrics_count_record(out->metrics, "records-dropped", RECORD_DROP_RULE,
 					     NULL);
+		}
 		pthread_mutex_lock(&out->lock);
 		out->drops[i].reported = d.count;
 		pthread_mutex_unlock(&out->lock);
@@ -687,6 +693,31 @@ static void write_metrics(struct output *out, uint64_t now_ns)
 	if (metrics_write(out->metrics, &err) < 0)
 		notify(out, "%s: %s", err.msg, strerror(-err.code));
 	out->next_metrics_ns = now_ns + out->o.metrics_interval_ns;
+	out->metrics_dirty = false;
+}
+
+/*
+ * run/attach: rewrite at most once per interval, and only when something
+ * changed: a record, a drop, or a call in the histogram (a quiet tracee
+ * costs one pass over the slots per second, no I/O).
+ */
+static bool metrics_due(struct output *out, uint64_t now_ns)
+{
+	uint64_t observed;
+
+	if (!out->o.metrics_slots || now_ns < out->next_metrics_ns)
+		return false;
+	observed = metrics_observed(out->metrics);
+	pthread_mutex_lock(&out->lock);
+	for (size_t i = 0; i < out->n_drops && !out->metrics_dirty; i++)
+		out->metrics_dirty = out->drops[i].count != out->drops[i].metered;
+	pthread_mutex_unlock(&out->lock);
+	if (!out->metrics_dirty && observed == out->metrics_observed) {
+		out->next_metrics_ns = now_ns + out->o.metrics_interval_ns;
+		return false;
+	}
+	out->metrics_observed = observed;
+	return true;
 }
 
 static uint64_t next_deadline(const struct output *out)
@@ -766,8 +797,7 @@ static void *writer_main(void *arg)
 		if (out->metrics) {
 			if (host_pending)
 				metrics_set_host(out->metrics, &host);
-			if (host_pending || stopping ||
-			    (out->o.metrics_slots && now_ns >= out->next_metrics_ns))
+			if (host_pending || stopping || metrics_due(out, now_ns))
 				write_metrics(out, now_ns);
 		}
 		pthread_mutex_lock(&out->lock);

@@ -388,5 +388,55 @@ static int test_journal_and_header(void)
 	return 0;
 }
 
+/* which file is at path: its inode and mtime (an inode number may be reused) */
+static uint64_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return 0;
+	return (uint64_t)sb.st_ino * 1000003u ^
+	       ((uint64_t)sb.st_mtim.tv_sec * NSEC_PER_SEC + (uint64_t)sb.st_mtim.tv_nsec);
+}
+
+/* The metrics file: written at open, rewritten only when something changed (rename: a new inode). */
+static int test_metrics_rewrites(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256];
+	struct output *out = NULL;
+	struct sw_error err = {};
+	uint64_t first, second;
+	int p[2];
+
+	CHECK(dir);
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	snprintf(path, sizeof(path), "%s/m.prom", dir);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .fd = p[1],
+						    .metrics_path = path,
+						    .mode = "run",
+						    .metrics_slots = 16,
+						    .metrics_interval_ns = 20 * NSEC_PER_MSEC },
+			  &err) == 0);
+	CHECK(output_start(out) == 0);
+	first = inode_of(path);
+	CHECK(first != 0);
+	usleep(150 * 1000);
+	CHECK(inode_of(path) == first); /* nothing happened: no rewrite */
+	output_observe(out, 3, "read", 5000);
+	usleep(150 * 1000);
+	second = inode_of(path);
+	CHECK(second != 0 && second != first);
+	usleep(150 * 1000);
+	CHECK(inode_of(path) == second);
+	output_close(out, NULL);
+	close(p[0]);
+	close(p[1]);
+	rm_rf(dir);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_file_basic), TEST(test_write_error_forever), TEST(test_write_error_recovers),
-	  TEST(test_queue_full), TEST(test_drop_reports), TEST(test_journal_and_header))
+	  TEST(test_queue_full), TEST(test_drop_reports), TEST(test_journal_and_header),
+	  TEST(test_metrics_rewrites))
