@@ -4,7 +4,8 @@
 #   make deps         install missing Debian packages (apt-get, root)
 #   make demo         deps + build + run the demo workload under stallwatch
 #   make check        deps + build (-Werror) + every test, also under ASan+UBSan
-#   make install      PREFIX=/usr/local DESTDIR= (binary + man page, not stripped)
+#   make install      PREFIX=/usr/local DESTDIR= (binary, man page, default policy,
+#                     systemd units, logrotate file; not stripped); make uninstall
 #   make check-format / make cppcheck
 #   make bench        the full benchmark (bench/run.sh, < 10 min; rewrites doc/performance.md)
 #   make bench-quick  getppid only, 4 tools (bench/quick.sh, seconds)
@@ -18,6 +19,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 INSTALL ?= install
 PKG_CONFIG ?= pkg-config
@@ -205,16 +207,26 @@ bench: all
 bench-quick: all
 	@bench/quick.sh
 
+# The units name /usr/bin/stallwatch; the installed copies name $(BINDIR)/stallwatch.
+SYSTEMD_UNITS := stallwatch-scan.service stallwatch@.service
+
 install: $(BIN)
-	$(INSTALL) -m 0755 -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
-	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/stallwatch
-	$(INSTALL) -m 0644 doc/stallwatch.8 $(DESTDIR)$(MANDIR)/man8/stallwatch.8
-	$(INSTALL) -m 0755 -d $(DESTDIR)$(SYSCONFDIR)/stallwatch
-	$(INSTALL) -m 0644 contrib/policy/default.json $(DESTDIR)$(SYSCONFDIR)/stallwatch/default.json
+	$(INSTALL) -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/stallwatch
+	$(INSTALL) -D -m 0644 doc/stallwatch.8 $(DESTDIR)$(MANDIR)/man8/stallwatch.8
+	$(INSTALL) -D -m 0644 contrib/policy/default.json $(DESTDIR)$(SYSCONFDIR)/stallwatch/default.json
+	$(INSTALL) -D -m 0644 contrib/logrotate/stallwatch $(DESTDIR)$(SYSCONFDIR)/logrotate.d/stallwatch
+	$(INSTALL) -m 0755 -d $(DESTDIR)$(UNITDIR)
+	set -e; for u in $(SYSTEMD_UNITS); do \
+		sed 's|/usr/bin/stallwatch|$(BINDIR)/stallwatch|g' contrib/systemd/$$u >$(OUTPUT)/$$u.tmp; \
+		$(INSTALL) -m 0644 $(OUTPUT)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u; \
+		rm -f $(OUTPUT)/$$u.tmp; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/stallwatch $(DESTDIR)$(MANDIR)/man8/stallwatch.8 \
-		$(DESTDIR)$(SYSCONFDIR)/stallwatch/default.json
+		$(DESTDIR)$(SYSCONFDIR)/stallwatch/default.json \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/stallwatch \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(SYSTEMD_UNITS))
 
 clean:
 	rm -rf build stallwatch

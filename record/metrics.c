@@ -67,6 +67,7 @@ struct metrics {
 	char *path;
 	char *tmp_path; /* <dir>/.<base>.<pid>.tmp */
 	char *mode;
+	char *source; /* `source="NAME"`: the file's name without .prom, on every series */
 	uint64_t start_unix_ns;
 	size_t n_slots;
 	struct hist_entry **slots; /* written by metrics_observe() only */
@@ -75,7 +76,11 @@ struct metrics {
 	struct metrics_host host;
 	uint64_t scans;
 	uint64_t traced_threads;
+	uint64_t suppressed;
 };
+
+static char *source_label(const char *base);
+static char *add_source(char *text, const char *label);
 
 struct metrics *metrics_new(const char *path, const char *mode, size_t n_slots)
 {
@@ -116,7 +121,8 @@ struct metrics *metrics_new(const char *path, const char *mode, size_t n_slots)
 		m->tmp_path = NULL;
 	if (n_slots)
 		m->slots = calloc(n_slots, sizeof(*m->slots));
-	if (!m->path || !m->mode || !m->tmp_path || (n_slots && !m->slots)) {
+	m->source = source_label(slash ? slash + 1 : path);
+	if (!m->path || !m->mode || !m->tmp_path || !m->source || (n_slots && !m->slots)) {
 		metrics_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -142,6 +148,7 @@ void metrics_free(struct metrics *m)
 	family_free(&m->dropped);
 	free(m->path);
 	free(m->tmp_path);
+	free(m->source);
 	free(m->mode);
 	free(m);
 }
@@ -331,6 +338,11 @@ void metrics_set_host(struct metrics *m, const struct metrics_host *h)
 	m->host = *h;
 	m->has_host = true;
 	m->scans++;
+}
+
+void metrics_set_suppressed(struct metrics *m, uint64_t n)
+{
+	m->suppressed = n;
 }
 
 void metrics_set_traced_threads(struct metrics *m, uint64_t n)
@@ -658,12 +670,81 @@ char *metrics_render(struct metrics *m)
 	if (m->n_slots) {
 		buf_family(&b, "stallwatch_traced_threads", "gauge", "Threads being traced now.");
 		buf_sample_u64(&b, "stallwatch_traced_threads", m->traced_threads);
+		buf_family(
+			&b, "stallwatch_calls_suppressed_total", "counter",
+			"Calls over their threshold that were not reported because stallwatch's own "
+			"wait for a CPU explains the excess (doc/schema.md).");
+		buf_sample_u64(&b, "stallwatch_calls_suppressed_total", m->suppressed);
 	}
 
 	if (m->has_host)
 		render_host(&b, m);
 
 	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return add_source(b.p, m->source);
+}
+
+/*
+ * node_exporter's textfile collector refuses a scrape where two files have
+ * the same series ("collected before with the same name and label
+ * values"): `scan` and an `attach` per service share one directory, so
+ * every series of this file carries source="<file name without .prom>".
+ */
+static char *source_label(const char *base)
+{
+	struct buf b = {};
+	size_t len = strlen(base);
+	char *name;
+
+	if (len > 5 && strcmp(base + len - 5, ".prom") == 0)
+		len -= 5;
+	name = strndup(base, len);
+	if (!name)
+		return NULL;
+	buf_label(&b, "source", name);
+	free(name);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* Put the source label into every sample line of text (consumed). */
+static char *add_source(char *text, const char *label)
+{
+	struct buf b = {};
+	char *line = text;
+
+	while (*line) {
+		char *nl = strchr(line, '\n'), *sp;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		sp = memrchr(line, ' ', len);
+		if (line[0] == '#' || !sp) {
+			buf_add(&b, line, len);
+		} else if (sp > line && sp[-1] == '}') {
+			/* name{a="x"} 1 -> name{a="x",source="s"} 1 */
+			buf_add(&b, line, (size_t)(sp - 1 - line));
+			buf_add(&b, ",", 1);
+			buf_str(&b, label);
+			buf_add(&b, sp - 1, len - (size_t)(sp - 1 - line));
+		} else {
+			/* name 1 -> name{source="s"} 1 */
+			buf_add(&b, line, (size_t)(sp - line));
+			buf_add(&b, "{", 1);
+			buf_str(&b, label);
+			buf_add(&b, "}", 1);
+			buf_add(&b, sp, len - (size_t)(sp - line));
+		}
+		buf_add(&b, "\n", 1);
+		line += len + (nl ? 1 : 0);
+	}
+	free(text);
+	if (b.failed || !b.p) {
 		free(b.p);
 		return NULL;
 	}

@@ -97,6 +97,9 @@ int metrics_count_dropped(struct metrics *m, const char *reason, const char *rul
 /* The latest host scan (copied); also counts stallwatch_scans_total. */
 void metrics_set_host(struct metrics *m, const struct metrics_host *h);
 
+/* run/attach: stallwatch_calls_suppressed_total (calls explained by our own scheduling delay). */
+void metrics_set_suppressed(struct metrics *m, uint64_t n);
+
 /* run/attach: stallwatch_traced_threads. */
 void metrics_set_traced_threads(struct metrics *m, uint64_t n);
 

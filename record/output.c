@@ -69,6 +69,7 @@ struct output {
 	struct stream stream;
 	struct metrics *metrics;
 	uint64_t traced_threads;
+	uint64_t suppressed; /* tracer stores, writer reads (relaxed) */
 
 	/* ---- shared with the producer: under lock ---- */
 	pthread_mutex_t lock;
@@ -91,6 +92,7 @@ struct output {
 	uint64_t next_metrics_ns;
 	bool metrics_dirty; /* a record or a drop since the last rewrite */
 	uint64_t metrics_observed; /* calls in the histogram at the last rewrite */
+	uint64_t metrics_suppressed; /* suppressed calls at the last rewrite */
 	uint64_t next_retry_ns;
 };
 
@@ -226,6 +228,11 @@ void output_observe(struct output *out, size_t slot, const char *syscall, uint64
 {
 	if (out->metrics)
 		metrics_observe(out->metrics, slot, syscall, duration_ns);
+}
+
+void output_set_suppressed(struct output *out, uint64_t n)
+{
+	__atomic_store_n(&out->suppressed, n, __ATOMIC_RELAXED);
 }
 
 void output_set_traced_threads(struct output *out, uint64_t n)
@@ -690,6 +697,7 @@ static void write_metrics(struct output *out, uint64_t now_ns)
 	pthread_mutex_unlock(&out->lock);
 	metrics_set_traced_threads(out->metrics,
 				   __atomic_load_n(&out->traced_threads, __ATOMIC_RELAXED));
+	metrics_set_suppressed(out->metrics, __atomic_load_n(&out->suppressed, __ATOMIC_RELAXED));
 	if (metrics_write(out->metrics, &err) < 0)
 		notify(out, "%s: %s", err.msg, strerror(-err.code));
 	out->next_metrics_ns = now_ns + out->o.metrics_interval_ns;
@@ -712,11 +720,14 @@ static bool metrics_due(struct output *out, uint64_t now_ns)
 	for (size_t i = 0; i < out->n_drops && !out->metrics_dirty; i++)
 		out->metrics_dirty = out->drops[i].count != out->drops[i].metered;
 	pthread_mutex_unlock(&out->lock);
+	if (__atomic_load_n(&out->suppressed, __ATOMIC_RELAXED) != out->metrics_suppressed)
+		out->metrics_dirty = true;
 	if (!out->metrics_dirty && observed == out->metrics_observed) {
 		out->next_metrics_ns = now_ns + out->o.metrics_interval_ns;
 		return false;
 	}
 	out->metrics_observed = observed;
+	out->metrics_suppressed = __atomic_load_n(&out->suppressed, __ATOMIC_RELAXED);
 	return true;
 }
 

@@ -100,6 +100,7 @@ int output_host_metrics(struct output *out, const struct metrics_host *h);
 /* Hot path: one completed watched call (no-op without --metrics-file). */
 void output_observe(struct output *out, size_t slot, const char *syscall, uint64_t duration_ns);
 void output_set_traced_threads(struct output *out, uint64_t n);
+void output_set_suppressed(struct output *out, uint64_t n);
 
 /* Is the metrics file on? (callers skip output_observe work otherwise) */
 bool output_has_metrics(const struct output *out);

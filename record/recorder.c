@@ -39,7 +39,11 @@ int recorder_init(struct recorder *rec, const struct recorder_options *o, struct
 	rec->format = o->format_auto ? auto_format(o) : o->format;
 	rec->want_json = rec->format == RECORD_FORMAT_JSON || o->syslog;
 	rec->real_minus_mono_ns = (int64_t)(sw_real_ns() - sw_mono_ns());
-	if (gethostname(rec->host_name, sizeof(rec->host_name) - 1) < 0)
+	/* a pod's host name is the pod's: the DaemonSet passes the node's (Falco's FALCO_HOSTNAME) */
+	env = getenv("STALLWATCH_HOST_NAME");
+	if (env && *env)
+		snprintf(rec->host_name, sizeof(rec->host_name), "%s", env);
+	else if (gethostname(rec->host_name, sizeof(rec->host_name) - 1) < 0)
 		snprintf(rec->host_name, sizeof(rec->host_name), "localhost");
 	/* the queue bound: doc/sinks.md (a tuning knob, and the tests' way to fill it fast) */
 	env = getenv("STALLWATCH_QUEUE_RECORDS");

@@ -83,5 +83,9 @@ static inline void recorder_set_traced_threads(struct recorder *rec, uint64_t n)
 {
 	output_set_traced_threads(rec->out, n);
 }
+static inline void recorder_set_suppressed(struct recorder *rec, uint64_t n)
+{
+	output_set_suppressed(rec->out, n);
+}
 
 #endif

@@ -658,6 +658,7 @@ static void finish_call(struct tracer_ctx *ctx, struct tracee *t, uint64_t end_n
 	 */
 	if (!t->stuck_reported && duration_ns - delay_ns < t->call.threshold_ns) {
 		ctx->stats.suppressed++;
+		recorder_set_suppressed(ctx->recorder, ctx->stats.suppressed);
 		return;
 	}
 	report(ctx, t, "slow-syscall", end_ns, duration_ns,

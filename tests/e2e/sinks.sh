@@ -18,6 +18,15 @@ dropped() {
 		| .stallwatch.dropped.count] | add // 0' "$1"
 }
 
+# suppressed PROM: calls over the threshold that stallwatch did not report because its own wait
+# for a CPU explains the excess (a loaded machine); they are neither records nor drops
+suppressed() {
+	local v
+	v=$(sed -n 's/^stallwatch_calls_suppressed_total{[^}]*} //p' "$1")
+	[ -n "$v" ] || fail "no stallwatch_calls_suppressed_total in $1"
+	echo "$v"
+}
+
 # Every line of FILE is one whole JSON object (no torn line).
 all_json() {
 	local bad
@@ -28,10 +37,11 @@ all_json() {
 # Rotation: mv the file away, SIGUSR1; every record lands in exactly one of
 # the two files, none twice, none lost; the new file is 0600.
 test_rotate() {
-	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 1ms --rate-limit 0 -o out.jsonl -- \
-		"$H/slowcalls" 300 5000 gate 150 >helper.out 2>err.txt
+	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 1ms --rate-limit 0 -o out.jsonl \
+		--metrics-file m.prom -- "$H/slowcalls" 300 5000 gate 150 >helper.out 2>err.txt
 	local swpid=$BGPID
-	wait_for '[ "$(jq_count out.jsonl slow)" -ge 150 ]' 20 || fail "150 records did not arrive"
+	wait_for 'grep -q "^waiting" helper.out' 20 || fail "the helper did not reach its gate"
+	wait_for '[ "$(jq_count out.jsonl slow)" -ge 100 ]' 20 || fail "the first records did not arrive"
 	mv out.jsonl out.1
 	kill -USR1 "$swpid"
 	wait_for '[ -f out.jsonl ]' 10 || fail "SIGUSR1 did not reopen the file"
@@ -39,13 +49,14 @@ test_rotate() {
 	t_wait "$swpid" 30
 	show err.txt
 	expect_rc 0
-	local old new uniq
+	local old new uniq supp
+	supp=$(suppressed m.prom)
 	old=$(jq_count out.1 slow)
 	new=$(jq_count out.jsonl slow)
 	uniq=$(cat out.1 out.jsonl | jq -r 'select(.event.action == "slow-syscall")
 		| "\(.process.thread.id) \(.event.start)"' | sort -u | wc -l)
-	expect_eq "$((old + new))" 300 "records in the old and the new file ($old + $new)"
-	expect_eq "$uniq" 300 "distinct records"
+	expect_eq "$((old + new + supp))" 300 "records in the old and the new file ($old + $new) + suppressed ($supp)"
+	expect_eq "$uniq" "$((old + new))" "distinct records"
 	[ "$new" -ge 1 ] || fail "nothing went to the reopened file"
 	expect_eq "$(stat -c %a out.jsonl)" 600 "mode of the reopened file"
 	all_json out.1
@@ -78,7 +89,7 @@ test_full_disk() {
 	mount_tiny full 1024
 	fill full
 	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 1ms --rate-limit 0 \
-		-o full/out.jsonl -- "$H/slowcalls" 200 5000 gate 80 >helper.out 2>err.txt
+		-o full/out.jsonl --metrics-file m.prom -- "$H/slowcalls" 200 5000 gate 80 >helper.out 2>err.txt
 	local swpid=$BGPID
 	wait_for 'grep -q "^waiting" helper.out' 20 || fail "the helper did not reach its gate"
 	# the records of the first 80 calls reach the writer and fail
@@ -91,12 +102,12 @@ test_full_disk() {
 	umount full
 	show err.txt out.jsonl
 	expect_rc 0
-	local written lost
-	# each call has a slow record, and a stuck one when the 1 ms passed while it slept
+	local written lost supp
 	written=$(jq_count out.jsonl slow)
 	lost=$(dropped out.jsonl write-error slow-syscall)
+	supp=$(suppressed m.prom)
 	[ "$lost" -ge 1 ] || fail "no records-dropped record with reason write-error"
-	expect_eq "$((written + lost))" 200 "written ($written) + dropped ($lost) slow-syscall records"
+	expect_eq "$((written + lost + supp))" 200 "written ($written) + dropped ($lost) slow-syscall records + suppressed ($supp)"
 	expect_eq "$(grep -c 'cannot write to output' err.txt)" 1 "stderr lines about the failure"
 	grep -q 'writable again' err.txt || fail "no stderr line about the recovery"
 	expect_eq "$(jq -r 'select(.event.action == "records-dropped") | .stallwatch.dropped.errno' out.jsonl | sort -u)" \
@@ -117,21 +128,25 @@ test_full_disk_forever() {
 	# 50 slow records, plus the stuck ones of calls still asleep at 1 ms
 	local n
 	n=$(sed -n 's/^stallwatch: \([0-9]*\) record(s) could not be written: No space left on device$/\1/p' err.txt)
-	[ -n "$n" ] && [ "$n" -ge 50 ] && [ "$n" -le 100 ] || fail "no stderr line with the count (50-100)"
+	[ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le 100 ] || fail "no stderr line with the count (1-100)"
 }
 
 # 5000 slow calls in a burst against the default rate limit (600 a minute per
 # process and rule): a bounded number of records, the rest counted exactly.
 test_ratelimit_burst() {
-	sw run --no-default-policy -e nanosleep -m 1us -o out.jsonl -- "$H/slowcalls" 5000 500 \
-		>helper.out 2>err.txt
+	sw run --no-default-policy -e nanosleep -m 1us -o out.jsonl --metrics-file m.prom -- \
+		"$H/slowcalls" 5000 500 >helper.out 2>err.txt
 	show err.txt
 	expect_rc 0
-	local written lost
+	local written lost supp
 	written=$(jq_count out.jsonl slow)
 	lost=$(dropped out.jsonl rate-limit)
-	expect_eq "$((written + lost))" 5000 "written ($written) + dropped ($lost)"
-	[ "$written" -ge 600 ] && [ "$written" -le 700 ] || fail "$written records: want the burst of 600 (+ refill)"
+	supp=$(suppressed m.prom)
+	expect_eq "$((written + lost + supp))" 5000 "written ($written) + dropped ($lost) + suppressed ($supp)"
+	# the burst of 600, plus the refill of 10 a second while it ran
+	local most=$((600 + ELAPSED_MS / 100 + 5))
+	[ "$written" -ge 600 ] && [ "$written" -le "$most" ] ||
+		fail "$written records: want the burst of 600 + the refill (at most $most in $ELAPSED_MS ms)"
 	expect_eq "$(jq -r 'select(.event.action == "records-dropped") |
 		"\(.event.kind) \(.log.level) \(.rule.name) \(.stallwatch.dropped.rule)"' out.jsonl | sort -u)" \
 		"event warning stallwatch.records-dropped command-line" "records-dropped fields"
@@ -149,7 +164,7 @@ test_queue_full() {
 	# a queue of 100 records (doc/sinks.md); calls of 1 ms, far above the threshold, so
 	# every one is reported (a call near it may be explained away by our own delay)
 	STALLWATCH_QUEUE_RECORDS=100 t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 10us \
-		--rate-limit 0 -o fifo -- "$H/slowcalls" 1500 1000 >helper.out 2>err.txt
+		--rate-limit 0 -o fifo --metrics-file m.prom -- "$H/slowcalls" 1500 1000 >helper.out 2>err.txt
 	local swpid=$BGPID
 	wait_for 'grep -q "^done" helper.out' 60 || fail "the command did not finish while the output was stuck"
 	t_bg sh -c 'exec cat fifo >out.jsonl'
@@ -157,11 +172,12 @@ test_queue_full() {
 	t_wait "$swpid" 30
 	show err.txt
 	expect_rc 0
-	local written lost
+	local written lost supp
 	written=$(jq_count out.jsonl slow)
 	lost=$(dropped out.jsonl queue-full slow-syscall)
+	supp=$(suppressed m.prom)
 	[ "$(dropped out.jsonl queue-full)" -ge 1 ] || fail "nothing dropped with the pipe stuck ($written written)"
-	expect_eq "$((written + lost))" 1500 "written ($written) + dropped ($lost) slow-syscall records"
+	expect_eq "$((written + lost + supp))" 1500 "written ($written) + dropped ($lost) slow-syscall records + suppressed ($supp)"
 	all_json out.jsonl
 }
 
@@ -177,15 +193,24 @@ test_journal_prefix() {
 	grep -q '^{' plain.txt || fail "a prefix although stdout is not the journal"
 }
 
+# STALLWATCH_HOST_NAME names the host (a pod passes its node's name).
+test_host_name() {
+	STALLWATCH_HOST_NAME=node-17 "$STALLWATCH" scan >out.jsonl 2>err.txt
+	show err.txt
+	expect_eq "$(jq -r '.host.name' out.jsonl | sort -u)" node-17 "host.name"
+	STALLWATCH_HOST_NAME= "$STALLWATCH" scan >out2.jsonl 2>err.txt
+	expect_eq "$(jq -r '.host.name' out2.jsonl | sort -u)" "$(hostname)" "host.name without the variable"
+}
+
 # --syslog where there is no /dev/log (this host): nothing breaks, the stream
 # still gets every record.
 test_syslog_missing() {
 	[ -e /dev/log ] && skip "this host has a /dev/log (sinks_daemons.sh tests a real one)"
-	sw run --no-default-policy --syslog -e nanosleep -m 1ms -o out.jsonl -- "$H/slowcalls" 5 5000 \
-		>helper.out 2>err.txt
+	sw run --no-default-policy --syslog -e nanosleep -m 1ms -o out.jsonl --metrics-file m.prom -- \
+		"$H/slowcalls" 5 5000 >helper.out 2>err.txt
 	show err.txt
 	expect_rc 0
-	expect_eq "$(jq_count out.jsonl slow)" 5 "records"
+	expect_eq "$(($(jq_count out.jsonl slow) + $(suppressed m.prom)))" 5 "records + suppressed"
 }
 
 # --metrics-file: the file exists (0644), is complete after exit, and counts
@@ -196,9 +221,11 @@ test_metrics_file() {
 	show err.txt m.prom
 	expect_rc 0
 	expect_eq "$(stat -c %a m.prom)" 644 "mode"
-	grep -qx 'stallwatch_records_total{action="slow-syscall",rule="command-line",syscall="nanosleep"} 7' m.prom ||
-		fail "records counter"
-	grep -qx 'stallwatch_syscall_duration_seconds_count{syscall="nanosleep"} 7' m.prom ||
+	local n
+	n=$(sed -n 's/^stallwatch_records_total{action="slow-syscall",rule="command-line",syscall="nanosleep",source="m"} //p' m.prom)
+	expect_eq "$((${n:-0} + $(suppressed m.prom)))" 7 "records counter + suppressed"
+	expect_eq "${n:-0}" "$(jq_count out.jsonl slow)" "records counter = records in the file"
+	grep -qx 'stallwatch_syscall_duration_seconds_count{syscall="nanosleep",source="m"} 7' m.prom ||
 		fail "histogram count"
 	grep -q '^stallwatch_info{.*mode="run"' m.prom || fail "stallwatch_info"
 	[ "$(ls -A | grep -c '\.tmp$')" = 0 ] || fail "a temp file was left"
@@ -216,6 +243,7 @@ t_unmount full_disk_forever
 t_run ratelimit_burst test_ratelimit_burst
 t_run queue_full test_queue_full
 t_run journal_prefix test_journal_prefix
+t_run host_name test_host_name
 t_run syslog_missing test_syslog_missing
 t_run metrics_file test_metrics_file
 t_done

@@ -342,18 +342,21 @@ test_node_exporter_run() {
 	show excerpt.txt node_exporter.log
 	stop_node_exporter
 	expect_eq "$(prom scrape.txt node_textfile_scrape_error)" 0 "node_textfile_scrape_error"
-	expect_eq "$(prom scrape.txt stallwatch_records_total action=slow-syscall rule=command-line \
-		syscall=nanosleep)" 5 'stallwatch_records_total{action="slow-syscall",rule="command-line",syscall="nanosleep"}'
-	expect_eq "$(jq_count out.jsonl 'slow and .rule.name == "command-line" and name == "nanosleep"')" 5 \
-		"slow-syscall records in out.jsonl"
+	# a call our own CPU wait explains is not reported (stallwatch_calls_suppressed_total)
+	local supp
+	supp=$(prom scrape.txt stallwatch_calls_suppressed_total source=stallwatch)
+	expect_eq "$(($(prom scrape.txt stallwatch_records_total action=slow-syscall rule=command-line \
+		syscall=nanosleep source=stallwatch) + supp))" 5 'stallwatch_records_total{action="slow-syscall",rule="command-line",syscall="nanosleep"} + suppressed'
+	expect_eq "$(($(jq_count out.jsonl 'slow and .rule.name == "command-line" and name == "nanosleep"') + supp))" 5 \
+		"slow-syscall records in out.jsonl + suppressed"
 	local count b1 b10
-	count=$(prom scrape.txt stallwatch_syscall_duration_seconds_count syscall=nanosleep)
+	count=$(prom scrape.txt stallwatch_syscall_duration_seconds_count syscall=nanosleep source=stallwatch)
 	[ "${count:-0}" -ge 5 ] || fail "stallwatch_syscall_duration_seconds_count{syscall=\"nanosleep\"} '$count', want >= 5"
-	b1=$(prom scrape.txt stallwatch_syscall_duration_seconds_bucket syscall=nanosleep le=0.001)
-	b10=$(prom scrape.txt stallwatch_syscall_duration_seconds_bucket syscall=nanosleep le=0.01)
+	b1=$(prom scrape.txt stallwatch_syscall_duration_seconds_bucket syscall=nanosleep le=0.001 source=stallwatch)
+	b10=$(prom scrape.txt stallwatch_syscall_duration_seconds_bucket syscall=nanosleep le=0.01 source=stallwatch)
 	[ -n "$b1" ] && [ -n "$b10" ] && [ "$b1" -lt "$b10" ] ||
 		fail "nanosleep buckets le=0.001 '$b1' not < le=0.01 '$b10' (5 ms sleeps)"
-	expect_eq "$(prom scrape.txt stallwatch_syscall_duration_seconds_bucket syscall=nanosleep le=+Inf)" \
+	expect_eq "$(prom scrape.txt stallwatch_syscall_duration_seconds_bucket syscall=nanosleep le=+Inf source=stallwatch)" \
 		"$count" "le=+Inf bucket = _count"
 	grep -Eq '^stallwatch_info\{.*mode="run"' scrape.txt || fail 'no stallwatch_info{mode="run"} in the scrape'
 	expect_eq "$(ls -A textfile | tr '\n' ' ')" "harness.prom stallwatch.prom " \
@@ -370,6 +373,9 @@ test_node_exporter_scan() {
 	sw scan --metrics-file "$TD/textfile/scan.prom" -o scan.jsonl 2>err.txt
 	show err.txt scan.jsonl textfile/scan.prom
 	expect_rc 0
+	# a second stallwatch in the same directory: its series differ by source=
+	sw scan --metrics-file "$TD/textfile/stallwatch-other.prom" -o /dev/null 2>err2.txt
+	expect_rc 0
 	scrape scrape.txt || fail "scrape failed"
 	excerpt scrape.txt >excerpt.txt
 	show excerpt.txt node_exporter.log
@@ -379,12 +385,19 @@ test_node_exporter_scan() {
 	local off neg
 	off=$(jq_get scan.jsonl '.event.action == "host-scan"' '.stallwatch.memcg.offline // empty')
 	if [ -n "$off" ]; then
-		expect_eq "$(prom scrape.txt stallwatch_memcg_offline)" "$off" "stallwatch_memcg_offline"
+		expect_eq "$(prom scrape.txt stallwatch_memcg_offline source=scan)" "$off" "stallwatch_memcg_offline"
 	fi
 	neg=$(jq_get scan.jsonl '.event.action == "host-scan"' '.stallwatch.dentry.negative')
-	expect_eq "$(prom scrape.txt stallwatch_dentry_negative)" "$neg" "stallwatch_dentry_negative"
-	expect_eq "$(prom scrape.txt stallwatch_scans_total)" 1 "stallwatch_scans_total"
+	expect_eq "$(prom scrape.txt stallwatch_dentry_negative source=scan)" "$neg" "stallwatch_dentry_negative"
+	expect_eq "$(prom scrape.txt stallwatch_scans_total source=scan)" 1 "stallwatch_scans_total"
 	grep -Eq '^stallwatch_info\{.*mode="scan"' scrape.txt || fail 'no stallwatch_info{mode="scan"} in the scrape'
+	# both files' series, none dropped as "collected before"
+	expect_eq "$(prom scrape.txt stallwatch_scans_total source=stallwatch-other)" 1 \
+		"stallwatch_scans_total of the second file"
+	[ -n "$(prom scrape.txt stallwatch_start_time_seconds source=scan)" ] &&
+		[ -n "$(prom scrape.txt stallwatch_start_time_seconds source=stallwatch-other)" ] ||
+		fail "stallwatch_start_time_seconds of both files"
+	grep -q 'collected before' node_exporter.log && fail "node_exporter dropped duplicate series"
 	mkdir -p "$EVIDENCE"
 	cp excerpt.txt "$EVIDENCE/scrape-scan.txt"
 }

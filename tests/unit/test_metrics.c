@@ -20,6 +20,47 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/*
+ * metrics_render() without the source label every series carries (its own
+ * test checks it): the other tests read like the exposition they check.
+ */
+static char *render_plain(struct metrics *m)
+{
+	char *text = metrics_render(m), *out, *w;
+	const char *r;
+
+	if (!text)
+		return NULL;
+	out = malloc(strlen(text) + 1);
+	if (!out) {
+		free(text);
+		return NULL;
+	}
+	for (r = text, w = out; *r;) {
+		const char *label = strstr(r, "source=\"");
+		const char *end;
+
+		if (!label) {
+			strcpy(w, r);
+			w += strlen(r);
+			break;
+		}
+		end = strchr(label + 8, '"') + 1;
+		if (label[-1] == ',') {
+			memcpy(w, r, (size_t)(label - 1 - r));
+			w += label - 1 - r;
+		} else { /* {source="m"} */
+			memcpy(w, r, (size_t)(label - 1 - r));
+			w += label - 1 - r;
+			end++; /* the closing brace */
+		}
+		r = end;
+	}
+	*w = 0;
+	free(text);
+	return out;
+}
+
 /* Is `line` one whole line of text? */
 static bool has_line(const char *text, const char *line)
 {
@@ -341,7 +382,7 @@ static int test_render_lines(void)
 	metrics_set_traced_threads(m, 12);
 	metrics_set_host(m, &full_host);
 	metrics_set_host(m, &full_host);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 
 	CHECK_LINE(text, "stallwatch_info{version=\"" SW_VERSION "\",mode=\"run\"} 1");
@@ -414,7 +455,7 @@ static int test_families_when_empty(void)
 	struct metrics_host h = { .sample_unix_ns = 1000000000, .scan_ns = 1, .has_memcg = true };
 
 	CHECK(m);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	CHECK_LINE(text, "stallwatch_info{version=\"" SW_VERSION "\",mode=\"scan\"} 1");
 	CHECK_LINE(text, "# TYPE stallwatch_records_total counter");
@@ -428,7 +469,7 @@ static int test_families_when_empty(void)
 
 	/* only the groups that were measured */
 	metrics_set_host(m, &h);
-	text2 = metrics_render(m);
+	text2 = render_plain(m);
 	CHECK(text2);
 	CHECK_LINE(text2, "stallwatch_scans_total 1");
 	CHECK_LINE(text2, "stallwatch_scan_timestamp_seconds 1");
@@ -445,7 +486,7 @@ static int test_families_when_empty(void)
 	m = metrics_new("m.prom", "attach", 4);
 	CHECK(m);
 	free(text);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	CHECK(!strstr(text, "stallwatch_syscall_duration_seconds"));
 	CHECK_LINE(text, "stallwatch_traced_threads 0");
@@ -485,7 +526,7 @@ static int test_histogram_buckets(void)
 	metrics_observe(m, 1, "futex", 10000000001ULL);
 	metrics_observe(m, 8, "bogus", 1); /* slot out of range: ignored */
 	metrics_observe(m, SIZE_MAX, "bogus", 1);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
 		CHECK_LINE(text, lines[i]);
@@ -513,7 +554,7 @@ static int test_label_escaping(void)
 	CHECK(metrics_count_dropped(m, "queue-full", "caf\xe9", 1) == 0);
 	/* two raw values that read the same after UTF-8 repair are one series */
 	CHECK(metrics_count_dropped(m, "queue-full", "caf\xe8", 1) == 0);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	CHECK_LINE(text, "stallwatch_info{version=\"" SW_VERSION "\",mode=\"run\\\"x\"} 1");
 	CHECK_LINE(text,
@@ -549,7 +590,7 @@ static int test_series_bound(void)
 		snprintf(sc, sizeof(sc), "sc%05zu", i);
 		CHECK(metrics_count_record(m, "stuck-syscall", "new-c", sc) == 0);
 	}
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	CHECK_LINE(text, "stallwatch_records_total{action=\"slow-syscall\",rule=\"r000007\","
 			 "syscall=\"read\"} 2");
@@ -587,7 +628,7 @@ static int test_grammar_everything(void)
 	CHECK(metrics_count_record(m, "records-dropped", "stallwatch.records-dropped", NULL) == 0);
 	metrics_set_host(m, &full_host);
 	metrics_set_traced_threads(m, 3);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	CHECK_EXPOSITION(text);
 	/* and the checker does catch mistakes */
@@ -682,7 +723,7 @@ static int write_checks(const char *dir)
 	CHECK(read_file(path, buf, sizeof(buf)) > 0);
 	CHECK(strncmp(buf, "# HELP stallwatch_info ", 23) == 0);
 	CHECK_LINE(buf, "stallwatch_records_total{action=\"slow-syscall\",rule=\"command-line\","
-			"syscall=\"read\"} 1");
+			"syscall=\"read\",source=\"node\"} 1");
 	CHECK_EXPOSITION(buf);
 
 	/* rewritten: the new content replaces the old */
@@ -690,7 +731,7 @@ static int write_checks(const char *dir)
 	CHECK(metrics_write(m, &err) == 0);
 	CHECK(read_file(path, buf, sizeof(buf)) > 0);
 	CHECK_LINE(buf, "stallwatch_records_total{action=\"slow-syscall\",rule=\"command-line\","
-			"syscall=\"read\"} 2");
+			"syscall=\"read\",source=\"node\"} 2");
 
 	/* a stale temp file of an earlier process with our pid does not block us */
 	snprintf(tmp, sizeof(tmp), "%s/.node.prom.%d.tmp", dir, (int)getpid());
@@ -862,7 +903,7 @@ static int test_threaded_observe(void)
 	CHECK(pthread_create(&t, NULL, observe_main, &o) == 0);
 	for (;;) {
 		int done = __atomic_load_n(&o.done, __ATOMIC_ACQUIRE);
-		char *s = metrics_render(m);
+		char *s = render_plain(m);
 		uint64_t c_read, c_write, inf;
 
 		if (!s)
@@ -889,7 +930,7 @@ static int test_threaded_observe(void)
 			break;
 	}
 	CHECK(pthread_join(t, NULL) == 0);
-	text = metrics_render(m);
+	text = render_plain(m);
 	CHECK(text);
 	CHECK_LINE(text, "stallwatch_syscall_duration_seconds_count{syscall=\"read\"} 1000");
 	CHECK_LINE(text, "stallwatch_syscall_duration_seconds_count{syscall=\"write\"} 999000");
@@ -905,7 +946,41 @@ static int test_threaded_observe(void)
 	return 0;
 }
 
-UNIT_MAIN(TEST(test_render_lines), TEST(test_families_when_empty), TEST(test_histogram_buckets),
-	  TEST(test_label_escaping), TEST(test_series_bound), TEST(test_grammar_everything),
-	  TEST(test_write_file), TEST(test_write_missing_dir), TEST(test_write_enospc),
-	  TEST(test_threaded_observe))
+/* Every series carries source="<file name without .prom>", comments do not. */
+static int test_source_label(void)
+{
+	_cleanup_metrics_ struct metrics *m =
+		metrics_new("/tmp/dir/stallwatch-kubelet.prom", "attach", 4);
+	_cleanup_free_ char *text = NULL;
+	const char *p;
+	int samples = 0;
+
+	CHECK(m);
+	metrics_observe(m, 1, "read", 1000);
+	CHECK(metrics_count_record(m, "slow-syscall", "r", "read") == 0);
+	text = metrics_render(m);
+	CHECK(text);
+	CHECK_LINE(text, "stallwatch_info{version=\"" SW_VERSION
+			 "\",mode=\"attach\",source=\"stallwatch-kubelet\"} 1");
+	CHECK_LINE(text,
+		   "stallwatch_records_total{action=\"slow-syscall\",rule=\"r\",syscall=\"read\","
+		   "source=\"stallwatch-kubelet\"} 1");
+	CHECK_LINE(text, "stallwatch_traced_threads{source=\"stallwatch-kubelet\"} 0");
+	for (p = text; *p; p = strchr(p, '\n') + 1) {
+		const char *nl = strchr(p, '\n');
+
+		CHECK(nl);
+		if (*p != '#') {
+			samples++;
+			CHECK(memmem(p, (size_t)(nl - p), "source=\"stallwatch-kubelet\"", 27));
+		} else
+			CHECK(!memmem(p, (size_t)(nl - p), "source=", 7));
+	}
+	CHECK(samples > 10);
+	return 0;
+}
+
+UNIT_MAIN(TEST(test_source_label), TEST(test_render_lines), TEST(test_families_when_empty),
+	  TEST(test_histogram_buckets), TEST(test_label_escaping), TEST(test_series_bound),
+	  TEST(test_grammar_everything), TEST(test_write_file), TEST(test_write_missing_dir),
+	  TEST(test_write_enospc), TEST(test_threaded_observe))

@@ -1,0 +1,556 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# packaging.sh - what ships next to the binary (doc/deployment.md): the
+# systemd units (systemd-analyze verify, their system call filters against
+# the calls stallwatch really makes, the settings the issue asks for), the
+# logrotate file (logrotate -d, and a real rotation of an attach -o file),
+# the Kubernetes DaemonSet, the Vector and Fluent Bit snippets, the man page
+# (renders without warnings, names every long option of the --help texts),
+# and make install / make uninstall into a DESTDIR under the test's temp dir.
+#
+# Nothing here starts a service or writes outside $TD: the units are checked
+# offline (systemd-analyze works without systemd as PID 1), logrotate gets its
+# own state file and a copy of the config pointing into $TD.
+#
+# Only in the non-ASan pass: the files are the same for both binaries.
+case ${STALLWATCH:-} in
+*build/asan/stallwatch) exit 0 ;;
+esac
+. "$(dirname "$0")/lib.sh"
+
+H=$HELPERS
+UNITS="stallwatch-scan.service stallwatch@.service"
+
+find_python() {
+	local p
+	for p in python3 /usr/bin/python3; do
+		"$p" -c 'import yaml, tomllib' >/dev/null 2>&1 && echo "$p" && return 0
+	done
+	return 1
+}
+PY=$(find_python)
+
+need_sa() {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (Debian package systemd)"
+}
+
+need_py() {
+	[ -n "$PY" ] || skip "no python3 with yaml and tomllib (python3 >= 3.11, python3-yaml)"
+}
+
+# units_for_test DIR: the units in DIR with ExecStart= pointing at the binary
+# under test, and the man page where Documentation=man:stallwatch(8) finds it.
+units_for_test() {
+	local u
+	mkdir -p "$1" man/man8
+	cp "$TOP/doc/stallwatch.8" man/man8/
+	for u in $UNITS; do
+		sed "s|/usr/bin/stallwatch|$STALLWATCH|g" "$TOP/contrib/systemd/$u" >"$1/$u"
+	done
+}
+
+# verify DIR UNIT...: systemd-analyze verify in DIR; output in verify.out, status in $RC.
+verify() {
+	local dir=$1
+	shift
+	(cd "$dir" && MANPATH=$TD/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify "$@") >verify.out 2>&1
+	RC=$?
+}
+
+# Both units verify cleanly: no warning at all, exit status 0. The template is
+# verified as an instance (systemd-analyze loads stallwatch@.service for it).
+test_units_verify() {
+	need_sa
+	units_for_test units
+	verify units ./stallwatch-scan.service ./stallwatch@cadvisor.service
+	show verify.out
+	expect_rc 0
+	[ -s verify.out ] && fail "systemd-analyze verify reported: $(head -c 300 verify.out)"
+	# the check bites: the template's instance really loads the template
+	sed 's/^ProtectClock=/ProtectClok=/' units/stallwatch@.service >broken.tmp
+	mkdir -p broken && mv broken.tmp broken/stallwatch@.service
+	sed 's/^Restart=on-failure/Restart=sometimes/' units/stallwatch-scan.service \
+		>broken/stallwatch-scan.service
+	verify broken ./stallwatch@cadvisor.service ./stallwatch-scan.service
+	show verify.out
+	grep -q "Unknown key 'ProtectClok'" verify.out ||
+		fail "a misspelled directive in the template went unreported"
+	grep -q "restart specifier.*sometimes" verify.out ||
+		fail "a bad Restart= value went unreported"
+	# and an ExecStart= binary that does not exist fails verify outright
+	sed "s|$STALLWATCH|/nonexistent/stallwatch|" units/stallwatch-scan.service \
+		>broken/stallwatch-scan.service
+	verify broken ./stallwatch-scan.service
+	show verify.out
+	[ "$RC" != 0 ] || fail "a missing ExecStart= binary passed verify"
+	# Exposure as systemd rates it (offline mode, systemd >= 250): keep it low.
+	local u score
+	for u in stallwatch-scan.service stallwatch@cadvisor.service; do
+		(cd units && systemd-analyze security --offline=yes "./$u") >security.out 2>&1 || true
+		score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' security.out)
+		[ -n "$score" ] || continue
+		awk -v s="$score" 'BEGIN { exit !(s < 3.0) }' ||
+			fail "$u: systemd-analyze security exposure $score, want < 3.0"
+		echo "$u: exposure $score"
+	done
+}
+
+# unit_value FILE KEY: every value of KEY= in FILE, one per line.
+unit_value() { sed -n "s/^$2=//p" "$1"; }
+
+expect_setting() {
+	local got
+	got=$(unit_value "$1" "$2" | tr '\n' '|')
+	[ "$got" = "$3|" ] || fail "$(basename "$1"): $2=${got%|}, want $2=$3"
+}
+
+# The settings the deployment depends on, exactly as documented.
+test_units_settings() {
+	local s=$TOP/contrib/systemd/stallwatch-scan.service t=$TOP/contrib/systemd/stallwatch@.service u
+	expect_setting "$s" ExecStart "/usr/bin/stallwatch scan --interval 1m --state /var/lib/stallwatch/scan.state --metrics-file /var/lib/prometheus/node-exporter/stallwatch-scan.prom"
+	expect_setting "$t" ExecStart "/usr/bin/stallwatch attach --name %i -o /var/log/stallwatch/%i.jsonl --metrics-file /var/lib/prometheus/node-exporter/stallwatch-%i.prom"
+	expect_setting "$s" CapabilityBoundingSet "CAP_DAC_READ_SEARCH"
+	expect_setting "$t" CapabilityBoundingSet "CAP_SYS_PTRACE CAP_DAC_READ_SEARCH"
+	expect_setting "$s" StateDirectory stallwatch
+	expect_setting "$t" LogsDirectory stallwatch
+	for u in "$s" "$t"; do
+		expect_setting "$u" Type exec
+		expect_setting "$u" ExecReload 'kill -HUP $MAINPID'
+		expect_setting "$u" KillSignal SIGTERM
+		expect_setting "$u" Restart on-failure
+		expect_setting "$u" RestartSec 15s
+		expect_setting "$u" UMask 0077
+		expect_setting "$u" SyslogIdentifier stallwatch
+		expect_setting "$u" ProtectControlGroups yes
+		expect_setting "$u" ProtectSystem strict
+		expect_setting "$u" NoNewPrivileges yes
+		expect_setting "$u" ReadWritePaths -/var/lib/prometheus/node-exporter
+		grep -q '^ProcSubset=' "$u" && fail "$(basename "$u") sets ProcSubset="
+		grep -q '^PrivatePIDs=\|^DynamicUser=yes\|^ProtectProc=invisible' "$u" &&
+			fail "$(basename "$u") hides processes or /proc"
+	done
+	unit_value "$t" SystemCallFilter | grep -q '@debug' || fail "the template's filter lacks @debug (ptrace)"
+	unit_value "$s" SystemCallFilter | grep -q '@debug' && fail "scan needs no @debug"
+	:
+}
+
+# allowed_calls UNIT: the system calls UNIT's SystemCallFilter= lines allow
+# (allow lists added up, then the ~ lists taken away), one per line.
+allowed_calls() {
+	"$PY" - "$1" <<-'EOF'
+		import subprocess, sys
+		cache = {}
+		def expand(name):
+		    if not name.startswith("@"):
+		        return {name}
+		    if name not in cache:
+		        out = subprocess.run(["systemd-analyze", "syscall-filter", name],
+		                             capture_output=True, text=True, check=True).stdout
+		        s = set()
+		        for line in out.splitlines()[1:]:
+		            t = line.strip()
+		            if t and not t.startswith("#"):
+		                s |= expand(t)
+		        cache[name] = s
+		    return cache[name]
+		allow, deny = set(), set()
+		for line in open(sys.argv[1]):
+		    if line.startswith("SystemCallFilter="):
+		        v = line.split("=", 1)[1].split()
+		        if v and v[0].startswith("~"):
+		            v[0] = v[0][1:]
+		            for n in v:
+		                deny |= expand(n)
+		        else:
+		            for n in v:
+		                allow |= expand(n)
+		print("\n".join(sorted(allow - deny)))
+	EOF
+}
+
+# used_calls STRACE_OUT: the system calls in an strace -f log, one per line.
+used_calls() {
+	sed -E 's/^[0-9]+ +//; s/^<\.\.\. ([a-z0-9_]+) resumed>.*/\1(/' "$1" |
+		grep -oE '^[a-z_][a-z0-9_]*\(' | tr -d '(' | sort -u
+}
+
+need_strace() {
+	command -v strace >/dev/null || skip "strace is missing (make deps)"
+	need_sa
+	need_py
+}
+
+# strace_child STRACE_PID: the traced stallwatch (strace's child).
+strace_child() {
+	STRACE_PID=$1
+	wait_for '[ -n "$(pgrep -P "$STRACE_PID")" ]' 10 || return 1
+	pgrep -P "$STRACE_PID" | head -1
+}
+
+# Every call scan makes, with the options of the unit plus --syslog, SIGHUP
+# and SIGUSR1, is allowed by stallwatch-scan.service's filter.
+test_units_syscalls_scan() {
+	need_strace
+	mkdir -p textfile
+	t_bg strace -f -qq -o scan.tr "$STALLWATCH" scan --interval 200ms --count 6 \
+		--state "$TD/scan.state" --metrics-file "$TD/textfile/sw.prom" --syslog -o scan.jsonl \
+		2>scan.err
+	local st=$BGPID sw
+	sw=$(strace_child "$st") || fail "no stallwatch under strace"
+	wait_for '[ -s scan.jsonl ]' 10 || fail "no scan record"
+	kill -HUP "$sw"
+	sleep 0.3
+	kill -USR1 "$sw"
+	t_wait "$st" 20
+	show scan.err
+	expect_rc 0
+	allowed_calls "$TOP/contrib/systemd/stallwatch-scan.service" >allowed.txt
+	[ -s allowed.txt ] || fail "harness: no allowed calls computed"
+	used_calls scan.tr >used.txt
+	grep -qx openat used.txt || fail "harness: the strace log has no openat"
+	local missing
+	missing=$(comm -23 used.txt allowed.txt | tr '\n' ' ')
+	[ -z "$missing" ] || fail "scan makes calls its unit's SystemCallFilter= denies: $missing"
+	echo "used: $(tr '\n' ' ' <used.txt)"
+}
+
+# The same for attach and stallwatch@.service: seize, slow calls with a
+# record file and a metrics file, SIGHUP, SIGUSR1, SIGUSR2, SIGTERM (detach).
+test_units_syscalls_attach() {
+	need_strace
+	mkdir -p textfile
+	t_bg "$H/slowcalls" 200 20000
+	local tgt=$BGPID
+	t_bg strace -f -qq -o attach.tr "$STALLWATCH" attach -p "$tgt" -m 5ms -o a.jsonl \
+		--metrics-file "$TD/textfile/sw.prom" --summary --rate-limit 50 2>attach.err
+	local st=$BGPID sw
+	sw=$(strace_child "$st") || fail "no stallwatch under strace"
+	wait_for 'grep -q "attached $tgt" attach.err' 10 || {
+		show attach.err
+		fail "not attached"
+	}
+	wait_for '[ "$(jq_count a.jsonl slow)" -ge 3 ]' 10 || fail "no slow-syscall records"
+	kill -HUP "$sw"
+	sleep 0.2
+	kill -USR1 "$sw"
+	sleep 0.2
+	kill -USR2 "$sw"
+	sleep 0.2
+	kill -TERM "$sw"
+	t_wait "$st" 20
+	show attach.err
+	expect_rc 0
+	proc_alive "$tgt" || fail "the target did not survive the detach"
+	allowed_calls "$TOP/contrib/systemd/stallwatch@.service" >allowed.txt
+	used_calls attach.tr >used.txt
+	grep -qx ptrace used.txt || fail "harness: the strace log has no ptrace"
+	local missing
+	missing=$(comm -23 used.txt allowed.txt | tr '\n' ' ')
+	[ -z "$missing" ] || fail "attach makes calls its unit's SystemCallFilter= denies: $missing"
+	echo "used: $(tr '\n' ' ' <used.txt)"
+}
+
+# The DaemonSets: kinds, namespaces, PIDs, capabilities, no privileged
+# container, mounts; the ConfigMap's policy is valid.
+test_kubernetes() {
+	need_py
+	"$PY" - "$TOP/contrib/kubernetes/stallwatch-daemonset.yaml" policy.json <<-'EOF' || fail "$(tail -1 py.err)"
+		import sys, yaml
+		docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+		def need(cond, why):
+		    if not cond:
+		        print(why, file=open("py.err", "a"))
+		        sys.exit(1)
+		kinds = [d["kind"] for d in docs]
+		need(kinds == ["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet", "DaemonSet"],
+		     f"kinds {kinds}")
+		ns = docs[0]["metadata"]["name"]
+		need(all(d["metadata"].get("namespace") == ns for d in docs[1:]), "objects outside the namespace")
+		open(sys.argv[2], "w").write(docs[2]["data"]["policy.json"])
+		ds = {d["metadata"]["name"]: d for d in docs if d["kind"] == "DaemonSet"}
+		need(set(ds) == {"stallwatch-scan", "stallwatch-attach"}, f"daemonsets {sorted(ds)}")
+		for name, d in ds.items():
+		    need(d["apiVersion"] == "apps/v1", f"{name}: apiVersion")
+		    spec = d["spec"]["template"]["spec"]
+		    sel = d["spec"]["selector"]["matchLabels"]
+		    labels = d["spec"]["template"]["metadata"]["labels"]
+		    need(all(labels.get(k) == v for k, v in sel.items()), f"{name}: selector does not match")
+		    need({"operator": "Exists"} in spec.get("tolerations", []), f"{name}: no toleration for all taints")
+		    for c in spec["containers"]:
+		        sc = c["securityContext"]
+		        need(sc.get("privileged") is False, f"{name}/{c['name']}: privileged")
+		        need(sc.get("allowPrivilegeEscalation") is False, f"{name}/{c['name']}: privilege escalation")
+		        need(sc.get("readOnlyRootFilesystem") is True, f"{name}/{c['name']}: writable root")
+		        need(sc["capabilities"]["drop"] == ["ALL"], f"{name}/{c['name']}: drop")
+		        need(c["image"] == "stallwatch:0.1.0", f"{name}/{c['name']}: image {c['image']}")
+		        need("memory" in c["resources"]["limits"], f"{name}/{c['name']}: no memory limit")
+		        need("--policy=/etc/stallwatch/policy.json" in c["args"], f"{name}/{c['name']}: no policy")
+		        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+		        need(mounts["/etc/stallwatch"].get("readOnly") is True, f"{name}: policy mount")
+		    vols = {v["name"]: v for v in spec["volumes"]}
+		    need(vols["policy"]["configMap"]["name"] == docs[2]["metadata"]["name"], f"{name}: configmap")
+		scan = ds["stallwatch-scan"]["spec"]["template"]["spec"]
+		c = scan["containers"][0]
+		need(c["args"][0] == "scan" and "--interval=1m" in c["args"], "scan: args")
+		need("--metrics-file=/textfile/stallwatch.prom" in c["args"], "scan: metrics file")
+		need(c["securityContext"]["capabilities"]["add"] == ["DAC_READ_SEARCH"], "scan: capabilities")
+		need(c["securityContext"]["runAsUser"] == 0, "scan: uid 0 reads /proc/slabinfo")
+		need(not scan.get("hostPID"), "scan: hostPID (it reads nothing per process)")
+		m = {m["mountPath"]: m for m in c["volumeMounts"]}
+		need(m["/sys/fs/cgroup"].get("readOnly") is True, "scan: /sys/fs/cgroup not read-only")
+		vols = {v["name"]: v for v in scan["volumes"]}
+		need(vols[m["/sys/fs/cgroup"]["name"]]["hostPath"]["path"] == "/sys/fs/cgroup", "scan: cgroup hostPath")
+		need(vols[m["/textfile"]["name"]]["hostPath"]["path"] == "/var/lib/prometheus/node-exporter", "scan: textfile")
+		att = ds["stallwatch-attach"]["spec"]["template"]["spec"]
+		c = att["containers"][0]
+		need(att.get("hostPID") is True, "attach: hostPID")
+		need(set(c["securityContext"]["capabilities"]["add"]) == {"SYS_PTRACE", "DAC_READ_SEARCH"},
+		     "attach: capabilities")
+		need(att["nodeSelector"].get("stallwatch.io/attach") == "kubelet", "attach: not opt-in")
+		need(c["args"][0] == "attach" and not any(a.startswith("--metrics-file") for a in c["args"]),
+		     "attach: args (no second metrics file per node)")
+		need("cpu" not in c["resources"]["limits"], "attach: a CPU limit would throttle the tracer")
+	EOF
+	sw validate policy.json >validate.out 2>&1
+	show validate.out
+	expect_rc 0
+}
+
+# Vector and Fluent Bit: valid TOML/YAML, the record time with nanoseconds.
+test_pipelines() {
+	need_py
+	local p=$TOP/contrib/pipelines
+	"$PY" - "$p/vector.toml" "$p/fluent-bit.yaml" <<-'EOF' || fail "$(tail -1 py.err)"
+		import sys, tomllib, yaml
+		def need(cond, why):
+		    if not cond:
+		        print(why, file=open("py.err", "a"))
+		        sys.exit(1)
+		v = tomllib.load(open(sys.argv[1], "rb"))
+		src = v["sources"]
+		need(src["stallwatch_files"]["type"] == "file", "vector: file source")
+		need(src["stallwatch_files"]["include"] == ["/var/log/stallwatch/*.jsonl"], "vector: include")
+		need(src["stallwatch_journal"]["type"] == "journald", "vector: journald source")
+		need(src["stallwatch_journal"]["include_matches"]["SYSLOG_IDENTIFIER"] == ["stallwatch"],
+		     "vector: journald match")
+		r = v["transforms"]["stallwatch_records"]
+		need(r["type"] == "remap" and set(r["inputs"]) == set(src), "vector: remap inputs")
+		need("parse_json(.message)" in r["source"], "vector: parse_json")
+		need('parse_timestamp!(."@timestamp", "%+")' in r["source"], "vector: timestamp format")
+		for name, sink in v["sinks"].items():
+		    need(sink["inputs"] == ["stallwatch_records"], f"vector: sink {name} inputs")
+		f = yaml.safe_load(open(sys.argv[2]))
+		ins = f["pipeline"]["inputs"]
+		tail = [i for i in ins if i["name"] == "tail"]
+		need(tail and tail[0]["path"] == "/var/log/stallwatch/*.jsonl", "fluent-bit: tail path")
+		need(tail[0]["parser"] == "stallwatch_json", "fluent-bit: tail parser")
+		sd = [i for i in ins if i["name"] == "systemd"]
+		need(sd and sd[0]["systemd_filter"] == "SYSLOG_IDENTIFIER=stallwatch", "fluent-bit: systemd input")
+		fl = [x for x in f["pipeline"]["filters"] if x["name"] == "parser"]
+		need(fl and fl[0]["key_name"] == "MESSAGE" and fl[0]["parser"] == "stallwatch_json",
+		     "fluent-bit: parser filter")
+		need(f["service"]["parsers_file"].endswith("stallwatch-parsers.conf"), "fluent-bit: parsers_file")
+		need(f["pipeline"]["outputs"], "fluent-bit: no output")
+	EOF
+	# parsers.conf: one [PARSER] with the record's time, kept in the record
+	awk '
+		/^\[PARSER\]/ { n++ }
+		n == 1 && NF == 2 && $1 !~ /^#/ { kv[$1] = $2 }
+		END {
+			ok = kv["Name"] == "stallwatch_json" && kv["Format"] == "json" &&
+			     kv["Time_Key"] == "@timestamp" && kv["Time_Format"] == "%Y-%m-%dT%H:%M:%S.%L%z" &&
+			     kv["Time_Keep"] == "On"
+			exit !(n == 1 && ok)
+		}' "$p/parsers.conf" || fail "parsers.conf: not the stallwatch_json parser with Time_Key @timestamp, %L%z, Time_Keep On"
+	# a real record has the shape both formats expect: ...T..:..:..\.[0-9]{9}Z
+	sw scan -o rec.json
+	expect_rc 0
+	jq -r '."@timestamp"' rec.json | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$' ||
+		fail "@timestamp is not RFC 3339 UTC with 9 digits: $(jq -r '."@timestamp"' rec.json)"
+}
+
+# logrotate -d accepts the file as shipped.
+test_logrotate_debug() {
+	command -v logrotate >/dev/null || skip "logrotate is missing (make deps)"
+	cp "$TOP/contrib/logrotate/stallwatch" lr.conf
+	chmod 0644 lr.conf
+	logrotate -d -s "$TD/lr.state" lr.conf >lr.out 2>&1
+	RC=$?
+	show lr.out
+	expect_rc 0
+	grep -qi 'error' lr.out && fail "logrotate -d: $(grep -i error lr.out | head -1)"
+	grep -q 'rotating pattern: /var/log/stallwatch/\*.jsonl' lr.out || fail "logrotate -d: pattern not read"
+	grep -q "^[[:space:]]*copytruncate" lr.conf && fail "copytruncate loses lines"
+	grep -q "^[[:space:]]*create 0600 root root$" lr.conf || fail "no create 0600 root root"
+	:
+}
+
+# A real rotation of a running attach's -o file, with the config as shipped
+# except the path (into $TD) and the postrotate signal (to this stallwatch
+# instead of systemctl): no record lost, none written twice, the new file is
+# 0600, the older one compressed at the next rotation.
+test_logrotate_run() {
+	command -v logrotate >/dev/null || skip "logrotate is missing (make deps)"
+	[ "$(id -u)" = 0 ] || skip "create 0600 root root needs root"
+	mkdir -p log
+	t_bg "$H/slowcalls" 20 20000 "$TD/gate" 10 >target.out
+	local tgt=$BGPID
+	t_bg "$STALLWATCH" attach -p "$tgt" -e nanosleep -m 5ms -o "$TD/log/t.jsonl" 2>attach.err
+	local swpid=$BGPID
+	echo "$swpid" >sw.pid
+	sed -e "s|/var/log/stallwatch/|$TD/log/|" \
+		-e "s|systemctl kill -s USR1 --kill-whom=main 'stallwatch@\*.service'|kill -USR1 \$(cat $TD/sw.pid)|" \
+		"$TOP/contrib/logrotate/stallwatch" >lr.conf
+	grep -q "kill -USR1" lr.conf || fail "harness: postrotate not replaced"
+	chmod 0644 lr.conf
+	wait_for 'grep -q "^waiting 10" target.out' 20 || fail "the target did not reach the gate"
+	wait_for '[ "$(jq_count log/t.jsonl slow)" -ge 10 ]' 10 || fail "10 slow records not written"
+	logrotate -v -f -s "$TD/lr.state" lr.conf >lr1.out 2>&1 || {
+		show lr1.out
+		fail "logrotate failed"
+	}
+	[ -f log/t.jsonl.1 ] || fail "no log/t.jsonl.1 after the rotation"
+	[ -f log/t.jsonl ] || fail "no new log/t.jsonl (create)"
+	expect_eq "$(stat -c %a log/t.jsonl)" 600 "mode of the new file"
+	touch gate
+	t_wait "$tgt" 20
+	t_wait "$swpid" 20
+	show attach.err lr1.out
+	expect_rc 0
+	expect_eq "$(jq_count log/t.jsonl.1 slow)" 10 "slow records before the rotation (t.jsonl.1)"
+	expect_eq "$(jq_count log/t.jsonl slow)" 10 "slow records after the rotation (t.jsonl)"
+	expect_eq "$(cat log/t.jsonl.1 log/t.jsonl | jq -r 'select(.event.action == "slow-syscall") | .stallwatch.mono_ns' | sort -u | wc -l)" \
+		20 "distinct slow records in both files"
+	# the next rotation compresses the older file (delaycompress)
+	logrotate -f -s "$TD/lr.state" lr.conf >lr2.out 2>&1 || {
+		show lr2.out
+		fail "second logrotate failed"
+	}
+	[ -f log/t.jsonl.2.gz ] || fail "no log/t.jsonl.2.gz after the second rotation"
+	expect_eq "$(gzip -dc log/t.jsonl.2.gz | jq -c 'select(.event.action == "slow-syscall")' | wc -l)" \
+		10 "slow records in t.jsonl.2.gz"
+}
+
+# render_man: the page as man shows it, ASCII, no hyphenation or justification.
+render_man() {
+	MANWIDTH=250 LC_ALL=C MANPAGER=cat PAGER=cat man --nh --nj -l "$TOP/doc/stallwatch.8" 2>/dev/null |
+		col -b
+}
+
+# The man page renders without a warning and documents every long option.
+test_man() {
+	command -v man >/dev/null || skip "man is missing (make deps installs man-db)"
+	command -v groff >/dev/null || skip "groff is missing (make deps installs groff-base)"
+	local w
+	w=$(MANWIDTH=80 MANPAGER=cat PAGER=cat man --warnings -l "$TOP/doc/stallwatch.8" 2>&1 >/dev/null)
+	[ -z "$w" ] || fail "man --warnings: $(printf '%s' "$w" | head -3)"
+	w=$(groff -man -ww -z "$TOP/doc/stallwatch.8" 2>&1)
+	[ -z "$w" ] || fail "groff -ww: $(printf '%s' "$w" | head -3)"
+	render_man >page.txt
+	[ "$(wc -l <page.txt)" -gt 500 ] || fail "the rendered page is too short"
+	local sec
+	for sec in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS RECORDS "SINKS AND BACKPRESSURE" \
+		SIGNALS ENVIRONMENT FILES "EXIT STATUS" EXAMPLES "SEE ALSO"; do
+		grep -qx "$sec" page.txt || fail "no section $sec"
+	done
+	# OPTIONS: from its heading to the next section heading; its entries are
+	# the tag lines (indented 7) followed by an indented body
+	awk '/^OPTIONS$/ { on = 1; next } on && /^[A-Z][A-Z ]+$/ { exit } on' page.txt >options.txt
+	awk 'prev ~ /^       [^ \t]/ && /^(        |\t)/ { print prev } { prev = $0 }' options.txt >tags.txt
+	[ "$(wc -l <tags.txt)" -ge 20 ] || fail "harness: only $(wc -l <tags.txt) option entries found"
+	local c o missing=
+	for c in run attach scan; do
+		sw "$c" --help >"help-$c.txt" 2>&1
+		expect_rc 0 "$c --help"
+		for o in $(grep -oE -- '--[a-z][a-z-]*[a-z]' "help-$c.txt" | sort -u); do
+			grep -qE -- "$o([^a-z-]|\$)" tags.txt || missing="$missing $c:$o"
+		done
+	done
+	[ -z "$missing" ] || fail "long options of --help without an entry in OPTIONS:$missing"
+	sw validate --help >help-validate.txt 2>&1
+	for o in $(grep -oE -- '--[a-z][a-z-]*[a-z]' help-validate.txt | sort -u); do
+		grep -qF -- "$o" page.txt || missing="$missing validate:$o"
+	done
+	[ -z "$missing" ] || fail "long options of validate --help missing:$missing"
+	# SYNOPSIS names every command of the interface
+	awk '/^SYNOPSIS$/ { on = 1; next } on && /^[A-Z][A-Z ]+$/ { exit } on' page.txt >synopsis.txt
+	for c in run attach scan watch validate; do
+		grep -q "stallwatch $c" synopsis.txt || fail "SYNOPSIS lacks stallwatch $c"
+	done
+	sed -n '/^SEE ALSO$/,$p' page.txt >seealso.txt
+	for o in 'strace(1)' 'perf-trace(1)' 'journalctl(1)' 'logrotate(8)'; do
+		grep -qF "$o" seealso.txt || fail "SEE ALSO lacks $o"
+	done
+	grep -q 'JOURNAL_STREAM' page.txt || fail "ENVIRONMENT lacks JOURNAL_STREAM"
+	:
+}
+
+# installed_files ROOT: "MODE PATH" of every file under ROOT, sorted.
+installed_files() {
+	(cd "$1" && find . -type f -printf '%m %P\n' | sort)
+}
+
+# make install into a DESTDIR: exactly the documented files, their modes, the
+# units' binary path; make uninstall removes them all. The binary is not
+# rebuilt here (-o): the test installs what was built.
+test_make_install() {
+	[ -x "$TOP/stallwatch" ] || skip "no $TOP/stallwatch (make)"
+	make -C "$TOP" -s -o stallwatch install DESTDIR="$TD/root" PREFIX=/usr >install.out 2>&1 || {
+		show install.out
+		fail "make install failed"
+	}
+	installed_files root >files.txt
+	cat >want.txt <<-EOF
+		644 etc/logrotate.d/stallwatch
+		644 etc/stallwatch/default.json
+		644 usr/lib/systemd/system/stallwatch-scan.service
+		644 usr/lib/systemd/system/stallwatch@.service
+		644 usr/share/man/man8/stallwatch.8
+		755 usr/bin/stallwatch
+	EOF
+	sort -o want.txt want.txt
+	diff want.txt files.txt >diff.txt || {
+		show diff.txt
+		fail "installed files differ from the documented list: $(tr '\n' ' ' <diff.txt)"
+	}
+	cmp -s "$TOP/stallwatch" root/usr/bin/stallwatch || fail "the installed binary differs (stripped?)"
+	local u
+	for u in $UNITS; do
+		grep -q '^ExecStart=/usr/bin/stallwatch ' "root/usr/lib/systemd/system/$u" ||
+			fail "$u: ExecStart is not /usr/bin/stallwatch"
+		cmp -s "$TOP/contrib/systemd/$u" "root/usr/lib/systemd/system/$u" ||
+			fail "$u: changed by install with BINDIR=/usr/bin"
+	done
+	make -C "$TOP" -s -o stallwatch uninstall DESTDIR="$TD/root" PREFIX=/usr >uninstall.out 2>&1 || {
+		show uninstall.out
+		fail "make uninstall failed"
+	}
+	installed_files root >left.txt
+	[ -s left.txt ] && fail "make uninstall left: $(tr '\n' ' ' <left.txt)"
+	# another prefix: the units follow BINDIR
+	make -C "$TOP" -s -o stallwatch install DESTDIR="$TD/opt" PREFIX=/opt/sw >install2.out 2>&1 ||
+		fail "make install PREFIX=/opt/sw failed"
+	for u in $UNITS; do
+		grep -q '^ExecStart=/opt/sw/bin/stallwatch ' "opt/opt/sw/lib/systemd/system/$u" ||
+			fail "$u: ExecStart not rewritten to /opt/sw/bin/stallwatch"
+		grep -q '/usr/bin/stallwatch' "opt/opt/sw/lib/systemd/system/$u" &&
+			fail "$u: /usr/bin/stallwatch left in the installed unit"
+	done
+	[ -f opt/etc/logrotate.d/stallwatch ] || fail "SYSCONFDIR is not /etc with PREFIX=/opt/sw"
+	make -C "$TOP" -s -o stallwatch uninstall DESTDIR="$TD/opt" PREFIX=/opt/sw >/dev/null 2>&1
+	installed_files opt >left.txt
+	[ -s left.txt ] && fail "make uninstall PREFIX=/opt/sw left: $(tr '\n' ' ' <left.txt)"
+	:
+}
+
+t_run units_verify test_units_verify
+t_run units_settings test_units_settings
+t_run units_syscalls_scan test_units_syscalls_scan
+t_run units_syscalls_attach test_units_syscalls_attach
+t_run kubernetes test_kubernetes
+t_run pipelines test_pipelines
+t_run logrotate_debug test_logrotate_debug
+t_run logrotate_run test_logrotate_run
+t_run man test_man
+t_run make_install test_make_install
+t_done
