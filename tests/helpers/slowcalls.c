@@ -29,6 +29,14 @@ int main(int argc, char **argv)
 		gate = argv[3];
 		at = h_atol(argv[4], "AT");
 	}
+	/* $SLOWCALLS_START: wait for that file first (a test attaches before the burst) */
+	if (getenv("SLOWCALLS_START")) {
+		struct timespec ms = { .tv_nsec = 1000000 };
+
+		h_say("ready\n");
+		while (access(getenv("SLOWCALLS_START"), F_OK) != 0)
+			clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL);
+	}
 	t0 = h_now_ns();
 	for (long i = 0; i < n; i++) {
 		struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
