@@ -514,6 +514,32 @@ static char *encode_dropped(struct output *out, const struct drop_entry *d, bool
 }
 
 /*
+ * A copy of drop entry i (the producer may append entries meanwhile): -1 past
+ * the end, 0 when it is not sink's or nothing is new since its last report.
+ */
+static int drop_pending(struct output *out, size_t i, int sink, struct drop_entry *ret)
+{
+	pthread_mutex_lock(&out->lock);
+	if (i >= out->n_drops) {
+		pthread_mutex_unlock(&out->lock);
+		return -1;
+	}
+	*ret = out->drops[i];
+	pthread_mutex_unlock(&out->lock);
+	return ret->sink == sink && ret->count != ret->reported;
+}
+
+/* The stream failed: tracing goes on; one line per failure episode. */
+static void stream_failed(struct output *out, int r, uint64_t now_ns)
+{
+	out->stream.failing = true;
+	out->stream.error = -r;
+	out->next_retry_ns = now_ns + out->o.retry_interval_ns;
+	notify(out, "cannot write to %s: %s; tracing goes on, lost records are counted",
+	       out->stream.label, strerror(-r));
+}
+
+/*
  * The stream failed before: report its write errors in a records-dropped
  * record. Writable again when that worked; then say so once.
  */
@@ -527,15 +553,11 @@ static bool stream_recover(struct output *out, bool final, uint64_t now_ns)
 	for (size_t i = 0;; i++) {
 		struct drop_entry d;
 		_cleanup_free_ char *line = NULL;
+		int pending = drop_pending(out, i, DROP_STREAM, &d);
 
-		pthread_mutex_lock(&out->lock);
-		if (i >= out->n_drops) {
-			pthread_mutex_unlock(&out->lock);
+		if (pending < 0)
 			break;
-		}
-		d = out->drops[i];
-		pthread_mutex_unlock(&out->lock);
-		if (d.sink != DROP_STREAM || d.count == d.reported)
+		if (!pending)
 			continue;
 		line = encode_dropped(out, &d, final, s->format, now_ns);
 		if (!line || stream_write(s, line, LOG_WARNING) < 0)
@@ -576,11 +598,7 @@ static void stream_deliver(struct output *out, const struct queued *q, uint64_t 
 	pthread_mutex_lock(&out->lock);
 	count_drop_locked(out, RECORD_DROP_WRITE_ERROR, q->rule, q->action, DROP_STREAM, 1, -r);
 	pthread_mutex_unlock(&out->lock);
-	s->failing = true;
-	s->error = -r;
-	out->next_retry_ns = now_ns + out->o.retry_interval_ns;
-	notify(out, "cannot write to %s: %s; tracing goes on, lost records are counted", s->label,
-	       strerror(-r));
+	stream_failed(out, r, now_ns);
 }
 
 static void syslog_deliver(struct output *out, const char *json, int priority)
@@ -640,16 +658,11 @@ static void report_drops(struct output *out, bool final, uint64_t now_ns)
 	for (size_t i = 0;; i++) {
 		struct drop_entry d;
 		_cleanup_free_ char *json = NULL, *text = NULL;
-		int r = 0;
+		int r = 0, pending = drop_pending(out, i, DROP_ALL, &d);
 
-		pthread_mutex_lock(&out->lock);
-		if (i >= out->n_drops) {
-			pthread_mutex_unlock(&out->lock);
+		if (pending < 0)
 			break;
-		}
-		d = out->drops[i];
-		pthread_mutex_unlock(&out->lock);
-		if (d.sink != DROP_ALL || d.count == d.reported)
+		if (!pending)
 			continue;
 		if (out->stream.format == RECORD_FORMAT_JSON || out->o.syslog)
 			json = encode_dropped(out, &d, final, RECORD_FORMAT_JSON, now_ns);
@@ -661,11 +674,7 @@ static void report_drops(struct output *out, bool final, uint64_t now_ns)
 					 LOG_WARNING);
 		if (r < 0) {
 			/* counted with the others when the stream recovers */
-			out->stream.failing = true;
-			out->stream.error = -r;
-			notify(out,
-			       "cannot write to %s: %s; tracing goes on, lost records are counted",
-			       out->stream.label, strerror(-r));
+			stream_failed(out, r, now_ns);
 			return;
 		}
 		syslog_deliver(out, json, LOG_WARNING);
