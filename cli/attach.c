@@ -63,15 +63,8 @@ static const char attach_usage[] =
 	"      --summary           at detach (and on SIGUSR2): per syscall calls, errors,\n"
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
-	"      --format=json|text  default json; text when the output is a terminal\n"
+	"      --format=json|text  default json; text when the output is a terminal\n" CLI_SINK_OPTIONS_HELP
 	"  -h, --help              this text\n"
-	"      --syslog            also send each record to syslog (/dev/log, ident\n"
-	"                          stallwatch, priority from log.level)\n"
-	"      --metrics-file=FILE keep FILE current in Prometheus text format for\n"
-	"                          node_exporter's textfile collector (doc/metrics.md)\n"
-	"      --rate-limit=N      records per minute per process for each rule that\n"
-	"                          sets no rate_limit (and -e/-m's). Default 600; 0 =\n"
-	"                          unlimited. Cut calls are counted (records-dropped)\n"
 	"\n"
 	"Once every thread of a process is seized, stderr says:\n"
 	"  stallwatch: attached PID (COMM) with N threads\n"
@@ -254,15 +247,7 @@ int cli_attach(int argc, char **argv)
 		}
 	}
 
-	r = cli_recorder_init(&recorder, &(struct cli_output_options){
-						 .output_path = o->trace.output_path,
-						 .fd = STDOUT_FILENO,
-						 .format = o->trace.format,
-						 .format_given = o->trace.format_given,
-						 .syslog = o->trace.syslog,
-						 .metrics_path = o->trace.metrics_path,
-						 .mode = "attach",
-					 });
+	r = cli_recorder_init(&recorder, &o->trace, STDOUT_FILENO, "attach");
 	if (r < 0)
 		return 1;
 	topts.pids = o->pids;

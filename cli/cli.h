@@ -82,19 +82,22 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg);
 int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg);
 
 /*
- * The recorder of a subcommand: -o/stdout/stderr, --format, --syslog,
- * --metrics-file; sink trouble is printed by cli_sink_notify.
+ * The recorder of a subcommand from its options: -o (else fd), --format,
+ * --syslog, --metrics-file; mode "run", "attach" or "scan". Sink trouble is
+ * printed by cli_sink_notify. Returns 0 or -errno (the error printed).
  */
-struct cli_output_options {
-	const char *output_path;
-	int fd;
-	enum record_format format;
-	bool format_given;
-	bool syslog;
-	const char *metrics_path;
-	const char *mode; /* "run", "attach", "scan" */
-};
-int cli_recorder_init(struct recorder *rec, const struct cli_output_options *o);
+int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, int fd,
+		      const char *mode);
+
+/* --help lines of the sink options run and attach share */
+#define CLI_SINK_OPTIONS_HELP                                                                      \
+	"      --syslog            also send each record to syslog (/dev/log, ident\n"             \
+	"                          stallwatch, priority from log.level)\n"                         \
+	"      --metrics-file=FILE keep FILE current in Prometheus text format for\n"              \
+	"                          node_exporter's textfile collector (doc/metrics.md)\n"          \
+	"      --rate-limit=N      records per minute per process for each rule that\n"            \
+	"                          sets no rate_limit (and -e/-m's). Default 600; 0 =\n"           \
+	"                          unlimited. Cut calls are counted (records-dropped)\n"
 
 /* After the recorder is closed: one line per kind of loss nobody was told about. */
 void cli_report_dropped(const struct output_stats *st);

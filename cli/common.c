@@ -143,22 +143,23 @@ static void cli_sink_notify(void *opaque, const char *line)
 	cli_error("%s", line);
 }
 
-int cli_recorder_init(struct recorder *rec, const struct cli_output_options *o)
+int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, int fd,
+		      const char *mode)
 {
 	struct sw_error err = {};
 	int r;
 
 	r = recorder_init(rec,
 			  &(struct recorder_options){
-				  .output_path = o->output_path,
-				  .fd = o->fd,
-				  .format = o->format,
-				  .format_auto = !o->format_given,
-				  .syslog = o->syslog,
-				  .metrics_path = o->metrics_path,
-				  .mode = o->mode,
+				  .output_path = t->output_path,
+				  .fd = fd,
+				  .format = t->format,
+				  .format_auto = !t->format_given,
+				  .syslog = t->syslog,
+				  .metrics_path = t->metrics_path,
+				  .mode = mode,
 				  /* native syscall numbers: the tracer's histogram slots */
-				  .metrics_slots = strcmp(o->mode, "scan") ? SW_MAX_NR : 0,
+				  .metrics_slots = strcmp(mode, "scan") ? SW_MAX_NR : 0,
 				  .notify = cli_sink_notify,
 			  },
 			  &err);

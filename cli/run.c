@@ -58,14 +58,7 @@ static const char run_usage[] =
 	"      --no-default-policy without --policy: only the command-line rule\n"
 	"  -o, --output=FILE       append records to FILE (created mode 0600)\n"
 	"      --format=json|text  json (default) or one human line per record;\n"
-	"                          text is the default when the output is a terminal\n"
-	"      --syslog            also send each record to syslog (/dev/log, ident\n"
-	"                          stallwatch, priority from log.level)\n"
-	"      --metrics-file=FILE keep FILE current in Prometheus text format for\n"
-	"                          node_exporter's textfile collector (doc/metrics.md)\n"
-	"      --rate-limit=N      records per minute per process for each rule that\n"
-	"                          sets no rate_limit (and -e/-m's). Default 600; 0 =\n"
-	"                          unlimited. Cut calls are counted (records-dropped)\n"
+	"                          text is the default when the output is a terminal\n" CLI_SINK_OPTIONS_HELP
 	"      --summary           at exit (and on SIGUSR2): per syscall calls, errors,\n"
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -u, --user=USER         run COMMAND as USER (uid, gid and groups)\n"
@@ -262,15 +255,7 @@ int cli_run(int argc, char **argv)
 	r = cli_policy_load(&policy, &o.trace);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_RUN_INTERNAL;
-	r = cli_recorder_init(&recorder, &(struct cli_output_options){
-						 .output_path = o.trace.output_path,
-						 .fd = STDERR_FILENO,
-						 .format = o.trace.format,
-						 .format_given = o.trace.format_given,
-						 .syslog = o.trace.syslog,
-						 .metrics_path = o.trace.metrics_path,
-						 .mode = "run",
-					 });
+	r = cli_recorder_init(&recorder, &o.trace, STDERR_FILENO, "run");
 	if (r < 0)
 		return EXIT_RUN_INTERNAL;
 

@@ -333,15 +333,7 @@ int cli_scan(int argc, char **argv)
 		free(o.out.policy_files);
 		return r == -EINVAL ? EXIT_USAGE : 1;
 	}
-	r = cli_recorder_init(&recorder, &(struct cli_output_options){
-						 .output_path = o.out.output_path,
-						 .fd = STDOUT_FILENO,
-						 .format = o.out.format,
-						 .format_given = o.out.format_given,
-						 .syslog = o.out.syslog,
-						 .metrics_path = o.out.metrics_path,
-						 .mode = "scan",
-					 });
+	r = cli_recorder_init(&recorder, &o.out, STDOUT_FILENO, "scan");
 	if (r < 0) {
 		free(o.out.policy_files);
 		return 1;
