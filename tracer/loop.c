@@ -182,9 +182,6 @@ struct tracer_ctx {
 	struct ratelimit ratelimit;
 	struct summary *summary; /* --summary, or NULL */
 	bool durations; /* --metrics-file: completed calls go into its histogram */
-	/* spin_wait(): poll briefly before sleeping (more than one CPU allowed) */
-	bool spin;
-	unsigned int spin_fails, spin_probe;
 	bool follow_forks; /* attach -f (run always follows) */
 	/* attach: detach everything at the next stop of each tracee */
 	bool detaching;
@@ -589,16 +586,6 @@ static inline void note_tracees(struct tracer_ctx *ctx)
 {
 	if (ctx->durations)
 		recorder_set_traced_threads(ctx->recorder, ctx->tracees.count);
-}
-
-/* spin_wait() only helps when the tracee can run on another CPU than ours */
-static bool spin_allowed(void)
-{
-	cpu_set_t set;
-
-	if (getenv("STALLWATCH_NO_SPIN"))
-		return false;
-	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
 }
 
 /* ---- calls ------------------------------------------------------------ */
@@ -1338,50 +1325,6 @@ static bool take_signals(struct tracer_ctx *ctx, bool *ret_deadline)
 #define DRAIN_MISSES_MAX 4
 #define DRAIN_PROBE_EVERY 16
 
-/*
- * Before sleeping in wait4, poll for the next stop for up to SPIN_NS: a
- * tracee in a syscall-dense stretch stops again within a few us of its
- * resume, and catching that stop while still running saves the tracer's
- * sleep and wake-up. On a VM an idle vCPU's wake-up is an IPI through the
- * hypervisor: 60-100 us per watched call against 17-30 us with the spin
- * here (doc/performance.md). sched_yield lets a tracee that shares our CPU
- * run. Adaptive, like a mutex's optimistic spin: after SPIN_FAILS_MAX spins
- * in a row that found nothing (the tracee blocks, or is slow between
- * calls), only every SPIN_PROBE_EVERY-th wait spins, so an idle tracee
- * costs no CPU. Never with a single allowed CPU: it would only delay the
- * tracee.
- */
-#define SPIN_NS (20 * NSEC_PER_USEC)
-#define SPIN_FAILS_MAX 8
-#define SPIN_PROBE_EVERY 64
-
-/* A stop's pid, 0 (nothing: block now) or -1 (a signal is pending: take it first). */
-static pid_t spin_wait(struct tracer_ctx *ctx, int *status)
-{
-	uint64_t until;
-	pid_t pid;
-
-	if (!ctx->spin ||
-	    (ctx->spin_fails >= SPIN_FAILS_MAX && ++ctx->spin_probe % SPIN_PROBE_EVERY != 0))
-		return 0;
-	until = sw_mono_ns() + SPIN_NS;
-	do {
-		pid = wait4(-1, status, __WALL | WNOHANG, NULL);
-		if (pid != 0)
-			break;
-		/* a signal came: take it now rather than after the kick timer */
-		if (__atomic_load_n(&ctx->signals.pending, __ATOMIC_RELAXED))
-			return -1;
-		sched_yield();
-	} while (sw_mono_ns() < until);
-	if (pid > 0)
-		ctx->spin_fails = 0;
-	else if (pid == 0 && ctx->spin_fails < SPIN_FAILS_MAX)
-		ctx->spin_fails++;
-	/* ECHILD and EINTR: the blocking wait4 says it again */
-	return pid < 0 ? 0 : pid;
-}
-
 static const struct event *next_event(struct tracer_ctx *ctx)
 {
 	for (;;) {
@@ -1407,12 +1350,8 @@ static const struct event *next_event(struct tracer_ctx *ctx)
 		if (ctx->no_children)
 			return &done_event;
 
-		pid = spin_wait(ctx, &ev.status);
-		if (pid < 0)
-			continue; /* a signal: take_signals() */
 		/* the one place stallwatch sleeps; signals and the timer interrupt it */
-		if (pid == 0)
-			pid = wait4(-1, &ev.status, __WALL, NULL);
+		pid = wait4(-1, &ev.status, __WALL, NULL);
 		if (pid > 0) {
 			ev.pid = pid;
 			ev.ts_ns = sw_mono_ns();
@@ -1650,7 +1589,6 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	ctx->reload_opaque = opts->reload_opaque;
 	ctx->summary = opts->summary;
 	ctx->durations = recorder_wants_durations(opts->recorder);
-	ctx->spin = spin_allowed();
 	ctx->filter_set = opts->policy->watched;
 	r = filter_build(&opts->policy->watched, !filter_have_cap_sys_admin(), &filter, err);
 	if (r < 0)
@@ -1741,7 +1679,6 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ctx->reload_opaque = opts->reload_opaque;
 	ctx->summary = opts->summary;
 	ctx->durations = recorder_wants_durations(opts->recorder);
-	ctx->spin = spin_allowed();
 	if (opts->follow_forks)
 		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	r = tracee_table_init(&ctx->tracees);
