@@ -31,6 +31,9 @@
 #   strace        strace -f -T -qq -o /dev/null -e trace=CALLS
 #   strace_bpf    strace -f -T -qq -o /dev/null --seccomp-bpf -e trace=CALLS
 #   perf_trace    perf trace --duration 10 -e CALLS -o /dev/null --   (when it works here)
+#   floor_again   the floor's command again, as its own cell (how far two identical
+#                 tracers land apart in one run)
+#   sw_run_nospin STALLWATCH_NO_SPIN=1 ./stallwatch run ... (the spin off: what it is worth)
 #   floor_1cpu, sw_run_1cpu, strace_bpf_1cpu: the same under `taskset -c 0`, 1 thread only:
 #                 tracer and workload share one CPU, so no stop needs a cross-CPU wake-up
 #                 (the scheduler's placement is the largest noise in the unpinned cells)
@@ -146,7 +149,7 @@ fi
 # ---------- the matrix ----------
 MODES="getppid read openclose enoent"
 WLS="getppid:1 getppid:2 read:1 read:2 openclose:1 openclose:2 enoent:1 enoent:2"
-TOOLS="untraced seccomp filter_only sw_unwatched floor sw_run sw_attach floor_1cpu sw_run_1cpu"
+TOOLS="untraced seccomp filter_only sw_unwatched floor sw_run sw_attach floor_again sw_run_nospin floor_1cpu sw_run_1cpu"
 [ "$HAVE_STRACE" = 1 ] && TOOLS="$TOOLS strace strace_bpf strace_bpf_1cpu"
 [ "$HAVE_PERF" = 1 ] && TOOLS="$TOOLS perf_trace"
 read -r -a TOOL_ARR <<<"$TOOLS"
@@ -179,6 +182,8 @@ prefix() { # tool calls
 	sw_unwatched) echo "$SW run --no-default-policy -e nanosleep --" ;;
 	floor) echo "$F -v -e $2" ;;
 	sw_run) echo "$SW run --no-default-policy -e $2 -m 10ms -o $TMPD/sw_run.rec --" ;;
+	floor_again) prefix floor "$2" ;;
+	sw_run_nospin) echo "env STALLWATCH_NO_SPIN=1 $(prefix sw_run "$2")" ;;
 	sw_attach) echo "$SW attach --no-default-policy -e $2 -o $TMPD/sw_attach.rec -p PID" ;;
 	strace) echo "strace -f -T -qq -o /dev/null -e trace=$2" ;;
 	strace_bpf) echo "strace -f -T -qq -o /dev/null --seccomp-bpf -e trace=$2" ;;
@@ -504,6 +509,9 @@ RATIO_ROWS='seccomp/untraced|info|the seccomp filter alone (no tracer): what eve
 filter_only/untraced|info|filter + idle tracer (our floor, call unwatched)
 sw_unwatched/filter_only|1.05|target: an unwatched call under stallwatch vs the filter alone
 sw_run/floor|1.10|target: a watched call, stallwatch run vs our floor
+floor_again/floor|info|the same floor command in two cells of one run: how far two identical tracers land apart (the resolution of the free-placement ratios)
+sw_run_nospin/floor|info|stallwatch run with the spin turned off (STALLWATCH_NO_SPIN=1) vs our floor
+sw_run/sw_run_nospin|info|what the spin is worth: stallwatch run vs the same with the spin off
 sw_run/strace_bpf|0.90|target: stallwatch run vs strace -f -T --seccomp-bpf
 sw_run/strace_bpf@2|1.00|target (2 threads): aggregate ns/call, stallwatch run vs strace --seccomp-bpf (<= 1.00: throughput at least strace'"'"'s)
 sw_run/strace@2|info|2 threads: stallwatch run vs strace -f -T (no filter)

@@ -4,7 +4,7 @@
 # (or sudo) only when something is actually missing.
 set -eu
 
-PKGS="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq strace procps util-linux cppcheck clang-format bc python3 rsyslog prometheus-node-exporter curl logrotate man-db groff-base python3-yaml systemd"
+PKGS="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq strace procps util-linux cppcheck clang-format bc python3 rsyslog prometheus-node-exporter curl logrotate man-db groff-base python3-yaml systemd linux-perf"
 
 missing=""
 for p in $PKGS; do

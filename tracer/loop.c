@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run.c - the event loop of `stallwatch run`.
+ * loop.c - the event loop of `stallwatch run` and `stallwatch attach`.
  *
  * Shape (strace's, without its globals): while (dispatch(ctx, next_event(ctx)));
  * next_event() sleeps in a blocking wait4(-1, __WALL) and then gathers every
@@ -14,7 +14,9 @@
  *
  * Hot path of a call below its threshold: seccomp stop -> clock read +
  * PTRACE_GET_SYSCALL_INFO + PTRACE_SYSCALL; exit stop -> clock read +
- * PTRACE_GET_SYSCALL_INFO + PTRACE_CONT; one wait4(WNOHANG) per wake-up.
+ * PTRACE_GET_SYSCALL_INFO + PTRACE_CONT; a wait4(WNOHANG) drain per wake-up
+ * while it finds something. Before sleeping, spin_wait() may poll for up to
+ * 20 us while a CPU is spare (spin.h).
  * No allocation, no /proc read, no formatting (close/dup2/dup3/close_range
  * read their fd path at entry).
  */
@@ -37,6 +39,7 @@
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "../policy/ratelimit.h"
+#include "spin.h"
 #include "summary.h"
 #include "attach.h"
 #include "filter.h"
@@ -213,6 +216,7 @@ struct tracer_ctx {
 	bool need_drain;
 	/* drains after a blocking wait4 that found nothing in a row, and a probe counter */
 	unsigned int drain_misses, drain_probe;
+	struct spin spin; /* poll before sleeping, while a CPU is spare (spin.h) */
 	bool no_children;
 
 	struct sched_sample samples[SCHED_SAMPLES];
@@ -1325,6 +1329,34 @@ static bool take_signals(struct tracer_ctx *ctx, bool *ret_deadline)
 #define DRAIN_MISSES_MAX 4
 #define DRAIN_PROBE_EVERY 16
 
+/*
+ * Poll for a stop for up to SPIN_NS before sleeping, when spin.h allows it:
+ * a tracee in a syscall-dense stretch stops again within a few us of its
+ * resume, and a tracer that is still running takes that stop without an
+ * idle CPU's wake-up. sched_yield() lets a tracee that shares our CPU run.
+ * Returns a stop's pid, 0 (nothing: sleep now) or -1 (a signal is pending).
+ */
+static pid_t spin_wait(struct tracer_ctx *ctx, int *status)
+{
+	uint64_t now_ns = sw_mono_ns(), until_ns;
+	pid_t pid;
+
+	if (!spin_should(&ctx->spin, now_ns))
+		return 0;
+	until_ns = now_ns + SPIN_NS;
+	do {
+		pid = wait4(-1, status, __WALL | WNOHANG, NULL);
+		if (pid != 0)
+			break;
+		if (__atomic_load_n(&ctx->signals.pending, __ATOMIC_RELAXED))
+			return -1; /* take it now, not after the kick timer */
+		sched_yield();
+	} while (sw_mono_ns() < until_ns);
+	spin_result(&ctx->spin, pid > 0);
+	/* ECHILD, EINTR: the blocking wait4() says it again */
+	return pid < 0 ? 0 : pid;
+}
+
 static const struct event *next_event(struct tracer_ctx *ctx)
 {
 	for (;;) {
@@ -1350,8 +1382,12 @@ static const struct event *next_event(struct tracer_ctx *ctx)
 		if (ctx->no_children)
 			return &done_event;
 
+		pid = spin_wait(ctx, &ev.status);
+		if (pid < 0)
+			continue; /* a signal: take_signals() */
 		/* the one place stallwatch sleeps; signals and the timer interrupt it */
-		pid = wait4(-1, &ev.status, __WALL, NULL);
+		if (pid == 0)
+			pid = wait4(-1, &ev.status, __WALL, NULL);
 		if (pid > 0) {
 			ev.pid = pid;
 			ev.ts_ns = sw_mono_ns();
@@ -1544,6 +1580,7 @@ static struct tracer_ctx *ctx_new(enum tracer_mode mode, const struct policy *po
 	ctx->warn_opaque = warn_opaque;
 	ctx->error = err;
 	ctx->fail_fd = -1;
+	ctx->spin.loadavg_fd = -1; /* spin_init() runs once tracing starts */
 	ctx->self_pid = getpid();
 	ctx->self_tid = gettid();
 	ctx_init_numbers(ctx);
@@ -1620,6 +1657,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	/* the writer thread starts after the fork: the command was forked single-threaded */
 	if (recorder_start(ctx->recorder) < 0)
 		warn(ctx, "cannot start the output thread: records are counted as dropped");
+	spin_init(&ctx->spin);
 
 	while (dispatch(ctx, next_event(ctx)))
 		note_tracees(ctx);
@@ -1637,6 +1675,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	result_from_status(ctx, ret);
 	r = 0;
 out:
+	spin_done(&ctx->spin);
 	tracee_table_done(&ctx->tracees);
 	ratelimit_free(&ctx->ratelimit);
 	if (ctx->fail_fd >= 0)
@@ -1728,6 +1767,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 
 	if (recorder_start(ctx->recorder) < 0)
 		warn(ctx, "cannot start the output thread: records are counted as dropped");
+	spin_init(&ctx->spin);
 	while (dispatch(ctx, next_event(ctx)))
 		note_tracees(ctx);
 	if (!ctx->no_children && !ctx->detaching) {
@@ -1739,6 +1779,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ret->stats = ctx->stats;
 	r = 0;
 out:
+	spin_done(&ctx->spin);
 	tracee_table_done(&ctx->tracees);
 	ratelimit_free(&ctx->ratelimit);
 	free(ctx->tgids);
