@@ -23,6 +23,7 @@
 #define DEFAULT_METRICS_NS (1 * NSEC_PER_SEC)
 #define DEFAULT_RETRY_NS (1 * NSEC_PER_SEC)
 #define DEFAULT_CLOSE_TIMEOUT_NS (5 * NSEC_PER_SEC)
+#define DEFAULT_IDLE_EXIT_NS (1 * NSEC_PER_SEC)
 /* distinct (reason, rule, sink) drop counters; past it they share one "_other" rule */
 #define MAX_DROP_ENTRIES 1024
 
@@ -87,6 +88,7 @@ struct output {
 	pthread_t thread;
 	bool started;
 	bool done; /* the thread finished (under lock) */
+	bool idle_exited; /* it ended for lack of work: join it, start anew (under lock) */
 	pthread_cond_t finished;
 	uint64_t last_drop_report_ns;
 	uint64_t next_metrics_ns;
@@ -94,6 +96,7 @@ struct output {
 	uint64_t metrics_observed; /* calls in the histogram at the last rewrite */
 	uint64_t metrics_suppressed; /* suppressed calls at the last rewrite */
 	uint64_t next_retry_ns;
+	bool syslog_opened;
 };
 
 int output_priority_of(const char *level)
@@ -161,6 +164,8 @@ int output_open(struct output **ret, const struct output_options *o, struct sw_e
 		out->o.retry_interval_ns = DEFAULT_RETRY_NS;
 	if (!out->o.close_timeout_ns)
 		out->o.close_timeout_ns = DEFAULT_CLOSE_TIMEOUT_NS;
+	if (!out->o.idle_exit_ns)
+		out->o.idle_exit_ns = DEFAULT_IDLE_EXIT_NS;
 	out->o.path = out->o.metrics_path = NULL; /* not kept: copies below */
 	out->host_name = strdup(o->host_name ? o->host_name : "localhost");
 	out->stream.fd = o->fd;
@@ -294,11 +299,16 @@ static void count_drop_locked(struct output *out, const char *reason, const char
 	d->count += n;
 }
 
+static int lock_writer(struct output *out);
+
 void output_count_dropped(struct output *out, const char *reason, const char *rule,
 			  const char *action, uint64_t n)
 {
-	pthread_mutex_lock(&out->lock);
+	/* without a thread the count still stands: close reports it */
+	if (lock_writer(out) < 0)
+		pthread_mutex_lock(&out->lock);
 	count_drop_locked(out, reason, rule, action, DROP_ALL, n, 0);
+	pthread_cond_signal(&out->wake); /* its report may now be due */
 	pthread_mutex_unlock(&out->lock);
 }
 
@@ -320,9 +330,12 @@ int output_start(struct output *out)
 
 	if (out->started)
 		return 0;
-	if (out->o.syslog)
+	if (out->o.syslog && !out->syslog_opened) {
 		/* LOG_NDELAY: connect now, in this order with the first record */
 		openlog("stallwatch", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		out->syslog_opened = true;
+	}
+	out->done = false;
 	/*
 	 * Every signal is the tracer thread's business (its handlers end
 	 * wait4 with EINTR): the writer starts with all of them blocked.
@@ -338,6 +351,42 @@ int output_start(struct output *out)
 	return 0;
 }
 
+/*
+ * Take the lock with a writer thread that will see what we add: start it if
+ * there is none, and if it ended for lack of work, join it and start a new
+ * one. The writer only ends while holding the lock with nothing to do, so
+ * whatever we add before unlocking is never orphaned. 0 with the lock held,
+ * or -errno without it.
+ */
+static int lock_writer(struct output *out)
+{
+	for (;;) {
+		if (!out->started) {
+			int r = output_start(out);
+
+			if (r < 0)
+				return r;
+		}
+		pthread_mutex_lock(&out->lock);
+		if (!out->idle_exited)
+			return 0;
+		pthread_mutex_unlock(&out->lock);
+		pthread_join(out->thread, NULL);
+		out->started = false;
+		out->idle_exited = false;
+	}
+}
+
+bool output_writer_running(struct output *out)
+{
+	bool running;
+
+	pthread_mutex_lock(&out->lock);
+	running = out->started && !out->idle_exited;
+	pthread_mutex_unlock(&out->lock);
+	return running;
+}
+
 int output_submit(struct output *out, struct output_record *r)
 {
 	size_t la = r->action ? strlen(r->action) + 1 : 1, lr = r->rule ? strlen(r->rule) + 1 : 1,
@@ -345,12 +394,6 @@ int output_submit(struct output *out, struct output_record *r)
 	struct queued *q;
 	int ret = 0;
 
-	if (!out->started && output_start(out) < 0) {
-		/* no thread: nothing can write; count it like a full queue */
-		ret = -ENOBUFS;
-		q = NULL;
-		goto drop;
-	}
 	q = malloc(sizeof(*q) + la + lr + ls);
 	if (!q) {
 		ret = -ENOMEM;
@@ -369,7 +412,15 @@ int output_submit(struct output *out, struct output_record *r)
 	q->bytes = sizeof(*q) + la + lr + ls + (q->json ? strlen(q->json) : 0) +
 		   (q->text ? strlen(q->text) : 0);
 
-	pthread_mutex_lock(&out->lock);
+	if (lock_writer(out) < 0) {
+		/* no thread: nothing can write; count it like a full queue */
+		pthread_mutex_lock(&out->lock);
+		count_drop_locked(out, RECORD_DROP_QUEUE_FULL, q->rule, q->action, DROP_ALL, 1, 0);
+		out->dropped_queue++;
+		pthread_mutex_unlock(&out->lock);
+		free_queued(q);
+		return -ENOBUFS;
+	}
 	if (out->queued_records >= out->o.queue_max_records ||
 	    out->queued_bytes + q->bytes > out->o.queue_max_bytes) {
 		count_drop_locked(out, RECORD_DROP_QUEUE_FULL, q->rule, q->action, DROP_ALL, 1, 0);
@@ -402,25 +453,23 @@ drop:
 
 void output_reopen(struct output *out)
 {
-	pthread_mutex_lock(&out->lock);
+	/* without a thread the request waits for the next one */
+	if (lock_writer(out) < 0)
+		pthread_mutex_lock(&out->lock);
 	out->reopen_requested = true;
 	pthread_cond_signal(&out->wake);
 	pthread_mutex_unlock(&out->lock);
-	if (!out->started)
-		output_start(out);
 }
 
 int output_host_metrics(struct output *out, const struct metrics_host *h)
 {
+	int r;
+
 	if (!out->metrics)
 		return 0;
-	if (!out->started) {
-		int r = output_start(out);
-
-		if (r < 0)
-			return r;
-	}
-	pthread_mutex_lock(&out->lock);
+	r = lock_writer(out);
+	if (r < 0)
+		return r;
 	out->host = *h;
 	out->host_pending = true;
 	pthread_cond_signal(&out->wake);
@@ -777,7 +826,19 @@ static void *writer_main(void *arg)
 			struct timespec ts;
 
 			if (deadline == UINT64_MAX) {
-				pthread_cond_wait(&out->wake, &out->lock);
+				/* nothing due: wait a while, then end (lock_writer starts a new one) */
+				uint64_t idle_end = sw_mono_ns() + out->o.idle_exit_ns;
+
+				ts.tv_sec = (time_t)(idle_end / NSEC_PER_SEC);
+				ts.tv_nsec = (long)(idle_end % NSEC_PER_SEC);
+				if (pthread_cond_timedwait(&out->wake, &out->lock, &ts) ==
+					    ETIMEDOUT &&
+				    !out->head && !out->stopping && !out->reopen_requested &&
+				    !out->host_pending && next_deadline(out) == UINT64_MAX) {
+					out->idle_exited = true;
+					pthread_mutex_unlock(&out->lock);
+					return NULL;
+				}
 				continue;
 			}
 			if (deadline <= sw_mono_ns())
@@ -868,15 +929,17 @@ void output_close(struct output *out, struct output_stats *stats)
 			*stats = st;
 		return;
 	}
-	/* drops counted without any record (nothing else started it) still get their report */
-	if (!out->started && (out->n_drops || out->metrics))
-		output_start(out);
-	if (out->started) {
+	/*
+	 * A running writer is told to stop; one that ended for lack of work is
+	 * joined and, like a writer never started, run once more if drops are
+	 * unreported or the metrics file needs its last state.
+	 */
+	if ((out->started || out->n_drops || out->metrics) && lock_writer(out) == 0) {
 		uint64_t deadline = sw_mono_ns() + out->o.close_timeout_ns;
 		struct timespec ts = { .tv_sec = (time_t)(deadline / NSEC_PER_SEC),
 				       .tv_nsec = (long)(deadline % NSEC_PER_SEC) };
 
-		pthread_mutex_lock(&out->lock);
+		/* from here on it cannot end idle: `stopping` is set */
 		out->stopping = true;
 		pthread_cond_signal(&out->wake);
 		while (!out->done)

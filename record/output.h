@@ -52,6 +52,8 @@ struct output_options {
 	uint64_t metrics_interval_ns; /* [1 s] */
 	uint64_t retry_interval_ns; /* a failing sink is retried this often when idle [1 s] */
 	uint64_t close_timeout_ns; /* how long close waits for a stuck sink [5 s] */
+	/* the writer thread exits after this long with nothing to do [1 s] */
+	uint64_t idle_exit_ns;
 	/* one human line about a sink (failing, writable again); called from the writer thread */
 	void (*notify)(void *opaque, const char *line);
 	void *notify_opaque;
@@ -79,10 +81,19 @@ struct output_stats {
 int output_open(struct output **ret, const struct output_options *o, struct sw_error *err);
 
 /*
- * Start the writer thread (idempotent; submit starts it too). `run` calls it
- * after the command is forked, so the fork happens single-threaded.
+ * Start the writer thread (idempotent). Nobody needs to call it: submit,
+ * drops, reopen, host metrics and close start it when there is work, and it
+ * exits again after idle_exit_ns with nothing to do (no record queued, no
+ * drop report or sink retry due, no --metrics-file). Why: one idle extra
+ * thread in the tracer's process made each watched call of a busy
+ * single-threaded tracee 2-3x slower on the benchmark VM (doc/performance.md).
+ * The first record comes after `run` forked the command, so the fork
+ * happens single-threaded.
  */
 int output_start(struct output *out);
+
+/* Whether the writer thread exists now (tests). */
+bool output_writer_running(struct output *out);
 
 /* Queue a record; takes r->json and r->text. 0, -ENOBUFS (queue full: counted) or -ENOMEM. */
 int output_submit(struct output *out, struct output_record *r);

@@ -73,11 +73,6 @@ int recorder_init(struct recorder *rec, const struct recorder_options *o, struct
 	return r < 0 ? r : 0;
 }
 
-int recorder_start(struct recorder *rec)
-{
-	return output_start(rec->out);
-}
-
 void recorder_done(struct recorder *rec, struct output_stats *stats)
 {
 	output_close(rec->out, stats);

@@ -48,9 +48,8 @@ struct recorder {
 	int64_t real_minus_mono_ns;
 };
 
-/* Open the sinks (the writer thread starts with the first record or recorder_start). */
+/* Open the sinks (the writer thread starts with the first record and ends when idle). */
 int recorder_init(struct recorder *rec, const struct recorder_options *o, struct sw_error *err);
-int recorder_start(struct recorder *rec);
 /* Flush, report the last drops, stop the writer; stats may be NULL. */
 void recorder_done(struct recorder *rec, struct output_stats *stats);
 

@@ -1654,9 +1654,11 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	}
 	release_stdio();
 	sample_sched(ctx, sw_mono_ns());
-	/* the writer thread starts after the fork: the command was forked single-threaded */
-	if (recorder_start(ctx->recorder) < 0)
-		warn(ctx, "cannot start the output thread: records are counted as dropped");
+	/*
+	 * No writer thread yet: the first record starts it (after the fork, so
+	 * the command was forked single-threaded), and it ends when idle
+	 * (record/output.h: an idle thread here slows every stop).
+	 */
 	spin_init(&ctx->spin);
 
 	while (dispatch(ctx, next_event(ctx)))
@@ -1765,8 +1767,6 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ctx->need_drain = true;
 	sample_sched(ctx, sw_mono_ns());
 
-	if (recorder_start(ctx->recorder) < 0)
-		warn(ctx, "cannot start the output thread: records are counted as dropped");
 	spin_init(&ctx->spin);
 	while (dispatch(ctx, next_event(ctx)))
 		note_tracees(ctx);

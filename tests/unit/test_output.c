@@ -437,6 +437,79 @@ static int test_metrics_rewrites(void)
 	return 0;
 }
 
+/* How many threads this process has now (/proc/self/status). */
+static int thread_count(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Wait up to 2 s for the writer to be (or not be) running. */
+static bool writer_becomes(struct output *out, bool running)
+{
+	for (int i = 0; i < 200; i++) {
+		if (output_writer_running(out) == running)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The writer thread exists only while there is work: none before the first
+ * record, it ends idle_exit_ns after the last one (the process is single-
+ * threaded again: an idle thread slowed the tracer, doc/performance.md), a
+ * new record starts a new one, and nothing is lost across the restarts,
+ * including drops counted while no thread ran (close reports them).
+ */
+static int test_idle_exit(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	struct tally t;
+	int base = thread_count();
+
+	CHECK(dir && base >= 1);
+	snprintf(path, sizeof(path), "%s/out.jsonl", dir);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .path = path,
+						    .host_name = "h",
+						    .idle_exit_ns = 50 * NSEC_PER_MSEC },
+			  &err) == 0);
+	CHECK(!output_writer_running(out));
+	CHECK(thread_count() == base);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 10; i++)
+			CHECK(submit_seq(out, round * 10 + i, 10, "r") == 0);
+		CHECK(output_writer_running(out));
+		CHECK(writer_becomes(out, false));
+		/* it has ended, not only gone quiet: the thread is gone */
+		CHECK(thread_count() == base);
+	}
+	/* a drop counted while no thread runs: a thread starts to report it */
+	output_count_dropped(out, "rate-limit", "r", "slow-syscall", 7);
+	output_close(out, &st);
+	CHECK(st.written >= 30 && st.dropped_queue == 0 && st.dropped_write == 0);
+	CHECK(thread_count() == base);
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.records == 30 && t.bad == 0);
+	CHECK(t.dropped[0] == 7);
+	rm_rf(dir);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_file_basic), TEST(test_write_error_forever), TEST(test_write_error_recovers),
 	  TEST(test_queue_full), TEST(test_drop_reports), TEST(test_journal_and_header),
-	  TEST(test_metrics_rewrites))
+	  TEST(test_metrics_rewrites), TEST(test_idle_exit))
