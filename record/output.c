@@ -392,6 +392,7 @@ int output_submit(struct output *out, struct output_record *r)
 	size_t la = r->action ? strlen(r->action) + 1 : 1, lr = r->rule ? strlen(r->rule) + 1 : 1,
 	       ls = r->syscall ? strlen(r->syscall) + 1 : 0;
 	struct queued *q;
+	bool have_writer;
 	int ret = 0;
 
 	q = malloc(sizeof(*q) + la + lr + ls);
@@ -412,16 +413,11 @@ int output_submit(struct output *out, struct output_record *r)
 	q->bytes = sizeof(*q) + la + lr + ls + (q->json ? strlen(q->json) : 0) +
 		   (q->text ? strlen(q->text) : 0);
 
-	if (lock_writer(out) < 0) {
-		/* no thread: nothing can write; count it like a full queue */
+	have_writer = lock_writer(out) == 0;
+	if (!have_writer)
 		pthread_mutex_lock(&out->lock);
-		count_drop_locked(out, RECORD_DROP_QUEUE_FULL, q->rule, q->action, DROP_ALL, 1, 0);
-		out->dropped_queue++;
-		pthread_mutex_unlock(&out->lock);
-		free_queued(q);
-		return -ENOBUFS;
-	}
-	if (out->queued_records >= out->o.queue_max_records ||
+	/* no thread to write it (counted like a full queue), or a full queue */
+	if (!have_writer || out->queued_records >= out->o.queue_max_records ||
 	    out->queued_bytes + q->bytes > out->o.queue_max_bytes) {
 		count_drop_locked(out, RECORD_DROP_QUEUE_FULL, q->rule, q->action, DROP_ALL, 1, 0);
 		out->dropped_queue++;

@@ -18,7 +18,8 @@
  * while it finds something. Before sleeping, spin_wait() may poll for up to
  * 20 us while a CPU is spare (spin.h).
  * No allocation, no /proc read, no formatting (close/dup2/dup3/close_range
- * read their fd path at entry).
+ * read their fd path at entry; the spin gate preads /proc/loadavg at most
+ * every 10 ms, not per call).
  */
 #include <errno.h>
 #include <fcntl.h>
