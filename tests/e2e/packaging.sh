@@ -187,6 +187,20 @@ strace_child() {
 	pgrep -P "$STRACE_PID" | head -1
 }
 
+# expect_calls_allowed UNIT STRACE_OUT MUST_SEE WHAT: every call in the
+# strace log is allowed by contrib/systemd/UNIT's filter (MUST_SEE proves the
+# log is real).
+expect_calls_allowed() {
+	local missing
+	allowed_calls "$TOP/contrib/systemd/$1" >allowed.txt
+	[ -s allowed.txt ] || fail "harness: no allowed calls computed"
+	used_calls "$2" >used.txt
+	grep -qx "$3" used.txt || fail "harness: the strace log has no $3"
+	missing=$(comm -23 used.txt allowed.txt | tr '\n' ' ')
+	[ -z "$missing" ] || fail "$4 makes calls its unit's SystemCallFilter= denies: $missing"
+	echo "used: $(tr '\n' ' ' <used.txt)"
+}
+
 # Every call scan makes, with the options of the unit plus --syslog, SIGHUP
 # and SIGUSR1, is allowed by stallwatch-scan.service's filter.
 test_units_syscalls_scan() {
@@ -204,14 +218,7 @@ test_units_syscalls_scan() {
 	t_wait "$st" 20
 	show scan.err
 	expect_rc 0
-	allowed_calls "$TOP/contrib/systemd/stallwatch-scan.service" >allowed.txt
-	[ -s allowed.txt ] || fail "harness: no allowed calls computed"
-	used_calls scan.tr >used.txt
-	grep -qx openat used.txt || fail "harness: the strace log has no openat"
-	local missing
-	missing=$(comm -23 used.txt allowed.txt | tr '\n' ' ')
-	[ -z "$missing" ] || fail "scan makes calls its unit's SystemCallFilter= denies: $missing"
-	echo "used: $(tr '\n' ' ' <used.txt)"
+	expect_calls_allowed stallwatch-scan.service scan.tr openat scan
 }
 
 # The same for attach and stallwatch@.service: seize, slow calls with a
@@ -241,13 +248,7 @@ test_units_syscalls_attach() {
 	show attach.err
 	expect_rc 0
 	proc_alive "$tgt" || fail "the target did not survive the detach"
-	allowed_calls "$TOP/contrib/systemd/stallwatch@.service" >allowed.txt
-	used_calls attach.tr >used.txt
-	grep -qx ptrace used.txt || fail "harness: the strace log has no ptrace"
-	local missing
-	missing=$(comm -23 used.txt allowed.txt | tr '\n' ' ')
-	[ -z "$missing" ] || fail "attach makes calls its unit's SystemCallFilter= denies: $missing"
-	echo "used: $(tr '\n' ' ' <used.txt)"
+	expect_calls_allowed stallwatch@.service attach.tr ptrace attach
 }
 
 # The DaemonSets: kinds, namespaces, PIDs, capabilities, no privileged
