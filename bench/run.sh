@@ -14,6 +14,9 @@
 #        N_ENOENT_LIGHT=20000  the same for enoent (each call leaves a negative dentry,
 #                        pruned when the workload removes its private directory)
 #        N_HEAVY=2000    calls per thread in cells where every loop call stops
+#        WARMUP_MS=150   in every cell each thread first runs its loop untimed
+#                        this long (workload -u): the first 20-80 ms of a traced
+#                        loop are a start-up placement that does not last
 #        UPDATE_DOC=1    replace the part of doc/performance.md between
 #                        <!-- bench:begin --> and <!-- bench:end --> with the results
 # Writes: the Markdown tables on stdout, progress on stderr, raw data in
@@ -45,6 +48,7 @@ MATRIX_BUDGET_S=${MATRIX_BUDGET_S:-420}
 N_LIGHT=${N_LIGHT:-200000}
 N_ENOENT_LIGHT=${N_ENOENT_LIGHT:-20000}
 N_HEAVY=${N_HEAVY:-2000}
+WARMUP_MS=${WARMUP_MS:-150}
 UPDATE_DOC=${UPDATE_DOC:-1}
 DOC=doc/performance.md
 B=build/bench
@@ -165,6 +169,9 @@ calls_of() {
 }
 per_iter() { if [ "$1" = openclose ]; then echo 2; else echo 1; fi; }
 is_light() { case $1 in untraced | seccomp | filter_only | sw_unwatched) return 0 ;; esac; return 1; }
+# workload options of every cell: the warm-up (the same for all, so that
+# every cell measures the placement its tracer and threads keep)
+warmup_opt() { echo "-u $WARMUP_MS"; }
 calls_per_thread() { # tool mode
 	if ! is_light "$1"; then
 		echo "$N_HEAVY"
@@ -207,7 +214,8 @@ wait_until() {
 # attach, wait for "attached", send SIGUSR1; the workload's own numbers count.
 attach_cell() { # calls mode iters threads out err
 	local calls=$1 mode=$2 iters=$3 thr=$4 out=$5 err=$6 wpid spid
-	"$W" -w "$mode" "$iters" "$thr" >"$out" 2>"$err" &
+	# shellcheck disable=SC2046
+	"$W" -w $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" &
 	wpid=$!
 	if ! wait_until "grep -q '^ready' '$out'" 10; then
 		kill "$wpid" 2>/dev/null
@@ -248,7 +256,7 @@ run_cell() { # rep wl tool
 	else
 		pfx=$(prefix "$tool" "$calls")
 		# shellcheck disable=SC2086
-		$pfx "$W" "$mode" "$iters" "$thr" >"$out" 2>"$err" </dev/null
+		$pfx "$W" $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" </dev/null
 	fi
 	line=$(grep '^mode=' "$out" | tail -n 1)
 	agg=$(sed -n 's/.* agg_ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
@@ -531,11 +539,14 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "- strace: $(if [ "$HAVE_STRACE" = 1 ]; then strace -V | head -n 1 | sed 's/^strace -- //'; else echo "not installed (strace cells skipped)"; fi); perf: $(if command -v perf >/dev/null; then perf version 2>&1 | head -n 1; else echo none; fi); perf trace: $(if [ "$HAVE_PERF" = 1 ]; then echo "usable (probe: it saw 20 of 20 getppid calls)"; else echo "cell skipped: $PERF_WHY"; fi)"
 	echo "- shared machine: load average at the start $LOAD_START; other processes used $IDLE_PCT % of the CPUs in the 2 s before the run, about $M_OTHERS % during the matrix (per rep:$(tr ' ' '\n' <<<"$REP_OTHERS" | grep . | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/^/ /;s/-/ to /') %; 1-min load average$(tr ' ' '\n' <<<"$REP_LOADS" | grep . | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/^/ /;s/-/ to /'))"
 	[ -n "$PIPE_FREE" ] && echo "- context-switch anchor, \`perf bench sched pipe -l 20000\`, 3 runs before the matrix: round trip$PIPE_FREE us with both tasks free,$PIPE_PINNED us with both on CPU 0 (\`taskset -c 0\`)"
-	echo "- REPS=$REPS ($REPS_DONE done), N_LIGHT=$N_LIGHT (enoent: N_ENOENT_LIGHT=$N_ENOENT_LIGHT), N_HEAVY=$N_HEAVY calls per thread (openclose: half as many iterations, 2 calls each); matrix $((M_END - M_START)) s, whole run $((T_END - T_START)) s; failed runs: $NFAIL"
+	echo "- REPS=$REPS ($REPS_DONE done), N_LIGHT=$N_LIGHT (enoent: N_ENOENT_LIGHT=$N_ENOENT_LIGHT), N_HEAVY=$N_HEAVY calls per thread (openclose: half as many iterations, 2 calls each) after a warm-up of WARMUP_MS=$WARMUP_MS ms; matrix $((M_END - M_START)) s, whole run $((T_END - T_START)) s; failed runs: $NFAIL"
 	echo
 	echo "### Commands"
 	echo
-	echo "Every cell runs \`PREFIX build/bench/workload MODE ITERATIONS THREADS\` (bench/workload.c, \`cc -O2\`)."
+	echo "Every cell runs \`PREFIX build/bench/workload [-u $WARMUP_MS] MODE ITERATIONS THREADS\` (bench/workload.c, \`cc -O2\`)."
+	echo "With \`-u $WARMUP_MS\`, in every cell, each thread first runs its loop untimed for $WARMUP_MS ms, so"
+	echo "that the timed calls see the placement a traced program keeps, not the start-up one (see"
+	echo "\"Steady state\" below the results)."
 	echo "One rep runs every workload × cell once (both orders rotated by one per rep); REPS reps. CALLS is"
 	echo "\`getppid\`, \`read\`, \`openat,close\` (openclose) or \`openat\` (enoent)."
 	echo
@@ -546,7 +557,7 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 		case $t in *_1cpu) n="$n (1 thread only)" ;; esac
 		# shellcheck disable=SC2016 # backquotes are Markdown here
 		case $t in
-		sw_attach) p='`build/bench/workload -w MODE N T &` prints `ready` and waits (sigwaitinfo) with its threads created; then `./stallwatch attach --no-default-policy -e CALLS -o FILE -p PID`; after its `attached` line, `kill -USR1` starts the loops; SIGTERM only if stallwatch has not exited 5 s after the workload' ;;
+		sw_attach) p='`build/bench/workload -w -u WARMUP_MS MODE N T &` prints `ready` and waits (sigwaitinfo) with its threads created; then `./stallwatch attach --no-default-policy -e CALLS -o FILE -p PID`; after its `attached` line, `kill -USR1` starts the loops; SIGTERM only if stallwatch has not exited 5 s after the workload' ;;
 		*) p="\`$(prefix "$t" CALLS | sed "s|$TMPD|\$TMP|g")\`" ;;
 		esac
 		[ "$t" = untraced ] && p="(none)"

@@ -4,7 +4,7 @@
  * that each make N calls of one kind in a tight loop, timed with the vDSO
  * clock (clock_gettime is not a syscall here, so no tracer sees it).
  *
- * usage: workload [-w] MODE N [THREADS]
+ * usage: workload [-w] [-u WARMUP_MS] MODE N [THREADS]
  *        workload [-w] sleep MS
  *
  *   getppid    syscall(SYS_getppid)                          1 syscall/iteration
@@ -22,7 +22,14 @@
  *              is clock_nanosleep(2)); prints the time it measured itself
  *
  * The T threads are created first and wait on a barrier; the clock starts per
- * thread after the barrier. With -w the process first prints "ready pid=PID"
+ * thread after the barrier. With -u each thread first runs the same loop,
+ * untimed, for WARMUP_MS ms, and the threads meet on a second barrier before
+ * the timed N calls. Why: a traced loop spends its first 20-80 ms in a
+ * placement that does not last. The scheduler starts the tracer and the
+ * thread on one CPU (about 15 us a watched call here) and then spreads them
+ * over two (60-100 us for a blocking tracer on this VM). 2000 timed calls
+ * from the start end inside that change, so their time depends on when it
+ * came (doc/performance.md, "Steady state"). With -w the process first prints "ready pid=PID"
  * on stdout and waits for SIGUSR1 (sigwaitinfo, blocked in every thread), so
  * that a tracer can attach to the idle process with all its threads; the wait
  * is no open/read, so it never shows up as a watched call.
@@ -67,7 +74,11 @@ struct worker {
 static enum mode mode;
 static long iters;
 static int dirfd_ = -1;
-static pthread_barrier_t start;
+static long long warmup_ns;
+static pthread_barrier_t start, warm;
+
+/* iterations between two clock reads during the warm-up */
+#define WARMUP_CHUNK 16
 
 static long long now_ns(void)
 {
@@ -93,10 +104,47 @@ static void next_name(char *d)
 	}
 }
 
+/* n iterations of the mode's loop body; returns the number of unexpected results */
+static long make_calls(long n, int fd, char *name, char *digits)
+{
+	char buf[1];
+	long bad = 0;
+
+	switch (mode) {
+	case M_GETPPID:
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		break;
+	case M_READ:
+		for (long i = 0; i < n && fd >= 0; i++)
+			if (read(fd, buf, 1) != 1)
+				bad++;
+		break;
+	case M_OPENCLOSE:
+		for (long i = 0; i < n; i++) {
+			int f = openat(dirfd_, "f", O_RDONLY | O_CLOEXEC);
+
+			if (f < 0 || close(f) < 0)
+				bad++;
+		}
+		break;
+	case M_ENOENT:
+		for (long i = 0; i < n; i++) {
+			next_name(digits);
+			if (openat(dirfd_, name, O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT)
+				bad++;
+		}
+		break;
+	case M_SLEEP:
+		break;
+	}
+	return bad;
+}
+
 static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
-	char buf[1], name[32];
+	char name[32];
 	char *digits = NULL;
 	long bad = 0;
 	int fd = -1;
@@ -113,35 +161,16 @@ static void *run_worker(void *arg)
 		digits[NAME_DIGITS] = '\0';
 	}
 	pthread_barrier_wait(&start);
-	w->t0 = now_ns();
-	switch (mode) {
-	case M_GETPPID:
-		for (long i = 0; i < iters; i++)
-			syscall(SYS_getppid);
-		break;
-	case M_READ:
-		for (long i = 0; i < iters && fd >= 0; i++)
-			if (read(fd, buf, 1) != 1)
-				bad++;
-		break;
-	case M_OPENCLOSE:
-		for (long i = 0; i < iters; i++) {
-			int f = openat(dirfd_, "f", O_RDONLY | O_CLOEXEC);
+	if (warmup_ns > 0) {
+		long long end = now_ns() + warmup_ns;
 
-			if (f < 0 || close(f) < 0)
-				bad++;
-		}
-		break;
-	case M_ENOENT:
-		for (long i = 0; i < iters; i++) {
-			next_name(digits);
-			if (openat(dirfd_, name, O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT)
-				bad++;
-		}
-		break;
-	case M_SLEEP:
-		break;
+		do
+			bad += make_calls(WARMUP_CHUNK, fd, name, digits);
+		while (now_ns() < end);
+		pthread_barrier_wait(&warm);
 	}
+	w->t0 = now_ns();
+	bad += make_calls(iters, fd, name, digits);
 	w->t1 = now_ns();
 	w->bad = bad;
 	if (fd >= 0)
@@ -179,7 +208,7 @@ static int do_sleep(long ms, bool wait)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: workload [-w] getppid|read|openclose|enoent N [THREADS]\n"
+	fprintf(stderr, "usage: workload [-w] [-u WARMUP_MS] getppid|read|openclose|enoent N [THREADS]\n"
 			"       workload [-w] sleep MS\n");
 }
 
@@ -194,8 +223,16 @@ int main(int argc, char **argv)
 	int threads = 1, m, rc = 0;
 	long bad = 0, per_thread;
 
-	if (argc > 1 && strcmp(argv[1], "-w") == 0) {
-		wait = true;
+	for (;;) {
+		if (argc > 1 && strcmp(argv[1], "-w") == 0) {
+			wait = true;
+		} else if (argc > 2 && strcmp(argv[1], "-u") == 0) {
+			warmup_ns = atoll(argv[2]) * 1000000LL;
+			argv++;
+			argc--;
+		} else {
+			break;
+		}
 		argv++;
 		argc--;
 	}
@@ -250,6 +287,7 @@ int main(int argc, char **argv)
 	}
 
 	pthread_barrier_init(&start, NULL, threads + 1);
+	pthread_barrier_init(&warm, NULL, threads);
 	for (int i = 0; i < threads; i++) {
 		w[i].idx = i;
 		if (pthread_create(&w[i].th, NULL, run_worker, &w[i]) != 0) {
