@@ -3,10 +3,11 @@
 # stallwatch, next to our minimal seccomp+ptrace tracer (the floor), strace,
 # strace --seccomp-bpf and perf trace, in ONE interleaved run; plus checks of
 # what stallwatch reports (false records on busy CPUs, a 200 ms sleep, its
-# measurement floor) and the cost of `stallwatch scan`.
+# measurement floor), the cost of `stallwatch scan`, and the start-up placement
+# that every cell skips with a warm-up.
 #
 # usage: bench/run.sh            (from anywhere; after `make`)
-# env:   REPS=12         reps; every rep runs every cell once (order rotated per rep)
+# env:   REPS=12         reps; every rep runs every cell once (a new order each rep)
 #        MATRIX_BUDGET_S=420  after rep 10, no further rep starts if it would end
 #                        past this many seconds of matrix time (keeps `make bench`
 #                        under 10 minutes on a loaded machine)
@@ -273,6 +274,17 @@ run_cell() { # rep wl tool
 	echo "$rep,$wl,$tool,$iters,$((iters * $(per_iter "$mode") * thr)),$agg,$npc,$tns,$fc,$fm" >>"$CSV"
 }
 
+shuffle() { # the arguments in a random order (Fisher-Yates over $RANDOM)
+	local a=("$@") i j t
+	for ((i = ${#a[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		t=${a[i]}
+		a[i]=${a[j]}
+		a[j]=$t
+	done
+	echo "${a[@]}"
+}
+
 say "matrix: $REPS reps x ${#WL_ARR[@]} workloads x ${#TOOL_ARR[@]} cells; perf trace: $([ "$HAVE_PERF" = 1 ] && echo yes || echo "no ($PERF_WHY)")"
 M_START=$(date +%s)
 M_BUSY0=$(cpu_busy_ticks)
@@ -285,12 +297,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	t0=$(date +%s%N)
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	REP_LOADS="$REP_LOADS $load"
-	nw=${#WL_ARR[@]}
-	nt=${#TOOL_ARR[@]}
-	for ((i = 0; i < nw; i++)); do
-		wl=${WL_ARR[$(((i + rep) % nw))]}
-		for ((j = 0; j < nt; j++)); do
-			run_cell "$rep" "$wl" "${TOOL_ARR[$(((j + rep) % nt))]}"
+	# a new order of workloads, and of cells within each, every rep (seeded
+	# with the rep: the same order every run); a rotation would keep every
+	# cell behind the same neighbour, and a cell's state can leak into the next
+	RANDOM=$rep
+	for wl in $(shuffle "${WL_ARR[@]}"); do
+		for tool in $(shuffle "${TOOL_ARR[@]}"); do
+			run_cell "$rep" "$wl" "$tool"
 		done
 	done
 	t1=$(date +%s%N)
@@ -448,6 +461,36 @@ read -r BS_MIN BS_MED BS_MAX _ < <(stats <"$TMPD/burst_sw")
 read -r BT_MIN BT_MED BT_MAX _ < <(stats <"$TMPD/burst_st")
 BURST_RATIO=$(awk -v a="$BS_MED" -v b="$BT_MED" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 
+# (f) the start-up placement: what the warm-up (WARMUP_MS) skips. After a busy
+# untraced loop on both CPUs (as a matrix cell leaves the machine), a traced
+# getppid loop with no warm-up notes every 200 calls its time per call, its
+# CPU and its tracer's (workload -t). 5 runs per cell, the chunks pooled.
+say "start-up placement: floor, stallwatch run (polling on and off), 5 runs each"
+SU_ROWS=""
+for t in floor sw_run sw_run_nospin; do
+	: >"$TMPD/su_$t"
+	for i in 1 2 3 4 5; do
+		"$W" getppid "$N_LIGHT" 2 >/dev/null
+		"$W" read "$N_LIGHT" 2 >/dev/null
+		# one line per chunk: END_MS NS_PER_CALL SAME_CPU(0/1)
+		# shellcheck disable=SC2046
+		$(prefix "$t" getppid) "$W" -t 200 getppid 8000 1 2>/dev/null </dev/null |
+			sed -n 's/^chunks=//p' | tr , '\n' |
+			awk -F: 'NF == 4 { print $1, $2, ($3 == $4 && $3 >= 0) ? 1 : 0 }' >>"$TMPD/su_$t"
+	done
+	# chunks on one CPU: count, median ns/call; apart: the same; the share of
+	# chunks on one CPU among those ending in the first 30 ms, and after 150 ms
+	SU_ROWS="$SU_ROWS$t $(awk '
+		function med(arr, k,   i, j, v) {
+			for (i = 2; i <= k; i++) { v = arr[i]; for (j = i; j > 1 && arr[j - 1] > v; j--) arr[j] = arr[j - 1]; arr[j] = v }
+			return k ? arr[int((k + 1) / 2)] : "-"
+		}
+		{ if ($3) one[++n1] = $2; else apart[++n0] = $2
+		  if ($1 <= 30) { e++; es += $3 } else if ($1 > 150) { l++; ls += $3 } }
+		END { printf "%d %s %d %s %d/%d %d/%d", n1, med(one, n1), n0, med(apart, n0), es, e, ls, l }' "$TMPD/su_$t")
+"
+done
+
 MEMCG_ROWS=""
 MEMCG_WHY=""
 CGM=/sys/fs/cgroup/memory
@@ -547,7 +590,7 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "With \`-u $WARMUP_MS\`, in every cell, each thread first runs its loop untimed for $WARMUP_MS ms, so"
 	echo "that the timed calls see the placement a traced program keeps, not the start-up one (see"
 	echo "\"Steady state\" below the results)."
-	echo "One rep runs every workload × cell once (both orders rotated by one per rep); REPS reps. CALLS is"
+	echo "One rep runs every workload × cell once (both orders shuffled anew each rep, seeded with the rep); REPS reps. CALLS is"
 	echo "\`getppid\`, \`read\`, \`openat,close\` (openclose) or \`openat\` (enoent)."
 	echo
 	echo "| cell | PREFIX | calls per thread |"
@@ -721,6 +764,18 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 		echo "Marginal cost per directory (K=0 → 1000, difference of the medians): $(awk 'NF { n++; o[n] = $2; w[n] = $4 }
 			END { if (n >= 2 && o[n] > o[1]) printf "%.0f ns", (w[n] - w[1]) / (o[n] - o[1]); else print "-" }' <<<"$MEMCG_ROWS")."
 	fi
+	echo
+	echo "**(f) The start-up placement that the warm-up skips.** Each run: \`build/bench/workload getppid $N_LIGHT 2\`"
+	echo "and \`read $N_LIGHT 2\` untraced (both CPUs busy for a moment, as the matrix's cells leave the machine),"
+	echo "then \`PREFIX build/bench/workload -t 200 getppid 8000 1\` with no warm-up. Every 200 calls (a chunk) the loop"
+	echo "notes its time per call, its CPU and the CPU its tracer last ran on (\`/proc/PPID/stat\`). 5 runs per"
+	echo "cell, their chunks pooled:"
+	echo
+	echo "| cell | chunks on one CPU | their ns/call (median) | chunks apart | their ns/call (median) | on one CPU, chunks ending in the first 30 ms | on one CPU, chunks ending after 150 ms |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	while read -r t n1 m1 n0 m0 e l; do
+		[ -n "$t" ] && echo "| $t | $n1 | $m1 | $n0 | $m0 | $e | $l |"
+	done <<<"$SU_ROWS"
 } >"$MD"
 
 cat "$MD"

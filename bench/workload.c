@@ -4,7 +4,7 @@
  * that each make N calls of one kind in a tight loop, timed with the vDSO
  * clock (clock_gettime is not a syscall here, so no tracer sees it).
  *
- * usage: workload [-w] [-u WARMUP_MS] MODE N [THREADS]
+ * usage: workload [-w] [-u WARMUP_MS] [-t CHUNK] MODE N [THREADS]
  *        workload [-w] sleep MS
  *
  *   getppid    syscall(SYS_getppid)                          1 syscall/iteration
@@ -29,7 +29,11 @@
  * thread on one CPU (about 15 us a watched call here) and then spreads them
  * over two (60-100 us for a blocking tracer on this VM). 2000 timed calls
  * from the start end inside that change, so their time depends on when it
- * came (doc/performance.md, "Steady state"). With -w the process first prints "ready pid=PID"
+ * came (doc/performance.md, "Steady state"). With -t the timed loop of
+ * each thread notes the time after every CHUNK iterations (up to 256 chunks),
+ * and a second output line shows thread 0's:
+ * chunks=END_MS:NS_PER_CALL:CPU:PARENT_CPU,... (the parent is the tracer of
+ * `stallwatch run` and of the floor; its CPU is read from /proc/PPID/stat). With -w the process first prints "ready pid=PID"
  * on stdout and waits for SIGUSR1 (sigwaitinfo, blocked in every thread), so
  * that a tracer can attach to the idle process with all its threads; the wait
  * is no open/read, so it never shows up as a watched call.
@@ -62,6 +66,7 @@ static const char *const mode_names[] = { "getppid", "read", "openclose", "enoen
 static const int calls_per_iter[] = { 1, 1, 2, 1, 1 };
 
 #define MAX_THREADS 16
+#define MAX_CHUNKS 256
 #define NAME_DIGITS 10
 
 struct worker {
@@ -69,12 +74,37 @@ struct worker {
 	int idx;
 	long long t0, t1;
 	long bad;
+	int n_chunks;
+	long long chunk_end[MAX_CHUNKS];
+	int chunk_cpu[MAX_CHUNKS], chunk_parent_cpu[MAX_CHUNKS];
 };
 
 static enum mode mode;
 static long iters;
 static int dirfd_ = -1;
 static long long warmup_ns;
+static long chunk;
+static int parent_stat_fd = -1;
+
+/* the CPU the parent (the tracer, under `stallwatch run` or the floor) last ran on:
+ * field 39 of /proc/PPID/stat; -1 if unknown. An unwatched pread in every cell. */
+static int parent_cpu(void)
+{
+	char buf[1024], *p;
+	ssize_t n = parent_stat_fd < 0 ? -1 : pread(parent_stat_fd, buf, sizeof(buf) - 1, 0);
+	int field = 2;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the comm may hold spaces */
+	if (!p)
+		return -1;
+	for (; *p && field < 39; p++)
+		if (*p == ' ')
+			field++;
+	return *p ? atoi(p) : -1;
+}
 static pthread_barrier_t start, warm;
 
 /* iterations between two clock reads during the warm-up */
@@ -170,7 +200,20 @@ static void *run_worker(void *arg)
 		pthread_barrier_wait(&warm);
 	}
 	w->t0 = now_ns();
-	bad += make_calls(iters, fd, name, digits);
+	if (chunk > 0) {
+		/* -t: the end time of every CHUNK iterations, to see the start-up placement change */
+		for (long done = 0, n; done < iters; done += n) {
+			n = iters - done < chunk ? iters - done : chunk;
+			bad += make_calls(n, fd, name, digits);
+			if (w->n_chunks < MAX_CHUNKS) {
+				w->chunk_end[w->n_chunks] = now_ns();
+				w->chunk_cpu[w->n_chunks] = sched_getcpu();
+				w->chunk_parent_cpu[w->n_chunks++] = parent_cpu();
+			}
+		}
+	} else {
+		bad += make_calls(iters, fd, name, digits);
+	}
 	w->t1 = now_ns();
 	w->bad = bad;
 	if (fd >= 0)
@@ -208,7 +251,8 @@ static int do_sleep(long ms, bool wait)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: workload [-w] [-u WARMUP_MS] getppid|read|openclose|enoent N [THREADS]\n"
+	fprintf(stderr, "usage: workload [-w] [-u WARMUP_MS] [-t CHUNK] "
+			"getppid|read|openclose|enoent N [THREADS]\n"
 			"       workload [-w] sleep MS\n");
 }
 
@@ -226,6 +270,10 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (argc > 1 && strcmp(argv[1], "-w") == 0) {
 			wait = true;
+		} else if (argc > 2 && strcmp(argv[1], "-t") == 0) {
+			chunk = atol(argv[2]);
+			argv++;
+			argc--;
 		} else if (argc > 2 && strcmp(argv[1], "-u") == 0) {
 			warmup_ns = atoll(argv[2]) * 1000000LL;
 			argv++;
@@ -286,6 +334,12 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (chunk > 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)getppid());
+		parent_stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	pthread_barrier_init(&start, NULL, threads + 1);
 	pthread_barrier_init(&warm, NULL, threads);
 	for (int i = 0; i < threads; i++) {
@@ -324,6 +378,23 @@ int main(int argc, char **argv)
 	for (int i = 0; i < threads; i++)
 		printf("%s%.0f", i ? "," : "", (double)(w[i].t1 - w[i].t0) / per_thread);
 	printf("\n");
+	/* -t: "chunks=MS:NS:CPU:PCPU,...": per chunk of thread 0, its end (ms since
+	 * the thread's start), its ns per call, the CPU the thread was on at its
+	 * end and the CPU the parent last ran on */
+	if (chunk > 0) {
+		long long prev = w[0].t0;
+
+		printf("chunks=");
+		for (int i = 0; i < w[0].n_chunks; i++) {
+			long n = i == w[0].n_chunks - 1 && iters % chunk ? iters % chunk : chunk;
+
+			printf("%s%.1f:%.0f:%d:%d", i ? "," : "", (w[0].chunk_end[i] - w[0].t0) / 1e6,
+			       (double)(w[0].chunk_end[i] - prev) / ((double)n * calls_per_iter[mode]),
+			       w[0].chunk_cpu[i], w[0].chunk_parent_cpu[i]);
+			prev = w[0].chunk_end[i];
+		}
+		printf("\n");
+	}
 out:
 	if (dirfd_ >= 0) {
 		if (mode == M_OPENCLOSE)
