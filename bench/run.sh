@@ -256,7 +256,7 @@ run_cell() { # rep wl tool
 		attach_cell "$calls" "$mode" "$iters" "$thr" "$out" "$err"
 	else
 		pfx=$(prefix "$tool" "$calls")
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086,SC2046
 		$pfx "$W" $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" </dev/null
 	fi
 	line=$(grep '^mode=' "$out" | tail -n 1)
@@ -558,7 +558,8 @@ END {
 
 RATIO_ROWS='seccomp/untraced|info|the seccomp filter alone (no tracer): what every unwatched call pays
 filter_only/untraced|info|filter + idle tracer (our floor, call unwatched)
-sw_unwatched/filter_only|1.05|target: an unwatched call under stallwatch vs the filter alone
+sw_unwatched/filter_only|info|an unwatched call under stallwatch vs the filter alone, medians (set by the shared host: see the fastest-rep row)
+sw_unwatched/filter_only@min|1.05|target: an unwatched call under stallwatch vs the filter alone, fastest reps
 sw_run/floor|1.10|target: a watched call, stallwatch run vs our floor
 floor_again/floor|info|the same floor command in two cells of one run: how far two identical tracers land apart (the resolution of the free-placement ratios)
 sw_run_nospin/floor|info|stallwatch run with the spin turned off (STALLWATCH_NO_SPIN=1) vs our floor
@@ -648,8 +649,11 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "### Ratios (same run) and the issue's targets"
 	echo
 	echo "Ratio of the two medians of aggregate ns/call; in brackets the range of the per-rep ratios"
-	echo "(both cells of a rep ran seconds apart). A target is MET in a column when the ratio of medians"
-	echo "is at most the target; the last column counts the columns where it is met."
+	echo "(both cells of a rep ran seconds apart). A target is MET in a column when the ratio is at most"
+	echo "the target; the last column counts the columns where it is met. The unwatched target compares"
+	echo "the fastest reps instead (\"fastest reps\": the ratio of the two minimums). Its cells never leave"
+	echo "the CPU, a few hundred ns a call over 200 000 calls, so the shared host can only add time to"
+	echo "them, and their medians move by more than the 5 % under test (compare untraced with seccomp)."
 	echo
 	printf '| ratio | target |'
 	for wl in "${WL_ARR[@]}"; do printf ' %s %sT |' "${wl%%:*}" "${wl##*:}"; done
@@ -660,11 +664,12 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 		num=${spec%%/*}
 		den=${spec#*/}
 		only=""
-		case $den in *@2) only=2 den=${den%@2} ;; esac
+		col=4 # the median; @min: the fastest rep
+		case $den in *@2) only=2 den=${den%@2} ;; *@min) col=3 den=${den%@min} ;; esac
 		if ! grep -q ",$num," "$SUMMARY" || ! grep -q ",$den," "$SUMMARY"; then
 			continue
 		fi
-		printf '| %s / %s%s | %s |' "$num" "$den" "${only:+ (2T)}" \
+		printf '| %s / %s%s%s | %s |' "$num" "$den" "${only:+ (2T)}" "$([ "$col" = 3 ] && echo " (fastest reps)")" \
 			"$([ "$target" = info ] && echo - || echo "≤ $target")"
 		met=0
 		tot=0
@@ -673,10 +678,10 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 				printf ' |'
 				continue
 			fi
-			cell=$(awk -F, -v wl="$wl" -v a="$num" -v b="$den" -v tg="$target" '
+			cell=$(awk -F, -v wl="$wl" -v a="$num" -v b="$den" -v tg="$target" -v col="$col" '
 				FNR == 1 { file++ }
-				file == 1 && $1 == wl && $2 == a { ma = $4 }
-				file == 1 && $1 == wl && $2 == b { mb = $4 }
+				file == 1 && $1 == wl && $2 == a { ma = $col }
+				file == 1 && $1 == wl && $2 == b { mb = $col }
 				file == 2 && $2 == wl && $3 == a { ra[$1] = $6 }
 				file == 2 && $2 == wl && $3 == b { rb[$1] = $6 }
 				END {
@@ -698,9 +703,9 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 		fi
 	done <<<"$RATIO_ROWS"
 	echo
-	echo "Filter cost in ns per call (median difference to untraced, 1 thread): $(for m in $MODES; do
-		awk -F, -v m="$m:1" '$1 == m && $2 == "untraced" { u = $4 } $1 == m && $2 == "seccomp" { s = $4 }
-			$1 == m && $2 == "filter_only" { f = $4 } $1 == m && $2 == "sw_unwatched" { w = $4 }
+	echo "Filter cost in ns per call (difference of the fastest reps to untraced, 1 thread): $(for m in $MODES; do
+		awk -F, -v m="$m:1" '$1 == m && $2 == "untraced" { u = $3 } $1 == m && $2 == "seccomp" { s = $3 }
+			$1 == m && $2 == "filter_only" { f = $3 } $1 == m && $2 == "sw_unwatched" { w = $3 }
 			END { printf "%s %+d (filter alone), %+d (filter_only), %+d (stallwatch unwatched); ", substr(m, 1, length(m) - 2), s - u, f - u, w - u }' "$SUMMARY"
 	done | sed 's/; $/./')"
 	echo

@@ -388,8 +388,10 @@ int main(int argc, char **argv)
 		for (int i = 0; i < w[0].n_chunks; i++) {
 			long n = i == w[0].n_chunks - 1 && iters % chunk ? iters % chunk : chunk;
 
-			printf("%s%.1f:%.0f:%d:%d", i ? "," : "", (w[0].chunk_end[i] - w[0].t0) / 1e6,
-			       (double)(w[0].chunk_end[i] - prev) / ((double)n * calls_per_iter[mode]),
+			printf("%s%.1f:%.0f:%d:%d", i ? "," : "",
+			       (w[0].chunk_end[i] - w[0].t0) / 1e6,
+			       (double)(w[0].chunk_end[i] - prev) /
+				       ((double)n * calls_per_iter[mode]),
 			       w[0].chunk_cpu[i], w[0].chunk_parent_cpu[i]);
 			prev = w[0].chunk_end[i];
 		}
