@@ -9,7 +9,7 @@
 set -u
 REPS=${1:-5}
 N=${2:-4000}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=build/bench
 mkdir -p $B
 cc -O2 -pthread bench/loop.c -o $B/loop || exit 1
@@ -26,7 +26,7 @@ declare -A cmd=(
 order=(untraced floor floor_poll stallwatch strace)
 declare -A res
 for t in 1 2; do
-	for r in $(seq "$REPS"); do
+	for _ in $(seq "$REPS"); do
 		for tool in "${order[@]}"; do
 			n=$N
 			[ "$tool" = untraced ] && n=$((N * 25))
