@@ -464,30 +464,24 @@ BURST_RATIO=$(awk -v a="$BS_MED" -v b="$BT_MED" 'BEGIN { if (b > 0) printf "%.2f
 # (f) the start-up placement: what the warm-up (WARMUP_MS) skips. After a busy
 # untraced loop on both CPUs (as a matrix cell leaves the machine), a traced
 # getppid loop with no warm-up notes every 200 calls its time per call, its
-# CPU and its tracer's (workload -t). 5 runs per cell, the chunks pooled.
+# CPU and its tracer's (workload -t). Per run: the first 2000 calls (what a
+# cell timed before the warm-up existed) against the calls after 150 ms.
 say "start-up placement: floor, stallwatch run (polling on and off), 5 runs each"
 SU_ROWS=""
 for t in floor sw_run sw_run_nospin; do
-	: >"$TMPD/su_$t"
+	first="" later="" one=0
 	for i in 1 2 3 4 5; do
 		"$W" getppid "$N_LIGHT" 2 >/dev/null
 		"$W" read "$N_LIGHT" 2 >/dev/null
-		# one line per chunk: END_MS NS_PER_CALL SAME_CPU(0/1)
 		# shellcheck disable=SC2046
-		$(prefix "$t" getppid) "$W" -t 200 getppid 8000 1 2>/dev/null </dev/null |
-			sed -n 's/^chunks=//p' | tr , '\n' |
-			awk -F: 'NF == 4 { print $1, $2, ($3 == $4 && $3 >= 0) ? 1 : 0 }' >>"$TMPD/su_$t"
+		read -r f l o < <($(prefix "$t" getppid) "$W" -t 200 getppid 8000 1 2>/dev/null </dev/null |
+			sed -n 's/^chunks=//p' | tr , '\n' | awk -F: 'NF == 4 {
+				n++; if (n <= 10) { fs += $2; fn++ } else if ($1 > 150) { ls += $2; ln++ }
+				if (n <= 2 && $3 == $4 && $3 >= 0) o++ }
+				END { printf "%s %s %d\n", fn ? int(fs / fn / 1000 + 0.5) : "-", ln ? int(ls / ln / 1000 + 0.5) : "-", (o > 0) }')
+		first="$first${first:+ }${f:--}" later="$later${later:+ }${l:--}" one=$((one + ${o:-0}))
 	done
-	# chunks on one CPU: count, median ns/call; apart: the same; the share of
-	# chunks on one CPU among those ending in the first 30 ms, and after 150 ms
-	SU_ROWS="$SU_ROWS$t $(awk '
-		function med(arr, k,   i, j, v) {
-			for (i = 2; i <= k; i++) { v = arr[i]; for (j = i; j > 1 && arr[j - 1] > v; j--) arr[j] = arr[j - 1]; arr[j] = v }
-			return k ? arr[int((k + 1) / 2)] : "-"
-		}
-		{ if ($3) one[++n1] = $2; else apart[++n0] = $2
-		  if ($1 <= 30) { e++; es += $3 } else if ($1 > 150) { l++; ls += $3 } }
-		END { printf "%d %s %d %s %d/%d %d/%d", n1, med(one, n1), n0, med(apart, n0), es, e, ls, l }' "$TMPD/su_$t")
+	SU_ROWS="$SU_ROWS$t|$first|$later|$one
 "
 done
 
@@ -772,14 +766,16 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo
 	echo "**(f) The start-up placement that the warm-up skips.** Each run: \`build/bench/workload getppid $N_LIGHT 2\`"
 	echo "and \`read $N_LIGHT 2\` untraced (both CPUs busy for a moment, as the matrix's cells leave the machine),"
-	echo "then \`PREFIX build/bench/workload -t 200 getppid 8000 1\` with no warm-up. Every 200 calls (a chunk) the loop"
-	echo "notes its time per call, its CPU and the CPU its tracer last ran on (\`/proc/PPID/stat\`). 5 runs per"
-	echo "cell, their chunks pooled:"
+	echo "then \`PREFIX build/bench/workload -t 200 getppid 8000 1\` with no warm-up, which notes every 200 calls its"
+	echo "time per call, its CPU and the CPU its tracer last ran on (\`/proc/PPID/stat\`). 5 runs per cell, us per"
+	echo "call, run by run: the first 2000 calls (what a matrix cell timed before the warm-up existed), and"
+	echo "the calls after the first 150 ms (what the warm-up leaves). \"Started on one CPU\": the runs in which"
+	echo "the loop and its tracer were seen on one CPU at the end of one of the first two chunks."
 	echo
-	echo "| cell | chunks on one CPU | their ns/call (median) | chunks apart | their ns/call (median) | on one CPU, chunks ending in the first 30 ms | on one CPU, chunks ending after 150 ms |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
-	while read -r t n1 m1 n0 m0 e l; do
-		[ -n "$t" ] && echo "| $t | $n1 | $m1 | $n0 | $m0 | $e | $l |"
+	echo "| cell | first 2000 calls, us/call | after 150 ms, us/call | started on one CPU |"
+	echo "|---|---|---|---:|"
+	while IFS='|' read -r t f l o; do
+		[ -n "$t" ] && echo "| $t | $f | $l | $o of 5 |"
 	done <<<"$SU_ROWS"
 } >"$MD"
 
