@@ -274,15 +274,20 @@ run_cell() { # rep wl tool
 	echo "$rep,$wl,$tool,$iters,$((iters * $(per_iter "$mode") * thr)),$agg,$npc,$tns,$fc,$fm" >>"$CSV"
 }
 
-shuffle() { # the arguments in a random order (Fisher-Yates over $RANDOM)
-	local a=("$@") i j t
-	for ((i = ${#a[@]} - 1; i > 0; i--)); do
+# shuffle NAME ITEM...: the array NAME gets the items in a random order
+# (Fisher-Yates over $RANDOM). No $(...): bash reseeds RANDOM in a subshell,
+# and the order must follow the seed.
+shuffle() {
+	local -n _shuf=$1
+	local i j t
+	shift
+	_shuf=("$@")
+	for ((i = ${#_shuf[@]} - 1; i > 0; i--)); do
 		j=$((RANDOM % (i + 1)))
-		t=${a[i]}
-		a[i]=${a[j]}
-		a[j]=$t
+		t=${_shuf[i]}
+		_shuf[i]=${_shuf[j]}
+		_shuf[j]=$t
 	done
-	echo "${a[@]}"
 }
 
 say "matrix: $REPS reps x ${#WL_ARR[@]} workloads x ${#TOOL_ARR[@]} cells; perf trace: $([ "$HAVE_PERF" = 1 ] && echo yes || echo "no ($PERF_WHY)")"
@@ -301,8 +306,11 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	# with the rep: the same order every run); a rotation would keep every
 	# cell behind the same neighbour, and a cell's state can leak into the next
 	RANDOM=$rep
-	for wl in $(shuffle "${WL_ARR[@]}"); do
-		for tool in $(shuffle "${TOOL_ARR[@]}"); do
+	rep_wls=() rep_tools=()
+	shuffle rep_wls "${WL_ARR[@]}"
+	for wl in "${rep_wls[@]}"; do
+		shuffle rep_tools "${TOOL_ARR[@]}"
+		for tool in "${rep_tools[@]}"; do
 			run_cell "$rep" "$wl" "$tool"
 		done
 	done
