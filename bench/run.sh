@@ -96,6 +96,10 @@ cg_remove() {
 	CG_MADE=0
 }
 cleanup() {
+	# Only the script itself: bash runs this EXIT trap also in a forked child
+	# that a signal kills before its exec (seen: SIGUSR1 to the attach cell's
+	# workload arriving early removed TMPD under the running matrix).
+	[ "$BASHPID" = "$$" ] || return 0
 	stop_hogs
 	cg_remove
 	rm -rf "$TMPD"
@@ -215,10 +219,12 @@ wait_until() {
 # attach, wait for "attached", send SIGUSR1; the workload's own numbers count.
 attach_cell() { # calls mode iters threads out err
 	local calls=$1 mode=$2 iters=$3 thr=$4 out=$5 err=$6 wpid spid
+	# the files of the last rep must not answer the waits below
+	rm -f "$out" "$err.sw"
 	# shellcheck disable=SC2046
 	"$W" -w $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" &
 	wpid=$!
-	if ! wait_until "grep -q '^ready' '$out'" 10; then
+	if ! wait_until "grep -q '^ready pid=$wpid\$' '$out'" 10; then
 		kill "$wpid" 2>/dev/null
 		wait "$wpid" 2>/dev/null
 		return 1
