@@ -224,7 +224,7 @@ attach_cell() { # calls mode iters threads out err
 	# shellcheck disable=SC2046
 	"$W" -w $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" &
 	wpid=$!
-	if ! wait_until "grep -q '^ready pid=$wpid\$' '$out'" 10; then
+	if ! wait_until "grep -q '^ready pid=$wpid\$' '$out' 2>/dev/null" 10; then
 		kill "$wpid" 2>/dev/null
 		wait "$wpid" 2>/dev/null
 		return 1
@@ -232,7 +232,7 @@ attach_cell() { # calls mode iters threads out err
 	"$SW" attach --no-default-policy -e "$calls" -o "$TMPD/sw_attach.rec" -p "$wpid" \
 		2>"$err.sw" &
 	spid=$!
-	if ! wait_until "grep -q 'attached' '$err.sw'" 10; then
+	if ! wait_until "grep -q 'attached' '$err.sw' 2>/dev/null" 10; then
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
 		kill "$wpid" 2>/dev/null
