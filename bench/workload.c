@@ -24,16 +24,17 @@
  * The T threads are created first and wait on a barrier; the clock starts per
  * thread after the barrier. With -u each thread first runs the same loop,
  * untimed, for WARMUP_MS ms, and the threads meet on a second barrier before
- * the timed N calls. Why: a traced loop spends its first 20-80 ms in a
- * placement that does not last. The scheduler starts the tracer and the
- * thread on one CPU (about 15 us a watched call here) and then spreads them
- * over two (60-100 us for a blocking tracer on this VM). 2000 timed calls
+ * the timed N calls. Why: a traced loop often spends its first 10-40 ms in
+ * a placement that does not last. The scheduler starts the tracer and the
+ * thread on one CPU (about 15 us a watched call here) and then moves them
+ * onto two (85-110 us for a blocking tracer on this VM). 2000 timed calls
  * from the start end inside that change, so their time depends on when it
  * came (doc/performance.md, "Steady state"). With -t the timed loop of
  * each thread notes the time after every CHUNK iterations (up to 256 chunks),
  * and a second output line shows thread 0's:
  * chunks=END_MS:NS_PER_CALL:CPU:PARENT_CPU,... (the parent is the tracer of
- * `stallwatch run` and of the floor; its CPU is read from /proc/PPID/stat). With -w the process first prints "ready pid=PID"
+ * `stallwatch run` and of the floor; its CPU is read from /proc/PPID/stat).
+ * With -w the process first prints "ready pid=PID"
  * on stdout and waits for SIGUSR1 (sigwaitinfo, blocked in every thread), so
  * that a tracer can attach to the idle process with all its threads; the wait
  * is no open/read, so it never shows up as a watched call.
@@ -87,7 +88,7 @@ static long chunk;
 static int parent_stat_fd = -1;
 
 /* the CPU the parent (the tracer, under `stallwatch run` or the floor) last ran on:
- * field 39 of /proc/PPID/stat; -1 if unknown. An unwatched pread in every cell. */
+ * field 39 of /proc/PPID/stat; -1 if unknown. With -t only: one pread per chunk. */
 static int parent_cpu(void)
 {
 	char buf[1024], *p;
@@ -105,6 +106,7 @@ static int parent_cpu(void)
 			field++;
 	return *p ? atoi(p) : -1;
 }
+
 static pthread_barrier_t start, warm;
 
 /* iterations between two clock reads during the warm-up */
