@@ -16,7 +16,7 @@
 #                        pruned when the workload removes its private directory)
 #        N_HEAVY=2000    calls per thread in cells where every loop call stops
 #        WARMUP_MS=150   in every cell each thread first runs its loop untimed
-#                        this long (workload -u): the first 20-80 ms of a traced
+#                        this long (workload -u): the first 10-40 ms of a traced
 #                        loop are a start-up placement that does not last
 #        UPDATE_DOC=1    replace the part of doc/performance.md between
 #                        <!-- bench:begin --> and <!-- bench:end --> with the results
