@@ -84,11 +84,12 @@ int output_open(struct output **ret, const struct output_options *o, struct sw_e
  * Start the writer thread (idempotent). Nobody needs to call it: submit,
  * drops, reopen, host metrics and close start it when there is work, and it
  * exits again after idle_exit_ns with nothing to do (no record queued, no
- * drop report or sink retry due, no --metrics-file). Why: one idle extra
- * thread in the tracer's process made each watched call of a busy
- * single-threaded tracee 2-3x slower on the benchmark VM (doc/performance.md).
- * The first record comes after `run` forked the command, so the fork
- * happens single-threaded.
+ * drop report or sink retry due, no --metrics-file). Why: a tracer with
+ * nothing to write stays single-threaded. (An idle extra thread once looked
+ * 2-3x costly per stop; with the benchmark's warm-up it costs nothing
+ * measurable, so this rests on simplicity, doc/performance.md "Steady
+ * state".) The first record comes after `run` forked the command, so the
+ * fork happens single-threaded.
  */
 int output_start(struct output *out);
 

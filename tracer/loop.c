@@ -1658,7 +1658,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	/*
 	 * No writer thread yet: the first record starts it (after the fork, so
 	 * the command was forked single-threaded), and it ends when idle
-	 * (record/output.h: an idle thread here slows every stop).
+	 * (record/output.h).
 	 */
 	spin_init(&ctx->spin);
 

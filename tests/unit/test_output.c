@@ -479,7 +479,7 @@ static bool writer_becomes(struct output *out, bool running)
 /*
  * The writer thread exists only while there is work: none before the first
  * record, it ends idle_exit_ns after the last one (the process is single-
- * threaded again: an idle thread slowed the tracer, doc/performance.md), a
+ * threaded again, record/output.h says why), a
  * new record starts a new one, and nothing is lost across the restarts,
  * including drops counted while no thread ran (close reports them).
  */
