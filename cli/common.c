@@ -202,8 +202,13 @@ static int policy_build(const struct cli_trace_options *t, struct policy **ret,
 	_cleanup_free_ struct policy_source *sources = NULL;
 	struct policy_load_options lo = {
 		.n_sources = t->n_policy_files,
-		/* interface.md: without --policy, or whenever -e or -m is given */
-		.command_line = t->n_policy_files == 0 || t->watch_given || t->min_duration_given,
+		/*
+		 * -e or -m: exactly what they say (man page, "The command-line
+		 * rule"); the pure default (no --policy, -e, -m) is the built-in
+		 * policy alone, which reports stalls, not waits
+		 */
+		.command_line = t->watch_given || t->min_duration_given ||
+				(t->n_policy_files == 0 && t->no_default_policy),
 		.watch = t->watch_given ? &t->watch : NULL,
 		.min_duration_ns = t->min_duration_ns,
 		.default_rate_limit_per_min = t->rate_limit_given ? &t->rate_limit_per_min : NULL,

@@ -901,6 +901,7 @@ struct rule_build {
 	struct policy_rule *rule;
 	bool has_syscalls; /* a fragment set `syscalls` */
 	bool only_optional; /* every syscall item so far was `?name` */
+	bool named; /* an item other than all and !%wait: specificity "named syscalls" */
 	bool has_min_duration;
 };
 
@@ -916,13 +917,22 @@ static void syscall_item(struct loader *ld, size_t src, const char *ptr, const c
 		b->rule->all_syscalls = true;
 		return;
 	}
-	/* strace's -e extras (/REGEX, none, trace=, !, lists with ,) are not policy syntax */
-	if (!item[0] || strpbrk(item, ",=") || item[0] == '!' || item[0] == '/' ||
-	    strcmp(item, "none") == 0) {
+	/*
+	 * strace's -e extras (/REGEX, none, trace=, !, lists with ,) are not
+	 * policy syntax, but for `!%wait`: every call but the waits, a
+	 * catch-all that reports stalls, not idle waits.
+	 */
+	if (strcmp(item, "!%wait") != 0 &&
+	    (!item[0] || strpbrk(item, ",=") || item[0] == '!' || item[0] == '/' ||
+	     strcmp(item, "none") == 0)) {
 		ERR(ld, src, ptr, "bad-value",
-		    "`%s`: one syscall name, %%class, ?name, @list or all per element", item);
+		    "`%s`: one syscall name, %%class, %%wait, !%%wait, ?name, @list or all per "
+		    "element",
+		    item);
 		return;
 	}
+	if (strcmp(item, "!%wait") != 0)
+		b->named = true;
 	if (syscall_set_parse(item, &set, &err) < 0) {
 		bool unknown = strstr(err.msg, "unknown") != NULL;
 
@@ -1218,14 +1228,13 @@ static void rule_finish(struct loader *ld, struct policy_rule *rule, const struc
 	if (rule->all_syscalls)
 		syscall_set_fill_all(&rule->syscalls);
 	if (watch)
-		for (size_t i = 0; i < ARRAY_SIZE(rule->syscalls.bits); i++)
-			rule->syscalls.bits[i] &= watch->bits[i];
+		syscall_set_intersect(&rule->syscalls, watch);
 	rule->level = policy_severity_name(rule->severity);
 	if (rule->n_paths)
 		rule->specificity = POLICY_SPEC_PATH;
 	else if (rule->has_result)
 		rule->specificity = POLICY_SPEC_RESULT;
-	else if (!rule->all_syscalls)
+	else if (!rule->all_syscalls && b->named)
 		rule->specificity = POLICY_SPEC_NAMED_SYSCALLS;
 	else
 		rule->specificity = POLICY_SPEC_ALL_SYSCALLS;
@@ -1365,6 +1374,19 @@ static int add_sources(struct loader *ld)
 	return 0;
 }
 
+/* The built-in default's catch-all makes way for the command-line rule. */
+static void drop_default_catch_all(struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		if (strcmp(p->rules[i].name, POLICY_DEFAULT_CATCH_ALL) != 0)
+			continue;
+		rule_clear(&p->rules[i]);
+		memmove(&p->rules[i], &p->rules[i + 1], (p->n_rules - i - 1) * sizeof(*p->rules));
+		p->n_rules--;
+		return;
+	}
+}
+
 static void add_command_line_rule(struct loader *ld, struct policy *p)
 {
 	struct policy_rule *rule = &p->rules[p->n_rules++];
@@ -1453,6 +1475,8 @@ int policy_load(const struct policy_load_options *o, struct policy **ret,
 			r = -ENOMEM;
 			goto out;
 		}
+	if (o->command_line && o->n_sources == 0)
+		drop_default_catch_all(p); /* a policy given with --policy is never rewritten */
 	if (o->command_line)
 		add_command_line_rule(&ld, p);
 	p->scan = ld.scan;

@@ -49,7 +49,11 @@ struct policy_source {
 struct policy_load_options {
 	const struct policy_source *sources; /* none: the built-in default policy */
 	size_t n_sources;
-	/* add the command-line rule (no --policy, or -e/-m given) */
+	/*
+	 * add the command-line rule (-e or -m given). Over the built-in
+	 * default (no sources) it replaces the catch-all rule
+	 * POLICY_DEFAULT_CATCH_ALL; the default's incident rules stay.
+	 */
 	bool command_line;
 	/* -e: the syscalls watched at all; every rule is restricted to it (NULL: all) */
 	const struct syscall_set *watch;
@@ -72,6 +76,8 @@ struct policy_load_options {
 extern const char policy_default_json[];
 extern const size_t policy_default_json_len;
 #define POLICY_DEFAULT_NAME "default.json (built-in)"
+/* The built-in default's rule for any call but a wait (doc/policy.md). */
+#define POLICY_DEFAULT_CATCH_ALL "slow-call"
 
 /*
  * Load and compile. Returns 0 with *ret set (diagnostics may hold

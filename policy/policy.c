@@ -291,7 +291,7 @@ const struct policy_rule *policy_match(const struct policy *p, const struct poli
 
 		if (!rule->enabled)
 			continue;
-		if (call->nr >= 0 ? !syscall_set_has(&rule->syscalls, call->nr) :
+		if (call->nr >= 0 ? !syscall_set_has_call(&rule->syscalls, call->nr, call->wait) :
 				    !rule->all_syscalls)
 			continue;
 		if (rule->has_result && (!call->has_result || !result_matches(rule, call)))

@@ -151,6 +151,7 @@ struct policy_call {
 	const char *path; /* path argument as the program passed it, or NULL */
 	const char *abs_path; /* ... made absolute when it was relative, or NULL */
 	const char *fd_path; /* what the fd argument points to, or NULL */
+	bool wait; /* blocks until an event by design (wait.h): only %wait rules see it */
 	uint64_t duration_ns;
 	bool has_result; /* false while in flight (stuck) */
 	bool failed;

@@ -5,6 +5,8 @@
  */
 #include "syscall_set.h"
 
+#include "wait.h"
+
 #include <regex.h>
 #include <seccomp.h>
 #include <string.h>
@@ -482,19 +484,82 @@ void syscall_set_fill_all(struct syscall_set *set)
 	}
 }
 
+/*
+ * Set algebra over calls. In "pair" form a set is two bitmaps: the
+ * syscalls whose waits are in it (w) and those whose other calls are (o).
+ * canonical() turns a pair back into bits/waits_out/others_out, dropping
+ * what cannot happen (a wait of a syscall that never waits), so that equal
+ * sets compare equal.
+ */
+#define WORDS (SW_MAX_NR / 64)
+
+static void to_pair(const struct syscall_set *s, uint64_t w[WORDS], uint64_t o[WORDS])
+{
+	for (size_t i = 0; i < WORDS; i++) {
+		w[i] = s->bits[i] & ~s->waits_out[i];
+		o[i] = s->bits[i] & ~s->others_out[i];
+	}
+}
+
+static void canonical(struct syscall_set *s, const uint64_t w[WORDS], const uint64_t o[WORDS])
+{
+	const struct syscall_set *capable = syscall_wait_capable(), *always = syscall_wait_always();
+
+	for (size_t i = 0; i < WORDS; i++) {
+		uint64_t cw = w[i] & capable->bits[i], co = o[i] & ~always->bits[i];
+
+		s->bits[i] = cw | co;
+		s->waits_out[i] = s->bits[i] & capable->bits[i] & ~cw;
+		s->others_out[i] = s->bits[i] & ~always->bits[i] & ~co;
+	}
+}
+
 void syscall_set_union(struct syscall_set *dst, const struct syscall_set *src)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(dst->bits); i++)
-		dst->bits[i] |= src->bits[i];
+	uint64_t w[WORDS], o[WORDS], sw[WORDS], so[WORDS];
+
+	to_pair(dst, w, o);
+	to_pair(src, sw, so);
+	for (size_t i = 0; i < WORDS; i++) {
+		w[i] |= sw[i];
+		o[i] |= so[i];
+	}
+	canonical(dst, w, o);
+}
+
+void syscall_set_intersect(struct syscall_set *dst, const struct syscall_set *src)
+{
+	uint64_t w[WORDS], o[WORDS], sw[WORDS], so[WORDS];
+
+	to_pair(dst, w, o);
+	to_pair(src, sw, so);
+	for (size_t i = 0; i < WORDS; i++) {
+		w[i] &= sw[i];
+		o[i] &= so[i];
+	}
+	canonical(dst, w, o);
 }
 
 void syscall_set_invert(struct syscall_set *dst)
 {
 	struct syscall_set all;
+	uint64_t w[WORDS], o[WORDS];
 
 	syscall_set_fill_all(&all);
-	for (size_t i = 0; i < ARRAY_SIZE(dst->bits); i++)
-		dst->bits[i] = all.bits[i] & ~dst->bits[i];
+	to_pair(dst, w, o);
+	for (size_t i = 0; i < WORDS; i++) {
+		w[i] = all.bits[i] & ~w[i];
+		o[i] = all.bits[i] & ~o[i];
+	}
+	canonical(dst, w, o);
+}
+
+bool syscall_set_has_wait_split(const struct syscall_set *set)
+{
+	for (size_t i = 0; i < WORDS; i++)
+		if (set->waits_out[i] | set->others_out[i])
+			return true;
+	return false;
 }
 
 size_t syscall_set_count(const struct syscall_set *set)
@@ -532,7 +597,7 @@ static int add_class(struct syscall_set *set, const char *class_name, struct sw_
 	if (!names)
 		return sw_error_set(err, -EINVAL,
 				    "unknown class `%%%s` (use %%file, %%desc, %%net, %%process, "
-				    "%%memory, %%signal, %%ipc, %%creds or %%clock)",
+				    "%%memory, %%signal, %%ipc, %%creds, %%clock or %%wait)",
 				    class_name);
 	/* The tables are cross-arch lists: names this arch lacks are expected. */
 	for (; *names; names++) {
@@ -591,6 +656,15 @@ static int add_item(struct syscall_set *set, const char *item, const char *expr,
 	}
 	if (!*item)
 		return sw_error_set(err, -EINVAL, "empty syscall name in `%s`", expr);
+	if (strcmp(item, "%wait") == 0) {
+		struct syscall_set waits = {};
+		uint64_t none[WORDS] = {};
+
+		/* every call that can be a wait, and no other call */
+		canonical(&waits, syscall_wait_capable()->bits, none);
+		syscall_set_union(set, &waits);
+		return 0;
+	}
 	if (item[0] == '%')
 		return add_class(set, item + 1, err);
 	if (item[0] == '/')

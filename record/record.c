@@ -228,6 +228,8 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 	}
 	set_str(sc, "fd_path", ev->fd_path);
 	set_str(sc, "path", ev->path);
+	if (ev->wait)
+		set_new(sc, "wait", json_true());
 	if (ev->note)
 		set_str(sc, "note", ev->note);
 	set_new(sw, "syscall", sc);

@@ -58,6 +58,7 @@ struct record_syscall {
 	uint64_t threshold_ns;
 	uint64_t sched_delay_ns; /* tracer run-queue delay that overlapped the call (upper bound) */
 	bool partial; /* started before the attach */
+	bool wait; /* blocks until an event by design (%wait) */
 	const char *note; /* extra human context for the message, or NULL */
 };
 

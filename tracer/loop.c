@@ -341,12 +341,9 @@ static uint64_t tracer_delay_since(struct tracer_ctx *ctx, uint64_t start_ns, ui
 static bool clone3_is_vfork(pid_t tid, uint64_t args_addr)
 {
 	uint64_t flags = 0;
-	struct iovec local = { .iov_base = &flags, .iov_len = sizeof(flags) };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)args_addr,
-				.iov_len = sizeof(flags) };
 
-	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == sizeof(flags) &&
-	       (flags & CLONE_VFORK);
+	/* struct clone_args starts with its u64 flags */
+	return procinfo_read_u64(tid, args_addr, &flags) == 0 && (flags & CLONE_VFORK);
 }
 
 static const char *call_name(const struct traced_call *call, char **owned)
@@ -370,6 +367,7 @@ struct call_facts {
 	const char *fd_path, *path;
 	const char *abs_path; /* a relative path resolved against its dirfd or the cwd */
 	const char *note;
+	bool wait; /* %wait: blocks until an event by design */
 	char fd_path_buf[PROCINFO_PATH_MAX];
 	char path_buf[PROCINFO_PATH_MAX];
 	char abs_path_buf[PROCINFO_PATH_MAX];
@@ -440,6 +438,65 @@ static void gather_facts(struct tracer_ctx *ctx, struct tracee *t, struct call_f
 		f->note = "waiting for vfork child";
 }
 
+/* policy/wait.h's lookups for one traced thread, through /proc and its memory */
+struct wait_probe {
+	pid_t tid;
+	long fd; /* the fd argument whose link the facts already hold, or -1 */
+	const char *fd_link;
+};
+
+static enum fd_kind probe_fd_kind(void *opaque, int fd)
+{
+	const struct wait_probe *p = opaque;
+
+	return procinfo_fd_kind(p->tid, fd, fd == p->fd ? p->fd_link : NULL);
+}
+
+static int probe_read_u64(void *opaque, uint64_t addr, uint64_t *ret)
+{
+	const struct wait_probe *p = opaque;
+
+	return procinfo_read_u64(p->tid, addr, ret);
+}
+
+/*
+ * Is the call a wait (policy/wait.h)? Decided once per call, on the slow
+ * path only: at most a readlink and a stat of its fd.
+ */
+static bool decide_wait(struct tracer_ctx *ctx, struct tracee *t, const struct call_facts *f)
+{
+	struct traced_call *call = &t->call;
+	int actual = native_nr_of(call);
+
+	if (call->wait >= 0)
+		return call->wait;
+	/*
+	 * A call resumed as restart_syscall (named by what it resumes) has
+	 * no arguments of its own; only sleeps, polls and futex waits resume
+	 * that way (kernel/time/hrtimer.c, kernel/futex/waitwake.c).
+	 */
+	if (actual >= 0 && syscall_wait_kind(actual) == WAIT_ALWAYS)
+		call->wait = 1;
+	else if (f->native < 0)
+		call->wait = 0;
+	else {
+		const struct syscall_args *a = &ctx->argmap[f->native];
+		struct wait_probe probe = {
+			.tid = t->tid,
+			.fd = a->fd_arg != ARG_NONE && f->fd_path ?
+				      (long)(int)call->args[(int)a->fd_arg] :
+				      -1,
+			.fd_link = f->fd_path,
+		};
+		struct wait_lookup lookup = { .fd_kind = probe_fd_kind,
+					      .read_u64 = probe_read_u64,
+					      .opaque = &probe };
+
+		call->wait = syscall_call_is_wait(f->native, call->args, &lookup);
+	}
+	return call->wait;
+}
+
 static void emit(struct tracer_ctx *ctx, struct tracee *t, const struct policy_rule *rule,
 		 const struct call_facts *f, const char *action, uint64_t event_ns,
 		 uint64_t duration_ns, bool has_ret, int64_t ret, uint64_t sched_delay_ns)
@@ -461,6 +518,7 @@ static void emit(struct tracer_ctx *ctx, struct tracee *t, const struct policy_r
 		.threshold_ns = rule->min_duration_ns,
 		.sched_delay_ns = sched_delay_ns,
 		.partial = call->partial,
+		.wait = f->wait,
 		.note = f->note,
 		.fd_path = f->fd_path,
 		.path = f->path,
@@ -542,6 +600,7 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 	if (!f)
 		return false;
 	gather_facts(ctx, t, f, note, sw_mono_ns());
+	f->wait = decide_wait(ctx, t, f);
 	proc.tgid = t->info ? t->info->tgid : t->tid;
 	if (t->info) {
 		proc.comm = t->info->comm;
@@ -553,6 +612,7 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 		.path = f->path,
 		.abs_path = f->abs_path,
 		.fd_path = f->fd_path,
+		.wait = f->wait,
 		.duration_ns = eff_duration_ns,
 		.has_result = has_ret,
 		/* the kernel's error range: -4095..-1 (include/linux/err.h) */
@@ -718,6 +778,7 @@ static void on_call_entry(struct tracer_ctx *ctx, struct tracee *t,
 	call->pieces = 1;
 	call->partial = false;
 	call->name_nr = -1;
+	call->wait = -1;
 	if (t->first_after_attach) {
 		enum policy_abi abi;
 		int index;
@@ -1195,7 +1256,6 @@ static void forward_signal(struct tracer_ctx *ctx, int sig)
 static void reload_policy(struct tracer_ctx *ctx)
 {
 	const struct policy *np;
-	struct syscall_set missing;
 	char names[256] = "";
 	size_t n_missing = 0, len = 0;
 
@@ -1209,11 +1269,9 @@ static void reload_policy(struct tracer_ctx *ctx)
 	if (ctx->mode != MODE_RUN)
 		return;
 	/* the tracee's seccomp filter cannot be replaced: new syscalls stay unwatched */
-	missing = np->watched;
-	for (size_t i = 0; i < ARRAY_SIZE(missing.bits); i++)
-		missing.bits[i] &= ~ctx->filter_set.bits[i];
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
-		if (!syscall_set_has(&missing, nr))
+		/* the filter traces syscalls by number, whatever their calls */
+		if (!syscall_set_has(&np->watched, nr) || syscall_set_has(&ctx->filter_set, nr))
 			continue;
 		if (n_missing++ < 8 && len < sizeof(names))
 			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -105,6 +106,38 @@ int procinfo_fd_path(pid_t tid, long fd, char *buf, size_t size)
 	}
 	buf[n] = 0;
 	return 0;
+}
+
+int procinfo_read_u64(pid_t tid, uint64_t addr, uint64_t *ret)
+{
+	struct iovec local = { .iov_base = ret, .iov_len = sizeof(*ret) };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = sizeof(*ret) };
+	ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return n == sizeof(*ret) ? 0 : -EFAULT;
+}
+
+enum fd_kind procinfo_fd_kind(pid_t tid, long fd, const char *link)
+{
+	char buf[PROCINFO_PATH_MAX], path[64];
+	struct stat st;
+	mode_t mode = 0;
+
+	if (!link) {
+		if (procinfo_fd_path(tid, fd, buf, sizeof(buf)) < 0)
+			return FD_KIND_UNKNOWN;
+		link = buf;
+	}
+	/* pipes, sockets and anon inodes are told by their link text alone */
+	if (link[0] == '/') {
+		/* stat() follows the magic link to the open file itself (deleted or not) */
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", tid, fd);
+		if (stat(path, &st) == 0)
+			mode = st.st_mode;
+	}
+	return fd_kind_classify(link, mode);
 }
 
 int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size)

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../policy/wait.h"
+
 #define PROCINFO_COMM_MAX 64
 #define PROCINFO_PATH_MAX 4096
 #define PROCINFO_CMDLINE_MAX 4096
@@ -35,6 +37,13 @@ int procinfo_read(pid_t tid, struct procinfo *ret);
 
 /* readlink /proc/TID/fd/FD into buf ("pipe:[123]", "/etc/passwd"). */
 int procinfo_fd_path(pid_t tid, long fd, char *buf, size_t size);
+/*
+ * What fd of tid is, for the %wait decision (policy/wait.h). link is its
+ * readlink() text when the caller has it, else NULL.
+ */
+enum fd_kind procinfo_fd_kind(pid_t tid, long fd, const char *link);
+/* 8 bytes of tid's memory at addr; 0 or -errno */
+int procinfo_read_u64(pid_t tid, uint64_t addr, uint64_t *ret);
 
 /*
  * Read a NUL-terminated string at addr in tid's memory, at most size-1

@@ -37,6 +37,7 @@ struct traced_call {
 	unsigned int pieces; /* 1 + number of restarts stitched in */
 	bool partial; /* began before the attach: duration is a lower bound */
 	int name_nr; /* >= 0: report under this native number (a resumed sleep) */
+	int8_t wait; /* %wait (policy/wait.h): -1 not decided yet, else 0 or 1 */
 };
 
 struct tracee {
