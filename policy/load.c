@@ -922,9 +922,8 @@ static void syscall_item(struct loader *ld, size_t src, const char *ptr, const c
 	 * policy syntax, but for `!%wait`: every call but the waits, a
 	 * catch-all that reports stalls, not idle waits.
 	 */
-	if (strcmp(item, "!%wait") != 0 &&
-	    (!item[0] || strpbrk(item, ",=") || item[0] == '!' || item[0] == '/' ||
-	     strcmp(item, "none") == 0)) {
+	if (strcmp(item, "!%wait") != 0 && (!item[0] || strpbrk(item, ",=") || item[0] == '!' ||
+					    item[0] == '/' || strcmp(item, "none") == 0)) {
 		ERR(ld, src, ptr, "bad-value",
 		    "`%s`: one syscall name, %%class, %%wait, !%%wait, ?name, @list or all per "
 		    "element",

@@ -247,7 +247,8 @@ static bool by_op(const struct wait_tables *w, int nr, const uint64_t args[6],
 
 		/* struct clone_args starts with its u64 flags */
 		return lookup && lookup->read_u64 &&
-		       lookup->read_u64(lookup->opaque, args[0], &flags) == 0 && (flags & CLONE_VFORK);
+		       lookup->read_u64(lookup->opaque, args[0], &flags) == 0 &&
+		       (flags & CLONE_VFORK);
 	}
 	return false;
 }

@@ -135,8 +135,8 @@ static char *stall_buffer(void)
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
 	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
 		return NULL;
-	buf = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
+	buf = mmap(NULL, (size_t)page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
 	if (buf == MAP_FAILED)
 		return NULL;
 	reg = (struct uffdio_register){ .range = { .start = (uint64_t)(uintptr_t)buf,
@@ -149,8 +149,8 @@ static char *stall_buffer(void)
 
 int main(int argc, char **argv)
 {
-	void *(*idlers[])(void *) = { epoll_idler, socket_idler, pipe_idler, accept_idler,
-				      futex_idler, fault_handler };
+	void *(*idlers[])(void *) = { epoll_idler,  socket_idler, pipe_idler,
+				      accept_idler, futex_idler,  fault_handler };
 	long delay_ms, idle_ms;
 	uint64_t t0;
 	ssize_t n;
