@@ -176,7 +176,7 @@ test_json_schema() {
 test_run_as_user() {
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	sw run -u nobody -o rec.json -- sh -c 'id -u; exec "$0" 200' "$H/sleeper" >out.txt 2>err.txt
+	sw run -u nobody -m 10ms -o rec.json -- sh -c 'id -u; exec "$0" 200' "$H/sleeper" >out.txt 2>err.txt
 	show out.txt err.txt rec.json
 	expect_rc 0
 	expect_eq "$(head -n 1 out.txt)" "$(id -u nobody)" "uid of the command"

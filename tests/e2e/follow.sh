@@ -101,7 +101,7 @@ test_fork_exit_race() {
 # run -- sh -c 'sleep 0.5 & exit 3': tracing goes on until the background
 # sleep ends; the status is the shell's.
 test_bg_descendant() {
-	sw run -o rec.json -- sh -c 'sleep 0.5 & exit 3' 2>err.txt
+	sw run -m 10ms -o rec.json -- sh -c 'sleep 0.5 & exit 3' 2>err.txt
 	show rec.json err.txt
 	expect_rc 3
 	[ "$ELAPSED_MS" -ge 450 ] || fail "stallwatch exited after $ELAPSED_MS ms, before the background sleep"

@@ -27,7 +27,7 @@ restart_alarm() {
 	expect_eq "$(jq_get rec.json "$sel" .stallwatch.syscall.ret)" 0 "ret"
 }
 
-test_alarm_default() { restart_alarm ""; }
+test_alarm_10ms() { restart_alarm 10ms; }
 # A naive per-piece timer reports nothing at 500 ms.
 test_alarm_500ms() { restart_alarm 500ms; }
 
@@ -66,12 +66,12 @@ restart_sa() {
 		fail "fd_path does not start with pipe:"
 }
 
-test_sarestart_default() { restart_sa ""; }
+test_sarestart_10ms() { restart_sa 10ms; }
 test_sarestart_500ms() { restart_sa 500ms; }
 
-t_run alarm_default test_alarm_default
+t_run alarm_10ms test_alarm_10ms
 t_run alarm_500ms test_alarm_500ms
 t_run alarm_transparent test_alarm_transparent
-t_run sarestart_default test_sarestart_default
+t_run sarestart_10ms test_sarestart_10ms
 t_run sarestart_500ms test_sarestart_500ms
 t_done
