@@ -1322,7 +1322,13 @@ static int check_default_rules(const struct policy *p)
 	r = &p->rules[3];
 	CHECK_STR(r->name, "slow-call");
 	CHECK(r->enabled && r->min_duration_ns == MS(100) && r->severity == POLICY_SEV_WARNING);
-	CHECK(r->all_syscalls);
+	/* !%%wait: every call but the waits, still ranked as a catch-all */
+	CHECK(!r->all_syscalls && r->specificity == POLICY_SPEC_ALL_SYSCALLS);
+	CHECK(syscall_set_has_call(&r->syscalls, syscall_nr("read"), false));
+	CHECK(!syscall_set_has_call(&r->syscalls, syscall_nr("read"), true));
+	CHECK(syscall_set_has_call(&r->syscalls, syscall_nr("connect"), false));
+	CHECK(!syscall_set_has(&r->syscalls, syscall_nr("epoll_wait")));
+	CHECK(!syscall_set_has(&r->syscalls, syscall_nr("nanosleep")));
 	CHECK(r->n_tags == 1);
 	CHECK_STR(r->tags[0], "latency");
 	return 0;
@@ -1442,6 +1448,16 @@ static int test_default_policy(void)
 	c.duration_ns = MS(150);
 	c.fd_path = "/proc/self/status";
 	CHECK_STR(fired(p, &c), "slow-call");
+	/* the same read of a pipe is a wait: nothing fires */
+	c.fd_path = "pipe:[1234]";
+	c.wait = true;
+	CHECK(!fired(p, &c));
+	c.wait = false;
+	/* sleeps and epoll waits are not even watched */
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, (uint64_t)syscall_nr("epoll_wait")) ==
+	      POLICY_UNWATCHED);
+	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, (uint64_t)syscall_nr("nanosleep")) ==
+	      POLICY_UNWATCHED);
 	/* stuck at 50 ms: slow now, critical at 100 ms */
 	c.fd_path = "/sys/fs/cgroup/memory/kubepods/cgroup.stat";
 	c.has_result = false;
@@ -1454,22 +1470,75 @@ static int test_default_policy(void)
 	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 0) == MS(10)); /* read */
 	CHECK(policy_threshold_ns(p, AUDIT_ARCH_X86_64, 1) == MS(100)); /* write */
 
-	/* with the command-line rule (no --policy): it decides */
+	/*
+	 * -e/-m (no --policy): the command-line rule replaces the catch-all,
+	 * the incident rules stay, and it decides
+	 */
 	o.command_line = true;
-	o.min_duration_ns = MS(10);
+	o.min_duration_ns = MS(300);
 	CHECK(policy_load(&o, &cl, &diags) == 0);
 	CHECK(diags.n == 0);
 	CHECK(cl);
-	CHECK(cl->n_rules == 5);
+	CHECK(cl->n_rules == 4);
 	CHECK(cl->has_command_line);
-	CHECK_STR(cl->rules[4].name, "command-line");
+	CHECK_STR(cl->rules[0].name, "cgroup-stat-read-slow");
+	CHECK_STR(cl->rules[1].name, "cgroup-stat-read-critical");
+	CHECK_STR(cl->rules[2].name, "watch-setup-slow");
+	CHECK_STR(cl->rules[3].name, "command-line");
+	CHECK(!rule_named(cl, "slow-call"));
+	/* -m 300ms: a 150 ms call is nobody's (the 100 ms catch-all is gone) */
+	c = call_of("write", MS(150), NULL);
+	CHECK(!fired(cl, &c));
+	c.has_result = false;
+	CHECK(!policy_match(cl, &c, &next));
+	CHECK(next == MS(300));
+	CHECK(policy_threshold_ns(cl, AUDIT_ARCH_X86_64, 1) == MS(300)); /* write */
+	/* waits included: -m alone watches every call */
+	c = call_of("epoll_wait", MS(300), NULL);
+	c.wait = true;
+	CHECK_STR(fired(cl, &c), "command-line");
+	/* the incident rules keep their own thresholds */
 	c = call_of("read", MS(150), NULL);
 	c.fd_path = "/sys/fs/cgroup/memory/memory.stat";
+	CHECK_STR(fired(cl, &c), "cgroup-stat-read-critical");
+	c.duration_ns = MS(350);
 	CHECK_STR(fired(cl, &c), "command-line");
-	c.duration_ns = MS(9);
-	CHECK(!fired(cl, &c));
-	CHECK(policy_threshold_ns(cl, AUDIT_ARCH_X86_64, 1) == MS(10)); /* write */
 	policy_diags_free(&diags);
+	return 0;
+}
+
+/* %wait and !%wait in a policy: decided per call; a --policy file is never rewritten. */
+static int test_wait_rules(void)
+{
+	static const char *const policy =
+		"{'rules':["
+		"{'name':'slow-call','syscalls':['!%wait'],'min_duration':'100ms'},"
+		"{'name':'long-waits','syscalls':['%wait'],'min_duration':'10s','severity':'notice'},"
+		"{'name':'reads','syscalls':['read','!%wait'],'min_duration':'1s','severity':'error'}]}";
+	struct load_args a = { .command_line = true, .min_duration_ns = MS(500) };
+	_cleanup_policy_ struct policy *p = load_texts(&policy, 1, NULL);
+	_cleanup_policy_ struct policy *cl = load_texts(&policy, 1, &a);
+	struct policy_call c = call_of("read", MS(150), NULL);
+
+	CHECK(p && cl);
+	CHECK(p->n_rules == 3 && !p->has_command_line);
+	/* `read` named beside !%wait: every read, and the rule is a named one */
+	CHECK(rule_named(p, "reads")->specificity == POLICY_SPEC_NAMED_SYSCALLS);
+	CHECK(syscall_set_has_call(&rule_named(p, "reads")->syscalls, syscall_nr("read"), true));
+	CHECK_STR(fired(p, &c), "slow-call");
+	c.wait = true;
+	CHECK(!fired(p, &c));
+	c.duration_ns = SEC(2);
+	CHECK_STR(fired(p, &c), "reads");
+	c.duration_ns = SEC(11);
+	CHECK_STR(fired(p, &c), "reads"); /* error ranks before notice */
+	c = call_of("nanosleep", SEC(11), NULL);
+	c.wait = true;
+	CHECK_STR(fired(p, &c), "long-waits");
+	c.duration_ns = SEC(9);
+	CHECK(!fired(p, &c));
+	/* with -m, a --policy file keeps its own `slow-call` */
+	CHECK(cl->n_rules == 4 && rule_named(cl, "slow-call") && rule_named(cl, "command-line"));
 	return 0;
 }
 
@@ -1517,5 +1586,5 @@ UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts
 	  TEST(test_targets_children), TEST(test_targets_children_deep_chain),
 	  TEST(test_load_later_rule_replaces), TEST(test_load_append),
 	  TEST(test_load_targets_and_lists_replace), TEST(test_load_scan),
-	  TEST(test_default_policy), TEST(test_default_rate_limit),
+	  TEST(test_default_policy), TEST(test_wait_rules), TEST(test_default_rate_limit),
 	  TEST(test_default_policy_matches_file))
