@@ -1,23 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * demo_workload.c - what `make demo` runs under stallwatch: a few calls that
- * are slow for known reasons, and many that are not.
+ * demo_workload.c - what `make demo` runs under stallwatch: one real stall,
+ * some waits that are not stalls, and many fast calls.
  *
- *   1. nanosleep(200 ms)                        -> one slow-syscall (+ one stuck)
- *   2. read() on a pipe whose writer (a child)
- *      writes after 150 ms                      -> one slow read of pipe:[...]
- *   3. a burst of 2000 lookups of missing files
- *      in a private directory it then removes   -> fast, no records (the
- *      ENOENT-storm detector is a later feature)
- *   4. 5000 getppid() calls                     -> fast, no records
+ *   1. incident 2 at small scale (doc/incidents.md). `demo_workload
+ *      --prepare DIR`, run untraced first (like the incident's other agent),
+ *      makes 400 000 lookups of missing names in DIR, which leave as many
+ *      negative dentries under it. Then, traced, `demo_workload DIR`: the
+ *      first inotify_add_watch() on DIR for events on its children walks
+ *      every one of them under the directory's lock (fs/notify/fsnotify.c,
+ *      fsnotify_set_children_dentry_flags): tens of ms -> one record of the
+ *      default's watch-setup-slow rule (10 ms, error). Removing DIR frees the
+ *      dentries again, which takes as long (shrink_dcache_parent): with over
+ *      100 ms, a slow-call record.
+ *   2. nanosleep(200 ms)                         -> a wait: no record by default
+ *   3. read() on a pipe whose writer (a child)
+ *      writes after 150 ms                       -> a wait: no record by default
+ *   4. 5000 getppid() calls                      -> fast, no records
  *
- * It prints what it did (with its own timings) on stdout, so the records on
- * stderr can be checked against it.
+ * It prints what it did (with its own timings) on stdout, so the records can
+ * be checked against it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -69,23 +78,44 @@ static void late_pipe(void)
 	waitpid(writer, NULL, 0);
 }
 
-static void enoent_burst(void)
+#define NEGATIVE_DENTRIES 400000
+
+/* Untraced: leave NEGATIVE_DENTRIES negative dentries under dir. */
+static int prepare(const char *dir)
 {
-	char dir[] = "/tmp/stallwatch-demo.XXXXXX", path[128];
-	long long t0;
+	char path[4096];
+	struct stat st;
+	long long t0 = now_ns();
 	int misses = 0;
 
-	if (!mkdtemp(dir))
-		return;
-	t0 = now_ns();
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < NEGATIVE_DENTRIES; i++) {
 		snprintf(path, sizeof(path), "%s/missing-%d", dir, i);
-		if (open(path, O_RDONLY) < 0 && errno == ENOENT)
+		if (stat(path, &st) < 0 && errno == ENOENT)
 			misses++;
 	}
-	printf("demo: %d failed lookups (ENOENT) in %.1f ms\n", misses, (now_ns() - t0) / 1e6);
-	/* removing the directory drops the negative dentries it created */
-	rmdir(dir);
+	printf("demo: %d failed lookups in %s (negative dentries) in %.1f ms\n", misses, dir,
+	       (now_ns() - t0) / 1e6);
+	return misses == NEGATIVE_DENTRIES ? 0 : 1;
+}
+
+static void watch_and_remove(const char *dir)
+{
+	long long t0;
+	int in_fd, wd;
+
+	in_fd = inotify_init1(IN_CLOEXEC);
+	if (in_fd >= 0) {
+		/* IN_MODIFY and IN_CLOSE_WRITE are events on children: the walk */
+		t0 = now_ns();
+		wd = inotify_add_watch(in_fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE);
+		printf("demo: inotify_add_watch() over them took %.1f ms%s\n",
+		       (now_ns() - t0) / 1e6, wd < 0 ? " (failed)" : "");
+		close(in_fd);
+	}
+	/* removing the directory drops the negative dentries under it */
+	t0 = now_ns();
+	if (rmdir(dir) == 0)
+		printf("demo: rmdir() of it took %.1f ms\n", (now_ns() - t0) / 1e6);
 }
 
 static void fast_calls(void)
@@ -97,12 +127,18 @@ static void fast_calls(void)
 	printf("demo: 5000 getppid() calls in %.1f ms\n", (now_ns() - t0) / 1e6);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && strcmp(argv[1], "--prepare") == 0)
+		return prepare(argv[2]);
+	if (argc != 2) {
+		fprintf(stderr, "usage: demo_workload --prepare DIR; demo_workload DIR\n");
+		return 2;
+	}
+	watch_and_remove(argv[1]);
 	slow_sleep();
 	late_pipe();
-	enoent_burst();
 	fast_calls();
 	return 0;
 }
