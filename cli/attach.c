@@ -107,22 +107,37 @@ static void attach_failed(void *opaque, const struct sw_error *err)
 
 /* ---- what the selectors left out, one line -------------------------------------------- */
 
-#define LIST_MAX 4 /* distinct pids, uids or names shown in a clause; "..." after */
+#define LIST_MAX 4 /* distinct pids, uids or names shown in a clause, sorted; "..." after */
+#define LIST_CAP 64 /* distinct values kept to sort */
 
-/* Append v to a list of distinct values (at most LIST_MAX + 1 kept: the +1 says "more"). */
+/* Add v to a list of distinct values (LIST_CAP at most). */
 static void distinct_add(long *list, size_t *n, long v)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (list[i] == v)
 			return;
-	if (*n <= LIST_MAX)
+	if (*n < LIST_CAP)
 		list[(*n)++] = v;
 }
 
-static void print_longs(FILE *f, const char *sep, const long *list, size_t n)
+static int cmp_long(const void *a, const void *b)
 {
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "0, 104" (sorted, LIST_MAX at most, then ", ...") */
+static void print_longs(FILE *f, long *list, size_t n)
+{
+	qsort(list, n, sizeof(*list), cmp_long);
 	for (size_t i = 0; i < n && i < LIST_MAX; i++)
-		fprintf(f, "%s%ld", i ? sep : "", list[i]);
+		fprintf(f, "%s%ld", i ? ", " : "", list[i]);
 	if (n > LIST_MAX)
 		fputs(", ...", f);
 }
@@ -131,7 +146,7 @@ static void print_longs(FILE *f, const char *sep, const long *list, size_t n)
 static void print_owners(FILE *f, const struct attach_selection *s, enum attach_verdict v,
 			 const char *needs)
 {
-	long uids[LIST_MAX + 1];
+	long uids[LIST_CAP] = {};
 	size_t n = 0;
 	bool own = false;
 
@@ -145,7 +160,7 @@ static void print_owners(FILE *f, const struct attach_selection *s, enum attach_
 	}
 	if (n) {
 		fputs("owned by uid ", f);
-		print_longs(f, ", ", uids, n);
+		print_longs(f, uids, n);
 	}
 	/* our own uid but /proc/PID/exe unreadable: it made itself non-dumpable */
 	if (own)
@@ -183,7 +198,7 @@ static void print_clause(FILE *f, const struct attach_selection *s, enum attach_
 		fprintf(f, "%s%zu kernel thread%s", sep, n, n > 1 ? "s" : "");
 		break;
 	case ATTACH_LEFT_TRACER: {
-		const char *names[LIST_MAX + 1];
+		const char *names[LIST_CAP] = {};
 		size_t k = 0;
 
 		for (size_t i = 0; i < s->n; i++) {
@@ -193,9 +208,10 @@ static void print_clause(FILE *f, const struct attach_selection *s, enum attach_
 				continue;
 			for (size_t j = 0; j < k && !seen; j++)
 				seen = strcmp(names[j], s->v[i].comm) == 0;
-			if (!seen && k <= LIST_MAX)
+			if (!seen && k < LIST_CAP)
 				names[k++] = s->v[i].comm;
 		}
+		qsort(names, k, sizeof(*names), cmp_str);
 		fprintf(f, "%s%zu tracer%s (", sep, n, n > 1 ? "s" : "");
 		for (size_t j = 0; j < k && j < LIST_MAX; j++)
 			fprintf(f, "%s%s", j ? ", " : "", names[j]);
@@ -203,14 +219,14 @@ static void print_clause(FILE *f, const struct attach_selection *s, enum attach_
 		break;
 	}
 	case ATTACH_LEFT_TRACED: {
-		long pids[LIST_MAX + 1];
+		long pids[LIST_CAP] = {};
 		size_t k = 0;
 
 		for (size_t i = 0; i < s->n; i++)
 			if (s->v[i].verdict == v)
 				distinct_add(pids, &k, (long)s->v[i].tracer_pid);
 		fprintf(f, "%s%zu already traced (by pid%s ", sep, n, k > 1 ? "s" : "");
-		print_longs(f, ", ", pids, k);
+		print_longs(f, pids, k);
 		fputc(')', f);
 		break;
 	}
