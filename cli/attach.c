@@ -593,7 +593,7 @@ int cli_attach(int argc, char **argv)
 			}
 			o->pids[o->n_pids++] = sel.v[i].pid;
 		}
-		/* interface.md: 1 if nothing could be attached; a dry run lists nothing, status 0 */
+		/* stallwatch.8 EXIT STATUS: 1 if nothing could be attached; a dry run exits 0 */
 		if (!report_selection(&sel, r, o->n_given > 0) && !o->dry_run)
 			return 1;
 	}
