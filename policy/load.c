@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/comm.h"
 #include "duration.h"
 #include "jsonpos.h"
 
@@ -28,7 +29,6 @@
 #define PTR_MAX 512
 #define MAX_RATE_LIMIT 1000000 /* records per minute; keeps the token bucket in 64 bits */
 #define PID_MAX_LIMIT 4194304 /* include/linux/threads.h, 64-bit */
-#define TASK_COMM_LEN 16
 
 struct src {
 	char *name;
@@ -368,21 +368,19 @@ static void add_comm(struct loader *ld, size_t src, const char *ptr, const char 
 {
 	struct policy_target *t = opaque;
 	const char *problem;
+	char hint[512];
 
 	if (!*s) {
 		ERR(ld, src, ptr, "bad-value", "comm must not be empty");
 		return;
 	}
-	if (strpbrk(s, "*?[")) {
+	if (sw_comm_is_glob(s)) {
 		if ((problem = glob_problem(s))) {
 			ERR(ld, src, ptr, "bad-glob", "comm pattern `%s`: %s", s, problem);
 			return;
 		}
-	} else if (strlen(s) >= TASK_COMM_LEN) {
-		ERR(ld, src, ptr, "bad-value",
-		    "comm `%s` can never match: the kernel keeps %d characters (TASK_COMM_LEN); "
-		    "use `%.*s` or a glob",
-		    s, TASK_COMM_LEN - 1, TASK_COMM_LEN - 1, s);
+	} else if (sw_comm_never_matches(s, hint, sizeof(hint))) {
+		ERR(ld, src, ptr, "bad-value", "comm %s", hint);
 		return;
 	}
 	push_str(ld, &t->comms, &t->n_comms, s);

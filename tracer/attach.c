@@ -3,7 +3,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -16,64 +15,30 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/fileio.h"
 #include "../common/macro.h"
 #include "filter.h"
-
-static ssize_t read_file(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, size - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return n;
-}
-
-/* Integer after "Key:" in /proc/PID/status; -1 if absent. */
-static long status_long(pid_t pid, const char *key)
-{
-	char path[64], status[4096], pattern[32];
-	const char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file(path, status, sizeof(status)) < 0)
-		return -1;
-	snprintf(pattern, sizeof(pattern), "\n%s:", key);
-	p = strstr(status, pattern);
-	return p ? strtol(p + strlen(pattern), NULL, 10) : -1;
-}
-
-static char status_state(pid_t pid)
-{
-	char path[64], status[4096];
-	const char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file(path, status, sizeof(status)) < 0)
-		return 0;
-	p = strstr(status, "\nState:");
-	if (!p)
-		return 0;
-	p += 7;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return *p;
-}
+#include "procinfo.h"
 
 static void read_comm(pid_t pid, char *comm, size_t size)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_file(path, comm, size) < 0)
+	if (sw_read_small_file(path, comm, size) < 0)
 		comm[0] = 0;
 	comm[strcspn(comm, "\n")] = 0;
+}
+
+static bool is_ancestor(pid_t pid)
+{
+	for (pid_t p = getppid(); p > 0;) {
+		if (p == pid)
+			return true;
+		if (p == 1 || procinfo_ppid(p, &p) < 0)
+			break;
+	}
+	return false;
 }
 
 int attach_check_target(pid_t pid, char *comm, size_t comm_size, struct sw_error *err)
@@ -90,16 +55,16 @@ int attach_check_target(pid_t pid, char *comm, size_t comm_size, struct sw_error
 		return sw_error_set(err, -EPERM, "attach %d: refusing to trace stallwatch itself",
 				    pid);
 	/* an ancestor waits for us (its child) while we would hold it stopped */
-	for (pid_t p = getppid(); p > 0;) {
-		if (p == pid)
-			return sw_error_set(err, -EPERM,
-					    "attach %d (%s): refusing to trace an ancestor of "
-					    "stallwatch",
-					    pid, comm);
-		if (p == 1)
-			break;
-		p = (pid_t)status_long(p, "PPid");
-	}
+	if (is_ancestor(pid))
+		return sw_error_set(err, -EPERM,
+				    "attach %d (%s): refusing to trace an ancestor of stallwatch",
+				    pid, comm);
+	/* PTRACE_SEIZE would say EPERM, and no explanation of EPERM fits */
+	if (procinfo_is_kthread(pid) == 1)
+		return sw_error_set(
+			err, -EPERM,
+			"attach %d (%s): a kernel thread; it makes no syscalls to watch", pid,
+			comm);
 	return 0;
 }
 
@@ -111,7 +76,7 @@ static int current_syscall(pid_t pid, pid_t tid)
 	long nr;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
+	if (sw_read_small_file(path, buf, sizeof(buf)) < 0)
 		return -1;
 	nr = strtol(buf, &end, 10);
 	return end == buf || nr < 0 ? -1 : (int)nr;
@@ -130,41 +95,52 @@ static bool have_cap_sys_ptrace(void)
 /* strace's diagnose_attach_eperm(), one line: the most likely cause first. */
 static int diagnose(pid_t pid, const char *comm, int errno_code, struct sw_error *err)
 {
-	char buf[64], path[64];
-	long tracer = status_long(pid, "TracerPid"), threads = status_long(pid, "Threads");
-	long uid = status_long(pid, "Uid");
+	struct procstatus ps, self;
+	char buf[64];
 
+	if (procinfo_status(pid, &ps) < 0) {
+		memset(&ps, 0, sizeof(ps));
+		ps.uid = (uid_t)-1;
+	}
 	/* a zombie leader alone: its pid still exists, but nothing is left to trace */
-	if (status_state(pid) == 'Z' && threads <= 1)
+	if (ps.state == 'Z' && ps.threads <= 1)
 		return sw_error_set(err, -EPERM, "attach %d (%s): a zombie with no live thread",
 				    pid, comm);
 	if (errno_code == ESRCH)
 		return sw_error_set(err, -ESRCH, "attach %d (%s): no such process (it exited)", pid,
 				    comm);
-	if (tracer > 0) {
+	if (ps.tracer_pid > 0) {
 		char tracer_comm[64];
 
-		read_comm((pid_t)tracer, tracer_comm, sizeof(tracer_comm));
-		return sw_error_set(err, -EPERM, "attach %d (%s): already traced by pid %ld (%s)",
-				    pid, comm, tracer, tracer_comm);
+		read_comm(ps.tracer_pid, tracer_comm, sizeof(tracer_comm));
+		return sw_error_set(err, -EPERM, "attach %d (%s): already traced by pid %d (%s)",
+				    pid, comm, ps.tracer_pid, tracer_comm);
 	}
-	if (uid >= 0 && (uid_t)uid != geteuid() && !have_cap_sys_ptrace())
+	if (ps.uid != (uid_t)-1 && ps.uid != geteuid() && !have_cap_sys_ptrace())
 		return sw_error_set(err, -EPERM,
-				    "attach %d (%s): owned by another user (uid %ld); attaching "
+				    "attach %d (%s): owned by another user (uid %u); attaching "
 				    "needs root or CAP_SYS_PTRACE",
-				    pid, comm, uid);
-	snprintf(path, sizeof(path), "/proc/sys/kernel/yama/ptrace_scope");
-	if (read_file(path, buf, sizeof(buf)) > 0 && atoi(buf) > 0)
+				    pid, comm, (unsigned int)ps.uid);
+	if (sw_read_small_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof(buf)) > 0 &&
+	    atoi(buf) > 0)
 		return sw_error_set(err, -EPERM,
 				    "attach %d (%s): permission denied; kernel.yama.ptrace_scope = "
 				    "%d may be restricting it",
 				    pid, comm, atoi(buf));
-	if (status_long(getpid(), "NSpid") != getpid())
+	if (procinfo_status(getpid(), &self) == 0 && self.nspid_levels > 1)
 		return sw_error_set(err, -errno_code,
 				    "attach %d (%s): permission denied inside a pid namespace "
 				    "(a container?)",
 				    pid, comm);
 	return sw_error_set(err, -errno_code, "attach %d (%s)", pid, comm);
+}
+
+int attach_explain(pid_t pid, struct sw_error *err)
+{
+	char comm[64];
+
+	read_comm(pid, comm, sizeof(comm));
+	return diagnose(pid, comm, EPERM, err);
 }
 
 int attach_process(pid_t pid, long options, int (*add)(void *opaque, pid_t tid, int syscall_nr),
@@ -203,8 +179,12 @@ int attach_process(pid_t pid, long options, int (*add)(void *opaque, pid_t tid, 
 				 * alone may be a zombie leader (main called
 				 * pthread_exit): its live threads still count.
 				 */
-				if (errno != ESRCH && !(tid == pid && status_state(tid) == 'Z'))
-					last_errno = errno;
+				int e = errno;
+				struct procstatus ps;
+
+				if (e != ESRCH && !(tid == pid && procinfo_status(tid, &ps) == 0 &&
+						    ps.state == 'Z'))
+					last_errno = e;
 				continue;
 			}
 			/* stop it once so its state is ours from here on; a stopped one stays stopped */
@@ -231,81 +211,215 @@ int attach_process(pid_t pid, long options, int (*add)(void *opaque, pid_t tid, 
 	return (int)n_seized;
 }
 
-static bool cgroup_matches(pid_t pid, const char *prefix)
+/*
+ * Does a line of /proc/PID/cgroup ("ID:CONTROLLERS:PATH") lie in prefix or
+ * below it? A prefix ends at a '/': /a/b does not match /a/bc. The entry
+ * that matched goes to entry as "CONTROLLERS:PATH" (v1) or "PATH" (v2).
+ */
+static bool cgroup_matches(pid_t pid, const char *prefix, char *entry, size_t size)
 {
-	char path[64], buf[4096];
+	char path[64], buf[4096], *save = NULL;
 	size_t len = strlen(prefix);
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
+	if (len == 0 || sw_read_small_file(path, buf, sizeof(buf)) < 0)
 		return false;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		/* "ID:CONTROLLERS:PATH": compare PATH; a prefix ends at a '/' */
-		char *p = strchr(line, ':');
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *ctl = strchr(line, ':'), *p;
 
-		p = p ? strchr(p + 1, ':') : NULL;
+		p = ctl ? strchr(ctl + 1, ':') : NULL;
 		if (p && strncmp(p + 1, prefix, len) == 0 &&
-		    (p[1 + len] == 0 || p[1 + len] == '/' || prefix[len - 1] == '/'))
+		    (p[1 + len] == 0 || p[1 + len] == '/' || prefix[len - 1] == '/')) {
+			snprintf(entry, size, "%s", p == ctl + 1 ? p + 1 : ctl + 1);
 			return true;
+		}
 	}
 	return false;
 }
 
-static bool is_self_or_ancestor(pid_t pid)
+void attach_candidate_done(struct attach_candidate *c)
 {
-	if (pid == getpid())
-		return true;
-	for (pid_t p = getppid(); p > 0;) {
-		if (p == pid)
-			return true;
-		if (p == 1)
-			break;
-		p = (pid_t)status_long(p, "PPid");
-	}
-	return false;
+	free(c->exe);
+	free(c->cgroup);
+	c->exe = c->cgroup = NULL;
 }
 
-int attach_find_targets(const struct attach_query *q, pid_t **ret, struct sw_error *err)
+int attach_inspect(pid_t pid, struct attach_candidate *ret)
 {
-	_cleanup_closedir_ DIR *dir = opendir("/proc");
-	_cleanup_free_ pid_t *pids = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
+	struct procstatus ps;
+	char path[64], exe[PROCINFO_PATH_MAX];
+	ssize_t len = -1;
+	int kt;
 
-	if (!dir)
-		return sw_error_set(err, -errno, "cannot read /proc");
-	while ((de = readdir(dir))) {
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		char comm[64], path[64], exe[4096];
-		ssize_t len;
-
-		if (pid <= 0 || is_self_or_ancestor(pid))
-			continue;
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = pid;
+	kt = procinfo_is_kthread(pid);
+	if (kt < 0 || procinfo_status(pid, &ps) < 0)
+		return -ESRCH;
+	/* a zombie with no live thread: nothing left to trace (diagnose() says so for -p) */
+	if (ps.state == 'Z' && ps.threads <= 1)
+		return -ESRCH;
+	read_comm(pid, ret->comm, sizeof(ret->comm));
+	ret->kthread = kt;
+	ret->threads = ps.threads;
+	ret->uid = ps.uid;
+	ret->tracer_pid = ps.tracer_pid;
+	if (!kt) {
+		/* needs ptrace read access: EACCES for another user's or a non-dumpable process */
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 		len = readlink(path, exe, sizeof(exe) - 1);
-		if (len <= 0)
-			continue; /* kernel thread, or gone */
-		exe[len] = 0;
+		if (len < 0)
+			ret->exe_errno = errno;
+	} else
+		ret->exe_errno = ENOENT; /* a kernel thread has no executable */
+	exe[len > 0 ? len : 0] = 0;
+	ret->exe = strdup(exe);
+	return ret->exe ? 0 : -ENOMEM;
+}
+
+/* Last component of an exe path, without the " (deleted)" of a replaced binary. */
+static void exe_basename(const char *exe, char *buf, size_t size)
+{
+	const char *slash = strrchr(exe, '/');
+	size_t len;
+
+	snprintf(buf, size, "%s", slash ? slash + 1 : exe);
+	len = strlen(buf);
+	if (len > 10 && strcmp(buf + len - 10, " (deleted)") == 0)
+		buf[len - 10] = 0;
+}
+
+/*
+ * Programs that trace others: attaching to one would stall what it traces
+ * (gdb, strace, ltrace stop their tracees; bpftrace and perf do not, but
+ * watching a tracer is never what a selector meant). Debian names perf
+ * perf_VERSION.
+ */
+static const char *const known_tracers[] = {
+	"strace", "ltrace", "gdb", "gdbserver", "bpftrace", "perf", "perf_[0-9]*",
+};
+
+static bool name_in(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(list[i], name, 0) == 0)
+			return true;
+	return false;
+}
+
+/* Another stallwatch is known by its comm or its executable's name. */
+static enum attach_verdict classify(const struct attach_candidate *c, const pid_t *ancestors,
+				    size_t n_ancestors)
+{
+	char base[256];
+
+	if (c->pid == getpid())
+		return ATTACH_LEFT_STALLWATCH;
+	for (size_t i = 0; i < n_ancestors; i++)
+		if (ancestors[i] == c->pid)
+			return ATTACH_LEFT_ANCESTOR;
+	if (c->kthread)
+		return ATTACH_LEFT_KTHREAD;
+	exe_basename(c->exe, base, sizeof(base));
+	if (strcmp(c->comm, "stallwatch") == 0 || strcmp(base, "stallwatch") == 0)
+		return ATTACH_LEFT_STALLWATCH;
+	if (name_in(c->comm, known_tracers, ARRAY_SIZE(known_tracers)) ||
+	    (base[0] && name_in(base, known_tracers, ARRAY_SIZE(known_tracers))))
+		return ATTACH_LEFT_TRACER;
+	if (c->tracer_pid)
+		return ATTACH_LEFT_TRACED;
+	if (c->exe_errno == EACCES || c->exe_errno == EPERM)
+		return ATTACH_LEFT_HIDDEN;
+	return ATTACH_SELECTED;
+}
+
+void attach_selection_done(struct attach_selection *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		attach_candidate_done(&s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static bool comm_matches(const char *pattern, const char *comm)
+{
+	return strcmp(comm, pattern) == 0 || fnmatch(pattern, comm, 0) == 0;
+}
+
+int attach_select(const struct attach_query *q, struct attach_selection *ret, struct sw_error *err)
+{
+	_cleanup_closedir_ DIR *dir = opendir("/proc");
+	_cleanup_(attach_selection_done) struct attach_selection sel = {};
+	pid_t ancestors[256];
+	size_t cap = 0, n_ancestors = 0;
+	int selected = 0;
+	struct dirent *de;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!dir)
+		return sw_error_set(err, -errno, "cannot read /proc");
+	for (pid_t p = getppid(); p > 0 && n_ancestors < ARRAY_SIZE(ancestors);) {
+		ancestors[n_ancestors++] = p;
+		if (p == 1 || procinfo_ppid(p, &p) < 0)
+			break;
+	}
+	while ((de = readdir(dir))) {
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		struct attach_candidate c;
+		char comm[64], cgroup[512];
+		int r;
+
+		if (pid <= 0)
+			continue;
+		/* what any user may read first: comm, cgroup; exe only then */
 		if (q->name) {
 			read_comm(pid, comm, sizeof(comm));
-			if (strcmp(comm, q->name) != 0 && fnmatch(q->name, comm, 0) != 0)
+			if (!comm[0] || !comm_matches(q->name, comm))
 				continue;
 		}
-		if (q->exe && fnmatch(q->exe, exe, 0) != 0)
+		if (q->cgroup && !cgroup_matches(pid, q->cgroup, cgroup, sizeof(cgroup)))
 			continue;
-		if (q->cgroup && !cgroup_matches(pid, q->cgroup))
-			continue;
-		if (n == cap) {
+		r = attach_inspect(pid, &c);
+		if (r == -ENOMEM)
+			return sw_error_set(err, r, "out of memory");
+		if (r < 0)
+			continue; /* gone */
+		c.by_name = q->name != NULL;
+		c.by_cgroup = q->cgroup != NULL;
+		if (q->exe) {
+			if (c.kthread ||
+			    (c.exe_errno && c.exe_errno != EACCES && c.exe_errno != EPERM) ||
+			    (!c.exe_errno && fnmatch(q->exe, c.exe, 0) != 0)) {
+				attach_candidate_done(&c);
+				continue;
+			}
+			c.by_exe = !c.exe_errno;
+		}
+		if (q->cgroup && !(c.cgroup = strdup(cgroup))) {
+			attach_candidate_done(&c);
+			return sw_error_set(err, -ENOMEM, "out of memory");
+		}
+		if (q->exe && c.exe_errno)
+			c.verdict = ATTACH_UNCHECKED;
+		else
+			c.verdict = classify(&c, ancestors, n_ancestors);
+		if (sel.n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
-			pid_t *np = realloc(pids, ncap * sizeof(*np));
+			struct attach_candidate *nv = realloc(sel.v, ncap * sizeof(*nv));
 
-			if (!np)
+			if (!nv) {
+				attach_candidate_done(&c);
 				return sw_error_set(err, -ENOMEM, "out of memory");
-			pids = np;
+			}
+			sel.v = nv;
 			cap = ncap;
 		}
-		pids[n++] = pid;
+		sel.v[sel.n++] = c;
+		if (c.verdict == ATTACH_SELECTED)
+			selected++;
 	}
-	*ret = TAKE_PTR(pids);
-	return (int)n;
+	*ret = sel;
+	sel = (struct attach_selection){};
+	return selected;
 }

@@ -9,6 +9,7 @@
 #ifndef SW_TRACER_ATTACH_H
 #define SW_TRACER_ATTACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,7 +18,8 @@
 /*
  * May pid be attached at all? -ESRCH "no such process"; -EPERM for
  * stallwatch itself or one of its ancestors (the ancestor would wait for us
- * while we trace it; strace refuses the same). Fills comm (may be "").
+ * while we trace it; strace refuses the same) and for a kernel thread (it
+ * makes no syscalls). Fills comm (may be "").
  */
 int attach_check_target(pid_t pid, char *comm, size_t comm_size, struct sw_error *err);
 
@@ -39,11 +41,65 @@ struct attach_query {
 	const char *cgroup; /* prefix of a path in /proc/PID/cgroup */
 };
 
+/* Why a process that matched a query is, or is not, chosen. */
+enum attach_verdict {
+	ATTACH_SELECTED = 0,
+	ATTACH_LEFT_STALLWATCH, /* stallwatch itself, or another stallwatch */
+	ATTACH_LEFT_ANCESTOR, /* an ancestor of stallwatch: it may wait for us */
+	ATTACH_LEFT_KTHREAD, /* a kernel thread: no syscalls to watch */
+	ATTACH_LEFT_TRACER, /* a known tracer: strace, ltrace, gdb, bpftrace, perf */
+	ATTACH_LEFT_TRACED, /* already ptraced (TracerPid:) */
+	ATTACH_LEFT_HIDDEN, /* matched, but /proc/PID/exe is unreadable: not ours to trace */
+	ATTACH_UNCHECKED, /* --exe could not be checked: /proc/PID/exe is unreadable */
+	ATTACH_VERDICT_MAX,
+};
+
+/* One process as a selector or a dry run sees it. */
+struct attach_candidate {
+	pid_t pid;
+	enum attach_verdict verdict;
+	char comm[64]; /* /proc/PID/comm */
+	char *exe; /* /proc/PID/exe (malloc'd), "" when unreadable */
+	int exe_errno; /* 0, or why exe is unreadable (EACCES: another user's, not dumpable) */
+	bool kthread;
+	int threads;
+	uid_t uid;
+	pid_t tracer_pid;
+	bool by_name, by_exe, by_cgroup; /* which criteria it matched */
+	char *cgroup; /* the /proc/PID/cgroup entry --cgroup matched, "CONTROLLERS:PATH" (malloc'd) */
+};
+
 /*
- * Every process matching q (all given criteria), except stallwatch, its
- * ancestors and kernel threads. *ret is malloc'd. Returns the count (0 if
- * none) or -errno.
+ * Fill *ret for pid from /proc (comm, exe or exe_errno, threads, uid,
+ * TracerPid, kernel thread); verdict ATTACH_SELECTED, no by_* set. Returns
+ * 0 or -ESRCH. Free with attach_candidate_done().
  */
-int attach_find_targets(const struct attach_query *q, pid_t **ret, struct sw_error *err);
+int attach_inspect(pid_t pid, struct attach_candidate *ret);
+void attach_candidate_done(struct attach_candidate *c);
+
+/* Every process that matched a query, chosen or left out. */
+struct attach_selection {
+	struct attach_candidate *v;
+	size_t n;
+};
+
+/*
+ * Walk /proc for the processes matching q (all given criteria; comm and
+ * cgroup are readable for any user's process, exe is not). Each gets a
+ * verdict: ATTACH_SELECTED, or why it is left out (stallwatch, an ancestor,
+ * a kernel thread, a known tracer, already traced, unreadable), or
+ * ATTACH_UNCHECKED when --exe cannot be checked. A pid given with -p never
+ * comes here: it is always attempted. Returns the number selected (0 if
+ * none) or -errno. Free with attach_selection_done().
+ */
+int attach_select(const struct attach_query *q, struct attach_selection *ret, struct sw_error *err);
+void attach_selection_done(struct attach_selection *s);
+
+/*
+ * The line attach_process() would fail with for pid, from /proc alone
+ * (already traced by pid N, another user, Yama, ...): for a dry run.
+ * Returns the negative code with err filled.
+ */
+int attach_explain(pid_t pid, struct sw_error *err);
 
 #endif

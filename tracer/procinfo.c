@@ -201,21 +201,84 @@ int procinfo_tracer_pid(pid_t tid, pid_t *ret)
 	return 0;
 }
 
-int procinfo_ppid(pid_t pid, pid_t *ret)
+int procinfo_status(pid_t pid, struct procstatus *ret)
 {
-	char path[64], stat[1024];
+	char path[64], status[4096];
+	const char *v;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (sw_read_small_file(path, status, sizeof(status)) < 0)
+		return -ESRCH;
+	copy_line(ret->comm, sizeof(ret->comm), status_field(status, "Name"));
+	v = status_field(status, "State");
+	ret->state = v && *v != '\n' ? *v : 0;
+	v = status_field(status, "PPid");
+	ret->ppid = v ? (pid_t)strtol(v, NULL, 10) : 0;
+	v = status_field(status, "TracerPid");
+	ret->tracer_pid = v ? (pid_t)strtol(v, NULL, 10) : 0;
+	v = status_field(status, "Uid");
+	ret->uid = v ? (uid_t)strtoul(v, NULL, 10) : (uid_t)-1;
+	v = status_field(status, "Threads");
+	ret->threads = v ? (int)strtol(v, NULL, 10) : 0;
+	v = status_field(status, "NSpid");
+	if (v) {
+		/* "NSpid:\t123\t45": one number per pid namespace level */
+		const char *end = v + strcspn(v, "\n");
+
+		for (const char *p = v; p < end; p++)
+			if (*p >= '0' && *p <= '9' && (p == v || p[-1] == ' ' || p[-1] == '\t'))
+				ret->nspid_levels++;
+	}
+	return 0;
+}
+
+/* Fields 3.. of /proc/PID/stat, after "pid (comm) ": comm may hold spaces and ')'. */
+static int read_stat_tail(pid_t pid, char *buf, size_t size, const char **tail)
+{
+	char path[64];
 	const char *paren;
-	int ppid;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (sw_read_small_file(path, stat, sizeof(stat)) < 0)
+	if (sw_read_small_file(path, buf, size) < 0)
 		return -ESRCH;
-	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so take the last ')' */
-	paren = strrchr(stat, ')');
-	if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1)
+	paren = strrchr(buf, ')');
+	if (!paren)
+		return -EIO;
+	*tail = paren + 1;
+	return 0;
+}
+
+int procinfo_ppid(pid_t pid, pid_t *ret)
+{
+	char stat[1024];
+	const char *tail;
+	int ppid, r;
+
+	r = read_stat_tail(pid, stat, sizeof(stat), &tail);
+	if (r < 0)
+		return r;
+	/* "state ppid ..." */
+	if (sscanf(tail, " %*c %d", &ppid) != 1)
 		return -EIO;
 	*ret = ppid;
 	return 0;
+}
+
+int procinfo_is_kthread(pid_t pid)
+{
+	char stat[1024];
+	const char *tail;
+	unsigned int flags;
+	int r;
+
+	r = read_stat_tail(pid, stat, sizeof(stat), &tail);
+	if (r < 0)
+		return r;
+	/* "state ppid pgrp session tty_nr tpgid flags ..." (proc(5)) */
+	if (sscanf(tail, " %*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+		return -EIO;
+	return flags & 0x00200000 ? 1 : 0; /* PF_KTHREAD */
 }
 
 int procinfo_cwd(pid_t tid, char *buf, size_t size)

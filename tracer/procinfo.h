@@ -64,4 +64,29 @@ int procinfo_ppid(pid_t pid, pid_t *ret);
 /* TracerPid: of a task, 0 if none, -errno if unreadable. */
 int procinfo_tracer_pid(pid_t tid, pid_t *ret);
 
+/*
+ * What /proc/PID/status tells any user about a process (no ptrace access
+ * needed, unlike /proc/PID/exe): enough to choose a target and to explain
+ * why it cannot be attached.
+ */
+struct procstatus {
+	char comm[PROCINFO_COMM_MAX]; /* Name: */
+	char state; /* State: letter, 0 if absent */
+	pid_t ppid;
+	pid_t tracer_pid; /* 0: not ptraced */
+	uid_t uid; /* real uid (first of Uid:) */
+	int threads;
+	int nspid_levels; /* numbers on NSpid: (1: not in a child pid namespace; 0: no NSpid) */
+};
+
+/* Fill *ret from /proc/PID/status. Returns 0 or -ESRCH (gone or unreadable). */
+int procinfo_status(pid_t pid, struct procstatus *ret);
+
+/*
+ * Is pid a kernel thread (PF_KTHREAD, 0x00200000, in the flags, field 9 of
+ * /proc/PID/stat; include/linux/sched.h)? Readable by any user. Returns 1,
+ * 0, or -ESRCH/-EIO.
+ */
+int procinfo_is_kthread(pid_t pid);
+
 #endif

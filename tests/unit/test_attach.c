@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/comm.h"
 #include "tracer/attach.h"
+#include "tracer/procinfo.h"
 #include "unit.h"
 
 static int test_refuses_self_and_ancestors(void)
@@ -40,10 +42,22 @@ static int test_no_such_process(void)
 	return 0;
 }
 
+/* the selected pids of a selection, or -1 if more than one */
+static pid_t only_selected(const struct attach_selection *s)
+{
+	pid_t pid = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].verdict == ATTACH_SELECTED)
+			pid = pid ? -1 : s->v[i].pid;
+	return pid;
+}
+
 static int test_find_by_name_excludes_self(void)
 {
 	struct attach_query q = { .name = "sw-unit-target" };
-	pid_t *found = NULL, child;
+	struct attach_selection sel = {};
+	pid_t child;
 	int n, ok = 0;
 
 	child = fork();
@@ -55,25 +69,63 @@ static int test_find_by_name_excludes_self(void)
 	}
 	/* let the child rename itself */
 	for (int i = 0; i < 100 && !ok; i++) {
-		free(found);
-		found = NULL;
-		n = attach_find_targets(&q, &found, NULL);
-		ok = n == 1 && found[0] == child;
+		attach_selection_done(&sel);
+		n = attach_select(&q, &sel, NULL);
+		ok = n == 1 && only_selected(&sel) == child && sel.v[0].by_name &&
+		     sel.v[0].threads == 1 && sel.v[0].exe[0] == '/';
 		if (!ok)
 			usleep(10000);
 	}
-	free(found);
+	attach_selection_done(&sel);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	CHECK(ok);
-	/* our own comm never matches ourselves */
+	/* our own comm never selects ourselves: it is counted as stallwatch */
 	q.name = "test_attach";
-	n = attach_find_targets(&q, &found, NULL);
-	for (int i = 0; i < n; i++)
-		CHECK(found[i] != getpid());
-	free(found);
+	n = attach_select(&q, &sel, NULL);
+	CHECK(n >= 0);
+	for (size_t i = 0; i < sel.n; i++)
+		if (sel.v[i].pid == getpid())
+			CHECK(sel.v[i].verdict == ATTACH_LEFT_STALLWATCH);
+	attach_selection_done(&sel);
+	return 0;
+}
+
+/* kthreadd (pid 2) is a kernel thread: refused with -p, never selected, counted */
+static int test_kernel_thread(void)
+{
+	struct attach_query q = { .name = "kthreadd" };
+	struct attach_selection sel = {};
+	struct sw_error err = {};
+	char comm[64];
+	int n;
+
+	if (procinfo_is_kthread(2) != 1)
+		SKIP("pid 2 is not a kernel thread here (a pid namespace?)");
+	CHECK(procinfo_is_kthread(getpid()) == 0);
+	CHECK(attach_check_target(2, comm, sizeof(comm), &err) == -EPERM);
+	CHECK(strstr(err.msg, "a kernel thread; it makes no syscalls to watch"));
+	n = attach_select(&q, &sel, NULL);
+	CHECK(n == 0);
+	CHECK(sel.n == 1 && sel.v[0].pid == 2 && sel.v[0].verdict == ATTACH_LEFT_KTHREAD);
+	attach_selection_done(&sel);
+	return 0;
+}
+
+/* the policy loader and attach --name share one wording */
+static int test_comm_never_matches(void)
+{
+	char hint[256];
+
+	CHECK(!sw_comm_never_matches("prometheus-node", hint, sizeof(hint)));
+	CHECK(!sw_comm_never_matches("prometheus-node-*", hint, sizeof(hint)));
+	CHECK(sw_comm_never_matches("prometheus-node-exporter", hint, sizeof(hint)));
+	CHECK_STR(hint,
+		  "`prometheus-node-exporter` can never match: the kernel keeps 15 characters "
+		  "(TASK_COMM_LEN); use `prometheus-node` or a glob");
 	return 0;
 }
 
 UNIT_MAIN(TEST(test_refuses_self_and_ancestors), TEST(test_no_such_process),
-	  TEST(test_find_by_name_excludes_self))
+	  TEST(test_find_by_name_excludes_self), TEST(test_kernel_thread),
+	  TEST(test_comm_never_matches))
