@@ -131,6 +131,26 @@ test_policy_not_rewritten() {
 		"the policy's slow-call record of the sleep"
 }
 
+# make demo's workload: its sleep and late pipe read are waits, so the pure
+# default gives no record of them (its inotify_add_watch stall is the
+# default's watch-setup-slow record, unless the tracer's own wait for a CPU
+# on a busy host explains it away, so that one is not asserted here).
+test_demo_waits() {
+	local demo=$TOP/build/demo_workload
+	[ -x "$demo" ] || skip "build/demo_workload is not built (make helpers)"
+	mkdir dir
+	"$demo" --prepare "$PWD/dir" >prep.txt || fail "demo --prepare failed"
+	sw run -o rec.json -- "$demo" "$PWD/dir" >out.txt 2>err.txt
+	show prep.txt out.txt err.txt rec.json
+	expect_rc 0
+	[ -d dir ] && fail "the demo did not remove its directory"
+	grep -q '^demo: nanosleep(200 ms) took' out.txt || fail "the demo did not sleep"
+	expect_eq "$(jq_count rec.json '.stallwatch.syscall.wait or name == "nanosleep" or name == "read"')" 0 \
+		"records of the demo's waits"
+	expect_eq "$(jq_count rec.json '(name == "inotify_add_watch" or name == "rmdir") | not')" 0 \
+		"records of other calls"
+}
+
 t_run pure_default_run test_pure_default_run
 t_run pure_default_attach test_pure_default_attach
 t_run pure_default_cgroup_file test_pure_default_cgroup_file
@@ -139,4 +159,5 @@ t_run e_wait test_e_wait
 t_run e_not_wait test_e_not_wait
 t_run no_default_policy test_no_default_policy
 t_run policy_not_rewritten test_policy_not_rewritten
+t_run demo_waits test_demo_waits
 t_done
