@@ -441,15 +441,13 @@ static void gather_facts(struct tracer_ctx *ctx, struct tracee *t, struct call_f
 /* policy/wait.h's lookups for one traced thread, through /proc and its memory */
 struct wait_probe {
 	pid_t tid;
-	long fd; /* the fd argument whose link the facts already hold, or -1 */
-	const char *fd_link;
 };
 
 static enum fd_kind probe_fd_kind(void *opaque, int fd)
 {
 	const struct wait_probe *p = opaque;
 
-	return procinfo_fd_kind(p->tid, fd, fd == p->fd ? p->fd_link : NULL);
+	return procinfo_fd_kind(p->tid, fd, NULL);
 }
 
 static int probe_read_u64(void *opaque, uint64_t addr, uint64_t *ret)
@@ -463,10 +461,11 @@ static int probe_read_u64(void *opaque, uint64_t addr, uint64_t *ret)
  * Is the call a wait (policy/wait.h)? Decided once per call, on the slow
  * path only: at most a readlink and a stat of its fd.
  */
-static bool decide_wait(struct tracer_ctx *ctx, struct tracee *t, const struct call_facts *f)
+static bool decide_wait(struct tracer_ctx *ctx, struct tracee *t)
 {
 	struct traced_call *call = &t->call;
 	int actual = native_nr_of(call);
+	int native = call->name_nr >= 0 ? call->name_nr : actual;
 
 	if (call->wait >= 0)
 		return call->wait;
@@ -477,22 +476,15 @@ static bool decide_wait(struct tracer_ctx *ctx, struct tracee *t, const struct c
 	 */
 	if (actual >= 0 && syscall_wait_kind(actual) == WAIT_ALWAYS)
 		call->wait = 1;
-	else if (f->native < 0)
+	else if (native < 0)
 		call->wait = 0;
 	else {
-		const struct syscall_args *a = &ctx->argmap[f->native];
-		struct wait_probe probe = {
-			.tid = t->tid,
-			.fd = a->fd_arg != ARG_NONE && f->fd_path ?
-				      (long)(int)call->args[(int)a->fd_arg] :
-				      -1,
-			.fd_link = f->fd_path,
-		};
+		struct wait_probe probe = { .tid = t->tid };
 		struct wait_lookup lookup = { .fd_kind = probe_fd_kind,
 					      .read_u64 = probe_read_u64,
 					      .opaque = &probe };
 
-		call->wait = syscall_call_is_wait(f->native, call->args, &lookup);
+		call->wait = syscall_call_is_wait(native, call->args, &lookup);
 	}
 	return call->wait;
 }
@@ -599,8 +591,15 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 		*ret_next_ns = POLICY_UNWATCHED;
 	if (!f)
 		return false;
+	/*
+	 * A wait no rule takes (the pure default's idle futexes and reads of
+	 * sockets) ends here, before the /proc reads of its facts.
+	 */
+	f->wait = decide_wait(ctx, t);
+	if (f->wait && t->call.name_nr < 0 && native_nr_of(&t->call) >= 0 &&
+	    !syscall_set_has_call(&ctx->policy->watched, native_nr_of(&t->call), true))
+		return false;
 	gather_facts(ctx, t, f, note, sw_mono_ns());
-	f->wait = decide_wait(ctx, t, f);
 	proc.tgid = t->info ? t->info->tgid : t->tid;
 	if (t->info) {
 		proc.comm = t->info->comm;
