@@ -40,6 +40,44 @@ test_missing_value() {
 	done
 }
 
+# `-m 10 ms`: the unit after a space is not taken as the command (it was:
+# `ms: command not found`, 127). The exact line for run and attach, short and
+# long option; a number with its unit, or a command after `--`, is untouched.
+test_min_duration_unit_word() {
+	one_line_error "run -m 10 ms -- touch ran" run -m 10 ms -- touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `-m 10 ms`: write `-m 10ms` (a number alone means ms, and `ms` would be the command)'
+	one_line_error "run -m 10 ms touch ran" run -m 10 ms touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `-m 10 ms`: write `-m 10ms` (a number alone means ms, and `ms` would be the command)'
+	one_line_error "run --min-duration 2 sec -- touch ran" run --min-duration 2 sec -- touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `--min-duration 2 sec`: write `--min-duration=2s` (a number alone means ms, and `sec` would be the command)'
+	one_line_error "run -m1.5 US -- touch ran" run -m1.5 US -- touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `-m1.5 US`: write `-m 1.5us` (a number alone means ms, and `US` would be the command)'
+	one_line_error "attach -m 10 ms -p 1" attach -m 10 ms -p 1
+	expect_eq "$(cat err.txt)" 'stallwatch: attach: `-m 10 ms`: write `-m 10ms` (a number alone means ms)'
+	one_line_error "attach -p 1 --min-duration=10 msec" attach -p 1 --min-duration=10 msec
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: attach: `--min-duration=10 msec`: write `--min-duration=10ms` (a number alone means ms)'
+	# not a unit: the usual message
+	one_line_error "attach -m 10 foo -p 1" attach -m 10 foo -p 1
+	expect_eq "$(cat err.txt)" 'stallwatch: attach: unexpected argument `foo` (use -p PID)'
+	# after `--` (or after a value with its unit) `ms` is the command
+	sw run -m 10 -- ms >out.txt 2>err.txt
+	show err.txt
+	expect_rc 127 "status of run -m 10 -- ms"
+	expect_eq "$(cat err.txt)" 'stallwatch: ms: command not found'
+	sw run -m 10ms ms -- true >out.txt 2>err.txt
+	expect_rc 127 "status of run -m 10ms ms -- true"
+	expect_eq "$(cat err.txt)" 'stallwatch: ms: command not found'
+	# and a real command after a bare number runs
+	sw run -m 10 -- touch ran >out.txt 2>err.txt
+	expect_rc 0 "status of run -m 10 -- touch ran"
+	[ -e ran ] || fail "run -m 10 -- touch ran: the command did not run"
+}
+
 test_watch_not_available() {
 	# run, attach, scan and validate exist; watch is the command still to come
 	one_line_error "watch" watch
@@ -66,6 +104,7 @@ test_version_only() {
 
 t_run unknown_short_option test_unknown_short_option
 t_run missing_value test_missing_value
+t_run min_duration_unit_word test_min_duration_unit_word
 t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
