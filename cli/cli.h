@@ -127,7 +127,11 @@ void cli_report_dropped(const struct output_stats *st);
 struct tracer_stats;
 void cli_report_rate_limited(const struct tracer_stats *stats);
 
-/* Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line each. */
+/*
+ * Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line
+ * each to out; a file that could not be read is one line on stderr instead:
+ * `stallwatch: FILE: cannot read: WHY`.
+ */
 void cli_print_diags(FILE *out, const struct policy_diags *d);
 
 /*

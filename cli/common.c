@@ -254,7 +254,11 @@ void cli_print_diags(FILE *out, const struct policy_diags *d)
 
 	for (size_t i = 0; i < d->n; i++) {
 		policy_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(out, "%s\n", line);
+		/* a file that could not be read is an error line of ours, not a position */
+		if (!d->v[i].line)
+			cli_error("%s", line);
+		else
+			fprintf(out, "%s\n", line);
 	}
 }
 

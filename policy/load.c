@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/fileio.h"
 #include "duration.h"
 #include "jsonpos.h"
 
@@ -96,6 +97,10 @@ void policy_diags_free(struct policy_diags *d)
 
 void policy_diag_format(const struct policy_diag *d, char *buf, size_t size)
 {
+	if (!d->line) {
+		snprintf(buf, size, "%s: %s", d->file, d->message);
+		return;
+	}
 	snprintf(buf, size, "%s:%u:%u: %s[%s]: %s", d->file, d->line, d->column,
 		 d->error ? "error" : "warning", d->code, d->message);
 }
@@ -125,8 +130,9 @@ static void diag_at(struct loader *ld, size_t src, unsigned line, unsigned colum
 		d->cap = cap;
 	}
 	nd = &d->v[d->n];
-	*nd = (struct policy_diag){ .line = line ?: 1,
-				    .column = column ?: 1,
+	/* 0:0 is the whole file (it could not be read); a position is at least 1:1 */
+	*nd = (struct policy_diag){ .line = line || column ? line ?: 1 : 0,
+				    .column = line || column ? column ?: 1 : 0,
 				    .error = error,
 				    .code = code,
 				    .src = src,
@@ -759,50 +765,6 @@ static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *ob
 
 /* ---- phase 1: one source ---------------------------------------------- */
 
-static int read_file(const char *path, char **ret_text, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct stat st;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= MAX_POLICY_BYTES)
-				return -EFBIG;
-			cap = cap ? cap * 2 : 8192;
-			nb = realloc(buf, cap + 1);
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (!buf && !(buf = malloc(1)))
-		return -ENOMEM;
-	buf[len] = 0;
-	*ret_text = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 static void load_source(struct loader *ld, size_t src)
 {
 	struct src *s = &ld->srcs[src];
@@ -1340,7 +1302,7 @@ static int add_sources(struct loader *ld)
 		if (!s->name)
 			return -ENOMEM;
 		if (in && !text) {
-			int r = read_file(in->path, &s->text, &s->len);
+			int r = sw_read_file(in->path, MAX_POLICY_BYTES, &s->text, &s->len);
 
 			if (r == -ENOMEM)
 				return r;
@@ -1349,7 +1311,8 @@ static int add_sources(struct loader *ld)
 
 				snprintf(message, sizeof(message), "cannot read: %s",
 					 r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
-				diag_at(ld, ld->n_srcs - 1, 1, 1, true, "io", message);
+				/* about the whole file: no position (policy_diag_format) */
+				diag_at(ld, ld->n_srcs - 1, 0, 0, true, "io", message);
 				continue;
 			}
 		} else {

@@ -78,6 +78,74 @@ test_min_duration_unit_word() {
 	[ -e ran ] || fail "run -m 10 -- touch ran: the command did not run"
 }
 
+# A policy or input file that cannot be read is one line, `stallwatch: FILE:
+# cannot read: WHY`, with no position and no summary line, in every command
+# that reads one.
+test_unreadable_input_files() {
+	local want='stallwatch: nope.json: cannot read: No such file or directory'
+	sw validate nope.json >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 1 "status of validate nope.json"
+	expect_eq "$(cat err.txt)" "$want" "stderr of validate nope.json"
+	[ ! -s out.txt ] || fail "validate nope.json: stdout not empty"
+	one_line_error "run --policy nope.json" run --policy nope.json -- touch ran
+	expect_eq "$(cat err.txt)" "$want" "stderr of run --policy nope.json"
+	one_line_error "attach --policy nope.json" attach --policy nope.json -p $$
+	expect_eq "$(cat err.txt)" "$want" "stderr of attach --policy nope.json"
+	one_line_error "scan --policy nope.json" scan --policy nope.json
+	expect_eq "$(cat err.txt)" "$want" "stderr of scan --policy nope.json"
+	mkdir adir
+	one_line_error "run --policy adir" run --policy adir -- touch ran
+	expect_eq "$(cat err.txt)" "stallwatch: adir: cannot read: Is a directory"
+	# --state: a missing file is the first run, a path that cannot be there is
+	# an error (exit 1) before scanning (its history must not be replaced)
+	touch afile
+	sw scan --state afile/st.json -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 1 "status of scan --state afile/st.json"
+	expect_eq "$(cat err.txt)" "stallwatch: afile/st.json: cannot read: Not a directory"
+	[ ! -s r.json ] || fail "scan --state afile/st.json scanned"
+	if [ "$(id -u)" != 0 ]; then
+		echo '{"version":1}' >locked.json
+		chmod 000 locked.json
+		sw scan --state locked.json -o r.json >out.txt 2>err.txt
+		expect_rc 1 "status of scan --state locked.json"
+		expect_eq "$(cat err.txt)" "stallwatch: locked.json: cannot read: Permission denied"
+	fi
+	:
+}
+
+# scan --state FILE that cannot be written: exit 1 after the scan (its records
+# are written), and the line names FILE, not its temporary file.
+test_state_unwritable() {
+	sw scan --state nodir/st.json -o r.json >out.txt 2>err.txt
+	show err.txt r.json
+	expect_rc 1 "status of scan --state nodir/st.json"
+	expect_eq "$(cat err.txt)" "stallwatch: nodir/st.json: cannot write: No such file or directory"
+	expect_eq "$(jq_count r.json '.event.action == "host-scan"')" 1 "host-scan records"
+	# --interval: said once, scanning goes on, and the status is still 1
+	rm -f r.json
+	sw scan --interval 100ms --count 3 --state nodir/st.json -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 1 "status of scan --interval --state nodir/st.json"
+	expect_eq "$(cat err.txt)" "stallwatch: nodir/st.json: cannot write: No such file or directory"
+	expect_eq "$(jq_count r.json '.event.action == "host-scan"')" 3 "host-scan records (--count 3)"
+	# root ignores permission bits: a directory of /proc cannot hold a file for anyone
+	sw scan --state /proc/self/sw-test.state -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 1 "status of scan --state /proc/self/sw-test.state"
+	grep -q '^stallwatch: /proc/self/sw-test\.state: cannot write: [A-Z]' err.txt ||
+		fail "stderr: $(cat err.txt)"
+	expect_eq "$(wc -l <err.txt)" 1 "stderr lines"
+	if [ "$(id -u)" != 0 ]; then
+		mkdir ro && chmod 555 ro
+		sw scan --state ro/st.json -o r.json >out.txt 2>err.txt
+		expect_rc 1 "status of scan --state ro/st.json"
+		expect_eq "$(cat err.txt)" "stallwatch: ro/st.json: cannot write: Permission denied"
+	fi
+	:
+}
+
 test_watch_not_available() {
 	# run, attach, scan and validate exist; watch is the command still to come
 	one_line_error "watch" watch
@@ -105,6 +173,8 @@ test_version_only() {
 t_run unknown_short_option test_unknown_short_option
 t_run missing_value test_missing_value
 t_run min_duration_unit_word test_min_duration_unit_word
+t_run unreadable_input_files test_unreadable_input_files
+t_run state_unwritable test_state_unwritable
 t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
