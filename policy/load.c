@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "../common/fileio.h"
+#include "../common/suggest.h"
 #include "duration.h"
 #include "jsonpos.h"
 
@@ -233,6 +234,49 @@ static bool expect_type(struct loader *ld, size_t src, const char *ptr, const js
 	if (!ok)
 		ERR(ld, src, ptr, "wrong-type", "%s must be %s, not %s", what, want, type_name(v));
 	return ok;
+}
+
+/* The keys of each object; anything else is `unknown-key`. */
+/* clang-format off */
+static const char *const top_keys[] = {
+	"version", "targets", "lists", "rules", "scan", "enoent_storms",
+};
+static const char *const target_keys[] = { "pid", "comm", "exe", "cgroup", "children" };
+static const char *const rule_keys[] = {
+	"name", "override", "description", "enabled", "targets", "syscalls",
+	"paths", "result", "min_duration", "severity", "tags", "rate_limit",
+};
+/* clang-format on */
+
+/*
+ * An unknown key. In a rule or a target it is an error: ignoring it would
+ * widen what they match (`"syscals"` makes a rule match every call).
+ * Elsewhere (top level, scan) it is a warning and the key is ignored. A
+ * known key near it is suggested; an error without one lists the keys.
+ */
+static void unknown_key(struct loader *ld, size_t src, const char *kptr, bool error,
+			const char *key, const char *in, const char *const *known, size_t n)
+{
+	const char *near = sw_suggest(key, known, n);
+	char list[512] = "";
+	size_t len = 0;
+
+	if (!error) {
+		diag(ld, src, kptr, true, false, "unknown-key",
+		     "unknown key `%s`%s%s (ignored)%s%s%s", key, in ? " in " : "", in ?: "",
+		     near ? ": did you mean `" : "", near ?: "", near ? "`?" : "");
+		return;
+	}
+	if (near) {
+		diag(ld, src, kptr, true, true, "unknown-key",
+		     "unknown key `%s` in %s: did you mean `%s`?", key, in, near);
+		return;
+	}
+	for (size_t i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? " " : "",
+					known[i]);
+	diag(ld, src, kptr, true, true, "unknown-key", "unknown key `%s` in %s (keys: %s)", key, in,
+	     list);
 }
 
 /* ---- small checks ----------------------------------------------------- */
@@ -486,9 +530,13 @@ static void load_target(struct loader *ld, size_t src, const char *ptr, const ch
 			if (expect_type(ld, src, kptr, v, json_is_boolean(v), "children",
 					"a boolean"))
 				t.children = json_is_true(v);
-		} else
-			WARN_KEY(ld, src, kptr, "unknown-key",
-				 "unknown key `%s` in target `%s` (ignored)", key, name);
+		} else {
+			char in[POLICY_NAME_MAX + 16];
+
+			snprintf(in, sizeof(in), "target `%s`", name);
+			unknown_key(ld, src, kptr, true, key, in, target_keys,
+				    ARRAY_SIZE(target_keys));
+		}
 	}
 
 	for (size_t i = 0; i < ld->n_targets; i++)
@@ -612,8 +660,11 @@ static void load_scan(struct loader *ld, size_t src, const char *ptr, json_t *ob
 			if (strcmp(scan_keys[i].key, key) == 0)
 				k = &scan_keys[i];
 		if (!k) {
-			WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` in scan (ignored)",
-				 key);
+			const char *known[ARRAY_SIZE(scan_keys)];
+
+			for (size_t i = 0; i < ARRAY_SIZE(scan_keys); i++)
+				known[i] = scan_keys[i].key;
+			unknown_key(ld, src, kptr, false, key, "scan", known, ARRAY_SIZE(known));
 			continue;
 		}
 		field = (char *)&ld->scan + k->offset;
@@ -844,7 +895,8 @@ static void load_source(struct loader *ld, size_t src)
 				"`enoent_storms` is reserved for ENOENT-storm rules, not supported "
 				"by this version (ignored)");
 		else
-			WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` (ignored)", key);
+			unknown_key(ld, src, kptr, false, key, NULL, top_keys,
+				    ARRAY_SIZE(top_keys));
 	}
 }
 
@@ -894,15 +946,45 @@ static void syscall_item(struct loader *ld, size_t src, const char *ptr, const c
 	syscall_set_union(&b->rule->syscalls, &set);
 }
 
+/*
+ * Can the glob match a path that starts with `/`? Not when its first
+ * character is an ordinary one: fnmatch(3) with flags 0 compares it as is.
+ * Paths of fds and paths made absolute all start with `/`; only the path
+ * argument as passed can be relative. An fd's pseudo-path (`pipe:[123]`,
+ * `socket:[…]`, `anon_inode:[eventfd]`) has no `/` and is fine to match.
+ */
+static bool glob_only_relative(const char *g)
+{
+	size_t kind = strspn(g, "abcdefghijklmnopqrstuvwxyz_");
+
+	if (strchr("/*?[", g[0]))
+		return false;
+	if (g[0] == '\\' && g[1] == '/')
+		return false;
+	return !(kind > 0 && g[kind] == ':');
+}
+
 static void path_item(struct loader *ld, size_t src, const char *ptr, const char *item,
 		      struct rule_build *b)
 {
 	const char *problem = glob_problem(item);
 
-	if (problem)
+	if (problem) {
 		ERR(ld, src, ptr, "bad-glob", "path pattern `%s`: %s", item, problem);
-	else
-		push_str(ld, &b->rule->paths, &b->rule->n_paths, item);
+		return;
+	}
+	if (glob_only_relative(item)) {
+		const char *rest = item;
+
+		/* `sys/fs/x` meant `/sys/fs/x`; `memory.stat` and `./memory.stat` any directory */
+		while (rest[0] == '.' && rest[1] == '/')
+			rest += 2;
+		diag(ld, src, ptr, false, false, "relative-path",
+		     "path pattern `%s` can match only a relative path argument: paths of fds and "
+		     "absolute paths start with `/`; did you mean `%s%s`?",
+		     item, rest == item && strchr(rest, '/') ? "/" : "*/", rest);
+	}
+	push_str(ld, &b->rule->paths, &b->rule->n_paths, item);
 }
 
 typedef void (*item_cb)(struct loader *ld, size_t src, const char *ptr, const char *item,
@@ -1165,9 +1247,12 @@ static void compile_key(struct loader *ld, size_t src, const char *kptr, const c
 			    (long long)json_integer_value(v), MAX_RATE_LIMIT);
 		else
 			rule->rate_limit_per_min = (uint32_t)json_integer_value(v);
-	} else
-		WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` in rule `%s` (ignored)",
-			 key, rule->name);
+	} else {
+		char in[POLICY_NAME_MAX + 16];
+
+		snprintf(in, sizeof(in), "rule `%s`", rule->name);
+		unknown_key(ld, src, kptr, true, key, in, rule_keys, ARRAY_SIZE(rule_keys));
+	}
 }
 
 /* Derived fields once every fragment is in. */

@@ -146,6 +146,43 @@ test_state_unwritable() {
 	:
 }
 
+# policy_error WHAT WANT ARG...: stallwatch ARG... exits 2 with exactly the
+# stderr line WANT (a policy diagnostic), nothing on stdout; `touch ran` did
+# not run.
+policy_error() {
+	local what=$1 want=$2
+	shift 2
+	rm -f ran
+	sw "$@" >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 2 "status of stallwatch $what"
+	expect_eq "$(cat err.txt)" "$want" "stderr of stallwatch $what"
+	[ ! -s out.txt ] || fail "stallwatch $what: stdout not empty"
+	[ ! -e ran ] || fail "stallwatch $what: the command ran"
+	:
+}
+
+# A key typo in a rule or target is an error at load too (it used to be a
+# warning, and the rule then matched every call); a path glob that can only
+# match a relative path is a warning, and the policy is used.
+test_policy_key_typo() {
+	local want='typo.json:1:45: error[unknown-key]: unknown key `syscals` in rule `r`: did you mean `syscalls`?'
+	echo '{"rules":[{"name":"r","min_duration":"10ms","syscals":["read"]}]}' >typo.json
+	policy_error "run --policy typo.json" "$want" run --policy typo.json -- touch ran
+	policy_error "attach --policy typo.json" "$want" attach --policy typo.json -p $$
+	echo '{"targets":{"t":{"pid":1,"chidren":true}},"rules":[{"name":"r","min_duration":"1s","targets":["t"]}]}' >t.json
+	policy_error "run --policy t.json" \
+		't.json:1:26: error[unknown-key]: unknown key `chidren` in target `t`: did you mean `children`?' \
+		run --policy t.json -- touch ran
+	echo '{"rules":[{"name":"r","min_duration":"10s","paths":["memory.stat"]}]}' >rel.json
+	sw run --policy rel.json -- touch ran >out.txt 2>err.txt
+	show err.txt
+	expect_rc 0 "status of run --policy rel.json"
+	[ -e ran ] || fail "run --policy rel.json: the command did not run"
+	expect_eq "$(cat err.txt)" \
+		'rel.json:1:53: warning[relative-path]: path pattern `memory.stat` can match only a relative path argument: paths of fds and absolute paths start with `/`; did you mean `*/memory.stat`?'
+}
+
 test_watch_not_available() {
 	# run, attach, scan and validate exist; watch is the command still to come
 	one_line_error "watch" watch
@@ -175,6 +212,7 @@ t_run missing_value test_missing_value
 t_run min_duration_unit_word test_min_duration_unit_word
 t_run unreadable_input_files test_unreadable_input_files
 t_run state_unwritable test_state_unwritable
+t_run policy_key_typo test_policy_key_typo
 t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
