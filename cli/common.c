@@ -210,8 +210,15 @@ int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, i
 		      const char *mode)
 {
 	struct sw_error err = {};
+	size_t len = t->metrics_path ? strlen(t->metrics_path) : 0;
 	int r;
 
+	/* node_exporter's textfile collector reads only *.prom: a file it never sees is useless */
+	if (t->metrics_path && (len < 5 || strcmp(t->metrics_path + len - 5, ".prom") != 0))
+		cli_error(
+			"warning: --metrics-file %s: node_exporter's textfile collector reads only "
+			"files named *.prom",
+			t->metrics_path);
 	r = recorder_init(rec,
 			  &(struct recorder_options){
 				  .output_path = t->output_path,

@@ -183,6 +183,26 @@ test_policy_key_typo() {
 		'rel.json:1:53: warning[relative-path]: path pattern `memory.stat` can match only a relative path argument: paths of fds and absolute paths start with `/`; did you mean `*/memory.stat`?'
 }
 
+# --metrics-file not named *.prom: one warning line, and the work goes on
+# (the file is written all the same).
+test_metrics_file_not_prom() {
+	sw scan --metrics-file m.txt -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 0 "status of scan --metrics-file m.txt"
+	expect_eq "$(cat err.txt)" \
+		"stallwatch: warning: --metrics-file m.txt: node_exporter's textfile collector reads only files named *.prom"
+	grep -q '^stallwatch_' m.txt || fail "m.txt was not written"
+	expect_eq "$(jq_count r.json '.event.action == "host-scan"')" 1 "host-scan records"
+	sw run --metrics-file m.prom.tmp -o r.json -- touch ran >out.txt 2>err.txt
+	expect_rc 0 "status of run --metrics-file m.prom.tmp"
+	expect_eq "$(cat err.txt)" \
+		"stallwatch: warning: --metrics-file m.prom.tmp: node_exporter's textfile collector reads only files named *.prom"
+	[ -e ran ] || fail "run --metrics-file m.prom.tmp: the command did not run"
+	sw scan --metrics-file m.prom -o r.json >out.txt 2>err.txt
+	expect_rc 0 "status of scan --metrics-file m.prom"
+	expect_eq "$(cat err.txt)" "" "stderr of scan --metrics-file m.prom"
+}
+
 test_watch_not_available() {
 	# run, attach, scan and validate exist; watch is the command still to come
 	one_line_error "watch" watch
@@ -213,6 +233,7 @@ t_run min_duration_unit_word test_min_duration_unit_word
 t_run unreadable_input_files test_unreadable_input_files
 t_run state_unwritable test_state_unwritable
 t_run policy_key_typo test_policy_key_typo
+t_run metrics_file_not_prom test_metrics_file_not_prom
 t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
