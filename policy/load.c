@@ -15,11 +15,9 @@
  */
 #include "load.h"
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../common/fileio.h"
 #include "../common/suggest.h"
