@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/fileio.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "trend.h"
@@ -89,11 +90,13 @@ static bool get_u64(const json_t *o, const char *key, uint64_t *ret)
 int hostscan_state_load(struct hostscan_state *st, const char *path, struct sw_error *err)
 {
 	_cleanup_json_ json_t *root = NULL;
+	_cleanup_free_ char *text = NULL;
 	json_error_t jerr;
 	const json_t *samples, *v, *walk;
 	struct stat stb;
 	char boot_id[64] = "";
-	size_t i;
+	size_t i, len;
+	int r;
 
 	if (lstat(path, &stb) == 0 && !S_ISREG(stb.st_mode))
 		/* it is replaced by rename(2) at save: never a device, fifo or symlink */
@@ -102,10 +105,14 @@ int hostscan_state_load(struct hostscan_state *st, const char *path, struct sw_e
 			"--state %s: not a regular file (a symlink, device or directory "
 			"would be replaced when the state is saved)",
 			path);
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	r = sw_read_file(path, HOSTSCAN_STATE_MAX_BYTES, &text, &len);
+	if (r == -ENOENT)
+		return 0; /* first run: no history yet */
+	if (r < 0)
+		/* a history we cannot read must not be replaced by an empty one */
+		return sw_error_set(err, r, "%s: cannot read", path);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		if (access(path, F_OK) < 0 && errno == ENOENT)
-			return 0; /* first run: no history yet */
 		sw_error_set(err, -EINVAL, "%s:%d:%d: %s (starting a new history)", path, jerr.line,
 			     jerr.column, jerr.text);
 		return 1;
@@ -195,17 +202,22 @@ int hostscan_state_save(const struct hostscan_state *st, const char *path, struc
 
 	if (asprintf(&tmp, "%s.tmp.%d", path, getpid()) < 0)
 		return sw_error_set(err, -ENOMEM, "out of memory");
+	/* errors name FILE, not the temporary file: FILE is what the user gave */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return sw_error_set(err, -errno, "--state %s", tmp);
-	r = json_dumpfd(root, fd, JSON_COMPACT) < 0 || fsync(fd) < 0 ? -EIO : 0;
+		return sw_error_set(err, -errno, "%s: cannot write", path);
+	errno = 0;
+	if (json_dumpfd(root, fd, JSON_COMPACT) < 0 || fsync(fd) < 0)
+		r = errno > 0 ? -errno : -EIO;
+	else
+		r = 0;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
-		return sw_error_set(err, r, "--state %s: writing", path);
+		return sw_error_set(err, r, "%s: cannot write", path);
 	}
 	return 0;
 }

@@ -98,12 +98,17 @@ struct hostscan_options {
 
 int hostscan_state_init(struct hostscan_state *st);
 void hostscan_state_free(struct hostscan_state *st);
+/* A state file is far smaller (1024 samples, a few hundred slab families) */
+#define HOSTSCAN_STATE_MAX_BYTES (16 * 1024 * 1024)
 /*
  * Load a --state file: a missing file is an empty history (0); a file that
- * does not parse is replaced (returns 1 with err saying why, history empty).
+ * does not parse is replaced (returns 1 with err saying why, history empty);
+ * one that cannot be read (EACCES, ENOTDIR, EIO, above the size bound) is an
+ * error ("FILE: cannot read", -errno), and so is one that is not a regular
+ * file (-EINVAL).
  */
 int hostscan_state_load(struct hostscan_state *st, const char *path, struct sw_error *err);
-/* Write it back (temp file + rename, mode 0600). */
+/* Write it back (temp file + rename, mode 0600). 0 or -errno ("FILE: cannot write"). */
 int hostscan_state_save(const struct hostscan_state *st, const char *path, struct sw_error *err);
 
 /* One scan; updates st (history, caches). Returns 0 or -errno (err) on a fatal error. */

@@ -458,8 +458,11 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 
 		if (shared < 0)
 			return -EINVAL;
-		if (shared > 0)
+		if (shared > 0) {
+			if (c == 'm')
+				cli_note_min_duration(&o->trace, argc, argv);
 			continue;
+		}
 		switch (c) {
 		case 'p':
 			if (o->n_pids == MAX_PIDS) {
@@ -524,6 +527,9 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	for (int i = optind; i < argc; i++)
+		if (cli_check_min_duration_unit(&o->trace, argv[i], "attach") < 0)
+			return -EINVAL;
 	if (optind < argc) {
 		cli_error("attach: unexpected argument `%s` (use -p PID)", argv[optind]);
 		return -EINVAL;

@@ -31,6 +31,14 @@ struct cli_trace_options {
 	bool watch_given;
 	uint64_t min_duration_ns;
 	bool min_duration_given;
+	/*
+	 * -m's value had no unit ("-m 10"): how it was written and the argv
+	 * word right after it, which may be a unit meant for it ("-m 10 ms")
+	 */
+	bool min_duration_bare;
+	const char *min_duration_value; /* argv string */
+	char min_duration_said[128];
+	const char *min_duration_next;
 	const char *output_path;
 	enum record_format format;
 	bool format_given;
@@ -49,6 +57,19 @@ void cli_trace_options_init(struct cli_trace_options *o);
 int cli_parse_trace(struct cli_trace_options *o, const char *arg);
 int cli_parse_min_duration(struct cli_trace_options *o, const char *arg);
 int cli_parse_format(struct cli_trace_options *o, const char *arg);
+
+/*
+ * In a getopt loop, right after -m/--min-duration was parsed: note how it was
+ * written and the argv word after its value (getopt's optind/optarg).
+ */
+void cli_note_min_duration(struct cli_trace_options *o, int argc, char **argv);
+/*
+ * word is a non-option argument left after parsing. If it is the word right
+ * after a bare-number -m and looks like a unit ("-m 10 ms"), print the usage
+ * error (cmd: "run" or "attach") and return -EINVAL; else 0.
+ */
+int cli_check_min_duration_unit(const struct cli_trace_options *o, const char *word,
+				const char *cmd);
 
 /* getopt values of long-only options shared by the tracing subcommands */
 #define CLI_OPT_FORMAT 0x200
@@ -106,7 +127,11 @@ void cli_report_dropped(const struct output_stats *st);
 struct tracer_stats;
 void cli_report_rate_limited(const struct tracer_stats *stats);
 
-/* Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line each. */
+/*
+ * Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line
+ * each to out; a file that could not be read is one line on stderr instead:
+ * `stallwatch: FILE: cannot read: WHY`.
+ */
 void cli_print_diags(FILE *out, const struct policy_diags *d);
 
 /*

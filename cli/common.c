@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../policy/duration.h"
 #include "../policy/policy.h"
@@ -56,6 +58,7 @@ int cli_parse_trace(struct cli_trace_options *o, const char *arg)
 int cli_parse_min_duration(struct cli_trace_options *o, const char *arg)
 {
 	struct sw_error err = {};
+	size_t len = strlen(arg);
 
 	if (duration_parse(arg, &o->min_duration_ns, &err) < 0) {
 		sw_error_prefix(&err, "-m");
@@ -63,7 +66,67 @@ int cli_parse_min_duration(struct cli_trace_options *o, const char *arg)
 		return -EINVAL;
 	}
 	o->min_duration_given = true;
+	/* it parsed and ends in a digit: a number without a unit */
+	o->min_duration_bare = len && arg[len - 1] >= '0' && arg[len - 1] <= '9';
+	o->min_duration_next = NULL;
 	return 0;
+}
+
+void cli_note_min_duration(struct cli_trace_options *o, int argc, char **argv)
+{
+	o->min_duration_next = optind < argc ? argv[optind] : NULL;
+	o->min_duration_value = optarg;
+	o->min_duration_said[0] = 0;
+	if (optind < 1 || !optarg)
+		return;
+	if (argv[optind - 1] == optarg && optind >= 2)
+		/* "-m 10", "--min-duration 10" (or "-fm 10") */
+		snprintf(o->min_duration_said, sizeof(o->min_duration_said), "%s %s",
+			 argv[optind - 2], optarg);
+	else
+		/* "-m10", "--min-duration=10" */
+		snprintf(o->min_duration_said, sizeof(o->min_duration_said), "%s",
+			 argv[optind - 1]);
+}
+
+/* The unit duration_parse() takes for a word that names one ("msec" -> "ms"), or NULL. */
+static const char *unit_word(const char *w)
+{
+	/* "\xc2\xb5s" MICRO SIGN, "\xce\xbcs" GREEK SMALL LETTER MU: both look like "µs" */
+	static const struct {
+		const char *unit;
+		const char *words[7];
+	} units[] = {
+		{ "ns", { "ns", "nsec", "nsecs", "nanosecond", "nanoseconds" } },
+		{ "us",
+		  { "us", "\xc2\xb5s", "\xce\xbcs", "usec", "usecs", "microsecond",
+		    "microseconds" } },
+		{ "ms", { "ms", "msec", "msecs", "millisecond", "milliseconds" } },
+		{ "s", { "s", "sec", "secs", "second", "seconds" } },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		for (size_t k = 0; k < ARRAY_SIZE(units[i].words) && units[i].words[k]; k++)
+			if (strcasecmp(w, units[i].words[k]) == 0)
+				return units[i].unit;
+	return NULL;
+}
+
+int cli_check_min_duration_unit(const struct cli_trace_options *o, const char *word,
+				const char *cmd)
+{
+	bool run = strcmp(cmd, "run") == 0;
+	const char *unit;
+
+	if (!o->min_duration_bare || !word || word != o->min_duration_next ||
+	    !o->min_duration_said[0] || !o->min_duration_value || !(unit = unit_word(word)))
+		return 0;
+	cli_error("%s: `%s %s`: write `%s%s%s` (a number alone means ms%s%s%s)", cmd,
+		  o->min_duration_said, word,
+		  strncmp(o->min_duration_said, "--", 2) == 0 ? "--min-duration=" : "-m ",
+		  o->min_duration_value, unit, run ? ", and `" : "", run ? word : "",
+		  run ? "` would be the command" : "");
+	return -EINVAL;
 }
 
 int cli_parse_format(struct cli_trace_options *o, const char *arg)
@@ -147,8 +210,15 @@ int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, i
 		      const char *mode)
 {
 	struct sw_error err = {};
+	size_t len = t->metrics_path ? strlen(t->metrics_path) : 0;
 	int r;
 
+	/* node_exporter's textfile collector reads only *.prom: a file it never sees is useless */
+	if (t->metrics_path && (len < 5 || strcmp(t->metrics_path + len - 5, ".prom") != 0))
+		cli_error(
+			"warning: --metrics-file %s: node_exporter's textfile collector reads only "
+			"files named *.prom",
+			t->metrics_path);
 	r = recorder_init(rec,
 			  &(struct recorder_options){
 				  .output_path = t->output_path,
@@ -191,7 +261,11 @@ void cli_print_diags(FILE *out, const struct policy_diags *d)
 
 	for (size_t i = 0; i < d->n; i++) {
 		policy_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(out, "%s\n", line);
+		/* a file that could not be read is an error line of ours, not a position */
+		if (!d->v[i].line)
+			cli_error("%s", line);
+		else
+			fprintf(out, "%s\n", line);
 	}
 }
 

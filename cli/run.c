@@ -170,8 +170,11 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 
 		if (shared < 0)
 			return -EINVAL;
-		if (shared > 0)
+		if (shared > 0) {
+			if (c == 'm')
+				cli_note_min_duration(&o->trace, argc, argv);
 			continue;
+		}
 		switch (c) {
 		case 'u':
 			o->user = optarg;
@@ -198,6 +201,13 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 		cli_error("run: no command given (stallwatch run [OPTIONS] -- COMMAND)");
 		return -EINVAL;
 	}
+	/* "-m 10 ms -- cmd": getopt stopped at `ms`, before the `--` */
+	for (int i = optind + 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			if (cli_check_min_duration_unit(&o->trace, argv[optind], "run") < 0)
+				return -EINVAL;
+			break;
+		}
 	o->command = argv + optind;
 	if (!o->trace.watch_given)
 		syscall_set_fill_all(&o->trace.watch);
@@ -228,6 +238,10 @@ int cli_run(int argc, char **argv)
 		return r > 0 ? 0 : EXIT_USAGE;
 
 	r = resolve_command(o.command[0], exec_path, sizeof(exec_path), &exec_errno);
+	/* "-m 10 ms cmd" without `--`: a command named like a unit that is not there */
+	if (r == EXIT_RUN_NOTFOUND &&
+	    cli_check_min_duration_unit(&o.trace, o.command[0], "run") < 0)
+		return EXIT_USAGE;
 	if (r != 0) {
 		cli_error("%s: %s", o.command[0],
 			  r == EXIT_RUN_NOTFOUND && !strchr(o.command[0], '/') ?

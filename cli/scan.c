@@ -317,7 +317,7 @@ int cli_scan(int argc, char **argv)
 	struct sw_error err = {};
 	sigset_t stop;
 	uint64_t next_ns, n = 0;
-	int r, status = 0;
+	int r, status = 0, save_error = 0;
 
 	cli_trace_options_init(&o.out);
 	r = parse_args(&o, argc, argv);
@@ -377,9 +377,16 @@ int cli_scan(int argc, char **argv)
 		}
 		write_records(&recorder, &res);
 		n++;
-		if (o.state_path && hostscan_state_save(&st, o.state_path, &err) < 0) {
-			/* the scan itself worked: say it, keep scanning */
-			cli_print_error(&err);
+		if (o.state_path) {
+			/*
+			 * The scan itself worked: its records are out. Say it once per
+			 * failure episode and keep scanning; every save writes the whole
+			 * history, so the exit status is that of the last one.
+			 */
+			r = hostscan_state_save(&st, o.state_path, &err);
+			if (r < 0 && r != save_error)
+				cli_print_error(&err);
+			save_error = r;
 			sw_error_clear(&err);
 		}
 		if (!o.interval_ns || (o.count && n >= o.count))
@@ -395,6 +402,8 @@ int cli_scan(int argc, char **argv)
 		}
 	}
 stopped:
+	if (save_error < 0)
+		status = 1; /* the history on disk is not the latest: a fatal error (exit 1) */
 	/*
 	 * Signals taken while scanning are consumed, never their default
 	 * (fatal) action; the mask stays as it is until we exit, so one that

@@ -74,22 +74,31 @@ static int parse_args(struct validate_options *o, int argc, char **argv)
 	return 0;
 }
 
-static void count_for(const struct policy_diags *d, const char *file, size_t *errors,
+/* Diagnostics of file; returns false if it could not be read (a diagnostic without position). */
+static bool count_for(const struct policy_diags *d, const char *file, size_t *errors,
 		      size_t *warnings)
 {
+	bool read = true;
+
 	*errors = *warnings = 0;
 	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i].file, file) == 0)
+		if (strcmp(d->v[i].file, file) == 0) {
 			(*(d->v[i].error ? errors : warnings))++;
+			if (!d->v[i].line)
+				read = false;
+		}
+	return read;
 }
 
 static void print_text(const struct validate_options *o, const struct policy_diags *d)
 {
+	/* an unreadable file: its one line on stderr says it all, no summary line */
 	cli_print_diags(stdout, d);
 	for (size_t i = 0; i < o->n_files; i++) {
 		size_t errors, warnings;
 
-		count_for(d, o->files[i], &errors, &warnings);
+		if (!count_for(d, o->files[i], &errors, &warnings))
+			continue;
 		if (errors)
 			printf("%s: invalid (%zu error%s)\n", o->files[i], errors,
 			       errors == 1 ? "" : "s");
@@ -163,6 +172,13 @@ static int print_json(const struct validate_options *o, const struct policy_diag
 	json_object_set_new(root, "files", files);
 	for (size_t i = 0; i < d->n; i++) {
 		json_t *e = json_object();
+		char line[2048];
+
+		if (!d->v[i].line) {
+			/* line and column 0: the file could not be read; said on stderr too */
+			policy_diag_format(&d->v[i], line, sizeof(line));
+			cli_error("%s", line);
+		}
 
 		json_object_set_new(e, "file", json_string(d->v[i].file));
 		json_object_set_new(e, "line", json_integer(d->v[i].line));

@@ -15,13 +15,13 @@
  */
 #include "load.h"
 
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../common/comm.h"
+#include "../common/fileio.h"
+#include "../common/suggest.h"
 #include "duration.h"
 #include "jsonpos.h"
 
@@ -96,6 +96,10 @@ void policy_diags_free(struct policy_diags *d)
 
 void policy_diag_format(const struct policy_diag *d, char *buf, size_t size)
 {
+	if (!d->line) {
+		snprintf(buf, size, "%s: %s", d->file, d->message);
+		return;
+	}
 	snprintf(buf, size, "%s:%u:%u: %s[%s]: %s", d->file, d->line, d->column,
 		 d->error ? "error" : "warning", d->code, d->message);
 }
@@ -125,8 +129,9 @@ static void diag_at(struct loader *ld, size_t src, unsigned line, unsigned colum
 		d->cap = cap;
 	}
 	nd = &d->v[d->n];
-	*nd = (struct policy_diag){ .line = line ?: 1,
-				    .column = column ?: 1,
+	/* 0:0 is the whole file (it could not be read); a position is at least 1:1 */
+	*nd = (struct policy_diag){ .line = line || column ? line ?: 1 : 0,
+				    .column = line || column ? column ?: 1 : 0,
 				    .error = error,
 				    .code = code,
 				    .src = src,
@@ -227,6 +232,49 @@ static bool expect_type(struct loader *ld, size_t src, const char *ptr, const js
 	if (!ok)
 		ERR(ld, src, ptr, "wrong-type", "%s must be %s, not %s", what, want, type_name(v));
 	return ok;
+}
+
+/* The keys of each object; anything else is `unknown-key`. */
+/* clang-format off */
+static const char *const top_keys[] = {
+	"version", "targets", "lists", "rules", "scan", "enoent_storms",
+};
+static const char *const target_keys[] = { "pid", "comm", "exe", "cgroup", "children" };
+static const char *const rule_keys[] = {
+	"name", "override", "description", "enabled", "targets", "syscalls",
+	"paths", "result", "min_duration", "severity", "tags", "rate_limit",
+};
+/* clang-format on */
+
+/*
+ * An unknown key. In a rule or a target it is an error: ignoring it would
+ * widen what they match (`"syscals"` makes a rule match every call).
+ * Elsewhere (top level, scan) it is a warning and the key is ignored. A
+ * known key near it is suggested; an error without one lists the keys.
+ */
+static void unknown_key(struct loader *ld, size_t src, const char *kptr, bool error,
+			const char *key, const char *in, const char *const *known, size_t n)
+{
+	const char *near = sw_suggest(key, known, n);
+	char list[512] = "";
+	size_t len = 0;
+
+	if (!error) {
+		diag(ld, src, kptr, true, false, "unknown-key",
+		     "unknown key `%s`%s%s (ignored)%s%s%s", key, in ? " in " : "", in ?: "",
+		     near ? ": did you mean `" : "", near ?: "", near ? "`?" : "");
+		return;
+	}
+	if (near) {
+		diag(ld, src, kptr, true, true, "unknown-key",
+		     "unknown key `%s` in %s: did you mean `%s`?", key, in, near);
+		return;
+	}
+	for (size_t i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? " " : "",
+					known[i]);
+	diag(ld, src, kptr, true, true, "unknown-key", "unknown key `%s` in %s (keys: %s)", key, in,
+	     list);
 }
 
 /* ---- small checks ----------------------------------------------------- */
@@ -478,9 +526,13 @@ static void load_target(struct loader *ld, size_t src, const char *ptr, const ch
 			if (expect_type(ld, src, kptr, v, json_is_boolean(v), "children",
 					"a boolean"))
 				t.children = json_is_true(v);
-		} else
-			WARN_KEY(ld, src, kptr, "unknown-key",
-				 "unknown key `%s` in target `%s` (ignored)", key, name);
+		} else {
+			char in[POLICY_NAME_MAX + 16];
+
+			snprintf(in, sizeof(in), "target `%s`", name);
+			unknown_key(ld, src, kptr, true, key, in, target_keys,
+				    ARRAY_SIZE(target_keys));
+		}
 	}
 
 	for (size_t i = 0; i < ld->n_targets; i++)
@@ -604,8 +656,11 @@ static void load_scan(struct loader *ld, size_t src, const char *ptr, json_t *ob
 			if (strcmp(scan_keys[i].key, key) == 0)
 				k = &scan_keys[i];
 		if (!k) {
-			WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` in scan (ignored)",
-				 key);
+			const char *known[ARRAY_SIZE(scan_keys)];
+
+			for (size_t i = 0; i < ARRAY_SIZE(scan_keys); i++)
+				known[i] = scan_keys[i].key;
+			unknown_key(ld, src, kptr, false, key, "scan", known, ARRAY_SIZE(known));
 			continue;
 		}
 		field = (char *)&ld->scan + k->offset;
@@ -757,50 +812,6 @@ static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *ob
 
 /* ---- phase 1: one source ---------------------------------------------- */
 
-static int read_file(const char *path, char **ret_text, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct stat st;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= MAX_POLICY_BYTES)
-				return -EFBIG;
-			cap = cap ? cap * 2 : 8192;
-			nb = realloc(buf, cap + 1);
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (!buf && !(buf = malloc(1)))
-		return -ENOMEM;
-	buf[len] = 0;
-	*ret_text = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 static void load_source(struct loader *ld, size_t src)
 {
 	struct src *s = &ld->srcs[src];
@@ -880,7 +891,8 @@ static void load_source(struct loader *ld, size_t src)
 				"`enoent_storms` is reserved for ENOENT-storm rules, not supported "
 				"by this version (ignored)");
 		else
-			WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` (ignored)", key);
+			unknown_key(ld, src, kptr, false, key, NULL, top_keys,
+				    ARRAY_SIZE(top_keys));
 	}
 }
 
@@ -939,15 +951,45 @@ static void syscall_item(struct loader *ld, size_t src, const char *ptr, const c
 	syscall_set_union(&b->rule->syscalls, &set);
 }
 
+/*
+ * Can the glob match a path that starts with `/`? Not when its first
+ * character is an ordinary one: fnmatch(3) with flags 0 compares it as is.
+ * Paths of fds and paths made absolute all start with `/`; only the path
+ * argument as passed can be relative. An fd's pseudo-path (`pipe:[123]`,
+ * `socket:[…]`, `anon_inode:[eventfd]`) has no `/` and is fine to match.
+ */
+static bool glob_only_relative(const char *g)
+{
+	size_t kind = strspn(g, "abcdefghijklmnopqrstuvwxyz_");
+
+	if (strchr("/*?[", g[0]))
+		return false;
+	if (g[0] == '\\' && g[1] == '/')
+		return false;
+	return !(kind > 0 && g[kind] == ':');
+}
+
 static void path_item(struct loader *ld, size_t src, const char *ptr, const char *item,
 		      struct rule_build *b)
 {
 	const char *problem = glob_problem(item);
 
-	if (problem)
+	if (problem) {
 		ERR(ld, src, ptr, "bad-glob", "path pattern `%s`: %s", item, problem);
-	else
-		push_str(ld, &b->rule->paths, &b->rule->n_paths, item);
+		return;
+	}
+	if (glob_only_relative(item)) {
+		const char *rest = item;
+
+		/* `sys/fs/x` meant `/sys/fs/x`; `memory.stat` and `./memory.stat` any directory */
+		while (rest[0] == '.' && rest[1] == '/')
+			rest += 2;
+		diag(ld, src, ptr, false, false, "relative-path",
+		     "path pattern `%s` can match only a relative path argument: paths of fds and "
+		     "absolute paths start with `/`; did you mean `%s%s`?",
+		     item, rest == item && strchr(rest, '/') ? "/" : "*/", rest);
+	}
+	push_str(ld, &b->rule->paths, &b->rule->n_paths, item);
 }
 
 typedef void (*item_cb)(struct loader *ld, size_t src, const char *ptr, const char *item,
@@ -1210,9 +1252,12 @@ static void compile_key(struct loader *ld, size_t src, const char *kptr, const c
 			    (long long)json_integer_value(v), MAX_RATE_LIMIT);
 		else
 			rule->rate_limit_per_min = (uint32_t)json_integer_value(v);
-	} else
-		WARN_KEY(ld, src, kptr, "unknown-key", "unknown key `%s` in rule `%s` (ignored)",
-			 key, rule->name);
+	} else {
+		char in[POLICY_NAME_MAX + 16];
+
+		snprintf(in, sizeof(in), "rule `%s`", rule->name);
+		unknown_key(ld, src, kptr, true, key, in, rule_keys, ARRAY_SIZE(rule_keys));
+	}
 }
 
 /* Derived fields once every fragment is in. */
@@ -1346,7 +1391,7 @@ static int add_sources(struct loader *ld)
 		if (!s->name)
 			return -ENOMEM;
 		if (in && !text) {
-			int r = read_file(in->path, &s->text, &s->len);
+			int r = sw_read_file(in->path, MAX_POLICY_BYTES, &s->text, &s->len);
 
 			if (r == -ENOMEM)
 				return r;
@@ -1355,7 +1400,8 @@ static int add_sources(struct loader *ld)
 
 				snprintf(message, sizeof(message), "cannot read: %s",
 					 r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
-				diag_at(ld, ld->n_srcs - 1, 1, 1, true, "io", message);
+				/* about the whole file: no position (policy_diag_format) */
+				diag_at(ld, ld->n_srcs - 1, 0, 0, true, "io", message);
 				continue;
 			}
 		} else {

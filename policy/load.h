@@ -21,7 +21,7 @@
 
 struct policy_diag {
 	char *file;
-	unsigned line, column; /* 1-based */
+	unsigned line, column; /* 1-based; 0:0 when about the whole file (code `io`) */
 	bool error; /* false: warning */
 	const char *code; /* "bad-duration", static */
 	char *message;
@@ -36,7 +36,11 @@ struct policy_diags {
 
 void policy_diags_free(struct policy_diags *d);
 
-/* "FILE:LINE:COL: error[CODE]: message" (no newline) into buf. */
+/*
+ * "FILE:LINE:COL: error[CODE]: message" (no newline) into buf; a diagnostic
+ * about the whole file (line 0: it could not be read) is "FILE: message",
+ * e.g. "x.json: cannot read: No such file or directory".
+ */
 void policy_diag_format(const struct policy_diag *d, char *buf, size_t size);
 
 struct policy_source {

@@ -59,6 +59,7 @@ struct stream {
 	enum record_format format;
 	bool journal; /* $JOURNAL_STREAM is this fd: prefix "<N>" (sd-daemon(3)) */
 	bool header_due; /* text: the column header goes before the next line */
+	bool host_header; /* scan: the host columns' header, not the syscall one */
 	bool failing;
 	int error;
 	uint64_t written;
@@ -171,6 +172,7 @@ int output_open(struct output **ret, const struct output_options *o, struct sw_e
 	out->stream.fd = o->fd;
 	out->stream.format = o->format;
 	out->stream.header_due = o->format == RECORD_FORMAT_TEXT;
+	out->stream.host_header = o->mode && strcmp(o->mode, "scan") == 0;
 	if (o->path) {
 		out->stream.path = strdup(o->path);
 		if (asprintf(&out->stream.label, "output `%s`", o->path) < 0)
@@ -518,7 +520,8 @@ static int stream_write(struct stream *s, const char *line, int priority)
 	int r;
 
 	if (s->header_due) {
-		const char *header = record_text_header();
+		const char *header =
+			s->host_header ? record_text_host_header() : record_text_header();
 
 		r = write_all(s->fd, header, strlen(header));
 		if (r < 0)

@@ -22,6 +22,13 @@
 /* jansson 2.14 ships json_decrefp() for exactly this (json_auto_t) */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
+/*
+ * Every record is dumped with these. Reals with 15 significant digits
+ * (DBL_DIG): a value read as decimal text (PSI's "21.06") prints as it was
+ * read, not as its binary neighbour with 17 digits (21.059999999999999).
+ */
+#define RECORD_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
 /* json_string() rejects invalid UTF-8 (jansson 2.14): sanitise first. */
 static json_t *json_kstring(const char *s, size_t len, char replace_nul)
 {
@@ -246,23 +253,37 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
  * The header spells the same layout (tests/unit/test_record.c checks both).
  */
 #define TEXT_LEVEL 16
-#define TEXT_LEVEL_W 8
-#define TEXT_EVENT 25
+#define TEXT_LEVEL_W 13 /* "informational", as in JSON */
+#define TEXT_EVENT 30
 #define TEXT_EVENT_W 5
-#define TEXT_COMM 31
+#define TEXT_COMM 36
 #define TEXT_COMM_W 16
-#define TEXT_PID 48
+#define TEXT_PID 53
 #define TEXT_PID_W 16
-#define TEXT_SYSCALL 65
+#define TEXT_SYSCALL 70
 #define TEXT_SYSCALL_W 18
-#define TEXT_LAT_END 95
-#define TEXT_RET_END 106
-#define TEXT_DETAIL 107
+#define TEXT_LAT_END 100
+#define TEXT_RET_END 111
+#define TEXT_DETAIL 112
+
+/* Host records (scan): after EVENT, right-aligned numbers ending before _END, then DETAIL. */
+#define HOST_MEMCG_END 50
+#define HOST_STAT_END 64
+#define HOST_NEGATIVE_END 77
+#define HOST_SLAB_END 94
+#define HOST_PSI_END 115
+#define HOST_DETAIL 116
 
 const char *record_text_header(void)
 {
-	return "TIME            LEVEL    EVENT COMM             PID/TID          SYSCALL         "
-	       "       LAT(ms)        RET DETAIL\n";
+	return "TIME            LEVEL         EVENT COMM             PID/TID          SYSCALL    "
+	       "            LAT(ms)        RET DETAIL\n";
+}
+
+const char *record_text_host_header(void)
+{
+	return "TIME            LEVEL         EVENT MEMCGS(on/off) STAT_READ(ms) NEG_DENTRIES "
+	       "UNRECL_SLAB(MiB)    PSI10(cpu/mem/io) DETAIL\n";
 }
 
 /* A text line being built, and the terminal cells written so far. */
@@ -440,18 +461,6 @@ static void text_right(struct text_line *t, size_t end, const char *s)
 	text_ascii(t, s);
 }
 
-/* log.level in 8 cells: the two longer syslog names as syslog(3) shortens them. */
-static const char *text_level(const char *level)
-{
-	if (!level)
-		return "?";
-	if (strcmp(level, "informational") == 0)
-		return "info";
-	if (strcmp(level, "emergency") == 0)
-		return "emerg";
-	return level;
-}
-
 /* Every text line starts with TIME, LEVEL and the EVENT tag. Returns 0 or -errno. */
 static int text_begin(struct text_line *t, uint64_t real_ns, const char *level, const char *tag)
 {
@@ -469,7 +478,8 @@ static int text_begin(struct text_line *t, uint64_t real_ns, const char *level, 
 	snprintf(ts, sizeof(ts), "%02d:%02d:%02d.%06" PRIu64, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 real_ns % NSEC_PER_SEC / NSEC_PER_USEC);
 	text_ascii(t, ts);
-	text_field(t, TEXT_LEVEL, text_level(level), TEXT_LEVEL_W);
+	/* the names of JSON's log.level, all 8 in full (the longest, informational, is 13) */
+	text_field(t, TEXT_LEVEL, level ? level : "?", TEXT_LEVEL_W);
 	text_field(t, TEXT_EVENT, tag, TEXT_EVENT_W);
 	return 0;
 }
@@ -594,7 +604,7 @@ char *record_encode_syscall(const struct record_syscall *ev, const char *host_na
 
 	if (!root)
 		return NULL;
-	body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	body = json_dumps(root, RECORD_JSON_FLAGS);
 	if (!body)
 		return NULL;
 	len = strlen(body);
@@ -641,8 +651,20 @@ static void host_message(const struct record_host *hr, char *buf, size_t size)
 			 (double)hr->slab_unreclaimable_bytes / (1024.0 * 1024.0));
 }
 
-static json_t *real_json(double v)
+/*
+ * A computed real rounded to the decimals it means something to (a rate
+ * per second to 0.01, R² to 0.0001): 1669.9833333333333 says no more than
+ * 1669.98. Without libm; a value too large to round is left as it is.
+ */
+static json_t *real_json(double v, int decimals)
 {
+	double scale = 1, x;
+
+	for (int i = 0; i < decimals; i++)
+		scale *= 10;
+	x = v * scale;
+	if (x > -9e15 && x < 9e15)
+		v = (double)(long long)(x + (x < 0 ? -0.5 : 0.5)) / scale;
 	return json_real(v);
 }
 
@@ -678,7 +700,7 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 			set_new(m, "walk_ns", json_integer((json_int_t)hr->memcg_walk_ns));
 		if (hr->has_memcg_rate)
 			set_new(m, "offline_growth_per_min",
-				real_json(hr->memcg_offline_growth_per_min));
+				real_json(hr->memcg_offline_growth_per_min, 2));
 		if (hr->has_stat_read) {
 			set_new(m, "stat_read_ns", json_integer((json_int_t)hr->stat_read_ns));
 			set_new(m, "stat_read_p50_ns",
@@ -697,7 +719,7 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 			set_new(d, "negative", json_integer((json_int_t)hr->dentry_negative));
 		if (hr->has_dentry_rate)
 			set_new(d, "negative_rate_per_s",
-				real_json(hr->dentry_negative_rate_per_s));
+				real_json(hr->dentry_negative_rate_per_s, 2));
 		set_new(sw, "dentry", d);
 	}
 	if (hr->has_slab) {
@@ -725,9 +747,9 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 				set_str(o, "cache", c->name);
 				set_new(o, "bytes", json_integer((json_int_t)c->bytes));
 				set_new(o, "slope_bytes_per_hour",
-					real_json(c->slope_bytes_per_hour));
-				set_new(o, "r2", real_json(c->r2));
-				set_new(o, "span_s", real_json(c->span_s));
+					real_json(c->slope_bytes_per_hour, 0));
+				set_new(o, "r2", real_json(c->r2, 4));
+				set_new(o, "span_s", real_json(c->span_s, 1));
 				json_array_append_new(top, o);
 			}
 			set_new(s, "top_growing", top);
@@ -749,9 +771,10 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 		for (size_t i = 0; p && i < hr->n_pressure; i++) {
 			json_t *r = json_object();
 
-			set_new(r, "some_avg10", real_json(hr->pressure[i].some_avg10));
+			/* the kernel prints PSI with two decimals */
+			set_new(r, "some_avg10", real_json(hr->pressure[i].some_avg10, 2));
 			if (hr->pressure[i].has_full)
-				set_new(r, "full_avg10", real_json(hr->pressure[i].full_avg10));
+				set_new(r, "full_avg10", real_json(hr->pressure[i].full_avg10, 2));
 			set_new(p, hr->pressure[i].name, r);
 		}
 		set_new(sw, "pressure", p);
@@ -770,6 +793,131 @@ static json_t *encode_host_json(const struct record_host *hr, const char *host_n
 	return TAKE_PTR(root);
 }
 
+/* PSI10: some avg10 of cpu, memory and io, `-` for one the host does not have; `-` without PSI */
+static void text_psi(const struct record_host *hr, char *buf, size_t size)
+{
+	static const char *const order[] = { "cpu", "memory", "io" };
+	size_t n = 0;
+
+	snprintf(buf, size, "-");
+	if (!hr->n_pressure)
+		return; /* no PSI, or an alert (which leaves it out) */
+	for (size_t k = 0; k < ARRAY_SIZE(order) && n < size; k++) {
+		const struct record_pressure *p = NULL;
+
+		for (size_t i = 0; i < hr->n_pressure; i++)
+			if (strcmp(hr->pressure[i].name, order[k]) == 0)
+				p = &hr->pressure[i];
+		if (p)
+			n += (size_t)snprintf(buf + n, size - n, "%s%.2f", k ? "/" : "",
+					      p->some_avg10);
+		else
+			n += (size_t)snprintf(buf + n, size - n, "%s-", k ? "/" : "");
+	}
+}
+
+/* Before each DETAIL item of a host-scan line: to the column, or ", " after the one before. */
+static void text_host_sep(struct text_line *t, bool *started)
+{
+	if (*started)
+		text_ascii(t, ", ");
+	else
+		text_to(t, HOST_DETAIL);
+	*started = true;
+}
+
+/* DETAIL of a host-scan line: what the columns do not say, one item after another */
+static void text_host_detail(struct text_line *t, const struct record_host *hr)
+{
+	char item[256];
+	bool started = false;
+
+	if (hr->has_memcg) {
+		if (hr->memcg_unavailable)
+			snprintf(item, sizeof(item), "%s, memcgs not counted: %s",
+				 hr->memcg_hierarchy ?: "?", hr->memcg_unavailable);
+		else
+			snprintf(item, sizeof(item), "%s", hr->memcg_hierarchy ?: "?");
+		text_host_sep(t, &started);
+		text_put(t, item, TEXT_ESCAPE, SIZE_MAX);
+	}
+	if (hr->has_memcg_rate) {
+		snprintf(item, sizeof(item), "offline %+.1f/min", hr->memcg_offline_growth_per_min);
+		text_host_sep(t, &started);
+		text_ascii(t, item);
+	}
+	if (hr->has_dentry_rate) {
+		snprintf(item, sizeof(item), "negative %+.1f/s", hr->dentry_negative_rate_per_s);
+		text_host_sep(t, &started);
+		text_ascii(t, item);
+	}
+	if (hr->has_squeeze_delta && hr->time_squeeze_delta) {
+		snprintf(item, sizeof(item), "time_squeeze +%" PRIu64, hr->time_squeeze_delta);
+		text_host_sep(t, &started);
+		text_ascii(t, item);
+	}
+	if (hr->n_slab_top) {
+		snprintf(item, sizeof(item), "slab %s %+.1f MiB/h", hr->slab_top[0].name,
+			 hr->slab_top[0].slope_bytes_per_hour / (1024.0 * 1024.0));
+		text_host_sep(t, &started);
+		text_put(t, item, TEXT_ESCAPE, SIZE_MAX);
+	}
+	snprintf(item, sizeof(item), "scan %.1f ms", (double)hr->scan_ns / NSEC_PER_MSEC);
+	text_host_sep(t, &started);
+	text_ascii(t, item);
+}
+
+/*
+ * A host record under record_text_host_header(): host-scan is SCAN, an
+ * alert ALERT (the alerts share one tag; DETAIL starts with the action).
+ */
+static char *text_host(const struct record_host *hr, uint64_t real_minus_mono_ns)
+{
+	bool scan = strcmp(hr->action, "host-scan") == 0;
+	struct text_line t;
+	char num[96], message[1024];
+
+	if (text_begin(&t, hr->sample_mono_ns + real_minus_mono_ns, hr->level,
+		       scan ? "SCAN" : "ALERT") < 0)
+		return NULL;
+	if (hr->has_memcg && hr->memcg_counted)
+		snprintf(num, sizeof(num), "%" PRIu64 "/%" PRIu64, hr->memcg_online,
+			 hr->memcg_offline);
+	else
+		snprintf(num, sizeof(num), "-");
+	text_right(&t, HOST_MEMCG_END, num);
+	if (hr->has_stat_read) /* rounded as the memcg-stat-slow alert's reason says it */
+		snprintf(num, sizeof(num), "%.3f", (double)hr->stat_read_ns / NSEC_PER_MSEC);
+	else
+		snprintf(num, sizeof(num), "-");
+	text_right(&t, HOST_STAT_END, num);
+	if (hr->has_dentry_negative)
+		snprintf(num, sizeof(num), "%" PRIu64, hr->dentry_negative);
+	else
+		snprintf(num, sizeof(num), "-");
+	text_right(&t, HOST_NEGATIVE_END, num);
+	if (hr->has_slab)
+		snprintf(num, sizeof(num), "%.1f",
+			 (double)hr->slab_unreclaimable_bytes / (1024.0 * 1024.0));
+	else
+		snprintf(num, sizeof(num), "-");
+	text_right(&t, HOST_SLAB_END, num);
+	text_psi(hr, num, sizeof(num));
+	text_right(&t, HOST_PSI_END, num);
+	if (scan && !hr->message)
+		text_host_detail(&t, hr);
+	else {
+		host_message(hr, message, sizeof(message));
+		text_to(&t, HOST_DETAIL);
+		if (!scan) {
+			text_put(&t, hr->action, TEXT_ESCAPE, SIZE_MAX);
+			text_ascii(&t, ": ");
+		}
+		text_put(&t, message, TEXT_ESCAPE, SIZE_MAX);
+	}
+	return text_end(&t);
+}
+
 char *record_encode_host(const struct record_host *hr, const char *host_name,
 			 uint64_t real_minus_mono_ns, enum record_format format)
 {
@@ -777,22 +925,12 @@ char *record_encode_host(const struct record_host *hr, const char *host_name,
 	_cleanup_free_ char *body = NULL;
 	char *line = NULL;
 
-	if (format == RECORD_FORMAT_TEXT) {
-		bool scan = strcmp(hr->action, "host-scan") == 0;
-		struct text_line t;
-		char message[1024];
-
-		host_message(hr, message, sizeof(message));
-		/* the alerts share one tag: the action says which */
-		if (text_message(&t, hr->sample_mono_ns + real_minus_mono_ns, hr->level,
-				 scan ? "SCAN" : "ALERT", scan ? NULL : hr->action, message) < 0)
-			return NULL;
-		return text_end(&t);
-	}
+	if (format == RECORD_FORMAT_TEXT)
+		return text_host(hr, real_minus_mono_ns);
 	root = encode_host_json(hr, host_name, real_minus_mono_ns);
 	if (!root)
 		return NULL;
-	body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	body = json_dumps(root, RECORD_JSON_FLAGS);
 	if (!body || asprintf(&line, "%s\n", body) < 0)
 		return NULL;
 	return line;
@@ -909,8 +1047,7 @@ char *record_encode_summary(const struct record_summary *sum, const char *host_n
 	if (format == RECORD_FORMAT_TEXT)
 		return text_summary(sum, real_minus_mono_ns);
 	_cleanup_json_ json_t *root = encode_summary_json(sum, host_name, real_minus_mono_ns);
-	_cleanup_free_ char *body =
-		root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	_cleanup_free_ char *body = root ? json_dumps(root, RECORD_JSON_FLAGS) : NULL;
 
 	if (!body || asprintf(&line, "%s\n", body) < 0)
 		return NULL;
@@ -978,7 +1115,7 @@ char *record_encode_dropped(const struct record_dropped *d, const char *host_nam
 		set_new(dropped, "final", json_true());
 	set_new(sw, "dropped", dropped);
 	set_new(root, "stallwatch", sw);
-	body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	body = json_dumps(root, RECORD_JSON_FLAGS);
 	if (!body || asprintf(&line, "%s\n", body) < 0)
 		return NULL;
 	return line;

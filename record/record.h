@@ -191,6 +191,12 @@ void record_dropped_message(const struct record_dropped *d, char *buf, size_t si
  * output, like the header of perf trace and the bcc tools.
  */
 const char *record_text_header(void);
+/*
+ * The same for an output of host records (scan): their own columns, the
+ * host numbers (memcgs online/offline, the slowest memory.stat read,
+ * negative dentries, unreclaimable slab, PSI), then DETAIL.
+ */
+const char *record_text_host_header(void);
 
 /* The human message of a record, e.g. "read() of /x took 153.0 ms (threshold 50 ms) in cat[1/1]". */
 void record_message(const struct record_syscall *ev, char *buf, size_t size);

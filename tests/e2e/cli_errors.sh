@@ -40,6 +40,169 @@ test_missing_value() {
 	done
 }
 
+# `-m 10 ms`: the unit after a space is not taken as the command (it was:
+# `ms: command not found`, 127). The exact line for run and attach, short and
+# long option; a number with its unit, or a command after `--`, is untouched.
+test_min_duration_unit_word() {
+	one_line_error "run -m 10 ms -- touch ran" run -m 10 ms -- touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `-m 10 ms`: write `-m 10ms` (a number alone means ms, and `ms` would be the command)'
+	one_line_error "run -m 10 ms touch ran" run -m 10 ms touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `-m 10 ms`: write `-m 10ms` (a number alone means ms, and `ms` would be the command)'
+	one_line_error "run --min-duration 2 sec -- touch ran" run --min-duration 2 sec -- touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `--min-duration 2 sec`: write `--min-duration=2s` (a number alone means ms, and `sec` would be the command)'
+	one_line_error "run -m1.5 US -- touch ran" run -m1.5 US -- touch ran
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: run: `-m1.5 US`: write `-m 1.5us` (a number alone means ms, and `US` would be the command)'
+	one_line_error "attach -m 10 ms -p 1" attach -m 10 ms -p 1
+	expect_eq "$(cat err.txt)" 'stallwatch: attach: `-m 10 ms`: write `-m 10ms` (a number alone means ms)'
+	one_line_error "attach -p 1 --min-duration=10 msec" attach -p 1 --min-duration=10 msec
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: attach: `--min-duration=10 msec`: write `--min-duration=10ms` (a number alone means ms)'
+	# not a unit: the usual message
+	one_line_error "attach -m 10 foo -p 1" attach -m 10 foo -p 1
+	expect_eq "$(cat err.txt)" 'stallwatch: attach: unexpected argument `foo` (use -p PID)'
+	# after `--` (or after a value with its unit) `ms` is the command
+	sw run -m 10 -- ms >out.txt 2>err.txt
+	show err.txt
+	expect_rc 127 "status of run -m 10 -- ms"
+	expect_eq "$(cat err.txt)" 'stallwatch: ms: command not found'
+	sw run -m 10ms ms -- true >out.txt 2>err.txt
+	expect_rc 127 "status of run -m 10ms ms -- true"
+	expect_eq "$(cat err.txt)" 'stallwatch: ms: command not found'
+	# and a real command after a bare number runs
+	sw run -m 10 -- touch ran >out.txt 2>err.txt
+	expect_rc 0 "status of run -m 10 -- touch ran"
+	[ -e ran ] || fail "run -m 10 -- touch ran: the command did not run"
+}
+
+# A policy or input file that cannot be read is one line, `stallwatch: FILE:
+# cannot read: WHY`, with no position and no summary line, in every command
+# that reads one.
+test_unreadable_input_files() {
+	local want='stallwatch: nope.json: cannot read: No such file or directory'
+	sw validate nope.json >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 1 "status of validate nope.json"
+	expect_eq "$(cat err.txt)" "$want" "stderr of validate nope.json"
+	[ ! -s out.txt ] || fail "validate nope.json: stdout not empty"
+	one_line_error "run --policy nope.json" run --policy nope.json -- touch ran
+	expect_eq "$(cat err.txt)" "$want" "stderr of run --policy nope.json"
+	one_line_error "attach --policy nope.json" attach --policy nope.json -p $$
+	expect_eq "$(cat err.txt)" "$want" "stderr of attach --policy nope.json"
+	one_line_error "scan --policy nope.json" scan --policy nope.json
+	expect_eq "$(cat err.txt)" "$want" "stderr of scan --policy nope.json"
+	mkdir adir
+	one_line_error "run --policy adir" run --policy adir -- touch ran
+	expect_eq "$(cat err.txt)" "stallwatch: adir: cannot read: Is a directory"
+	# --state: a missing file is the first run, a path that cannot be there is
+	# an error (exit 1) before scanning (its history must not be replaced)
+	touch afile
+	sw scan --state afile/st.json -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 1 "status of scan --state afile/st.json"
+	expect_eq "$(cat err.txt)" "stallwatch: afile/st.json: cannot read: Not a directory"
+	[ ! -s r.json ] || fail "scan --state afile/st.json scanned"
+	if [ "$(id -u)" != 0 ]; then
+		echo '{"version":1}' >locked.json
+		chmod 000 locked.json
+		sw scan --state locked.json -o r.json >out.txt 2>err.txt
+		expect_rc 1 "status of scan --state locked.json"
+		expect_eq "$(cat err.txt)" "stallwatch: locked.json: cannot read: Permission denied"
+	fi
+	:
+}
+
+# scan --state FILE that cannot be written: exit 1 after the scan (its records
+# are written), and the line names FILE, not its temporary file.
+test_state_unwritable() {
+	sw scan --state nodir/st.json -o r.json >out.txt 2>err.txt
+	show err.txt r.json
+	expect_rc 1 "status of scan --state nodir/st.json"
+	expect_eq "$(cat err.txt)" "stallwatch: nodir/st.json: cannot write: No such file or directory"
+	expect_eq "$(jq_count r.json '.event.action == "host-scan"')" 1 "host-scan records"
+	# --interval: said once, scanning goes on, and the status is still 1
+	rm -f r.json
+	sw scan --interval 100ms --count 3 --state nodir/st.json -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 1 "status of scan --interval --state nodir/st.json"
+	expect_eq "$(cat err.txt)" "stallwatch: nodir/st.json: cannot write: No such file or directory"
+	expect_eq "$(jq_count r.json '.event.action == "host-scan"')" 3 "host-scan records (--count 3)"
+	# root ignores permission bits: a directory of /proc cannot hold a file for anyone
+	sw scan --state /proc/self/sw-test.state -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 1 "status of scan --state /proc/self/sw-test.state"
+	grep -q '^stallwatch: /proc/self/sw-test\.state: cannot write: [A-Z]' err.txt ||
+		fail "stderr: $(cat err.txt)"
+	expect_eq "$(wc -l <err.txt)" 1 "stderr lines"
+	if [ "$(id -u)" != 0 ]; then
+		mkdir ro && chmod 555 ro
+		sw scan --state ro/st.json -o r.json >out.txt 2>err.txt
+		expect_rc 1 "status of scan --state ro/st.json"
+		expect_eq "$(cat err.txt)" "stallwatch: ro/st.json: cannot write: Permission denied"
+	fi
+	:
+}
+
+# policy_error WHAT WANT ARG...: stallwatch ARG... exits 2 with exactly the
+# stderr line WANT (a policy diagnostic), nothing on stdout; `touch ran` did
+# not run.
+policy_error() {
+	local what=$1 want=$2
+	shift 2
+	rm -f ran
+	sw "$@" >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 2 "status of stallwatch $what"
+	expect_eq "$(cat err.txt)" "$want" "stderr of stallwatch $what"
+	[ ! -s out.txt ] || fail "stallwatch $what: stdout not empty"
+	[ ! -e ran ] || fail "stallwatch $what: the command ran"
+	:
+}
+
+# A key typo in a rule or target is an error at load too (it used to be a
+# warning, and the rule then matched every call); a path glob that can only
+# match a relative path is a warning, and the policy is used.
+test_policy_key_typo() {
+	local want='typo.json:1:45: error[unknown-key]: unknown key `syscals` in rule `r`: did you mean `syscalls`?'
+	echo '{"rules":[{"name":"r","min_duration":"10ms","syscals":["read"]}]}' >typo.json
+	policy_error "run --policy typo.json" "$want" run --policy typo.json -- touch ran
+	policy_error "attach --policy typo.json" "$want" attach --policy typo.json -p $$
+	echo '{"targets":{"t":{"pid":1,"chidren":true}},"rules":[{"name":"r","min_duration":"1s","targets":["t"]}]}' >t.json
+	policy_error "run --policy t.json" \
+		't.json:1:26: error[unknown-key]: unknown key `chidren` in target `t`: did you mean `children`?' \
+		run --policy t.json -- touch ran
+	echo '{"rules":[{"name":"r","min_duration":"10s","paths":["memory.stat"]}]}' >rel.json
+	sw run --policy rel.json -- touch ran >out.txt 2>err.txt
+	show err.txt
+	expect_rc 0 "status of run --policy rel.json"
+	[ -e ran ] || fail "run --policy rel.json: the command did not run"
+	expect_eq "$(cat err.txt)" \
+		'rel.json:1:53: warning[relative-path]: path pattern `memory.stat` can match only a relative path argument: paths of fds and absolute paths start with `/`; did you mean `*/memory.stat`?'
+}
+
+# --metrics-file not named *.prom: one warning line, and the work goes on
+# (the file is written all the same).
+test_metrics_file_not_prom() {
+	sw scan --metrics-file m.txt -o r.json >out.txt 2>err.txt
+	show err.txt
+	expect_rc 0 "status of scan --metrics-file m.txt"
+	expect_eq "$(cat err.txt)" \
+		"stallwatch: warning: --metrics-file m.txt: node_exporter's textfile collector reads only files named *.prom"
+	grep -q '^stallwatch_' m.txt || fail "m.txt was not written"
+	expect_eq "$(jq_count r.json '.event.action == "host-scan"')" 1 "host-scan records"
+	sw run --metrics-file m.prom.tmp -o r.json -- touch ran >out.txt 2>err.txt
+	expect_rc 0 "status of run --metrics-file m.prom.tmp"
+	expect_eq "$(cat err.txt)" \
+		"stallwatch: warning: --metrics-file m.prom.tmp: node_exporter's textfile collector reads only files named *.prom"
+	[ -e ran ] || fail "run --metrics-file m.prom.tmp: the command did not run"
+	sw scan --metrics-file m.prom -o r.json >out.txt 2>err.txt
+	expect_rc 0 "status of scan --metrics-file m.prom"
+	expect_eq "$(cat err.txt)" "" "stderr of scan --metrics-file m.prom"
+}
+
 test_watch_not_available() {
 	# run, attach, scan and validate exist; watch is the command still to come
 	one_line_error "watch" watch
@@ -66,6 +229,11 @@ test_version_only() {
 
 t_run unknown_short_option test_unknown_short_option
 t_run missing_value test_missing_value
+t_run min_duration_unit_word test_min_duration_unit_word
+t_run unreadable_input_files test_unreadable_input_files
+t_run state_unwritable test_state_unwritable
+t_run policy_key_typo test_policy_key_typo
+t_run metrics_file_not_prom test_metrics_file_not_prom
 t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only

@@ -215,8 +215,8 @@ test_invalid_policy() {
 		"the diagnostic"
 	sw run --policy missing.json -- true 2>err.txt
 	expect_rc 2
-	grep -q '^missing.json:1:1: error\[io\]: cannot read: No such file or directory$' err.txt ||
-		fail "no io diagnostic: $(cat err.txt)"
+	expect_eq "$(cat err.txt)" "stallwatch: missing.json: cannot read: No such file or directory" \
+		"the line about the missing file"
 	sw attach --policy bad.json -p $$ 2>err.txt
 	expect_rc 2
 }

@@ -16,6 +16,8 @@
 #                      Without it: text cases 1 if the expected output has
 #                      ": error[", else 0; jq cases 1 if the document says
 #                      "valid": false, else 0.
+#   NN-name.stderr     optional: the EXACT stderr (e.g. a file that cannot be
+#                      read); without it stderr must be empty
 #
 # Every NN-name.json that is not a continuation must belong to a case (the
 # `layout` test), so a case cannot be skipped by a forgotten .expected.
@@ -68,7 +70,15 @@ test_case() {
 		diff -u --label "$stem.expected" --label "$stem (got)" "$PDIR/$stem.expected" out.txt
 		fail "output differs from $stem.expected (diff above)"
 	fi
-	[ ! -s err.txt ] || fail "stderr not empty"
+	if [ -f "$PDIR/$stem.stderr" ]; then
+		if ! cmp -s "$PDIR/$stem.stderr" err.txt; then
+			diff -u --label "$stem.stderr" --label "$stem (got stderr)" \
+				"$PDIR/$stem.stderr" err.txt
+			fail "stderr differs from $stem.stderr (diff above)"
+		fi
+	else
+		[ ! -s err.txt ] || fail "stderr not empty"
+	fi
 	expect_rc "$want_rc" "exit status"
 }
 
@@ -82,7 +92,8 @@ test_layout() {
 		[ -f "$PDIR/$stem.expected" ] || orphans="$orphans $f"
 	done
 	[ -z "$orphans" ] || fail "without a .expected:$orphans"
-	for f in "$PDIR"/[0-9][0-9]-*.jq "$PDIR"/[0-9][0-9]-*.args "$PDIR"/[0-9][0-9]-*.rc; do
+	for f in "$PDIR"/[0-9][0-9]-*.jq "$PDIR"/[0-9][0-9]-*.args "$PDIR"/[0-9][0-9]-*.rc \
+		"$PDIR"/[0-9][0-9]-*.stderr; do
 		[ -e "$f" ] || continue
 		stem=$(basename "${f%.*}")
 		[ -f "$PDIR/$stem.expected" ] || orphans="$orphans $(basename "$f")"

@@ -303,18 +303,19 @@ static int test_text_header(void)
 {
 	const char *h = record_text_header();
 
-	CHECK_STR(h, "TIME            LEVEL    EVENT COMM             PID/TID          SYSCALL"
+	CHECK_STR(h, "TIME            LEVEL         EVENT COMM             PID/TID          SYSCALL"
 		     "                LAT(ms)        RET DETAIL\n");
 	CHECK(one_line(h));
 	CHECK(title_start("TIME") == 0);
+	/* LEVEL holds the longest of the 8 names JSON uses, "informational" */
 	CHECK(title_start("LEVEL") == 16);
-	CHECK(title_start("EVENT") == 25);
-	CHECK(title_start("COMM") == 31);
-	CHECK(title_start("PID/TID") == 48);
-	CHECK(title_start("SYSCALL") == 65);
-	CHECK(title_end("LAT(ms)") == 95);
-	CHECK(title_end("RET") == 106);
-	CHECK(title_start("DETAIL") == 107);
+	CHECK(title_start("EVENT") == 16 + strlen("informational") + 1);
+	CHECK(title_start("COMM") == 36);
+	CHECK(title_start("PID/TID") == 53);
+	CHECK(title_start("SYSCALL") == 70);
+	CHECK(title_end("LAT(ms)") == 100);
+	CHECK(title_end("RET") == 111);
+	CHECK(title_start("DETAIL") == 112);
 	return 0;
 }
 
@@ -327,9 +328,10 @@ static int test_text_slow(void)
 	text_tz("UTC");
 	line = text_line(&ev);
 	CHECK(line);
-	ok = strcmp(line, "09:34:11.153000 warning  SLOW  cadvisor         1234/1240        read"
-			  "                   153.000       8192 /sys/fs/cgroup/memory/memory.stat "
-			  "[command-line]\n") == 0 &&
+	ok = strcmp(line,
+		    "09:34:11.153000 warning       SLOW  cadvisor         1234/1240        read"
+		    "                   153.000       8192 /sys/fs/cgroup/memory/memory.stat "
+		    "[command-line]\n") == 0 &&
 	     one_line(line) && starts_under(line, "09:34:11.153000", "TIME") &&
 	     starts_under(line, "warning", "LEVEL") && starts_under(line, "SLOW", "EVENT") &&
 	     starts_under(line, "cadvisor", "COMM") && starts_under(line, "1234/1240", "PID/TID") &&
@@ -374,9 +376,10 @@ static int test_text_stuck(void)
 	ev.note = "waiting for vfork child";
 	line = text_line(&ev);
 	CHECK(line);
-	ok = strcmp(line, "09:34:11.153000 info     STUCK cadvisor         1234/1240        read"
-			  "                  >153.000          ? pipe:[155155] [command-line] "
-			  "(waiting for vfork child)\n") == 0 &&
+	ok = strcmp(line,
+		    "09:34:11.153000 informational STUCK cadvisor         1234/1240        read"
+		    "                  >153.000          ? pipe:[155155] [command-line] "
+		    "(waiting for vfork child)\n") == 0 &&
 	     ends_under(line, ">153.000", "LAT(ms)") && ends_under(line, "?", "RET");
 	if (!ok)
 		fprintf(stderr, "  got: %s", line);
@@ -399,7 +402,7 @@ static int test_text_partial(void)
 	ev.rule_name = "slow-call";
 	line = text_line(&ev);
 	CHECK(line);
-	ok = strcmp(line, "09:34:11.153000 warning  STUCK cadvisor         1234/1240        "
+	ok = strcmp(line, "09:34:11.153000 warning       STUCK cadvisor         1234/1240        "
 			  "restart_syscall       >153.000          ? [slow-call] partial\n") == 0 &&
 	     starts_under(line, "[slow-call]", "DETAIL");
 	if (!ok)
@@ -506,8 +509,54 @@ static int test_text_strings(void)
 	return 0;
 }
 
+/* The same for the host header (scan). */
+static size_t host_title_start(const char *title)
+{
+	const char *h = record_text_host_header();
+
+	return (size_t)(strstr(h, title) - h);
+}
+
+static int host_starts_under(const char *line, const char *value, const char *title)
+{
+	const char *p = strstr(line, value);
+
+	return p && cell_of(line, p) == host_title_start(title) && (p == line || p[-1] == ' ');
+}
+
+static int host_ends_under(const char *line, const char *value, const char *title)
+{
+	const char *p = strstr(line, value);
+
+	return p && cell_of(line, p) + strlen(value) == host_title_start(title) + strlen(title) &&
+	       p[strlen(value)] == ' ';
+}
+
+static int test_text_host_header(void)
+{
+	const char *h = record_text_host_header();
+
+	CHECK_STR(h,
+		  "TIME            LEVEL         EVENT MEMCGS(on/off) STAT_READ(ms) NEG_DENTRIES "
+		  "UNRECL_SLAB(MiB)    PSI10(cpu/mem/io) DETAIL\n");
+	CHECK(one_line(h));
+	/* TIME, LEVEL and EVENT where the syscall header has them */
+	CHECK(host_title_start("LEVEL") == title_start("LEVEL"));
+	CHECK(host_title_start("EVENT") == title_start("EVENT"));
+	CHECK(host_title_start("MEMCGS(on/off)") == 36);
+	CHECK(host_title_start("DETAIL") == 116);
+	return 0;
+}
+
 static int test_text_host(void)
 {
+	const struct record_pressure psi[] = {
+		{ "cpu", 21.06, 0, false },
+		{ "io", 0.5, 0.25, true },
+	};
+	const struct record_slab_cache top[] = {
+		{ "dentry", 300 << 20, 2.5 * 1024 * 1024, 0.97, 7200 },
+	};
 	struct record_host hr = {
 		.action = "host-scan",
 		.level = "informational",
@@ -524,24 +573,101 @@ static int test_text_host(void)
 	int ok;
 
 	text_tz("UTC");
+	/* what the host has not: `-` */
 	line = record_encode_host(&hr, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
 	CHECK(line);
-	ok = strcmp(line, "09:34:11.153000 info     SCAN  host scan took 1.7 ms: 34 offline memcgs "
-			  "(5 online, v1)\n") == 0 &&
-	     starts_under(line, "SCAN", "EVENT") && starts_under(line, "host scan", "COMM");
+	ok = strcmp(line, "09:34:11.153000 informational SCAN            5/34             -      "
+			  "      -                -                    - v1, scan 1.7 ms\n") == 0 &&
+	     host_starts_under(line, "SCAN", "EVENT") &&
+	     host_ends_under(line, "5/34", "MEMCGS(on/off)") &&
+	     host_starts_under(line, "v1, scan", "DETAIL");
 	if (!ok)
 		fprintf(stderr, "  got: %s", line);
 	free(line);
 	CHECK(ok);
 
+	/* everything: each number under its title, the rest in DETAIL */
+	hr.has_stat_read = true;
+	hr.stat_read_ns = 153249600; /* rounded, as the alert says it */
+	hr.has_dentry = hr.has_dentry_negative = true;
+	hr.dentry_negative = 1234567;
+	hr.has_slab = true;
+	hr.slab_unreclaimable_bytes = 52690944; /* 50.25 MiB */
+	hr.pressure = psi;
+	hr.n_pressure = ARRAY_SIZE(psi);
+	hr.has_memcg_rate = true;
+	hr.memcg_offline_growth_per_min = 12.04;
+	hr.has_dentry_rate = true;
+	hr.dentry_negative_rate_per_s = 1669.9833333;
+	hr.has_squeeze_delta = true;
+	hr.time_squeeze_delta = 3;
+	hr.slab_top = top;
+	hr.n_slab_top = 1;
+	line = record_encode_host(&hr, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+	CHECK(line);
+	ok = one_line(line) && host_ends_under(line, "153.250", "STAT_READ(ms)") &&
+	     host_ends_under(line, "1234567", "NEG_DENTRIES") &&
+	     host_ends_under(line, "50.2", "UNRECL_SLAB(MiB)") &&
+	     host_ends_under(line, "21.06/-/0.50", "PSI10(cpu/mem/io)") &&
+	     host_starts_under(line,
+			       "v1, offline +12.0/min, negative +1670.0/s, time_squeeze +3, "
+			       "slab dentry +2.5 MiB/h, scan 1.7 ms\n",
+			       "DETAIL");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+
+	/* an alert: the same columns (no PSI), DETAIL says which, why and what next */
 	hr.action = "memcg-offline";
 	hr.level = "critical";
 	hr.alert_reason = "34 offline memory cgroups";
 	hr.alert_next_step = "reclaim";
+	hr.pressure = NULL;
+	hr.n_pressure = 0;
 	line = record_encode_host(&hr, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
 	CHECK(line);
-	ok = strcmp(line, "09:34:11.153000 critical ALERT memcg-offline: 34 offline memory "
-			  "cgroups; next: reclaim\n") == 0;
+	ok = starts_with(line, "09:34:11.153000 critical      ALERT ") &&
+	     host_ends_under(line, "5/34", "MEMCGS(on/off)") &&
+	     host_ends_under(line, "-", "PSI10(cpu/mem/io)") &&
+	     host_starts_under(line, "memcg-offline: 34 offline memory cgroups; next: reclaim\n",
+			       "DETAIL");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+/* Reals in JSON: PSI as the kernel wrote it, computed values to the digits they mean. */
+static int test_host_json_reals(void)
+{
+	const struct record_pressure psi[] = { { "cpu", 21.06, 7.11, true } };
+	const struct record_slab_cache top[] = {
+		{ "dentry", 1, 1234567.891, 0.987654321, 7199.96 },
+	};
+	struct record_host hr = {
+		.action = "host-scan",
+		.level = "informational",
+		.rule_name = "host-scan",
+		.sample_mono_ns = 1153000000ULL,
+		.scan_ns = 1700000,
+		.has_dentry = true,
+		.has_dentry_rate = true,
+		.dentry_negative_rate_per_s = 1669.9833333333333,
+		.has_slab = true,
+		.slab_top = top,
+		.n_slab_top = 1,
+		.pressure = psi,
+		.n_pressure = 1,
+	};
+	char *line = record_encode_host(&hr, "h", 0, RECORD_FORMAT_JSON);
+	int ok;
+
+	CHECK(line);
+	ok = strstr(line, "\"cpu\":{\"some_avg10\":21.06,\"full_avg10\":7.11}") &&
+	     strstr(line, "\"negative_rate_per_s\":1669.98}") &&
+	     strstr(line, "\"slope_bytes_per_hour\":1234568.0,\"r2\":0.9877,\"span_s\":7200.0");
 	if (!ok)
 		fprintf(stderr, "  got: %s", line);
 	free(line);
@@ -569,9 +695,10 @@ static int test_text_summary_and_dropped(void)
 	text = record_encode_summary(&sum, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
 	CHECK(text);
 	/* a title line in the columns, then the table; its headers carry units */
-	ok = starts_with(text, "09:34:11.153000 info     SUMM  100 watched calls of 1 syscall, "
-			       "0 errors in 1.0 s:\n     calls   errors     total_ms     min_us  "
-			       "   avg_us     max_us     p99_us  syscall\n") &&
+	ok = starts_with(text,
+			 "09:34:11.153000 informational SUMM  100 watched calls of 1 syscall, "
+			 "0 errors in 1.0 s:\n     calls   errors     total_ms     min_us  "
+			 "   avg_us     max_us     p99_us  syscall\n") &&
 	     strstr(text, "  getppid\n") && text[strlen(text) - 1] == '\n';
 	if (!ok)
 		fprintf(stderr, "  got: %s", text);
@@ -580,7 +707,7 @@ static int test_text_summary_and_dropped(void)
 
 	/* records-dropped: its message from the COMM column on */
 	record_dropped_message(&d, message, sizeof(message));
-	snprintf(want, sizeof(want), "09:34:11.153000 warning  DROP  %s\n", message);
+	snprintf(want, sizeof(want), "09:34:11.153000 warning       DROP  %s\n", message);
 	text = record_encode_dropped(&d, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
 	CHECK(text);
 	ok = one_line(text) && strcmp(text, want) == 0;
@@ -595,5 +722,5 @@ UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TES
 	  TEST(test_invalid_utf8_is_sanitised), TEST(test_timestamp_format),
 	  TEST(test_durations_for_humans), TEST(test_utf8_sanitiser), TEST(test_text_header),
 	  TEST(test_text_slow), TEST(test_text_stuck), TEST(test_text_partial),
-	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host),
-	  TEST(test_text_summary_and_dropped))
+	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host_header),
+	  TEST(test_text_host), TEST(test_host_json_reals), TEST(test_text_summary_and_dropped))
