@@ -3,8 +3,10 @@
  * loop.c - the event loop of `stallwatch run` and `stallwatch attach`.
  *
  * Shape (strace's, without its globals): while (dispatch(ctx, next_event(ctx)));
- * next_event() sleeps in a blocking wait4(-1, __WALL) and then gathers every
- * other ready status with WNOHANG before anything is acted on. Signals to
+ * next_event() sleeps in a blocking wait4(-1, __WALL) (attach: a waitid
+ * WNOWAIT peek, see wait_next()) and then gathers every other ready status
+ * with WNOHANG before anything is acted on; a signal-delivery stop is served
+ * the moment it is seen. Signals to
  * stallwatch and the ONE deadline timer (a POSIX timer armed at the earliest
  * pending deadline) interrupt that wait4() with EINTR; see sigstate below.
  *
@@ -52,6 +54,8 @@
 #include "tracer.h"
 
 #define BATCH_MAX 64
+/* signal stops peeked this often with no resume that took are reaped (wait_next) */
+#define PEEK_REPEATS_MAX 64
 #define SCHED_SAMPLES 16
 #define X32_SYSCALL_BIT 0x40000000ULL
 
@@ -218,6 +222,8 @@ struct tracer_ctx {
 	/* drains after a blocking wait4 that found nothing in a row, and a probe counter */
 	unsigned int drain_misses, drain_probe;
 	struct spin spin; /* poll before sleeping, while a CPU is spare (spin.h) */
+	/* attach: signal stops wait_next() handed out unreaped since a resume took */
+	unsigned int unresumed_peeks;
 	bool no_children;
 
 	struct sched_sample samples[SCHED_SAMPLES];
@@ -958,7 +964,8 @@ static void resume(struct tracer_ctx *ctx, struct tracee *t, int sig)
 										    PTRACE_CONT;
 
 	/* ESRCH: the tracee died meanwhile (SIGKILL); wait4() will tell. Normal. */
-	ptrace(request, t->tid, 0, (void *)(long)sig);
+	if (ptrace(request, t->tid, 0, (void *)(long)sig) == 0)
+		ctx->unresumed_peeks = 0;
 }
 
 static void on_syscall_stop(struct tracer_ctx *ctx, struct tracee *t, uint64_t now)
@@ -1140,7 +1147,8 @@ static void detach_at_stop(struct tracer_ctx *ctx, struct tracee *t, enum stop_k
 		finish_call(ctx, t, now_ns, true, info.exit.rval);
 	if (kind == STOP_SIGNAL)
 		pass = sig;
-	ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)pass);
+	if (ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)pass) == 0)
+		ctx->unresumed_peeks = 0;
 	tracee_remove(&ctx->tracees, t);
 }
 
@@ -1334,17 +1342,78 @@ static void push(struct tracer_ctx *ctx, const struct event *ev)
 		ctx->batch[ctx->batch_len++] = *ev;
 }
 
+/*
+ * The next status of any tracee: > 0 its pid (*status set), 0 none (WNOHANG
+ * in flags), -1 with errno.
+ *
+ * Reaping a signal-delivery stop zeroes the tracee's exit_code
+ * (kernel/exit.c, wait_task_stopped): until PTRACE_CONT hands the signal
+ * back, it exists only in our memory, and a SIGKILL of stallwatch in between
+ * loses it. The kernel itself opens that window: a SIGKILL that wakes us
+ * from a blocking wait reaps a ready stop first and kills us on the way
+ * out. So attach, which must leave its targets as they were when killed,
+ * only peeks (waitid WNOWAIT): a signal-delivery stop is served without ever
+ * being reaped (the resume ends it, with exit_code intact until then); any
+ * other stop is reaped by pid. run does not need it (SIGKILL of stallwatch
+ * kills the command, PTRACE_O_EXITKILL) and saves the second syscall.
+ */
+static pid_t wait_next(struct tracer_ctx *ctx, int flags, int *status)
+{
+	for (;;) {
+		siginfo_t si = {};
+		int sig, event;
+		pid_t pid;
+
+		if (ctx->mode != MODE_ATTACH)
+			return wait4(-1, status, __WALL | flags, NULL);
+		if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOWAIT | __WALL | flags) < 0)
+			return -1;
+		if (si.si_pid == 0)
+			return 0; /* WNOHANG: nothing ready */
+		if (si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED) {
+			/* a ptrace stop's status as wait4 gives it: (exit_code << 8) | 0x7f */
+			*status = (si.si_status << 8) | 0x7f;
+			/*
+			 * Served unreaped, unless signal stops keep coming with
+			 * no resume that took in between (a bug would loop here).
+			 */
+			if (stop_classify(*status, &sig, &event) == STOP_SIGNAL &&
+			    ctx->unresumed_peeks++ < PEEK_REPEATS_MAX)
+				return si.si_pid;
+		}
+		ctx->unresumed_peeks = 0;
+		pid = wait4(si.si_pid, status, __WALL | WNOHANG, NULL);
+		if (pid != 0)
+			return pid;
+		/* gone between the peek and the reap (reaped elsewhere): look again */
+	}
+}
+
+/*
+ * A status of wait_next(). A signal-delivery stop is served at once, ahead
+ * of the batch, to keep the time the signal is out of the kernel short;
+ * every other stop joins the batch.
+ */
+static void collect(struct tracer_ctx *ctx, pid_t pid, int status)
+{
+	struct event ev = { .kind = EV_WAIT, .pid = pid, .status = status, .ts_ns = sw_mono_ns() };
+	int sig, event;
+
+	if (stop_classify(status, &sig, &event) == STOP_SIGNAL)
+		on_wait(ctx, &ev);
+	else
+		push(ctx, &ev);
+}
+
 /* Gather every ready wait4() status (strace NEWS 5.0: fairness across tracees). */
 static void drain_wait(struct tracer_ctx *ctx)
 {
 	while (ctx->batch_len < BATCH_MAX) {
-		struct event ev = { .kind = EV_WAIT };
-		pid_t pid = wait4(-1, &ev.status, __WALL | WNOHANG, NULL);
+		int status;
+		pid_t pid = wait_next(ctx, WNOHANG, &status);
 
 		if (pid > 0) {
-			ev.pid = pid;
-			ev.ts_ns = sw_mono_ns();
-			push(ctx, &ev);
+			collect(ctx, pid, status);
 			continue;
 		}
 		if (pid < 0 && errno == EINTR)
@@ -1403,7 +1472,7 @@ static pid_t spin_wait(struct tracer_ctx *ctx, int *status)
 		return 0;
 	until_ns = now_ns + SPIN_NS;
 	do {
-		pid = wait4(-1, status, __WALL | WNOHANG, NULL);
+		pid = wait_next(ctx, WNOHANG, status);
 		if (pid != 0)
 			break;
 		if (__atomic_load_n(&ctx->signals.pending, __ATOMIC_RELAXED))
@@ -1445,11 +1514,13 @@ static const struct event *next_event(struct tracer_ctx *ctx)
 			continue; /* a signal: take_signals() */
 		/* the one place stallwatch sleeps; signals and the timer interrupt it */
 		if (pid == 0)
-			pid = wait4(-1, &ev.status, __WALL, NULL);
+			pid = wait_next(ctx, 0, &ev.status);
 		if (pid > 0) {
-			ev.pid = pid;
-			ev.ts_ns = sw_mono_ns();
-			push(ctx, &ev);
+			size_t queued = ctx->batch_len;
+
+			collect(ctx, pid, ev.status);
+			if (ctx->batch_len == queued)
+				continue; /* a signal stop, already served */
 			/*
 			 * Gather what else is ready before acting (threads that
 			 * stopped together are served in one pass, as strace
