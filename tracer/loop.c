@@ -587,24 +587,26 @@ static bool report(struct tracer_ctx *ctx, struct tracee *t, const char *action,
 		   uint64_t duration_ns, uint64_t eff_duration_ns, bool has_ret, int64_t ret,
 		   uint64_t sched_delay_ns, const char *note, uint64_t *ret_next_ns)
 {
-	_cleanup_free_ struct call_facts *f = malloc(sizeof(*f));
+	_cleanup_free_ struct call_facts *f = NULL;
 	struct policy_process proc = {};
 	struct policy_call pc;
 	const struct policy_rule *rule;
 	bool stuck = strcmp(action, "stuck-syscall") == 0;
+	bool wait = decide_wait(ctx, t);
 
 	if (ret_next_ns)
 		*ret_next_ns = POLICY_UNWATCHED;
-	if (!f)
-		return false;
 	/*
 	 * A wait no rule takes (the pure default's idle futexes and reads of
 	 * sockets) ends here, before the /proc reads of its facts.
 	 */
-	f->wait = decide_wait(ctx, t);
-	if (f->wait && t->call.name_nr < 0 && native_nr_of(&t->call) >= 0 &&
+	if (wait && t->call.name_nr < 0 && native_nr_of(&t->call) >= 0 &&
 	    !syscall_set_has_call(&ctx->policy->watched, native_nr_of(&t->call), true))
 		return false;
+	f = malloc(sizeof(*f));
+	if (!f)
+		return false;
+	f->wait = wait;
 	gather_facts(ctx, t, f, note, sw_mono_ns());
 	proc.tgid = t->info ? t->info->tgid : t->tid;
 	if (t->info) {
