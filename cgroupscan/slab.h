@@ -3,9 +3,10 @@
  * slab.h - slab caches for `stallwatch scan`: read /proc/slabinfo, sum the
  * kmalloc variants per size, tell reclaimable caches apart, and keep a
  * bounded history per cache family that finds leaks shaped like the NFS
- * one (host-signals.md §3, §4 "per-cache slab growth", §7.5; incident
- * 002: kmalloc-16/32 holding gigabytes of NFS file names that drop_caches
- * could not free and kmemleak could not see, fixed by revert db531db951f9).
+ * one (doc/scan.md, "Slab caches and leaks"; incident 3 of
+ * doc/incidents.md: kmalloc-16/32 holding gigabytes of NFS file names that
+ * drop_caches could not free and kmemleak could not see, fixed by revert
+ * db531db951f9).
  *
  * Sources and kernel versions:
  *   - /proc/slabinfo format "slabinfo - version: 2.1" (SLAB and SLUB; SLUB

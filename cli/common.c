@@ -202,7 +202,7 @@ static int policy_build(const struct cli_trace_options *t, struct policy **ret,
 	_cleanup_free_ struct policy_source *sources = NULL;
 	struct policy_load_options lo = {
 		.n_sources = t->n_policy_files,
-		/* interface.md: without --policy, or whenever -e or -m is given */
+		/* stallwatch(8): without --policy, or whenever -e or -m is given */
 		.command_line = t->n_policy_files == 0 || t->watch_given || t->min_duration_given,
 		.watch = t->watch_given ? &t->watch : NULL,
 		.min_duration_ns = t->min_duration_ns,

@@ -3,7 +3,7 @@
  * The host /proc readers (cgroupscan/procstats.h): parsers on fixtures from
  * several kernel generations and on malformed text, live reads of this
  * machine's files, a fake proc_root for paths and absent files, and a live
- * negative-dentry experiment (host-signals.md §2).
+ * negative-dentry experiment (doc/scan.md, Background).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -632,7 +632,7 @@ static int negative_attempt(const char *parent)
 /*
  * Allows for concurrent reclaim (the thresholds are 15000 up and 10000 down of
  * 20000) and for other processes making or pruning negative dentries in the
- * same window (up to three attempts; the machine is shared, host-signals.md §8).
+ * same window (up to three attempts; the machine is shared).
  */
 static int test_negative_dentries_live(void)
 {
