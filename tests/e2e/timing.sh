@@ -175,7 +175,7 @@ test_threshold_above() {
 		"the reported call (1.1 s, not 300 ms)"
 }
 
-# Without --policy the built-in default policy applies besides -m (interface.md):
+# Without --policy the built-in default policy applies besides -m (stallwatch(8)):
 # its `slow-call` rule (any call >= 100 ms) reports the 300 ms sleep that -m 1s
 # does not; the 1.1 s sleep fired both and its record is the command-line rule's.
 test_default_policy_beside_m() {
