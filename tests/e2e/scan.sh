@@ -159,9 +159,9 @@ boot_id() { cat /proc/sys/kernel/random/boot_id; }
 
 # A counter that went up and back down between our two readings can put scan's
 # value outside them; such a check is tried again, 5 times in all. With four
-# copies of this script running at once, 10 of 48 dentry checks needed a
-# second try and one a third (the others' make_negative and rmdir bursts);
-# none of 48 memcg checks did.
+# copies of this script running at once, 9 of 48 dentry checks needed a
+# second try and one a third (the others' make_negative and rmdir bursts),
+# and 1 of 48 memcg checks a second (a directory come and gone meanwhile).
 CHECK_TRIES=5
 
 # cg_reading: "NUM_CGROUPS DIRS" now: /proc/cgroups, and the directories of
