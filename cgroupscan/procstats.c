@@ -35,7 +35,7 @@
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 
-/* proc_sys allocates count + 1 bytes per read: keep count small (§2). */
+/* proc_sys allocates count + 1 bytes per read: keep count small (doc/scan.md). */
 #define DENTRY_BUF 4096
 #define MEMINFO_BUF 65536
 /* ~136 bytes per CPU with 15 columns: 256 KiB holds ~1900 CPUs */
