@@ -1,9 +1,11 @@
 # stallwatch - GNU Makefile (libbpf-tools shape: one file, OUTPUT dir, V=1).
 #
 #   make              build ./stallwatch (never installs anything)
-#   make deps         install missing Debian packages (apt-get, root)
+#   make deps         install the missing Debian packages that building and
+#                     running need (apt-get, root; contrib/install-deps.sh)
+#   make deps-check   deps + the packages the tests use (install-deps.sh --check)
 #   make demo         deps + build + run the demo workload under stallwatch
-#   make check        deps + build (-Werror) + every test, also under ASan+UBSan
+#   make check        deps-check + build (-Werror) + every test, also under ASan+UBSan
 #   make install      PREFIX=/usr/local DESTDIR= (binary, man page, default policy,
 #                     systemd units, logrotate file; not stripped); make uninstall
 #   make check-format / make cppcheck
@@ -97,7 +99,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-build check-format format cppcheck install uninstall \
+.PHONY: all deps deps-check demo check check-build check-format format cppcheck install uninstall \
 	clean helpers unit bench bench-quick fuzz fuzz-replay
 
 all: $(BIN)
@@ -176,6 +178,9 @@ $(DEMO_BIN): contrib/demo/demo_workload.c
 deps:
 	@./contrib/install-deps.sh
 
+deps-check:
+	@./contrib/install-deps.sh --check
+
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(DEMO_BIN)
 	@./contrib/demo/run-demo.sh ./stallwatch $(DEMO_BIN)
@@ -185,7 +190,7 @@ check-build:
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all unit helpers
 	$(Q)$(MAKE) --no-print-directory WERROR=1 OUTPUT=build/asan SANITIZE=1 all unit
 
-check: deps
+check: deps-check
 	$(Q)$(MAKE) --no-print-directory check-build
 	@tests/run.sh
 

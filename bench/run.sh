@@ -654,7 +654,7 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 		echo
 	done
 	echo
-	echo "### Ratios (same run) and the issue's targets"
+	echo "### Ratios (same run) and the performance targets"
 	echo
 	echo "Ratio of the two medians of aggregate ns/call; in brackets the range of the per-rep ratios"
 	echo "(both cells of a rep ran seconds apart). A target is MET in a column when the ratio is at most"

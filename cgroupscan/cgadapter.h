@@ -3,8 +3,9 @@
  * cgadapter.h - the one file that talks to libcgroup: which hierarchy holds
  * the memory controller (v1, v2 or none; hybrid hosts have both kinds
  * mounted, this project's test machine among them) and every mount of it,
- * deduplicated by the root's (st_dev, st_ino) (host-signals.md §1 pitfall
- * 1: bind mounts and container runtimes mount one hierarchy several times).
+ * deduplicated by the root's (st_dev, st_ino) (doc/scan.md, "Counting
+ * offline memory cgroups": bind mounts and container runtimes mount one
+ * hierarchy several times).
  *
  * libcgroup returns positive ECG* codes and logs through a callback; here
  * they become -errno and one message in struct sw_error, so nothing prints.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hostscan.c - one host scan, its history and its alerts (see hostscan.h).
- * Thresholds: policy `scan` keys, defaults from host-signals.md §4.
+ * Thresholds: policy `scan` keys; the defaults and why in doc/scan.md (Thresholds).
  */
 #include "hostscan.h"
 

@@ -4,7 +4,7 @@
  * (offline memcgs, slow memory.stat, negative dentries, slab growth) and
  * their symptoms (softnet time_squeeze, PSI), with the thresholds of a
  * policy's `scan` object turned into alerts. Levels AND rates: reclaim
- * makes levels decay (host-signals.md §1 pitfall 6), so growth over
+ * makes levels decay (doc/scan.md, Background), so growth over
  * `growth_window` alerts too. History for rates and slab trends lives in a
  * struct hostscan_state, kept in memory (scan --interval) and/or in a
  * --state file between one-shot runs (a systemd timer).

@@ -2,7 +2,7 @@
 /*
  * memcg.h - offline ("zombie", dying) memory cgroups and self-timed
  * memory.stat reads: the kernel-side cause of the GitHub and Pinterest
- * stalls (host-signals.md §1).
+ * stalls (doc/incidents.md; the kernel side in doc/scan.md, Background).
  *
  * Counting:
  *   v1: /proc/cgroups `memory` num_cgroups (every memcg not yet freed, the
@@ -46,7 +46,7 @@ struct memcg_scan {
 	uint64_t stat_reads;
 	uint64_t stat_read_p50_ns, stat_read_max_ns;
 	char stat_read_max_path[4400];
-	/* host-signals.md §4: dying x (13 kB + 2 kB x possible CPUs) */
+	/* dying x (13 kB + 2 kB x possible CPUs): doc/scan.md, the pinned-memory estimate */
 	uint64_t est_pinned_bytes;
 };
 

@@ -2,10 +2,10 @@
 /*
  * procstats.c - host /proc readers for `stallwatch scan` (procstats.h).
  *
- * Sources: host-signals.md §2 (dentry-state fields, nr_negative since 5.0
- * af0c9af1b3f6, read it with a <= 4 KiB buffer), §1 and §3 (/proc/cgroups
- * memory row, meminfo Slab/SUnreclaim/Percpu), §4 (signal table: costs and
- * what each signal catches); kernel formats from fs/dcache.c proc_nr_dentry
+ * Sources: doc/scan.md, Background (dentry-state fields, nr_negative since
+ * 5.0 af0c9af1b3f6, read it with a <= 4 KiB buffer; the /proc/cgroups memory
+ * row; meminfo Slab/SUnreclaim/Percpu; what each read costs); kernel
+ * formats from fs/dcache.c proc_nr_dentry
  * (six %ld), fs/proc/meminfo.c ("%8lu kB"), net/core/net-procfs.c
  * softnet_seq_show ("%08x" columns), kernel/sched/psi.c psi_show
  * ("%lu.%02lu" averages, %llu total), kernel/cgroup/cgroup-v1.c
@@ -35,7 +35,7 @@
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 
-/* proc_sys allocates count + 1 bytes per read: keep count small (§2). */
+/* proc_sys allocates count + 1 bytes per read: keep count small (doc/scan.md). */
 #define DENTRY_BUF 4096
 #define MEMINFO_BUF 65536
 /* ~136 bytes per CPU with 15 columns: 256 KiB holds ~1900 CPUs */

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * procstats.h - small, cheap host /proc readers for `stallwatch scan`: the
- * level signals of host-signals.md §4 that are not cgroup walks.
+ * level signals of doc/scan.md that are not cgroup walks.
  *
- *   /proc/sys/fs/dentry-state   negative dentries (§2; field 5 since 5.0)
- *   /proc/meminfo               Slab / SReclaimable / SUnreclaim / Percpu (§1, §3)
- *   /proc/net/softnet_stat      time_squeeze, a softirq-backlog symptom (§4)
+ *   /proc/sys/fs/dentry-state   negative dentries (field 5 since 5.0)
+ *   /proc/meminfo               Slab / SReclaimable / SUnreclaim / Percpu
+ *   /proc/net/softnet_stat      time_squeeze, a softirq-backlog symptom
  *   /proc/pressure/<resource>   PSI (4.20+, CONFIG_PSI, not booted with psi=0)
- *   /proc/cgroups               the memory row, for the v1 dying-memcg count (§1)
+ *   /proc/cgroups               the memory row, for the v1 dying-memcg count
  *
  * Each reader is open + read + close of one file (O_CLOEXEC, EINTR-safe,
  * bounded buffer, NUL-terminated), then the matching *_parse(). Parsers are
@@ -44,7 +44,7 @@ int procstats_dentry_parse(const char *text, struct dentry_state *ret);
 /*
  * Read with a buffer of at most 4 KiB: proc_sys allocates a kernel buffer of
  * `count` bytes per read, so a 1 MiB read costs 68 us against 6 us
- * (host-signals.md §2). ret_read_ns (may be NULL): CLOCK_MONOTONIC time of
+ * (doc/scan.md, Background). ret_read_ns (may be NULL): CLOCK_MONOTONIC time of
  * open + read + close, the cost this scan imposed.
  */
 int procstats_dentry(const char *proc_root, struct dentry_state *ret, uint64_t *ret_read_ns);

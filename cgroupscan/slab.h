@@ -3,9 +3,10 @@
  * slab.h - slab caches for `stallwatch scan`: read /proc/slabinfo, sum the
  * kmalloc variants per size, tell reclaimable caches apart, and keep a
  * bounded history per cache family that finds leaks shaped like the NFS
- * one (host-signals.md §3, §4 "per-cache slab growth", §7.5; incident
- * 002: kmalloc-16/32 holding gigabytes of NFS file names that drop_caches
- * could not free and kmemleak could not see, fixed by revert db531db951f9).
+ * one (doc/scan.md, "Slab caches and leaks"; incident 3 of
+ * doc/incidents.md: kmalloc-16/32 holding gigabytes of NFS file names that
+ * drop_caches could not free and kmemleak could not see, fixed by revert
+ * db531db951f9).
  *
  * Sources and kernel versions:
  *   - /proc/slabinfo format "slabinfo - version: 2.1" (SLAB and SLUB; SLUB
@@ -13,10 +14,10 @@
  *     num_objs, objsize, objperslab, pagesperslab, tunables, slabdata.
  *     The file is 0400 root-only (performancecopilot/pcp#2651). Reading it
  *     walks every cache's per-node partial list under list_lock, so sample
- *     it no more than once every 10-60 s (§3). Measured on 6.18 (§3): about
+ *     it no more than once every 10-60 s. Measured on 6.18 (doc/scan.md): about
  *     100-135 us for ~420 caches; on this project's test VM (6.18, 2 vCPUs,
  *     235 caches, 25 KB) slab_read() took 182 us p50, 261 us p99.
- *   - kmalloc variants, summed per size before trending (§3):
+ *   - kmalloc variants, summed per size before trending:
  *       kmalloc-N          plain;
  *       dma-kmalloc-N      ZONE_DMA;
  *       kmalloc-rcl-N      reclaimable, 4.20+ (1291523f2c1d); kept apart,
@@ -28,7 +29,7 @@
  *     other names and stay their own family: that is better attribution.
  *   - Duplicate cache names occur (prometheus/node_exporter#3506, Mellanox);
  *     they are kept by the parser and summed by the aggregation.
- *   - Merged caches (§3): slabinfo shows one row per real cache, named after
+ *   - Merged caches: slabinfo shows one row per real cache, named after
  *     its first creator, so a name is not proof of who allocated.
  *   - /sys/kernel/slab/NAME/reclaim_account (SLUB only) is 1 for
  *     SLAB_RECLAIM_ACCOUNT caches, which is what SReclaimable counts; it is
@@ -124,8 +125,8 @@ int slab_aggregate(const struct slab_cache *in, size_t n, struct slab_cache **re
  * Points closer than SLAB_HISTORY_STEP_S to the one before the latest
  * replace the latest instead of being appended: the latest sample is always
  * present, and a full series covers at least 360 x 120 s = 12 h whatever
- * the scan interval. (A plain 360-point ring sampled every 60 s, as §3
- * suggests, would span 5.98 h and never meet §4's ">= 6 h".) A point not
+ * the scan interval. (A plain 360-point ring sampled every 60 s would span
+ * 5.98 h and never meet the leak rule's ">= 6 h".) A point not
  * later than the series' latest (a clock step back) is ignored.
  */
 #define SLAB_HISTORY_MAX 360
@@ -174,7 +175,7 @@ struct slab_leak {
 };
 
 /*
- * Families whose trend looks like the NFS leak (§3 "leak signature", §4):
+ * Families whose trend looks like the NFS leak (doc/scan.md, the leak rule):
  * not reclaimable, at least SLAB_LEAK_MIN_POINTS points, span >= min_span_s,
  * slope >= min_bytes_per_hour, r2 >= min_r2, and no fall between consecutive
  * points larger than SLAB_LEAK_MAX_DROP of the level before it (a cache that

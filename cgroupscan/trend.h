@@ -3,10 +3,10 @@
  * trend.h - the least-squares straight line through (time, value) points
  * that tells a leak from a cache that follows the workload.
  *
- * host-signals.md §4 ("per-cache slab growth") asks for a slope in bytes
- * per hour, an R² above 0.9 and growth that does not fall back after
- * reclaim; §3 describes the NFS leak (kmalloc-16/32 growing about linearly
- * for months, revert db531db951f9). trend_fit() gives all three: slope,
+ * The leak rule of doc/scan.md asks for a slope in bytes per hour, an R²
+ * above 0.9 and growth that does not fall back after reclaim, the shape of
+ * the NFS leak (kmalloc-16/32 growing about linearly for months, revert
+ * db531db951f9; doc/incidents.md). trend_fit() gives all three: slope,
  * R² and the largest fall between consecutive points.
  *
  * The sums are taken around the means (two passes), so CLOCK_REALTIME

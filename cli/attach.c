@@ -116,7 +116,7 @@ static void attach_warn(void *opaque, const char *line)
 
 static void attach_ready(void *opaque, pid_t pid, const char *comm, int threads)
 {
-	/* scripts and tests wait for this line (interface.md) */
+	/* scripts and tests wait for this line (stallwatch(8), ATTACH) */
 	fprintf(stderr, "stallwatch: attached %d (%s) with %d threads\n", pid, comm, threads);
 }
 
@@ -574,7 +574,7 @@ int cli_attach(int argc, char **argv)
 	r = parse_args(o, argc, argv);
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_USAGE;
-	/* interface.md: an invalid policy is a usage error (2), said before attaching */
+	/* stallwatch(8): an invalid policy is a usage error (2), said before attaching */
 	r = cli_policy_load(&o->policy, &o->trace);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : 1;

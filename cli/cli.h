@@ -2,7 +2,7 @@
 /*
  * cli.h - the one place that prints errors, and what subcommands share.
  * Every subcommand is `int cli_NAME(int argc, char **argv)` returning the
- * process exit status (interface.md "Exit status").
+ * process exit status (stallwatch(8), EXIT STATUS).
  */
 #ifndef SW_CLI_CLI_H
 #define SW_CLI_CLI_H
@@ -136,7 +136,7 @@ void cli_print_diags(FILE *out, const struct policy_diags *d);
 
 /*
  * The policy a tracing subcommand runs with: --policy files (or the
- * built-in default) plus the command-line rule (interface.md), kept so
+ * built-in default) plus the command-line rule (doc/policy.md), kept so
  * SIGHUP can build it anew from the same options.
  */
 struct cli_policy {

@@ -23,7 +23,7 @@ static const struct command commands[] = {
 	{ "validate", cli_validate, "check policy files, do nothing else" },
 };
 
-/* Named in interface.md, arriving with their own issues. */
+/* In stallwatch(8)'s synopsis, not available yet: answered with one line and exit 2. */
 static const char *const planned[] = { "watch" };
 
 static const char main_usage[] =

@@ -91,7 +91,7 @@ static void tracer_warn(void *opaque, const char *line)
 
 /*
  * Find COMMAND like execvp(3). Returns 0 with the path, or the exit status
- * interface.md pins (127 not found, 126 found but not runnable).
+ * stallwatch(8) gives (127 not found, 126 found but not runnable).
  */
 static int resolve_command(const char *name, char *ret_path, size_t size, int *ret_errno)
 {
@@ -135,7 +135,7 @@ static int resolve_command(const char *name, char *ret_path, size_t size, int *r
 	return found_unrunnable ? EXIT_RUN_NOEXEC : EXIT_RUN_NOTFOUND;
 }
 
-/* Die the way the command died, so shells and make see WIFSIGNALED (scenario 24). */
+/* Die the way the command died, so shells and make see WIFSIGNALED (doc/transparency.md, 24). */
 static _Noreturn void mirror_signal(int sig)
 {
 	struct rlimit no_core = { 0, 0 };

@@ -1,13 +1,60 @@
 #!/bin/sh
-# Install the Debian packages stallwatch needs to build and test, if missing.
-# Called by `make deps` (and so by `make demo` and `make check`). Needs root
-# (or sudo) only when something is actually missing.
+# Install the Debian packages stallwatch needs, if missing. Needs root (or
+# sudo) only when something is actually missing.
+#
+#   contrib/install-deps.sh           build and run: `make deps`, `make demo`
+#   contrib/install-deps.sh --check   also what the tests use: `make deps-check`,
+#                                     `make check`
+#   contrib/install-deps.sh --bench   also what `make bench` / `make bench-quick` use
+#
+# The BPF backend, when it lands, will add to the build set: clang llvm
+# libbpf-dev bpftool libelf-dev zlib1g-dev. None of it is used yet, so none
+# of it is installed.
 set -eu
 
-PKGS="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq strace procps util-linux cppcheck clang-format bc python3 rsyslog prometheus-node-exporter curl logrotate man-db groff-base python3-yaml systemd linux-perf"
+# Building (the Makefile's pkg-config libseccomp, jansson, libcgroup; the
+# -dev packages bring the run-time libraries), and jq to read the records
+# (the demo and the README's examples).
+PKGS_BUILD="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq"
+
+# What tests/ runs, beyond the build set:
+#   strace            follow.sh (a tracer inside run gets EPERM), packaging.sh
+#                     (the syscalls the systemd units must allow)
+#   procps            pgrep (packaging.sh)
+#   util-linux        unshare, setpriv, taskset (attach.sh, cli.sh, privileges.sh,
+#                     scan.sh, timing.sh, sinks_daemons.sh)
+#   python3           the pty tests (ptyjob.py, ptyrun.py), the node_exporter scrape
+#   python3-yaml      the DaemonSet and pipeline files (packaging.sh)
+#   rsyslog, prometheus-node-exporter, curl
+#                     a private rsyslogd and node_exporter (sinks_daemons.sh)
+#   logrotate         contrib/logrotate/stallwatch (packaging.sh)
+#   man-db, groff-base
+#                     the man page renders without warnings (packaging.sh)
+#   systemd           systemd-analyze verify/security of the units (packaging.sh)
+#   linux-perf        perf stat counts the calls stallwatch makes (timing.sh)
+#   cppcheck, clang-format
+#                     the lint tests (tests/run.sh)
+PKGS_CHECK="strace procps util-linux python3 python3-yaml rsyslog prometheus-node-exporter curl
+logrotate man-db groff-base systemd linux-perf cppcheck clang-format"
+
+# bench/run.sh compares with strace and perf trace; bench/quick.sh uses bc.
+PKGS_BENCH="strace linux-perf bc"
+
+PKGS=$PKGS_BUILD
+for arg in "$@"; do
+	case $arg in
+	--check) PKGS="$PKGS $PKGS_CHECK" ;;
+	--bench) PKGS="$PKGS $PKGS_BENCH" ;;
+	*)
+		echo "usage: $0 [--check] [--bench]" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do
+	case " $missing " in *" $p "*) continue ;; esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi

@@ -36,7 +36,7 @@ const char *policy_severity_name(enum policy_severity sev)
 
 void policy_scan_defaults(struct policy_scan *scan)
 {
-	/* host-signals.md §4, "incident threshold (proposed defaults)" */
+	/* doc/scan.md, Thresholds: each value and why */
 	*scan = (struct policy_scan){
 		.memcg_offline_warning = 1000,
 		.memcg_offline_warning_ratio = 2.0,
@@ -259,7 +259,7 @@ static bool paths_match(const struct policy_rule *rule, const struct policy_call
 	       (call->fd_path && glob_any(rule->paths, rule->n_paths, call->fd_path));
 }
 
-/* Does rule rank before best (interface.md's order)? */
+/* Does rule rank before best (doc/schema.md, "the choice order")? */
 static bool ranks_before(const struct policy_rule *rule, const struct policy_rule *best)
 {
 	bool rule_cl = strcmp(rule->name, POLICY_COMMAND_LINE_RULE) == 0 && !rule->file;

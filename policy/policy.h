@@ -4,7 +4,7 @@
  * fires (doc/policy.md).
  *
  * A policy is built by policy_load() (policy/load.h) from JSON files or the
- * built-in default, plus the `command-line` rule interface.md pins for -e/-m.
+ * built-in default, plus the `command-line` rule stallwatch(8) gives -e/-m.
  * The tracer asks two kinds of questions:
  *   - hot path, every watched stop: policy_threshold_ns(), the smallest
  *     min_duration of any rule that could fire for this syscall, from flat
@@ -49,7 +49,7 @@ enum policy_severity {
 	_POLICY_SEV_MAX,
 };
 
-/* Specificity for the tie-break of interface.md (higher wins). */
+/* Specificity for the tie-break of doc/schema.md's choice order (higher wins). */
 enum policy_specificity {
 	POLICY_SPEC_ALL_SYSCALLS,
 	POLICY_SPEC_NAMED_SYSCALLS,
@@ -95,7 +95,7 @@ struct policy_rule {
 	unsigned line;
 };
 
-/* Host-signal thresholds for `scan` (host-signals.md §4). */
+/* Host-signal thresholds for `scan` (doc/scan.md, Thresholds). */
 struct policy_scan {
 	uint64_t memcg_offline_warning;
 	double memcg_offline_warning_ratio;
@@ -165,7 +165,7 @@ struct policy_call {
 	void *opaque;
 };
 
-/* Defaults of the scan thresholds (host-signals.md §4). */
+/* Defaults of the scan thresholds (doc/scan.md, Thresholds). */
 void policy_scan_defaults(struct policy_scan *scan);
 
 /*
@@ -176,7 +176,7 @@ uint64_t policy_threshold_ns(const struct policy *p, uint32_t arch, uint64_t nr)
 
 /*
  * The rule whose record this call makes, or NULL when none fired
- * (interface.md: the command-line rule if it fired; else highest severity;
+ * (doc/schema.md: the command-line rule if it fired; else highest severity;
  * tie: most specific; tie: load order). With has_result false (stuck),
  * rules with a result filter never fire, and *ret_next_ns (if not NULL) is
  * set to the smallest min_duration above duration_ns of a rule that could

@@ -116,7 +116,7 @@ void record_message(const struct record_syscall *ev, char *buf, size_t size)
 }
 
 /*
- * The fields every record starts with (interface.md), in this order:
+ * The fields every record starts with (doc/schema.md), in this order:
  * @timestamp, message (sanitised to UTF-8), event, log.level, rule.name.
  * Returns the event object, for fields of one kind (event.start).
  */

@@ -82,8 +82,8 @@ struct record_pressure {
  * A host record: `host-scan` (event.kind metric) or one of its alerts
  * (memcg-offline, memcg-stat-slow, negative-dentries, slab-growth; event.kind
  * alert). Each group of fields is written only when its has_ flag is set, so
- * a host without a signal has no field for it (interface.md: "where the host
- * has them").
+ * a host without a signal has no field for it (doc/scan.md: a group of
+ * fields is left out when its source cannot be read).
  */
 struct record_host {
 	const char *action;

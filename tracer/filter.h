@@ -8,7 +8,7 @@
  *   rt_sigreturn     so we learn whether a handler's return restarts it;
  *   ptrace           to warn when the command's own ptrace() fails (one tracer per task);
  *   clone with CLONE_UNTRACED in flags, to warn: that child escapes us and
- *                    gets ENOSYS for every watched call (scenario 34).
+ *                    gets ENOSYS for every watched call (doc/transparency.md, 34).
  * The filter covers x86_64, i386 and x32 (libseccomp maps rules by name), and
  * a foreign arch is allowed rather than killed (SCMP_FLTATR_ACT_BADARCH).
  */

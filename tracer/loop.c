@@ -309,8 +309,8 @@ static void sample_sched(struct tracer_ctx *ctx, uint64_t now_ns)
 /*
  * How long stallwatch itself sat on a run queue since (about) start_ns: an
  * upper bound of how much of a measured duration is our own scheduling delay
- * rather than the call's (bench-anchors.md: a 1 us call reads 15-20 us, and
- * with both CPUs busy some read > 1 ms). Uses the newest schedstat sample
+ * rather than the call's (doc/performance.md, "A bare tracer": a 1 us call
+ * reads 15-20 us, and with both CPUs busy some read > 1 ms). Uses the newest schedstat sample
  * taken before start_ns; samples are taken at every timer expiry and every
  * crossing, never on the fast path.
  */

@@ -117,7 +117,7 @@ expect_traced() {
 # Children of PID (from /proc/PID/task/*/children).
 children_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep .; }
 
-# ---- scenario 1-3: detach from sleeping, running, stopped ------------------------
+# ---- transparency.md 1-3: detach from sleeping, running, stopped ------------------------
 
 # Scenario 1: SIGTERM to stallwatch detaches from a sleeping target: exit 0
 # within 1.5 s; the target is S, untraced, and wakes at its own deadline.
@@ -195,7 +195,7 @@ test_detach_stopped() {
 	grep -q '^CONT 1 USR1 0 .* timeout 0$' out.txt || fail "want exactly one SIGCONT: $(grep ^CONT out.txt)"
 }
 
-# ---- scenario 4: group-stop while attached ---------------------------------------
+# ---- transparency.md 4: group-stop while attached ---------------------------------------
 
 # A 4-thread target whose real parent reports waitpid(WUNTRACED|WCONTINUED):
 # SIGSTOP (or SIGTSTP) stops every thread (t) with no progress, the parent
@@ -291,7 +291,7 @@ test_detach_pending_signal() {
 	expect_eq "$(awk '$1 == "count" && $2 == "USR1" { print $3 }' out.txt)" 1 "SIGUSR1 deliveries"
 }
 
-# ---- scenario 5, 6: SIGKILL of stallwatch ------------------------------------
+# ---- transparency.md 5, 6: SIGKILL of stallwatch -----------------------------
 
 # (a) targets blocked in a pipe read and in nanosleep: their calls complete
 # normally (no EINTR), TracerPid 0 within 500 ms.
@@ -407,7 +407,7 @@ test_sigkill_after_ready() {
 		fail "the target got a signal: $(tail -n 1 out.txt)"
 }
 
-# ---- scenario 7: EINTR table -------------------------------------------------------
+# ---- transparency.md 7: EINTR table ------------------------------------------------
 
 # One probe per blocking call, 3 s each; attach at 0.5 s, detach at 1.5 s.
 # Restartable calls (nanosleep, poll, pipe read, futex wait) must end at
@@ -470,7 +470,7 @@ test_eintr_table() {
 	done
 }
 
-# ---- scenario 8, 9: calls in flight at attach and at detach ----------------------
+# ---- transparency.md 8, 9: calls in flight at attach and at detach ---------------
 
 # Scenario 8: attach 1 s into a 2 s sleep: the sleep's record is partial
 # (restart_syscall or the call's name) with a duration that is a lower
@@ -541,7 +541,7 @@ test_inflight_at_detach() {
 	expect_tol "$(hval ns.txt nanosleep)" 3000000000 "the sleep's own length"
 }
 
-# ---- scenario 10, 11: threads ----------------------------------------------------
+# ---- transparency.md 10, 11: threads ---------------------------------------------
 
 # Scenario 10: leader + 3 threads blocked in read; after the attach each
 # thread chdir()s to a missing path and exits, then the leader: every chdir
@@ -667,7 +667,7 @@ test_zombie_leader() {
 	expect_rc 0 "stallwatch's status once its target exited"
 }
 
-# ---- scenario 14, 17, 19, 21: children ------------------------------------------
+# ---- transparency.md 14, 17, 19, 21: children -----------------------------------
 
 # Processes named COMM running in this test's directory (so ours: they
 # inherited its cwd) that are stopped (t or T).
@@ -915,7 +915,7 @@ test_hup_usr1() {
 	grep -q '^CONT 0 USR1 0 ' out.txt || fail "the target got a signal: $(grep ^CONT out.txt)"
 }
 
-# ---- scenario 31: pid namespace --------------------------------------------------
+# ---- transparency.md 31: pid namespace -------------------------------------------
 
 # Attach by host pid to a process in its own pid namespace: records carry
 # both pids; process.vpid is what the process itself sees.
@@ -942,7 +942,7 @@ test_pid_namespace() {
 	expect_eq "$(jq_get rec.json "$sel" .process.vpid | sort -u)" "$vpid" "process.vpid"
 }
 
-# ---- scenario 32: errors ---------------------------------------------------------
+# ---- transparency.md 32: errors --------------------------------------------------
 
 # expect_one_error FILE [ERE]: FILE is one "stallwatch: " line (matching ERE).
 expect_one_error() {

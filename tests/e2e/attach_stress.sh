@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # attach_stress.sh - `stallwatch attach` under load: attach/detach against
-# a re-exec loop (scenario 12), thousands of SIGKILLed children under -f
-# (scenario 20), many threads looping on a syscall (scenario 22).
+# a re-exec loop (transparency.md scenario 12), thousands of SIGKILLed children under -f
+# (transparency.md scenario 20), many threads looping on a syscall (transparency.md scenario 22).
 # Loop sizes: ATTACH_CYCLES (default 200), ATTACH_KILLS (default 10000).
 . "$(dirname "$0")/lib.sh"
 

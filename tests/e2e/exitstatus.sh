@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# exitstatus.sh - scenario 24 (and 25's interactive_block): stallwatch's
+# exitstatus.sh - doc/transparency.md scenario 24 (and 25's interactive_block): stallwatch's
 # status is the command's; a command killed by a signal makes stallwatch die
 # by that signal (checked with the waitstatus helper, since 143 != SIGTERM);
 # 127/126 when the command cannot run.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# fds.sh - scenario 29: the command's fd set is the same traced and
+# fds.sh - doc/transparency.md scenario 29: the command's fd set is the same traced and
 # untraced (no log file, seccomp listener or pidfd leaks in; inherited fds
 # pass through), and stallwatch does not hold the command's pipes.
 . "$(dirname "$0")/lib.sh"

@@ -68,7 +68,7 @@ elif [ ! -x "$HELPERS/sleeper" ]; then
 	t__setup_why="helpers not built in $HELPERS (make helpers)"
 elif ! command -v jq >/dev/null 2>&1; then
 	t__setup_ok=0
-	t__setup_why="jq is missing (make deps)"
+	t__setup_why="jq is missing (make deps-check)"
 fi
 if [ "$t__setup_ok" = 0 ]; then
 	t_fail setup "$t__setup_why"

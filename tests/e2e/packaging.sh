@@ -175,7 +175,7 @@ used_calls() {
 }
 
 need_strace() {
-	command -v strace >/dev/null || skip "strace is missing (make deps)"
+	command -v strace >/dev/null || skip "strace is missing (make deps-check)"
 	need_sa
 	need_py
 }
@@ -372,7 +372,7 @@ test_pipelines() {
 
 # logrotate -d accepts the file as shipped.
 test_logrotate_debug() {
-	command -v logrotate >/dev/null || skip "logrotate is missing (make deps)"
+	command -v logrotate >/dev/null || skip "logrotate is missing (make deps-check)"
 	cp "$TOP/contrib/logrotate/stallwatch" lr.conf
 	chmod 0644 lr.conf
 	logrotate -d -s "$TD/lr.state" lr.conf >lr.out 2>&1
@@ -391,7 +391,7 @@ test_logrotate_debug() {
 # instead of systemctl): no record lost, none written twice, the new file is
 # 0600, the older one compressed at the next rotation.
 test_logrotate_run() {
-	command -v logrotate >/dev/null || skip "logrotate is missing (make deps)"
+	command -v logrotate >/dev/null || skip "logrotate is missing (make deps-check)"
 	[ "$(id -u)" = 0 ] || skip "create 0600 root root needs root"
 	mkdir -p log
 	# the calls start only once stallwatch has seized the target
@@ -451,8 +451,8 @@ render_man() {
 
 # The man page renders without a warning and documents every long option.
 test_man() {
-	command -v man >/dev/null || skip "man is missing (make deps installs man-db)"
-	command -v groff >/dev/null || skip "groff is missing (make deps installs groff-base)"
+	command -v man >/dev/null || skip "man is missing (make deps-check installs man-db)"
+	command -v groff >/dev/null || skip "groff is missing (make deps-check installs groff-base)"
 	local w
 	w=$(MANWIDTH=80 MANPAGER=cat PAGER=cat man --warnings -l "$TOP/doc/stallwatch.8" 2>&1 >/dev/null)
 	[ -z "$w" ] || fail "man --warnings: $(printf '%s' "$w" | head -3)"

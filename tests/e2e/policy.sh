@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # policy.sh - policy files drive the tracer: path globs, per-rule thresholds,
-# severities and tags in records, the rule interface.md's order picks, target
+# severities and tags in records, the rule doc/schema.md's order picks, target
 # selection, "override": "append" across files, per-process rate limits,
 # result filters, and SIGHUP reloads (good and broken) in run and attach.
 . "$(dirname "$0")/lib.sh"
@@ -64,7 +64,7 @@ rule_choice() {
 	jq_get rec.json 'name == "nanosleep" and slow' '"\(.rule.name) \(.log.level)"'
 }
 
-# interface.md: command-line rule if it fired; else highest severity; on a
+# doc/schema.md: command-line rule if it fired; else highest severity; on a
 # tie the most specific (path > result > named syscalls > all); then order.
 test_rule_choice() {
 	local got

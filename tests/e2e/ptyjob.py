@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """ptyjob.py READY FLAG LOG 'SHELL COMMAND'
 
-Job control on a terminal (scenario 28): start an interactive bash on a new
+Job control on a terminal (doc/transparency.md scenario 28): start an interactive bash on a new
 pty, type SHELL COMMAND; once the file READY has a line starting with
 "ready", press ^Z; wait for bash to report the job stopped; type fg; create
 FLAG; wait for the command's status line (from fg once it stopped). Prints "stopped yes|no" and

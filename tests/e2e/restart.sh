@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# restart.sh - scenario 26: a call that signals break into restarted pieces
+# restart.sh - doc/transparency.md scenario 26: a call that signals break into restarted pieces
 # (restart_syscall after an ignored SIGALRM, -ERESTARTSYS re-entry after an
 # SA_RESTART handler) is one record, named as the program made it, timed
 # from the first entry to the last return.

@@ -10,6 +10,15 @@
 # Cgroups are made only under a parent this script creates in the v1 memory
 # hierarchy (sw-test-scan-PID-RANDOM) and removed on every exit path: the
 # page-cache files first, then memory.force_empty of that parent, then rmdir.
+#
+# The counts scan reports are host-wide, and every other process on the host
+# moves them: agents and containers make and free cgroups, dentries come and
+# go, reclaim prunes, and a second `make check` may be running this very
+# script. So no test compares two scans taken seconds apart. A test either
+# takes its own reading of the same kernel counter right before and right
+# after one scan, and scan's value must lie between the two (what moved in
+# between is the only slack), or it bounds a value from the side that only
+# this test moves (its own zombies and dentries, which nobody else frees).
 . "$(dirname "$0")/lib.sh"
 
 H=$HELPERS
@@ -38,6 +47,9 @@ need_v1() {
 
 # num_cgroups: the memory row of /proc/cgroups, column 3.
 num_cgroups() { awk '$1 == "memory" { print $3 }' /proc/cgroups; }
+
+min() { echo $(($1 < $2 ? $1 : $2)); }
+max() { echo $(($1 > $2 ? $1 : $2)); }
 
 # ---- our own parent cgroup, cleaned up on every exit path ----------------------------
 
@@ -143,82 +155,159 @@ now_minus() { awk -v n="$EPOCHREALTIME" -v d="$1" 'BEGIN { printf "%.6f", n - d 
 
 boot_id() { cat /proc/sys/kernel/random/boot_id; }
 
+# ---- scan against this script's own readings, taken at the same moment ----------------
+
+# A counter that went up and back down between our two readings can put scan's
+# value outside them; such a check is tried again, 5 times in all. With four
+# copies of this script running at once, 9 of 48 dentry checks needed a
+# second try and one a third (the others' make_negative and rmdir bursts),
+# and 1 of 48 memcg checks a second (a directory come and gone meanwhile).
+CHECK_TRIES=5
+
+# cg_reading: "NUM_CGROUPS DIRS" now: /proc/cgroups, and the directories of
+# the v1 memory mount $MEMCG counted by find (the root included), as scan counts them.
+cg_reading() {
+	local n d
+	n=$(num_cgroups)
+	d=$(find "$MEMCG" -type d 2>/dev/null | wc -l)
+	echo "$n $d"
+}
+
+# memcg_scan_checked OUT [ARG...]: scan_to OUT between two cg_readings, until
+# scan's memcg.online lies within the two directory counts and memcg.offline
+# (num_cgroups - directories) within what the two readings allow. Sets
+# OFFLINE, ONLINE (scan's) and CG_READ (ours).
+memcg_scan_checked() {
+	local out=$1 try r1 r2 n1 d1 n2 d2 lo hi why=
+	shift
+	for ((try = 1; try <= CHECK_TRIES; try++)); do
+		r1=$(cg_reading)
+		scan_to "$out" "$@"
+		r2=$(cg_reading)
+		read -r n1 d1 <<<"$r1"
+		read -r n2 d2 <<<"$r2"
+		ONLINE=$(hs "$out" .stallwatch.memcg.online)
+		OFFLINE=$(hs "$out" .stallwatch.memcg.offline)
+		CG_READ="num_cgroups $n1..$n2, dirs $d1..$d2"
+		lo=$(($(min "$n1" "$n2") - $(max "$d1" "$d2")))
+		hi=$(($(max "$n1" "$n2") - $(min "$d1" "$d2")))
+		echo "$out try $try: scan online $ONLINE offline $OFFLINE; ours $CG_READ" \
+			"(offline $lo..$hi)"
+		[[ $ONLINE =~ ^[0-9]+$ && $OFFLINE =~ ^[0-9]+$ ]] || {
+			show "$out"
+			fail "$out: no memcg.online/offline"
+		}
+		if [ "$ONLINE" -lt "$(min "$d1" "$d2")" ] || [ "$ONLINE" -gt "$(max "$d1" "$d2")" ]; then
+			why="online $ONLINE, but this script counted $d1 then $d2 directories in $MEMCG"
+		elif [ "$OFFLINE" -lt "$lo" ] || [ "$OFFLINE" -gt "$hi" ]; then
+			why="offline $OFFLINE, but this script's $CG_READ allow only $lo..$hi"
+		else
+			return 0
+		fi
+	done
+	show "$out"
+	fail "$why ($CHECK_TRIES tries)"
+}
+
+# dentry_reading: "NR_DENTRY NR_NEGATIVE" now (fields 1 and 5 of dentry-state).
+dentry_reading() {
+	local tot neg
+	read -r tot _ _ _ neg _ </proc/sys/fs/dentry-state
+	echo "$tot $neg"
+}
+
+# The scan's own process has dentries (its /proc/PID and the files it opens)
+# that exist only while it runs: dentry.total may exceed both our readings by that.
+OWN_DENTRIES=100
+
+# dentry_scan_checked OUT [ARG...]: scan_to OUT between two dentry_readings,
+# until scan's dentry.negative lies within them and dentry.total within them
+# plus OWN_DENTRIES. Sets NEGATIVE (scan's).
+dentry_scan_checked() {
+	local out=$1 try t1 g1 t2 g2 tot why=
+	shift
+	for ((try = 1; try <= CHECK_TRIES; try++)); do
+		read -r t1 g1 <<<"$(dentry_reading)"
+		scan_to "$out" "$@"
+		read -r t2 g2 <<<"$(dentry_reading)"
+		NEGATIVE=$(hs "$out" .stallwatch.dentry.negative)
+		tot=$(hs "$out" .stallwatch.dentry.total)
+		echo "$out try $try: scan negative $NEGATIVE total $tot; ours negative $g1..$g2," \
+			"total $t1..$t2"
+		[[ $NEGATIVE =~ ^[0-9]+$ && $tot =~ ^[0-9]+$ ]] || {
+			show "$out"
+			fail "$out: no dentry.negative/total"
+		}
+		if [ "$NEGATIVE" -lt "$(min "$g1" "$g2")" ] || [ "$NEGATIVE" -gt "$(max "$g1" "$g2")" ]; then
+			why="negative $NEGATIVE, but this script read $g1 then $g2"
+		elif [ "$tot" -lt "$(min "$t1" "$t2")" ] ||
+			[ "$tot" -gt $(($(max "$t1" "$t2") + OWN_DENTRIES)) ]; then
+			why="total $tot, but this script read $t1 then $t2 (+ $OWN_DENTRIES of scan's own)"
+		else
+			return 0
+		fi
+	done
+	show "$out"
+	fail "$why ($CHECK_TRIES tries)"
+}
+
 # ---- offline memcgs, made and freed for real -------------------------------------------
 
-# 300 zombies: offline grows by 300 (± churn), online does not; the v1 range
-# and /proc/cgroups agree; freeing them brings the count back.
+# 300 zombies. Each scan (before, with them, after freeing them) agrees with
+# this script's own count of /proc/cgroups and the memory mount's directories
+# taken right around it; with them, offline holds at least our 300 (nobody else
+# frees them), and the v1 range holds the estimate.
 test_zombies() {
-	local b_off b_on a_off a_on a_min a_max n_cg d off start freed_ms=
+	local a_min a_max warn
 	need_v1
 	make_parent
-	scan_to a.json
-	b_off=$(hs a.json .stallwatch.memcg.offline)
-	b_on=$(hs a.json .stallwatch.memcg.online)
+	memcg_scan_checked a.json
 	[ "$(hs a.json .stallwatch.memcg.hierarchy)" = v1 ] || {
 		show a.json
 		fail "hierarchy is not v1 although $MEMCG is mounted"
 	}
-	[ "$b_off" != null ] || {
-		show a.json
-		fail "no memcg.offline before"
-	}
 	make_zombies 300
-	scan_to b.json
-	n_cg=$(num_cgroups)
-	a_off=$(hs b.json .stallwatch.memcg.offline)
-	a_on=$(hs b.json .stallwatch.memcg.online)
+	memcg_scan_checked b.json
 	a_min=$(hs b.json .stallwatch.memcg.offline_min)
 	a_max=$(hs b.json .stallwatch.memcg.offline_max)
-	echo "zombies: offline $b_off -> $a_off (min $a_min max $a_max), online $b_on -> $a_on," \
-		"num_cgroups $n_cg"
-	show a.json b.json
-	d=$((a_off - b_off))
-	in_range "$d" 240 360 || fail "offline grew by $d, want 300 +- 60"
-	d=$((a_on - b_on))
-	in_range "$d" -20 20 || fail "online moved by $d, want +-20"
-	[ "$a_min" -le "$a_off" ] && [ "$a_off" -le "$a_max" ] ||
-		fail "offline $a_off outside [$a_min, $a_max]"
-	d=$((a_on + a_off - n_cg))
-	in_range "$d" -20 20 || fail "online + offline = $((a_on + a_off)), /proc/cgroups says $n_cg"
-	expect_eq "$(jq_count b.json '.event.action == "memcg-offline"')" 0 \
-		"memcg-offline alerts at 300 zombies (default thresholds)"
+	echo "with 300 zombies of ours: offline $OFFLINE (min $a_min max $a_max), online $ONLINE"
+	[ "$OFFLINE" -ge 300 ] || fail "offline $OFFLINE with 300 zombies of ours in the count"
+	[ "$a_min" -le "$OFFLINE" ] && [ "$OFFLINE" -le "$a_max" ] ||
+		fail "offline $OFFLINE outside [$a_min, $a_max]"
+	# default thresholds: warning above 1000 and above 2 x online, critical above 10000
+	warn=0
+	if [ "$OFFLINE" -gt 1000 ] && [ "$OFFLINE" -gt $((2 * ONLINE)) ] || [ "$OFFLINE" -gt 10000 ]; then
+		warn=1
+	fi
+	expect_eq "$(jq_count b.json '.event.action == "memcg-offline"')" "$warn" \
+		"memcg-offline alerts at offline $OFFLINE, online $ONLINE (default thresholds)"
 
-	# free them: files, force_empty, rmdir; freeing is asynchronous
+	# free them: files, force_empty, rmdir; scan still agrees with the kernel's count
 	parent_cleanup
-	start=$(now_ms)
-	while [ $(($(now_ms) - start)) -lt 10000 ]; do
-		scan_to c.json
-		off=$(hs c.json .stallwatch.memcg.offline)
-		if [ "$off" -le $((a_off - 200)) ]; then
-			freed_ms=$(($(now_ms) - start))
-			break
-		fi
-		sleep 0.2
-	done
-	echo "after cleanup: offline $off (${freed_ms:-not within 10000} ms)"
-	[ -n "$freed_ms" ] || fail "offline still $off 10 s after cleanup (was $a_off)"
+	memcg_scan_checked c.json
+	echo "after cleanup: offline $OFFLINE"
 }
 
 # ---- negative dentries -------------------------------------------------------------------
 
+# 100000 failed lookups in a directory of ours, then its rmdir. Each scan agrees
+# with dentry-state read by this script right around it; after the lookups the
+# count holds (nearly all of) our 100000, which only reclaim could take away.
 test_negative_dentries() {
-	local dir before after pruned d
+	local dir
 	dir=$(mktemp -d "$TD/neg.XXXXXX") || fail "mktemp -d"
 	scan_to a.json
-	before=$(hs a.json .stallwatch.dentry.negative)
-	[ -n "$before" ] && [ "$before" != null ] || skip "no nr_negative in dentry-state (kernel < 5.0)"
+	[ "$(hs a.json '.stallwatch.dentry | has("negative")')" = true ] ||
+		skip "no nr_negative in dentry-state (kernel < 5.0)"
+	dentry_scan_checked a.json
 	make_negative "$dir" 100000
-	scan_to b.json
-	after=$(hs b.json .stallwatch.dentry.negative)
+	dentry_scan_checked b.json
+	echo "negative with 100000 of ours: $NEGATIVE"
+	[ "$NEGATIVE" -ge 80000 ] ||
+		fail "negative $NEGATIVE with 100000 of ours in $dir, want >= 80000"
 	rmdir "$dir" || fail "rmdir $dir"
-	scan_to c.json
-	pruned=$(hs c.json .stallwatch.dentry.negative)
-	echo "negative dentries: $before -> $after (+$((after - before))) -> $pruned after rmdir"
-	show a.json b.json c.json
-	d=$((after - before))
-	[ "$d" -ge 80000 ] || fail "negative grew by $d after 100000 failed lookups, want >= 80000"
-	d=$((after - pruned))
-	[ "$d" -ge 80000 ] || fail "negative fell by only $d at rmdir of the directory"
+	dentry_scan_checked c.json
+	echo "after rmdir (prunes ours): $NEGATIVE"
 	expect_eq "$(hs b.json '.stallwatch.dentry.total > 0')" true "dentry.total > 0"
 }
 
@@ -226,6 +315,12 @@ test_negative_dentries() {
 
 test_alert_memcg_offline() {
 	local off
+	# three zombies of ours keep offline above 0 whatever others free meanwhile
+	MEMCG=$(memcg_v1_mount)
+	if [ "$(id -u)" = 0 ] && [ -n "$MEMCG" ] && [ -w "$MEMCG" ] && [ -w /dev/shm ]; then
+		make_parent
+		make_zombies 3
+	fi
 	scan_to base.json
 	off=$(hs base.json .stallwatch.memcg.offline)
 	[ -n "$off" ] && [ "$off" != null ] ||
@@ -266,6 +361,9 @@ test_alert_memcg_stat_slow() {
 }
 
 test_alert_negative_dentries() {
+	# ten of ours keep the count above 1 whatever others prune meanwhile
+	mkdir neg || fail "mkdir neg"
+	make_negative "$TD/neg" 10
 	scan_to base.json
 	[ "$(hs base.json '.stallwatch.dentry | has("negative")')" = true ] ||
 		skip "no nr_negative in dentry-state (kernel < 5.0)"
@@ -349,48 +447,55 @@ state_with_sample() {
 }
 
 # An old sample 295 s back (inside the 300 s window: the window ends "now", a
-# little after the file is written) with offline - 1000 and negative - 600000:
-# 200/min and 2000/s, sustained over the window.
+# little after the file is written) with offline 0 and negative 0. The rates
+# scan reports must be the slope from that sample to the one it adds (both
+# read back from the state file it writes), whatever the host's counts are.
+# The alerts need rates above thresholds that this test's own 100 zombies and
+# 60000 negative dentries reach on their own (>= 100 per 300 s = 20/min, >=
+# 60000 per 300 s = 200/s), so nothing that others free can keep them quiet.
 test_rates_from_state() {
-	local off neg dir='' rate t
+	local dir t off neg rate want
 	need_v1
 	make_parent
 	scan_to a.json
-	off=$(hs a.json .stallwatch.memcg.offline)
-	neg=$(hs a.json .stallwatch.dentry.negative)
-	[ "$off" != null ] || skip "memcg not counted here"
-	[ "$neg" != null ] || skip "no nr_negative here"
-	# the old sample cannot be negative: make the counts reach the deltas
-	[ "$off" -ge 1050 ] || make_zombies $((1050 - off))
-	if [ "$neg" -lt 620000 ]; then
-		dir=$(mktemp -d "$TD/neg.XXXXXX") || fail "mktemp -d"
-		make_negative "$dir" $((620000 - neg))
-	fi
-	scan_to b.json
-	off=$(hs b.json .stallwatch.memcg.offline)
-	neg=$(hs b.json .stallwatch.dentry.negative)
+	[ "$(hs a.json .stallwatch.memcg.offline)" != null ] || skip "memcg not counted here"
+	[ "$(hs a.json .stallwatch.dentry.negative)" != null ] || skip "no nr_negative here"
+	make_zombies 100
+	dir=$(mktemp -d "$TD/neg.XXXXXX") || fail "mktemp -d"
+	make_negative "$dir" 60000
 	t=$(now_minus 295)
-	state_with_sample st.json "$(boot_id)" "$t" $((off - 1000)) $((neg - 600000))
-	policy p.json '{"scan":{"growth_window":"300s","memcg_offline_growth_per_min":100,
-		"dentry_negative_growth_per_s":1000,"memcg_offline_critical":1000000000,
+	state_with_sample st.json "$(boot_id)" "$t" 0 0
+	policy p.json '{"scan":{"growth_window":"300s","memcg_offline_growth_per_min":15,
+		"dentry_negative_growth_per_s":150,"memcg_offline_warning":1000000000,
+		"memcg_offline_critical":1000000000,
 		"dentry_negative_warning":1000000000000,"dentry_negative_critical":1000000000000}}'
 	scan_to c.json --state st.json --policy p.json
-	[ -n "$dir" ] && rmdir "$dir"
+	rmdir "$dir"
 	show st.json c.json c.json.err
+	expect_eq "$(jq -c '[.version, (.samples | length)]' st.json)" "[1,2]" \
+		"state after the scan: version, samples"
+	off=$(hs c.json .stallwatch.memcg.offline)
+	neg=$(hs c.json .stallwatch.dentry.negative)
+	expect_eq "$(jq -r '.samples[1] | "\(.offline) \(.negative)"' st.json)" "$off $neg" \
+		"the sample added to the state (offline, negative) is the record's"
 	rate=$(hs c.json .stallwatch.memcg.offline_growth_per_min)
-	echo "offline $off, rate $rate/min; negative $neg, rate $(hs c.json \
-		.stallwatch.dentry.negative_rate_per_s)/s"
-	in_range "$rate" 180 220 || fail "memcg.offline_growth_per_min $rate, want 200 +- 20"
+	want=$(jq '.samples | (.[1].offline - .[0].offline) * 60 / (.[1].t - .[0].t)' st.json)
+	echo "offline $off, rate $rate/min (slope of the state's samples $want)"
+	in_range "$rate" "$(awk -v w="$want" 'BEGIN { print w * 0.999 - 0.05 }')" \
+		"$(awk -v w="$want" 'BEGIN { print w * 1.001 + 0.05 }')" ||
+		fail "memcg.offline_growth_per_min $rate, want $want (the state's slope)"
 	rate=$(hs c.json .stallwatch.dentry.negative_rate_per_s)
-	in_range "$rate" 1800 2200 || fail "dentry.negative_rate_per_s $rate, want 2000 +- 200"
+	want=$(jq '.samples | (.[1].negative - .[0].negative) / (.[1].t - .[0].t)' st.json)
+	echo "negative $neg, rate $rate/s (slope of the state's samples $want)"
+	in_range "$rate" "$(awk -v w="$want" 'BEGIN { print w * 0.999 - 0.05 }')" \
+		"$(awk -v w="$want" 'BEGIN { print w * 1.001 + 0.05 }')" ||
+		fail "dentry.negative_rate_per_s $rate, want $want (the state's slope)"
 	expect_eq "$(alert_of c.json memcg-offline)" \
 		"alert critical scan.memcg_offline_growth_per_min true true" "memcg-offline from the rate"
 	expect_eq "$(alert_of c.json negative-dentries)" \
 		"alert warning scan.dentry_negative_growth_per_s true true" "negative-dentries from the rate"
 	jq_get c.json '.event.action == "memcg-offline"' .stallwatch.alert.reason | grep -q 'per minute' ||
 		fail "the memcg-offline reason does not give the rate"
-	expect_eq "$(jq -c '[.version, (.samples | length)]' st.json)" "[1,2]" \
-		"state after the scan: version, samples"
 }
 
 # History from another boot is dropped: no rate. The same file with this boot's id has one.
@@ -588,20 +693,22 @@ test_count_interval() {
 	expect_eq "$(cat err.txt)" "" "stderr"
 }
 
+# SIGTERM between scans ends the wait at once: with a 10 s interval, 5 s (room
+# for a busy host) is still far less than waiting for the next scan.
 test_sigterm() {
 	local pid start
-	t_bg "$STALLWATCH" scan --interval 1s -o s.json 2>err.txt
+	t_bg "$STALLWATCH" scan --interval 10s -o s.json 2>err.txt
 	pid=$BGPID
 	wait_for '[ "$(jq_count s.json ".event.action == \"host-scan\"")" -ge 1 ]' 10 ||
 		fail "no first record"
 	sleep 0.2
 	start=$(now_ms)
 	kill -TERM "$pid"
-	t_wait "$pid" 2
+	t_wait "$pid" 5
 	echo "exit $RC after $(($(now_ms) - start)) ms"
 	show err.txt
 	expect_rc 0
-	[ $(($(now_ms) - start)) -le 2000 ] || fail "took more than 2 s to stop"
+	[ $(($(now_ms) - start)) -le 5000 ] || fail "took more than 5 s to stop"
 	expect_eq "$(cat err.txt)" "" "stderr"
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # sinks_daemons.sh - --syslog and --metrics-file against the real daemons from
-# Debian (rsyslog, prometheus-node-exporter; `make deps` installs them without
+# Debian (rsyslog, prometheus-node-exporter; `make deps-check` installs them without
 # starting their services). Each test starts its own daemon with its own
 # config in $TD and stops it by pid.
 #
@@ -55,7 +55,7 @@ NODE_EXPORTER=$(find_bin prometheus-node-exporter node_exporter)
 
 need_syslog() {
 	[ "$(id -u)" = 0 ] || skip "needs root (a mount namespace with its own /dev)"
-	[ -n "$RSYSLOGD" ] || skip "rsyslogd is missing (make deps installs rsyslog)"
+	[ -n "$RSYSLOGD" ] || skip "rsyslogd is missing (make deps-check installs rsyslog)"
 	command -v unshare >/dev/null && command -v logger >/dev/null ||
 		skip "unshare or logger is missing (util-linux, bsdutils)"
 	:
@@ -247,7 +247,7 @@ test_host_dev() {
 
 need_node_exporter() {
 	[ -n "$NODE_EXPORTER" ] ||
-		skip "prometheus-node-exporter is missing (make deps installs it)"
+		skip "prometheus-node-exporter is missing (make deps-check installs it)"
 	command -v python3 >/dev/null || skip "python3 is missing (parses the scrape)"
 }
 

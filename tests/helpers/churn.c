@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * churn - a short-lived thread every millisecond (scenario 10, churn
+ * churn - a short-lived thread every millisecond (doc/transparency.md, scenario 10, churn
  * variant): each new thread takes the next number I, chdir()s to
  * /nonexistent-churn-I and exits.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * clone_ptrace - a child made with clone(CLONE_PTRACE|SIGCHLD) must still
- * die of the SIGUSR1 its parent sends (scenario 17): a tracer that keeps it
+ * die of the SIGUSR1 its parent sends (doc/transparency.md, scenario 17): a tracer that keeps it
  * stopped, or swallows the signal, hangs this program.
  *
  *   clone_ptrace [OUT]

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * clone_untraced - a child made with clone(CLONE_UNTRACED|SIGCHLD) calls
- * getppid (scenario 34). Untraced it succeeds; under a seccomp RET_TRACE
+ * getppid (doc/transparency.md, scenario 34). Untraced it succeeds; under a seccomp RET_TRACE
  * filter the child has the filter but no tracer, so a watched call fails
  * with ENOSYS.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * forkexec - fork; the child waits for the parent, then execs the sleeper
- * helper (found next to this binary); the parent reaps it (scenario 13).
+ * helper (found next to this binary); the parent reaps it (doc/transparency.md, scenario 13).
  *
  *   forkexec MS [OUT]
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * forkexit - children that exit before their parent's fork event is seen,
- * thread bursts, and an orphan that outlives the program (scenario 14).
+ * thread bursts, and an orphan that outlives the program (doc/transparency.md, scenario 14).
  *
  *   forkexit LOOPS BURSTS [OUT]
  *

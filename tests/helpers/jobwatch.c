@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * jobwatch - a real parent that reports every stop and continue of its
- * child, like a job-control shell (scenario 4).
+ * child, like a job-control shell (doc/transparency.md, scenario 4).
  *
  *   jobwatch OUT CMD [ARG...]
  *

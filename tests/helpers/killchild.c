@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * killchild - fork a child that spins on sched_yield, SIGKILL it, reap
- * it; N times (scenario 20).
+ * it; N times (doc/transparency.md, scenario 20).
  *
  *   killchild N [OUT]
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * killwait - a parent SIGKILLs its busy child and times its reap
- * (scenario 21).
+ * (doc/transparency.md, scenario 21).
  *
  *   killwait FLAGFILE TIMEOUT_MS [OUT]
  *

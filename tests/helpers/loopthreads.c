@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * loopthreads - N threads looping on getuid; the main thread _exit(0)s
- * while they are mid-syscall (scenario 22: fairness under attach).
+ * while they are mid-syscall (doc/transparency.md, scenario 22: fairness under attach).
  *
  *   loopthreads N FLAGFILE LINGER_MS TIMEOUT_MS [OUT]
  *

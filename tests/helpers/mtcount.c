@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mtcount - a multithreaded program that keeps making progress, for
- * group-stop tests (scenario 4).
+ * group-stop tests (doc/transparency.md, scenario 4).
  *
  *   mtcount FLAGFILE TIMEOUT_MS NTHREADS [OUT]
  *

@@ -2,7 +2,7 @@
 /*
  * pipethreads - a leader and 3 threads blocked in read() on private pipes;
  * then, one at a time, each thread chdir()s to a missing path and exits
- * (scenario 10: thread attribution under attach).
+ * (doc/transparency.md, scenario 10: thread attribution under attach).
  *
  *   pipethreads GOFILE TIMEOUT_MS [OUT]
  *

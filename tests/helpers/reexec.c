@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reexec - execs itself in a tight loop, forever (scenario 12).
+ * reexec - execs itself in a tight loop, forever (doc/transparency.md, scenario 12).
  *
  *   reexec [OUT]
  *

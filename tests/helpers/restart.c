@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restart - one user-visible call that signals break into restarted pieces
- * (scenario 26). A 100 ms interval timer runs during the call.
+ * (doc/transparency.md, scenario 26). A 100 ms interval timer runs during the call.
  *
  *   restart alarm [OUT]       SIGALRM is SIG_IGN; one nanosleep(1 s): traced,
  *                             every tick is a signal-delivery-stop and the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rtsig - signals are delivered exactly once, with their siginfo intact
- * (scenario 27). Queues N sigqueue(SIGRTMIN, value i) while SIGRTMIN is
+ * (doc/transparency.md, scenario 27). Queues N sigqueue(SIGRTMIN, value i) while SIGRTMIN is
  * blocked, then unblocks it: the handler must run N times, in order, with
  * si_code SI_QUEUE, our pid and uid, and si_value i.
  *

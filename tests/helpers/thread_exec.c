@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * thread_exec - a thread that is not the leader calls execve (scenario 15).
+ * thread_exec - a thread that is not the leader calls execve (doc/transparency.md, scenario 15).
  *
  *   thread_exec exit|sigsuspend|sleep OUT
  *

@@ -2,7 +2,7 @@
 /*
  * waitstatus - run a command and say exactly how it ended: "exited N" or
  * "signaled N" (plus " core" if it dumped core), so a test can tell a
- * wrapper that dies by SIGTERM from one that exits 143 (scenario 24).
+ * wrapper that dies by SIGTERM from one that exits 143 (doc/transparency.md, scenario 24).
  *
  *   waitstatus [-t SECONDS] [-o OUT] CMD [ARG...]
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zleader - the thread-group leader leaves with pthread_exit() and stays
- * a zombie while a worker lives on (scenario 11).
+ * a zombie while a worker lives on (doc/transparency.md, scenario 11).
  *
  *   zleader MS CODE [OUT]
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The compiled policy (policy/policy.h, doc/policy.md): per-ABI thresholds,
- * the -e watch set, interface.md's rule order, path globs, result filters,
+ * the -e watch set, doc/schema.md's rule order, path globs, result filters,
  * the stuck-time deadline, targets (children included), several files in
  * load order, scan thresholds and the built-in default policy.
  *
@@ -1245,7 +1245,7 @@ static int test_load_scan(void)
 	struct policy_scan defaults, want;
 
 	policy_scan_defaults(&defaults);
-	/* host-signals.md §4 */
+	/* doc/scan.md, Thresholds */
 	CHECK(defaults.memcg_offline_warning == 1000);
 	CHECK(defaults.memcg_offline_warning_ratio == 2.0);
 	CHECK(defaults.memcg_offline_critical == 10000);
