@@ -49,7 +49,15 @@ unset STALLWATCH_FORMAT 2>/dev/null || true
 T_NFAIL=0
 T_TMP=$(mktemp -d /tmp/sw-e2e.XXXXXX) || exit 1
 chmod 755 "$T_TMP"
-trap '[ -n "${T_KEEP:-}" ] || rm -rf "$T_TMP"' EXIT
+# Only the script itself removes it: bash also runs an EXIT trap in a forked
+# child that a signal kills before its exec (t_bg "$@" & then an early kill),
+# which removed T_TMP under the tests still running (seen as "can't read
+# .../.log" failures when the host was busy).
+t__on_exit() {
+	[ "$BASHPID" = "$$" ] || return 0
+	[ -n "${T_KEEP:-}" ] || rm -rf "$T_TMP"
+}
+trap t__on_exit EXIT
 
 t_pass() { echo "PASS: e2e/$E2E_FILE:$1"; }
 t_skip() { echo "SKIP: e2e/$E2E_FILE:$1 (${2:-no reason given})"; }
