@@ -619,7 +619,8 @@ int cli_attach(int argc, char **argv)
 	topts.n_pids = o->n_pids;
 	topts.follow_forks = o->follow_forks;
 	topts.policy = o->policy.current;
-	topts.reload = cli_policy_reload;
+	topts.reload_build = cli_policy_build;
+	topts.reload_done = cli_policy_adopt;
 	topts.reload_opaque = &o->policy;
 	topts.recorder = &recorder;
 	if (o->trace.summary && !(topts.summary = summary_new())) {

@@ -146,8 +146,16 @@ struct cli_policy {
 
 /* Load it; diagnostics go to stderr. Returns 0, -EINVAL (invalid policy) or -ENOMEM. */
 int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t);
-/* tracer reload callback (opaque: struct cli_policy): the new policy, or NULL to keep the old */
-const struct policy *cli_policy_reload(void *opaque);
+/*
+ * The tracer's SIGHUP callbacks (opaque: struct cli_policy; tracer.h):
+ * build, on the loader thread, returns the new policy or NULL to keep the
+ * current one, after printing its diagnostics; adopt, on the tracing
+ * thread, frees the policy replaced (adopted) or the one never used.
+ */
+struct policy *cli_policy_build(void *opaque);
+void cli_policy_adopt(void *opaque, struct policy *np, bool adopted);
+/* Both at once (scan, which traces nothing) */
+void cli_policy_reload(struct cli_policy *cp);
 void cli_policy_done(struct cli_policy *cp);
 
 int cli_run(int argc, char **argv);

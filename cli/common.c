@@ -324,9 +324,9 @@ int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t)
 	return r;
 }
 
-const struct policy *cli_policy_reload(void *opaque)
+struct policy *cli_policy_build(void *opaque)
 {
-	struct cli_policy *cp = opaque;
+	const struct cli_policy *cp = opaque;
 	struct policy_diags diags = {};
 	struct policy *np = NULL;
 	char first[2048] = "";
@@ -350,10 +350,28 @@ const struct policy *cli_policy_reload(void *opaque)
 	}
 	cli_print_diags(stderr, &diags); /* warnings of the new policy */
 	policy_diags_free(&diags);
+	return np;
+}
+
+void cli_policy_adopt(void *opaque, struct policy *np, bool adopted)
+{
+	struct cli_policy *cp = opaque;
+
+	if (!adopted) {
+		policy_free(np); /* the tracer ended first */
+		return;
+	}
 	policy_free(cp->current);
 	cp->current = np;
 	cli_error("SIGHUP: policy reloaded (%zu rules)", np->n_rules);
-	return np;
+}
+
+void cli_policy_reload(struct cli_policy *cp)
+{
+	struct policy *np = cli_policy_build(cp);
+
+	if (np)
+		cli_policy_adopt(cp, np, true);
 }
 
 void cli_policy_done(struct cli_policy *cp)
