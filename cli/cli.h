@@ -21,9 +21,16 @@
 #define EXIT_RUN_NOEXEC 126
 #define EXIT_RUN_NOTFOUND 127
 
-/* "stallwatch: <context>: <message>[: <strerror>]" on stderr, one line. */
+/*
+ * "stallwatch: <context>: <message>[: <strerror>]" on stderr, one line.
+ * Every line cli/ prints that may hold a string from a traced program or
+ * a file (a comm, a path, a policy key, a rule name) is escaped
+ * (common/escape.h): these two escape the whole message.
+ */
 void cli_print_error(const struct sw_error *err);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* prefix, then s escaped, then a newline, on f */
+void cli_print_escaped(FILE *f, const char *prefix, const char *s);
 
 /* Options shared by run/attach/watch (one struct per subcommand embeds it). */
 struct cli_trace_options {

@@ -7,19 +7,34 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/escape.h"
 #include "../policy/duration.h"
 #include "../policy/policy.h"
 #include "../policy/ratelimit.h"
 #include "../tracer/tracer.h"
 #include "cli.h"
 
+void cli_print_escaped(FILE *f, const char *prefix, const char *s)
+{
+	char stack[SW_ESCAPE_SIZE(1024)];
+	size_t need = SW_ESCAPE_SIZE(strlen(s));
+	_cleanup_free_ char *heap = need > sizeof(stack) ? malloc(need) : NULL;
+
+	/* without memory, a long line is cut, never printed raw */
+	fprintf(f, "%s%s\n", prefix,
+		heap ? sw_escape(s, heap, need) : sw_escape(s, stack, sizeof(stack)));
+}
+
 void cli_print_error(const struct sw_error *err)
 {
+	char msg[SW_ESCAPE_SIZE(SW_ERROR_MSG_MAX)];
+
+	sw_escape(err->msg, msg, sizeof(msg));
 	/* codes we synthesise ourselves (-EINVAL for a bad value) add no strerror noise */
 	if (err->code && err->code != -EINVAL)
-		fprintf(stderr, "stallwatch: %s: %s\n", err->msg, strerror(-err->code));
+		fprintf(stderr, "stallwatch: %s: %s\n", msg, strerror(-err->code));
 	else
-		fprintf(stderr, "stallwatch: %s\n", err->msg);
+		fprintf(stderr, "stallwatch: %s\n", msg);
 }
 
 void cli_error(const char *fmt, ...)
@@ -30,7 +45,7 @@ void cli_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "stallwatch: %s\n", line);
+	cli_print_escaped(stderr, "stallwatch: ", line);
 }
 
 void cli_trace_options_init(struct cli_trace_options *o)
@@ -265,7 +280,7 @@ void cli_print_diags(FILE *out, const struct policy_diags *d)
 		if (!d->v[i].line)
 			cli_error("%s", line);
 		else
-			fprintf(out, "%s\n", line);
+			cli_print_escaped(out, "", line);
 	}
 }
 

@@ -86,7 +86,7 @@ static const char run_usage[] =
 
 static void tracer_warn(void *opaque, const char *line)
 {
-	fprintf(stderr, "stallwatch: warning: %s\n", line);
+	cli_print_escaped(stderr, "stallwatch: warning: ", line);
 }
 
 /*

@@ -96,17 +96,19 @@ static void print_text(const struct validate_options *o, const struct policy_dia
 	cli_print_diags(stdout, d);
 	for (size_t i = 0; i < o->n_files; i++) {
 		size_t errors, warnings;
+		char line[4096 + 64];
 
 		if (!count_for(d, o->files[i], &errors, &warnings))
 			continue;
 		if (errors)
-			printf("%s: invalid (%zu error%s)\n", o->files[i], errors,
-			       errors == 1 ? "" : "s");
+			snprintf(line, sizeof(line), "%s: invalid (%zu error%s)", o->files[i],
+				 errors, errors == 1 ? "" : "s");
 		else if (warnings)
-			printf("%s: ok (%zu warning%s)\n", o->files[i], warnings,
-			       warnings == 1 ? "" : "s");
+			snprintf(line, sizeof(line), "%s: ok (%zu warning%s)", o->files[i],
+				 warnings, warnings == 1 ? "" : "s");
 		else
-			printf("%s: ok\n", o->files[i]);
+			snprintf(line, sizeof(line), "%s: ok", o->files[i]);
+		cli_print_escaped(stdout, "", line);
 	}
 }
 
