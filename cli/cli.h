@@ -137,9 +137,13 @@ void cli_report_rate_limited(const struct tracer_stats *stats);
 /*
  * Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line
  * each to out; a file that could not be read is one line on stderr instead:
- * `stallwatch: FILE: cannot read: WHY`.
+ * `stallwatch: FILE: cannot read: WHY`. After max_errors errors (0: no
+ * limit) the report stops, like a compiler's error limit, with one line:
+ * `and N more errors, M more warnings (SHOW_ALL shows every one)`.
  */
-void cli_print_diags(FILE *out, const struct policy_diags *d);
+#define CLI_MAX_ERRORS 100
+void cli_print_diags(FILE *out, const struct policy_diags *d, size_t max_errors,
+		     const char *show_all);
 
 /*
  * The policy a tracing subcommand runs with: --policy files (or the

@@ -270,17 +270,33 @@ void cli_report_rate_limited(const struct tracer_stats *stats)
 			  (unsigned long long)stats->rate_limited);
 }
 
-void cli_print_diags(FILE *out, const struct policy_diags *d)
+void cli_print_diags(FILE *out, const struct policy_diags *d, size_t max_errors,
+		     const char *show_all)
 {
+	size_t errors = 0, i;
 	char line[2048];
 
-	for (size_t i = 0; i < d->n; i++) {
+	for (i = 0; i < d->n; i++) {
+		if (max_errors && errors == max_errors)
+			break; /* the limit: said below */
 		policy_diag_format(&d->v[i], line, sizeof(line));
 		/* a file that could not be read is an error line of ours, not a position */
 		if (!d->v[i].line)
 			cli_error("%s", line);
 		else
 			cli_print_escaped(out, "", line);
+		errors += d->v[i].error;
+	}
+	if (i < d->n) {
+		size_t more_errors = d->n_errors - errors, more_warnings = d->n - i - more_errors;
+		char warnings[64] = "";
+
+		if (more_warnings)
+			snprintf(warnings, sizeof(warnings), ", %zu more warning%s", more_warnings,
+				 more_warnings == 1 ? "" : "s");
+		snprintf(line, sizeof(line), "and %zu more error%s%s (%s shows every one)",
+			 more_errors, more_errors == 1 ? "" : "s", warnings, show_all);
+		cli_print_escaped(out, out == stderr ? "stallwatch: " : "", line);
 	}
 }
 
@@ -332,7 +348,7 @@ int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t)
 	cp->trace = t;
 	cp->current = NULL;
 	r = policy_build(t, &cp->current, &diags);
-	cli_print_diags(stderr, &diags);
+	cli_print_diags(stderr, &diags, CLI_MAX_ERRORS, "`stallwatch validate --max-errors=0`");
 	if (r == -ENOMEM)
 		cli_error("loading the policy: out of memory");
 	policy_diags_free(&diags);
@@ -363,7 +379,8 @@ struct policy *cli_policy_build(void *opaque)
 		policy_diags_free(&diags);
 		return NULL;
 	}
-	cli_print_diags(stderr, &diags); /* warnings of the new policy */
+	/* warnings of the new policy */
+	cli_print_diags(stderr, &diags, CLI_MAX_ERRORS, "`stallwatch validate --max-errors=0`");
 	policy_diags_free(&diags);
 	return np;
 }
