@@ -110,8 +110,9 @@ stallwatch: SIGHUP: policy reloaded (3 rules)" "stderr"
 # attach: a load that never ends (nobody writes the FIFO) does not keep
 # stallwatch from detaching on SIGTERM; the target runs on unharmed.
 test_attach_exit_during_load() {
-	# the cancelled load's allocations are left to the exit (tracer/reload.h)
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	# the exit cancels the load (pthread_cancel), whose unwinding ASan reports as a
+	# stack-buffer-overflow of its own (google/sanitizers#1399)
+	[ "$asan" = 0 ] || skip "ASan misreports a cancelled thread (google/sanitizers#1399)"
 	mkfifo p.json
 	t_bg "$H/gapper" out.txt stop
 	local tgt=$BGPID
