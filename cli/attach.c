@@ -117,9 +117,9 @@ static void attach_warn(void *opaque, const char *line)
 
 static void attach_ready(void *opaque, pid_t pid, const char *comm, int threads)
 {
-	char esc[SW_ESCAPE_SIZE(64)];
+	char esc[SW_ESCAPE_SIZE(64)]; /* the comm is the target's: escaped */
 
-	/* scripts and tests wait for this line (interface.md); the comm is the target's */
+	/* scripts and tests wait for this line (stallwatch(8), ATTACH) */
 	fprintf(stderr, "stallwatch: attached %d (%s) with %d threads\n", pid,
 		sw_escape(comm, esc, sizeof(esc)), threads);
 }
