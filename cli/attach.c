@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../common/comm.h"
+#include "../common/escape.h"
 #include "../common/macro.h"
 #include "../common/utf8.h"
 #include "../policy/policy.h"
@@ -111,13 +112,16 @@ static const char attach_usage[] =
 
 static void attach_warn(void *opaque, const char *line)
 {
-	fprintf(stderr, "stallwatch: warning: %s\n", line);
+	cli_print_escaped(stderr, "stallwatch: warning: ", line);
 }
 
 static void attach_ready(void *opaque, pid_t pid, const char *comm, int threads)
 {
+	char esc[SW_ESCAPE_SIZE(64)]; /* the comm is the target's: escaped */
+
 	/* scripts and tests wait for this line (stallwatch(8), ATTACH) */
-	fprintf(stderr, "stallwatch: attached %d (%s) with %d threads\n", pid, comm, threads);
+	fprintf(stderr, "stallwatch: attached %d (%s) with %d threads\n", pid,
+		sw_escape(comm, esc, sizeof(esc)), threads);
 }
 
 static void attach_failed(void *opaque, const struct sw_error *err)
@@ -310,7 +314,7 @@ static bool report_selection(const struct attach_selection *s, int selected, boo
 		fputc(')', f);
 	}
 	fclose(f);
-	fprintf(stderr, "stallwatch: %s\n", line ? line : "attach: out of memory");
+	cli_print_escaped(stderr, "stallwatch: ", line ? line : "attach: out of memory");
 	return !none;
 }
 
@@ -415,9 +419,17 @@ static void dry_run(const struct attach_options *o, const struct attach_selectio
 	}
 	printf("%-7s %7s  %-15s  %-*s  %s\n", "PID", "THREADS", "COMM", exe_width, "EXE",
 	       "MATCHED");
-	for (size_t i = 0; i < n; i++)
-		printf("%-7d %7d  %-15s  %-*s  %s\n", rows[i].pid, rows[i].threads, rows[i].comm,
-		       exe_width, rows[i].exe, rows[i].matched);
+	for (size_t i = 0; i < n; i++) {
+		char comm[SW_ESCAPE_SIZE(sizeof(rows[i].comm))];
+		char exe[SW_ESCAPE_SIZE(sizeof(rows[i].exe))];
+		char matched[SW_ESCAPE_SIZE(sizeof(rows[i].matched))];
+
+		/* the comm and exe are the process's, cgroup paths the host's: escaped */
+		printf("%-7d %7d  %-15s  %-*s  %s\n", rows[i].pid, rows[i].threads,
+		       sw_escape(rows[i].comm, comm, sizeof(comm)), exe_width,
+		       sw_escape(rows[i].exe, exe, sizeof(exe)),
+		       sw_escape(rows[i].matched, matched, sizeof(matched)));
+	}
 	fflush(stdout);
 }
 
@@ -619,7 +631,8 @@ int cli_attach(int argc, char **argv)
 	topts.n_pids = o->n_pids;
 	topts.follow_forks = o->follow_forks;
 	topts.policy = o->policy.current;
-	topts.reload = cli_policy_reload;
+	topts.reload_build = cli_policy_build;
+	topts.reload_done = cli_policy_adopt;
 	topts.reload_opaque = &o->policy;
 	topts.recorder = &recorder;
 	if (o->trace.summary && !(topts.summary = summary_new())) {

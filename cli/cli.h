@@ -21,9 +21,16 @@
 #define EXIT_RUN_NOEXEC 126
 #define EXIT_RUN_NOTFOUND 127
 
-/* "stallwatch: <context>: <message>[: <strerror>]" on stderr, one line. */
+/*
+ * "stallwatch: <context>: <message>[: <strerror>]" on stderr, one line.
+ * Every line cli/ prints that may hold a string from a traced program or
+ * a file (a comm, a path, a policy key, a rule name) is escaped
+ * (common/escape.h): these two escape the whole message.
+ */
 void cli_print_error(const struct sw_error *err);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* prefix, then s escaped, then a newline, on f */
+void cli_print_escaped(FILE *f, const char *prefix, const char *s);
 
 /* Options shared by run/attach/watch (one struct per subcommand embeds it). */
 struct cli_trace_options {
@@ -130,9 +137,13 @@ void cli_report_rate_limited(const struct tracer_stats *stats);
 /*
  * Print policy diagnostics, one `FILE:LINE:COL: error[CODE]: message` line
  * each to out; a file that could not be read is one line on stderr instead:
- * `stallwatch: FILE: cannot read: WHY`.
+ * `stallwatch: FILE: cannot read: WHY`. After max_errors errors (0: no
+ * limit) the report stops, like a compiler's error limit, with one line:
+ * `and N more errors, M more warnings (SHOW_ALL shows every one)`.
  */
-void cli_print_diags(FILE *out, const struct policy_diags *d);
+#define CLI_MAX_ERRORS 100
+void cli_print_diags(FILE *out, const struct policy_diags *d, size_t max_errors,
+		     const char *show_all);
 
 /*
  * The policy a tracing subcommand runs with: --policy files (or the
@@ -146,8 +157,16 @@ struct cli_policy {
 
 /* Load it; diagnostics go to stderr. Returns 0, -EINVAL (invalid policy) or -ENOMEM. */
 int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t);
-/* tracer reload callback (opaque: struct cli_policy): the new policy, or NULL to keep the old */
-const struct policy *cli_policy_reload(void *opaque);
+/*
+ * The tracer's SIGHUP callbacks (opaque: struct cli_policy; tracer.h):
+ * build, on the loader thread, returns the new policy or NULL to keep the
+ * current one, after printing its diagnostics; adopt, on the tracing
+ * thread, frees the policy replaced (adopted) or the one never used.
+ */
+struct policy *cli_policy_build(void *opaque);
+void cli_policy_adopt(void *opaque, struct policy *np, bool adopted);
+/* Both at once (scan, which traces nothing) */
+void cli_policy_reload(struct cli_policy *cp);
 void cli_policy_done(struct cli_policy *cp);
 
 int cli_run(int argc, char **argv);

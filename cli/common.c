@@ -7,19 +7,34 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/escape.h"
 #include "../policy/duration.h"
 #include "../policy/policy.h"
 #include "../policy/ratelimit.h"
 #include "../tracer/tracer.h"
 #include "cli.h"
 
+void cli_print_escaped(FILE *f, const char *prefix, const char *s)
+{
+	char stack[SW_ESCAPE_SIZE(1024)];
+	size_t need = SW_ESCAPE_SIZE(strlen(s));
+	_cleanup_free_ char *heap = need > sizeof(stack) ? malloc(need) : NULL;
+
+	/* without memory, a long line is cut, never printed raw */
+	fprintf(f, "%s%s\n", prefix,
+		heap ? sw_escape(s, heap, need) : sw_escape(s, stack, sizeof(stack)));
+}
+
 void cli_print_error(const struct sw_error *err)
 {
+	char msg[SW_ESCAPE_SIZE(SW_ERROR_MSG_MAX)];
+
+	sw_escape(err->msg, msg, sizeof(msg));
 	/* codes we synthesise ourselves (-EINVAL for a bad value) add no strerror noise */
 	if (err->code && err->code != -EINVAL)
-		fprintf(stderr, "stallwatch: %s: %s\n", err->msg, strerror(-err->code));
+		fprintf(stderr, "stallwatch: %s: %s\n", msg, strerror(-err->code));
 	else
-		fprintf(stderr, "stallwatch: %s\n", err->msg);
+		fprintf(stderr, "stallwatch: %s\n", msg);
 }
 
 void cli_error(const char *fmt, ...)
@@ -30,7 +45,7 @@ void cli_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "stallwatch: %s\n", line);
+	cli_print_escaped(stderr, "stallwatch: ", line);
 }
 
 void cli_trace_options_init(struct cli_trace_options *o)
@@ -255,17 +270,33 @@ void cli_report_rate_limited(const struct tracer_stats *stats)
 			  (unsigned long long)stats->rate_limited);
 }
 
-void cli_print_diags(FILE *out, const struct policy_diags *d)
+void cli_print_diags(FILE *out, const struct policy_diags *d, size_t max_errors,
+		     const char *show_all)
 {
+	size_t errors = 0, i;
 	char line[2048];
 
-	for (size_t i = 0; i < d->n; i++) {
+	for (i = 0; i < d->n; i++) {
+		if (max_errors && errors == max_errors)
+			break; /* the limit: said below */
 		policy_diag_format(&d->v[i], line, sizeof(line));
 		/* a file that could not be read is an error line of ours, not a position */
 		if (!d->v[i].line)
 			cli_error("%s", line);
 		else
-			fprintf(out, "%s\n", line);
+			cli_print_escaped(out, "", line);
+		errors += d->v[i].error;
+	}
+	if (i < d->n) {
+		size_t more_errors = d->n_errors - errors, more_warnings = d->n - i - more_errors;
+		char warnings[64] = "";
+
+		if (more_warnings)
+			snprintf(warnings, sizeof(warnings), ", %zu more warning%s", more_warnings,
+				 more_warnings == 1 ? "" : "s");
+		snprintf(line, sizeof(line), "and %zu more error%s%s (%s shows every one)",
+			 more_errors, more_errors == 1 ? "" : "s", warnings, show_all);
+		cli_print_escaped(out, out == stderr ? "stallwatch: " : "", line);
 	}
 }
 
@@ -317,16 +348,16 @@ int cli_policy_load(struct cli_policy *cp, const struct cli_trace_options *t)
 	cp->trace = t;
 	cp->current = NULL;
 	r = policy_build(t, &cp->current, &diags);
-	cli_print_diags(stderr, &diags);
+	cli_print_diags(stderr, &diags, CLI_MAX_ERRORS, "`stallwatch validate --max-errors=0`");
 	if (r == -ENOMEM)
 		cli_error("loading the policy: out of memory");
 	policy_diags_free(&diags);
 	return r;
 }
 
-const struct policy *cli_policy_reload(void *opaque)
+struct policy *cli_policy_build(void *opaque)
 {
-	struct cli_policy *cp = opaque;
+	const struct cli_policy *cp = opaque;
 	struct policy_diags diags = {};
 	struct policy *np = NULL;
 	char first[2048] = "";
@@ -348,12 +379,31 @@ const struct policy *cli_policy_reload(void *opaque)
 		policy_diags_free(&diags);
 		return NULL;
 	}
-	cli_print_diags(stderr, &diags); /* warnings of the new policy */
+	/* warnings of the new policy */
+	cli_print_diags(stderr, &diags, CLI_MAX_ERRORS, "`stallwatch validate --max-errors=0`");
 	policy_diags_free(&diags);
+	return np;
+}
+
+void cli_policy_adopt(void *opaque, struct policy *np, bool adopted)
+{
+	struct cli_policy *cp = opaque;
+
+	if (!adopted) {
+		policy_free(np); /* the tracer ended first */
+		return;
+	}
 	policy_free(cp->current);
 	cp->current = np;
 	cli_error("SIGHUP: policy reloaded (%zu rules)", np->n_rules);
-	return np;
+}
+
+void cli_policy_reload(struct cli_policy *cp)
+{
+	struct policy *np = cli_policy_build(cp);
+
+	if (np)
+		cli_policy_adopt(cp, np, true);
 }
 
 void cli_policy_done(struct cli_policy *cp)

@@ -86,7 +86,7 @@ static const char run_usage[] =
 
 static void tracer_warn(void *opaque, const char *line)
 {
-	fprintf(stderr, "stallwatch: warning: %s\n", line);
+	cli_print_escaped(stderr, "stallwatch: warning: ", line);
 }
 
 /*
@@ -280,7 +280,8 @@ int cli_run(int argc, char **argv)
 	topts.argv = o.command;
 	topts.exec_path = exec_path;
 	topts.policy = policy.current;
-	topts.reload = cli_policy_reload;
+	topts.reload_build = cli_policy_build;
+	topts.reload_done = cli_policy_adopt;
 	topts.reload_opaque = &policy;
 	topts.recorder = &recorder;
 	if (o.trace.summary && !(topts.summary = summary_new())) {

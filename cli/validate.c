@@ -17,21 +17,27 @@
 
 struct validate_options {
 	bool json;
+	size_t max_errors; /* text report: stop after this many errors; 0: no limit */
+	bool max_errors_given;
 	char **files;
 	size_t n_files;
 };
 
 static const char validate_usage[] =
-	"USAGE: stallwatch validate [--json] FILE...\n"
+	"USAGE: stallwatch validate [--json | --max-errors=N] FILE...\n"
 	"\n"
 	"Check policy files and do nothing else. The files load in order, as with\n"
 	"several --policy options: a later rule of the same name replaces the earlier\n"
-	"one, or extends it with \"override\": \"append\". Every mistake is reported, one\n"
-	"line each, as FILE:LINE:COL: error[CODE]: message (warnings likewise), then\n"
-	"one line per file: `FILE: ok` or `FILE: invalid (N errors)`.\n"
+	"one, or extends it with \"override\": \"append\". Every mistake is found and\n"
+	"reported, one line each, as FILE:LINE:COL: error[CODE]: message (warnings\n"
+	"likewise), up to the error limit, then one line per file: `FILE: ok` or\n"
+	"`FILE: invalid (N errors)`.\n"
 	"\n"
-	"      --json     one JSON document instead: validity, every diagnostic and\n"
-	"                 the compiled rules (doc/policy.md)\n"
+	"      --max-errors=N  stop the report after N errors (default 100; 0: no\n"
+	"                 limit); one line says how many more errors and warnings\n"
+	"                 there are: `and N more errors, M more warnings (...)`\n"
+	"      --json     one JSON document instead: validity, every diagnostic (no\n"
+	"                 limit) and the compiled rules (doc/policy.md)\n"
 	"  -h, --help     this text\n"
 	"\n"
 	"Exit status: 0 all valid (warnings allowed), 1 any invalid, 2 usage error.\n"
@@ -45,6 +51,7 @@ static int parse_args(struct validate_options *o, int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "max-errors", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -56,6 +63,23 @@ static int parse_args(struct validate_options *o, int argc, char **argv)
 		case 'j':
 			o->json = true;
 			break;
+		case 'M': {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *optarg < '0' || *optarg > '9' || *end || v > SIZE_MAX) {
+				cli_error(
+					"validate: --max-errors `%s`: a number of errors, 0 for no "
+					"limit",
+					optarg);
+				return -EINVAL;
+			}
+			o->max_errors = (size_t)v;
+			o->max_errors_given = true;
+			break;
+		}
 		case 'h':
 			fputs(validate_usage, stdout);
 			return 1;
@@ -64,6 +88,11 @@ static int parse_args(struct validate_options *o, int argc, char **argv)
 				  argv[optind - 1]);
 			return -EINVAL;
 		}
+	}
+	if (o->json && o->max_errors_given) {
+		cli_error("validate: --max-errors is for the text report; --json lists every "
+			  "diagnostic");
+		return -EINVAL;
 	}
 	if (optind >= argc) {
 		cli_error("validate: no policy file given (stallwatch validate [--json] FILE...)");
@@ -93,20 +122,22 @@ static bool count_for(const struct policy_diags *d, const char *file, size_t *er
 static void print_text(const struct validate_options *o, const struct policy_diags *d)
 {
 	/* an unreadable file: its one line on stderr says it all, no summary line */
-	cli_print_diags(stdout, d);
+	cli_print_diags(stdout, d, o->max_errors, "--max-errors=0");
 	for (size_t i = 0; i < o->n_files; i++) {
 		size_t errors, warnings;
+		char line[4096 + 64];
 
 		if (!count_for(d, o->files[i], &errors, &warnings))
 			continue;
 		if (errors)
-			printf("%s: invalid (%zu error%s)\n", o->files[i], errors,
-			       errors == 1 ? "" : "s");
+			snprintf(line, sizeof(line), "%s: invalid (%zu error%s)", o->files[i],
+				 errors, errors == 1 ? "" : "s");
 		else if (warnings)
-			printf("%s: ok (%zu warning%s)\n", o->files[i], warnings,
-			       warnings == 1 ? "" : "s");
+			snprintf(line, sizeof(line), "%s: ok (%zu warning%s)", o->files[i],
+				 warnings, warnings == 1 ? "" : "s");
 		else
-			printf("%s: ok\n", o->files[i]);
+			snprintf(line, sizeof(line), "%s: ok", o->files[i]);
+		cli_print_escaped(stdout, "", line);
 	}
 }
 
@@ -208,7 +239,7 @@ static int print_json(const struct validate_options *o, const struct policy_diag
 
 int cli_validate(int argc, char **argv)
 {
-	struct validate_options o = {};
+	struct validate_options o = { .max_errors = CLI_MAX_ERRORS };
 	_cleanup_free_ struct policy_source *sources = NULL;
 	struct policy_diags diags = {};
 	struct policy_load_options lo = {};

@@ -38,6 +38,28 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
+size_t sw_utf8_decode(const char *s, size_t avail, uint32_t *ret_cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = avail ? utf8_seq_len(u, avail) : 0;
+	uint32_t cp;
+
+	if (n == 0)
+		return 0;
+	if (n == 1)
+		cp = u[0];
+	else if (n == 2)
+		cp = (uint32_t)(u[0] & 0x1f) << 6 | (u[1] & 0x3f);
+	else if (n == 3)
+		cp = (uint32_t)(u[0] & 0x0f) << 12 | (uint32_t)(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+	else
+		cp = (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3f) << 12 |
+		     (uint32_t)(u[2] & 0x3f) << 6 | (u[3] & 0x3f);
+	if (ret_cp)
+		*ret_cp = cp;
+	return n;
+}
+
 size_t sw_utf8_sanitize(const char *in, size_t len, char *out, size_t out_size, char replace_nul)
 {
 	static const char replacement[] = "\xef\xbf\xbd";

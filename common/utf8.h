@@ -8,6 +8,7 @@
 #define SW_COMMON_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Copy in[0..len) to out as valid UTF-8: every byte that does not start a
@@ -18,5 +19,12 @@
  * written, without the NUL.
  */
 size_t sw_utf8_sanitize(const char *in, size_t len, char *out, size_t out_size, char replace_nul);
+
+/*
+ * The well-formed UTF-8 sequence at s (at most avail bytes): its code point
+ * in *ret_cp (may be NULL) and its length, or 0 when s[0] does not start
+ * one (the same rules as sw_utf8_sanitize()) or avail is 0.
+ */
+size_t sw_utf8_decode(const char *s, size_t avail, uint32_t *ret_cp);
 
 #endif

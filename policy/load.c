@@ -21,6 +21,7 @@
 
 #include "../common/comm.h"
 #include "../common/fileio.h"
+#include "../common/strmap.h"
 #include "../common/suggest.h"
 #include "duration.h"
 #include "jsonpos.h"
@@ -57,11 +58,13 @@ struct rule_frag {
 	bool append;
 	size_t rule; /* index into loader.rules */
 	bool live; /* contributes to the final rule (not replaced later) */
+	size_t prev; /* the rule's fragment before this one, or SIZE_MAX */
 };
 
 struct rule_def {
 	char name[POLICY_NAME_MAX];
 	size_t first_frag; /* the base fragment that is live */
+	size_t last_frag; /* its newest fragment (the chain of rule_frag.prev) */
 };
 
 struct loader {
@@ -80,7 +83,40 @@ struct loader {
 	struct policy_scan scan;
 	bool mark_used; /* references count as uses (not from replaced fragments) */
 	bool oom;
+	/*
+	 * Indexes by name (into targets, lists, rules) and of the diagnostics
+	 * said so far: every lookup O(1), so loading stays linear in the
+	 * number of rules, targets, lists and diagnostics.
+	 */
+	struct sw_strmap target_ix, list_ix, rule_ix, diag_ix, errno_ix;
+	bool errno_ix_built;
+	struct syscall_set all; /* every syscall, for rules without `syscalls` */
+	bool all_filled;
 };
+
+/*
+ * Room for one more element in an array of n: arrays grow by doubling, with
+ * the capacity implied by n (0, then 4, 8, 16...), so appending n elements
+ * costs O(n), not O(n^2) reallocs and copies. Returns the (maybe moved)
+ * array, or NULL with ld->oom set (the old array is kept).
+ */
+static void *reserve(struct loader *ld, void *v, size_t n, size_t elem)
+{
+	size_t cap;
+	void *nv;
+
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return v; /* n < its capacity */
+	cap = n ? n * 2 : 4;
+	if (cap > SIZE_MAX / elem) {
+		ld->oom = true;
+		return NULL;
+	}
+	nv = realloc(v, cap * elem);
+	if (!nv)
+		ld->oom = true;
+	return nv;
+}
 
 /* ---- diagnostics ------------------------------------------------------ */
 
@@ -110,13 +146,18 @@ static void diag_at(struct loader *ld, size_t src, unsigned line, unsigned colum
 	const char *file = ld->srcs[src].name;
 	struct policy_diags *d = ld->diags;
 	struct policy_diag *nd;
+	char key[1200];
+	int r;
 
 	/* a list used by several rules would repeat its element's error */
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].line == line && d->v[i].column == column &&
-		    strcmp(d->v[i].code, code) == 0 && strcmp(d->v[i].file, file) == 0 &&
-		    strcmp(d->v[i].message, message) == 0)
-			return;
+	snprintf(key, sizeof(key), "%zu:%u:%u:%s:%s", src, line, column, code, message);
+	r = sw_strmap_add(&ld->diag_ix, key, d->n);
+	if (r == -EEXIST)
+		return;
+	if (r < 0) {
+		ld->oom = true;
+		return;
+	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		struct policy_diag *v = realloc(d->v, cap * sizeof(*v));
@@ -319,7 +360,8 @@ static const char *glob_problem(const char *g)
 	return NULL;
 }
 
-static int errno_from_name(const char *name)
+/* The errno a name means, or -1 (-ENOMEM with ld->oom set). */
+static int errno_from_name(struct loader *ld, const char *name)
 {
 	/* glibc's strerrorname_np() names only one of each pair of equal values */
 	static const struct {
@@ -329,17 +371,22 @@ static int errno_from_name(const char *name)
 		{ "ENOTSUP", "EOPNOTSUPP" },
 		{ "EDEADLOCK", "EDEADLK" },
 	};
+	size_t e;
 
+	/* every name once, at the first `result`: then one lookup per item */
+	for (int v = 1; v < 4096 && !ld->errno_ix_built; v++) {
+		const char *n = strerrorname_np(v);
+
+		if (n && sw_strmap_add(&ld->errno_ix, n, (size_t)v) == -ENOMEM) {
+			ld->oom = true;
+			return -ENOMEM;
+		}
+	}
+	ld->errno_ix_built = true;
 	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
 		if (strcmp(name, aliases[i].alias) == 0)
 			name = aliases[i].name;
-	for (int e = 1; e < 4096; e++) {
-		const char *n = strerrorname_np(e);
-
-		if (n && strcmp(n, name) == 0)
-			return e;
-	}
-	return -1;
+	return sw_strmap_get(&ld->errno_ix, name, &e) ? (int)e : -1;
 }
 
 static char *xstrdup(struct loader *ld, const char *s)
@@ -353,13 +400,11 @@ static char *xstrdup(struct loader *ld, const char *s)
 
 static bool push_str(struct loader *ld, char ***v, size_t *n, const char *s)
 {
-	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	char **nv = reserve(ld, *v, *n, sizeof(**v));
 	char *d;
 
-	if (!nv) {
-		ld->oom = true;
+	if (!nv)
 		return false;
-	}
 	*v = nv;
 	d = xstrdup(ld, s);
 	if (!d)
@@ -382,6 +427,37 @@ static void target_free(struct policy_target *t)
 	free_strv(t->exes, t->n_exes);
 	free_strv(t->cgroups, t->n_cgroups);
 	*t = (struct policy_target){};
+}
+
+/* ---- names ------------------------------------------------------------ */
+
+/* The target or list named name, or NULL. */
+static struct named *find_named(struct named *v, const struct sw_strmap *ix, const char *name)
+{
+	size_t i;
+
+	return sw_strmap_get(ix, name, &i) ? &v[i] : NULL;
+}
+
+/* The slot of name: the existing one (a later definition replaces it) or a new one. */
+static struct named *named_slot(struct loader *ld, struct named **v, size_t *n,
+				struct sw_strmap *ix, const char *name)
+{
+	struct named *slot = find_named(*v, ix, name), *nv;
+
+	if (slot)
+		return slot;
+	nv = reserve(ld, *v, *n, sizeof(*nv));
+	if (!nv)
+		return NULL;
+	*v = nv;
+	if (sw_strmap_add(ix, name, *n) < 0) {
+		ld->oom = true;
+		return NULL;
+	}
+	slot = &nv[(*n)++];
+	*slot = (struct named){};
+	return slot;
 }
 
 /* ---- phase 1: targets ------------------------------------------------- */
@@ -472,11 +548,9 @@ static void add_pid(struct loader *ld, size_t src, const char *ptr, json_t *v,
 		    PID_MAX_LIMIT);
 		return;
 	}
-	np = realloc(t->pids, (t->n_pids + 1) * sizeof(*np));
-	if (!np) {
-		ld->oom = true;
+	np = reserve(ld, t->pids, t->n_pids, sizeof(*np));
+	if (!np)
 		return;
-	}
 	t->pids = np;
 	t->pids[t->n_pids++] = (pid_t)pid;
 }
@@ -535,22 +609,12 @@ static void load_target(struct loader *ld, size_t src, const char *ptr, const ch
 		}
 	}
 
-	for (size_t i = 0; i < ld->n_targets; i++)
-		if (strcmp(ld->targets[i].name, name) == 0)
-			slot = &ld->targets[i]; /* a later file replaces it */
+	slot = named_slot(ld, &ld->targets, &ld->n_targets, &ld->target_ix, name);
 	if (!slot) {
-		struct named *nv = realloc(ld->targets, (ld->n_targets + 1) * sizeof(*nv));
-
-		if (!nv) {
-			target_free(&t);
-			ld->oom = true;
-			return;
-		}
-		ld->targets = nv;
-		slot = &ld->targets[ld->n_targets++];
-		*slot = (struct named){};
-	} else
-		target_free(&slot->target);
+		target_free(&t);
+		return;
+	}
+	target_free(&slot->target); /* a later file replaces it */
 	snprintf(slot->name, sizeof(slot->name), "%s", name);
 	slot->def = (struct frag){ .src = src, .value = obj };
 	snprintf(slot->def.ptr, PTR_MAX, "%s", ptr);
@@ -583,20 +647,9 @@ static void load_list(struct loader *ld, size_t src, const char *ptr, const char
 			ERR(ld, src, eptr, "bad-value",
 			    "a list cannot refer to another list (`%s`)", json_string_value(e));
 	}
-	for (size_t k = 0; k < ld->n_lists; k++)
-		if (strcmp(ld->lists[k].name, name) == 0)
-			slot = &ld->lists[k];
-	if (!slot) {
-		struct named *nv = realloc(ld->lists, (ld->n_lists + 1) * sizeof(*nv));
-
-		if (!nv) {
-			ld->oom = true;
-			return;
-		}
-		ld->lists = nv;
-		slot = &ld->lists[ld->n_lists++];
-		*slot = (struct named){};
-	}
+	slot = named_slot(ld, &ld->lists, &ld->n_lists, &ld->list_ix, name);
+	if (!slot)
+		return;
 	snprintf(slot->name, sizeof(slot->name), "%s", name);
 	slot->def = (struct frag){ .src = src, .value = arr };
 	snprintf(slot->def.ptr, PTR_MAX, "%s", ptr);
@@ -751,9 +804,7 @@ static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *ob
 		}
 	}
 
-	for (size_t i = 0; i < ld->n_rules; i++)
-		if (strcmp(ld->rules[i].name, name) == 0)
-			rule = i;
+	sw_strmap_get(&ld->rule_ix, name, &rule);
 	if (append && rule == SIZE_MAX) {
 		child_key(kptr, ptr, "override");
 		ERR(ld, src, kptr, "append-without-base",
@@ -776,36 +827,39 @@ static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *ob
 		}
 	}
 
-	nf = realloc(ld->frags, (ld->n_frags + 1) * sizeof(*nf));
-	if (!nf) {
-		ld->oom = true;
+	nf = reserve(ld, ld->frags, ld->n_frags, sizeof(*nf));
+	if (!nf)
 		return;
-	}
 	ld->frags = nf;
 	nf = &ld->frags[ld->n_frags];
-	*nf = (struct rule_frag){ .f = { .src = src, .value = obj },
-				  .append = append,
-				  .live = true };
+	*nf = (struct rule_frag){
+		.f = { .src = src, .value = obj }, .append = append, .live = true, .prev = SIZE_MAX
+	};
 	snprintf(nf->f.ptr, PTR_MAX, "%s", ptr);
 
 	if (rule == SIZE_MAX) {
-		struct rule_def *nr = realloc(ld->rules, (ld->n_rules + 1) * sizeof(*nr));
+		struct rule_def *nr = reserve(ld, ld->rules, ld->n_rules, sizeof(*nr));
 
-		if (!nr) {
+		if (!nr)
+			return;
+		ld->rules = nr;
+		if (sw_strmap_add(&ld->rule_ix, name, ld->n_rules) < 0) {
 			ld->oom = true;
 			return;
 		}
-		ld->rules = nr;
 		rule = ld->n_rules++;
 		snprintf(ld->rules[rule].name, POLICY_NAME_MAX, "%s", name);
 		ld->rules[rule].first_frag = ld->n_frags;
-	} else if (!append) {
-		/* replaced wholesale: earlier fragments are still checked, not used */
-		for (size_t i = 0; i < ld->n_frags; i++)
-			if (ld->frags[i].rule == rule)
+	} else {
+		nf->prev = ld->rules[rule].last_frag;
+		if (!append) {
+			/* replaced wholesale: earlier fragments are still checked, not used */
+			for (size_t i = nf->prev; i != SIZE_MAX; i = ld->frags[i].prev)
 				ld->frags[i].live = false;
-		ld->rules[rule].first_frag = ld->n_frags;
+			ld->rules[rule].first_frag = ld->n_frags;
+		}
 	}
+	ld->rules[rule].last_frag = ld->n_frags;
 	nf->rule = rule;
 	ld->n_frags++;
 }
@@ -897,14 +951,6 @@ static void load_source(struct loader *ld, size_t src)
 }
 
 /* ---- phase 2: rules --------------------------------------------------- */
-
-static struct named *find_named(struct named *v, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
-			return &v[i];
-	return NULL;
-}
 
 /* state while compiling one rule from its fragments */
 struct rule_build {
@@ -1024,7 +1070,7 @@ static bool each_item(struct loader *ld, size_t src, const char *ptr, json_t *v,
 			cb(ld, src, eptr, s, b);
 			continue;
 		}
-		list = find_named(ld->lists, ld->n_lists, s + 1);
+		list = find_named(ld->lists, &ld->list_ix, s + 1);
 		if (!list) {
 			ERR(ld, src, eptr, "unknown-list", "no list named `%s`", s + 1);
 			b->only_optional = false; /* an error already; no-syscalls would be noise */
@@ -1061,7 +1107,7 @@ static void rule_targets(struct loader *ld, size_t src, const char *ptr, json_t 
 		if (!expect_type(ld, src, eptr, e, json_is_string(e), "a target reference",
 				 "a string"))
 			continue;
-		t = find_named(ld->targets, ld->n_targets, json_string_value(e));
+		t = find_named(ld->targets, &ld->target_ix, json_string_value(e));
 		if (!t) {
 			ERR(ld, src, eptr, "unknown-target", "no target named `%s`",
 			    json_string_value(e));
@@ -1069,11 +1115,9 @@ static void rule_targets(struct loader *ld, size_t src, const char *ptr, json_t 
 		}
 		if (ld->mark_used)
 			t->used = true;
-		nt = realloc(rule->targets, (rule->n_targets + 1) * sizeof(*nt));
-		if (!nt) {
-			ld->oom = true;
+		nt = reserve(ld, rule->targets, rule->n_targets, sizeof(*nt));
+		if (!nt)
 			return;
-		}
 		rule->targets = nt;
 		rule->targets[rule->n_targets++] = (size_t)(t - ld->targets);
 	}
@@ -1094,18 +1138,18 @@ static void result_item(struct loader *ld, size_t src, const char *ptr, const ch
 		rule->result_failure = true;
 		return;
 	}
-	e = errno_from_name(s);
+	e = errno_from_name(ld, s);
+	if (e == -ENOMEM)
+		return;
 	if (e < 0) {
 		ERR(ld, src, ptr, "bad-result",
 		    "result `%s`: use \"success\", \"failure\" or an errno name like \"ENOENT\"",
 		    s);
 		return;
 	}
-	ne = realloc(rule->result_errnos, (rule->n_result_errnos + 1) * sizeof(*ne));
-	if (!ne) {
-		ld->oom = true;
+	ne = reserve(ld, rule->result_errnos, rule->n_result_errnos, sizeof(*ne));
+	if (!ne)
 		return;
-	}
 	rule->result_errnos = ne;
 	rule->result_errnos[rule->n_result_errnos++] = e;
 }
@@ -1267,8 +1311,12 @@ static void rule_finish(struct loader *ld, struct policy_rule *rule, const struc
 
 	if (!b->has_syscalls)
 		rule->all_syscalls = true;
-	if (rule->all_syscalls)
-		syscall_set_fill_all(&rule->syscalls);
+	if (rule->all_syscalls) {
+		if (!ld->all_filled)
+			syscall_set_fill_all(&ld->all);
+		ld->all_filled = true;
+		rule->syscalls = ld->all;
+	}
 	if (watch)
 		syscall_set_intersect(&rule->syscalls, watch);
 	rule->level = policy_severity_name(rule->severity);
@@ -1370,6 +1418,11 @@ static void loader_free(struct loader *ld)
 	free(ld->lists);
 	free(ld->frags);
 	free(ld->rules);
+	sw_strmap_free(&ld->target_ix);
+	sw_strmap_free(&ld->list_ix);
+	sw_strmap_free(&ld->rule_ix);
+	sw_strmap_free(&ld->diag_ix);
+	sw_strmap_free(&ld->errno_ix);
 }
 
 static int add_sources(struct loader *ld)

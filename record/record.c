@@ -13,6 +13,7 @@
 
 #include "../common/macro.h"
 #include "../common/timeutil.h"
+#include "../common/escape.h"
 #include "../common/utf8.h"
 
 /* Kernel strings are bounded before they get here; this bounds them again. */
@@ -320,12 +321,6 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 	return 4;
 }
 
-/* C0, DEL and C1: a terminal acts on them (line breaks, escape sequences) instead of showing them. */
-static bool is_control(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
-}
-
 /*
  * Cells of a printable code point: 2 for East Asian wide and fullwidth
  * characters, else 1. Not wcwidth(3), whose answer depends on the locale;
@@ -382,23 +377,10 @@ static bool needs_quotes(const char *s)
 		uint32_t cp;
 
 		p += utf8_next(p, &cp);
-		if (cp == ' ' || cp == '"' || cp == '\\' || is_control(cp))
+		if (cp == ' ' || cp == '"' || cp == '\\' || sw_escape_is_control(cp))
 			return true;
 	}
 	return false;
-}
-
-/* A control character as C escapes (a C1 one as its two bytes); returns the length. */
-static size_t escape_control(const unsigned char *p, size_t n, uint32_t cp, char *out, size_t size)
-{
-	const char *named = cp == '\n' ? "\\n" : cp == '\t' ? "\\t" : cp == '\r' ? "\\r" : NULL;
-	size_t len = 0;
-
-	if (named)
-		return (size_t)snprintf(out, size, "%s", named);
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(out + len, size - len, "\\x%02x", p[i]);
-	return len;
 }
 
 /*
@@ -420,13 +402,14 @@ static void text_put(struct text_line *t, const char *s, enum text_mode mode, si
 		uint32_t cp;
 		size_t n = utf8_next(p, &cp), len = n, cells;
 		const char *out = (const char *)p;
-		char esc[24];
+		char esc[SW_ESCAPE_SIZE(4)];
 
-		if (is_control(cp) && mode == TEXT_FIELD) {
+		if (sw_escape_is_control(cp) && mode == TEXT_FIELD) {
 			out = "?";
 			len = 1;
-		} else if (is_control(cp)) {
-			len = escape_control(p, n, cp, esc, sizeof(esc));
+		} else if (sw_escape_is_control(cp)) {
+			/* the C escapes every foreign string gets (common/escape.h) */
+			len = sw_escape_char((const char *)p, n, cp, esc);
 			out = esc;
 		} else if (quote && (cp == '"' || cp == '\\')) {
 			esc[0] = '\\';

@@ -47,6 +47,7 @@
 #include "attach.h"
 #include "filter.h"
 #include "procinfo.h"
+#include "reload.h"
 #include "spawn.h"
 #include "stop.h"
 #include "syscall_args.h"
@@ -69,6 +70,7 @@ enum event_kind {
 	EV_WAIT, /* a wait4() status */
 	EV_TIMER, /* the deadline timer fired */
 	EV_SIGNAL, /* a signal to stallwatch */
+	EV_RELOADED, /* the loader thread of a SIGHUP has its policy ready */
 	EV_DONE, /* wait4() said ECHILD: nothing left to trace */
 	EV_ERROR, /* stallwatch itself failed (ctx->error says why) */
 };
@@ -181,8 +183,9 @@ struct tracer_ctx {
 	struct recorder *recorder;
 	void (*warn)(void *opaque, const char *line);
 	void *warn_opaque;
-	/* SIGHUP: the cli builds the new policy (NULL: keep this one) */
-	const struct policy *(*reload)(void *opaque);
+	/* SIGHUP: a loader thread builds the new policy (reload.h); the cli adopts it */
+	struct reloader reloader;
+	void (*reload_done)(void *opaque, struct policy *np, bool adopted);
 	void *reload_opaque;
 	/* run: what the seccomp filter installed at start traces (a reload cannot widen it) */
 	struct syscall_set filter_set;
@@ -214,7 +217,8 @@ struct tracer_ctx {
 	int fail_fd;
 
 	/* wait statuses first (at most BATCH_MAX), then the timer and the signals taken */
-	struct event batch[BATCH_MAX + 1 + SIGNAL_RING];
+	/* ...and the loader's EV_RELOADED */
+	struct event batch[BATCH_MAX + 1 + SIGNAL_RING + 1];
 	struct event signal_events[SIGNAL_RING];
 	size_t n_signal_events;
 	size_t batch_len, batch_pos;
@@ -1258,22 +1262,52 @@ static void forward_signal(struct tracer_ctx *ctx, int sig)
 }
 
 /*
- * SIGHUP: swap in the policy the cli built anew. Calls in flight keep the
- * threshold they started with; rules are looked up in the new policy when
- * they cross. Rate-limit buckets start over (rules are numbered anew).
+ * SIGHUP: a loader thread builds the policy anew (reload.h) while the loop
+ * goes on; a SIGHUP during a load asks for one more after it.
  */
-static void reload_policy(struct tracer_ctx *ctx)
+static void request_reload(struct tracer_ctx *ctx)
 {
-	const struct policy *np;
+	int r;
+
+	if (!ctx->reloader.build)
+		return;
+	r = reloader_request(&ctx->reloader);
+	if (r < 0)
+		warn(ctx,
+		     "SIGHUP: policy not reloaded, the current one stays: cannot start a thread "
+		     "to load it: %s",
+		     strerror(-r));
+}
+
+/* The loader's wake-up (on its thread): the kick timer interrupts wait4 within 1 ns. */
+static void reload_wake(void *opaque)
+{
+	struct tracer_ctx *ctx = opaque;
+
+	kick_in(ctx->signals.kick_timer, 1);
+}
+
+/*
+ * The loader is done (EV_RELOADED, a safe point: between two events): swap
+ * in its policy. Calls in flight keep the threshold they started with;
+ * rules are looked up in the new policy when they cross. Rate-limit
+ * buckets start over (rules are numbered anew).
+ */
+static void adopt_policy(struct tracer_ctx *ctx)
+{
+	struct policy *np;
 	char names[256] = "";
 	size_t n_missing = 0, len = 0;
+	bool again;
 
-	if (!ctx->reload)
-		return;
-	np = ctx->reload(ctx->reload_opaque);
+	np = reloader_take(&ctx->reloader, &again);
+	if (again)
+		request_reload(ctx); /* a SIGHUP came during that load */
 	if (!np)
 		return;
 	ctx->policy = np;
+	if (ctx->reload_done)
+		ctx->reload_done(ctx->reload_opaque, np, true);
 	ratelimit_reset(&ctx->ratelimit);
 	if (ctx->mode != MODE_RUN)
 		return;
@@ -1311,7 +1345,7 @@ static void on_signal(struct tracer_ctx *ctx, const struct received_signal *si)
 		}
 		break;
 	case SIGHUP:
-		reload_policy(ctx);
+		request_reload(ctx);
 		return;
 	case SIGUSR2:
 		/* the summary so far; without --summary nothing (never fatal) */
@@ -1506,6 +1540,12 @@ static const struct event *next_event(struct tracer_ctx *ctx)
 			for (size_t i = 0; i < ctx->n_signal_events; i++)
 				push(ctx, &ctx->signal_events[i]);
 			ctx->n_signal_events = 0;
+			/*
+			 * after take_signals(): a loader that finished later
+			 * kicks again (reload_wake), so it is never missed
+			 */
+			if (reloader_ready(&ctx->reloader))
+				push(ctx, &(struct event){ .kind = EV_RELOADED });
 			continue;
 		}
 		if (ctx->no_children)
@@ -1562,6 +1602,9 @@ static bool dispatch(struct tracer_ctx *ctx, const struct event *ev)
 		return true;
 	case EV_SIGNAL:
 		on_signal(ctx, &ev->si);
+		return true;
+	case EV_RELOADED:
+		adopt_policy(ctx);
 		return true;
 	case EV_DONE:
 	case EV_ERROR:
@@ -1718,6 +1761,25 @@ static struct tracer_ctx *ctx_new(enum tracer_mode mode, const struct policy *po
 	return ctx;
 }
 
+static void reload_init(struct tracer_ctx *ctx, struct policy *(*build)(void *opaque),
+			void (*done)(void *opaque, struct policy *np, bool adopted), void *opaque)
+{
+	ctx->reloader = (struct reloader){
+		.build = build, .opaque = opaque, .wake = reload_wake, .wake_opaque = ctx
+	};
+	ctx->reload_done = done;
+	ctx->reload_opaque = opaque;
+}
+
+/* The loop ended: a load still running is waited for and its policy dropped. */
+static void reload_done(struct tracer_ctx *ctx)
+{
+	struct policy *np = reloader_finish(&ctx->reloader);
+
+	if (np && ctx->reload_done)
+		ctx->reload_done(ctx->reload_opaque, np, false);
+}
+
 static void result_from_status(struct tracer_ctx *ctx, struct tracer_result *ret)
 {
 	struct spawn_failure failure = {};
@@ -1753,8 +1815,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	ctx->follow_forks = true;
 
-	ctx->reload = opts->reload;
-	ctx->reload_opaque = opts->reload_opaque;
+	reload_init(ctx, opts->reload_build, opts->reload_done, opts->reload_opaque);
 	ctx->summary = opts->summary;
 	ctx->durations = recorder_wants_durations(opts->recorder);
 	ctx->filter_set = opts->policy->watched;
@@ -1808,6 +1869,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	result_from_status(ctx, ret);
 	r = 0;
 out:
+	reload_done(ctx); /* before teardown_signals(): it kicks the timer */
 	spin_done(&ctx->spin);
 	tracee_table_done(&ctx->tracees);
 	ratelimit_free(&ctx->ratelimit);
@@ -1847,8 +1909,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	if (!ctx)
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	ctx->follow_forks = opts->follow_forks;
-	ctx->reload = opts->reload;
-	ctx->reload_opaque = opts->reload_opaque;
+	reload_init(ctx, opts->reload_build, opts->reload_done, opts->reload_opaque);
 	ctx->summary = opts->summary;
 	ctx->durations = recorder_wants_durations(opts->recorder);
 	if (opts->follow_forks)
@@ -1910,6 +1971,7 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	ret->stats = ctx->stats;
 	r = 0;
 out:
+	reload_done(ctx); /* before teardown_signals(): it kicks the timer */
 	spin_done(&ctx->spin);
 	tracee_table_done(&ctx->tracees);
 	ratelimit_free(&ctx->ratelimit);

@@ -40,11 +40,18 @@ struct tracer_run_options {
 	void (*warn)(void *opaque, const char *line);
 	void *warn_opaque;
 	/*
-	 * SIGHUP: build the policy anew and return it (the old one may be
-	 * freed by then: the tracer keeps no pointer into it), or NULL to keep
-	 * the current one. NULL callback: SIGHUP is ignored.
+	 * SIGHUP reloads the policy without holding any traced thread
+	 * (tracer/reload.h). reload_build runs on a loader thread while the
+	 * tracer keeps serving stops: it builds the policy anew and returns
+	 * it, or NULL to keep the current one; it must not touch the current
+	 * one. reload_done runs on the tracing thread with what it returned:
+	 * adopted true once the tracer switched to np (it keeps no pointer
+	 * into the old policy from then on: free it), false when the tracer
+	 * ended before it could switch (free np). NULL reload_build: SIGHUP is
+	 * ignored.
 	 */
-	const struct policy *(*reload)(void *opaque);
+	struct policy *(*reload_build)(void *opaque);
+	void (*reload_done)(void *opaque, struct policy *np, bool adopted);
 	void *reload_opaque;
 	/* --summary: counts of every completed watched call (SIGUSR2 writes them), or NULL */
 	struct summary *summary;
@@ -91,7 +98,8 @@ struct tracer_attach_options {
 	 */
 	const sigset_t *caller_mask;
 	/* SIGHUP, as in tracer_run_options */
-	const struct policy *(*reload)(void *opaque);
+	struct policy *(*reload_build)(void *opaque);
+	void (*reload_done)(void *opaque, struct policy *np, bool adopted);
 	void *reload_opaque;
 	/* --summary: counts of every completed watched call (SIGUSR2 writes them), or NULL */
 	struct summary *summary;

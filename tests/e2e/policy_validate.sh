@@ -120,6 +120,25 @@ test_usage() {
 	usage_error "validate --json" validate --json
 	usage_error "validate --bogus x" validate --bogus x
 	usage_error "validate -x x" validate -x "$PDIR/01-minimal.json"
+	usage_error "validate --max-errors=x" validate --max-errors=x "$PDIR/01-minimal.json"
+	usage_error "validate --max-errors=-1" validate --max-errors=-1 "$PDIR/01-minimal.json"
+	usage_error "validate --max-errors ' 5'" validate --max-errors ' 5' "$PDIR/01-minimal.json"
+	usage_error "validate --json --max-errors=5" validate --json --max-errors=5 \
+		"$PDIR/01-minimal.json"
+	sw validate --max-errors=x "$PDIR/01-minimal.json" 2>err.txt
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: validate: --max-errors `x`: a number of errors, 0 for no limit' "message"
+}
+
+# run stops its report of a broken policy after 100 errors, like validate
+test_run_error_limit() {
+	sw run --policy "$PDIR/81-max-errors.json" -- true >out.txt 2>err.txt
+	show err.txt
+	expect_rc 2
+	expect_eq "$(grep -c ': error\[' err.txt)" 100 "error lines"
+	expect_eq "$(grep -v ': error\[' err.txt | grep -v ': warning\[')" \
+		'stallwatch: and 5 more errors, 2 more warnings (`stallwatch validate --max-errors=0` shows every one)' \
+		"the line after them"
 }
 
 test_help() {
@@ -193,6 +212,7 @@ for exp in "$PDIR"/[0-9][0-9]-*.expected; do
 	t_run "$stem" test_case "$stem"
 done
 t_run usage test_usage
+t_run run_error_limit test_run_error_limit
 t_run help test_help
 t_run contrib_policies test_contrib
 t_run json_shape test_json_shape
