@@ -149,7 +149,8 @@ static int test_file_basic(void)
 	for (int i = 0; i < 500; i++)
 		CHECK(submit_seq(out, i, 100, "r") == 0);
 	output_close(out, &st);
-	CHECK(st.written == 500 && st.dropped_queue == 0 && st.dropped_write == 0);
+	CHECK(st.stream.written == 500 && st.stream.dropped_queue == 0 &&
+	      st.stream.dropped_write == 0 && st.stream.unflushed == 0);
 	CHECK(tally_file(path, &t) == 0);
 	CHECK(t.records == 500 && t.bad == 0 && t.dropped_records == 0);
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
@@ -177,9 +178,9 @@ static int test_write_error_forever(void)
 		CHECK(submit_seq(out, i, 10, "r") == 0);
 	usleep(50 * 1000); /* a few idle retries */
 	output_close(out, &st);
-	CHECK(st.written == 0);
-	CHECK(st.dropped_write == 7);
-	CHECK(st.write_errno == ENOSPC);
+	CHECK(st.stream.written == 0);
+	CHECK(st.stream.dropped_write == 7 && st.stream.unreported_write == 7);
+	CHECK(st.stream.write_errno == ENOSPC);
 	CHECK(notes.n == 1);
 	CHECK(strstr(notes.last, "cannot write to output `/dev/full`"));
 	return 0;
@@ -219,7 +220,7 @@ static int test_write_error_recovers(void)
 	for (int i = 10; i < 15; i++)
 		CHECK(submit_seq(out, i, 10, "r") == 0);
 	output_close(out, &st);
-	CHECK(st.dropped_write == 0);
+	CHECK(st.stream.dropped_write == 10 && st.stream.unreported_write == 0);
 	CHECK(tally_file(file, &t) == 0);
 	CHECK(t.records == 5 && t.bad == 0);
 	CHECK(t.dropped[2] == 10);
@@ -291,7 +292,7 @@ static int test_queue_full(void)
 	close(p[1]);
 	pthread_join(th, NULL);
 	close(p[0]);
-	CHECK(st.dropped_queue == (uint64_t)refused);
+	CHECK(st.stream.dropped_queue == (uint64_t)refused && st.stream.unreported_queue == 0);
 	CHECK(tally_file(path, &t) == 0);
 	CHECK(t.bad == 0);
 	CHECK(t.records + t.dropped[1] == 1000);
@@ -513,7 +514,8 @@ static int test_idle_exit(void)
 	/* a drop counted while no thread runs: a thread starts to report it */
 	output_count_dropped(out, "rate-limit", "r", "slow-syscall", 7);
 	output_close(out, &st);
-	CHECK(st.written >= 30 && st.dropped_queue == 0 && st.dropped_write == 0);
+	CHECK(st.stream.written >= 30 && st.stream.dropped_queue == 0 &&
+	      st.stream.dropped_write == 0);
 	CHECK(threads_become(base));
 	CHECK(tally_file(path, &t) == 0);
 	CHECK(t.records == 30 && t.bad == 0);
