@@ -105,6 +105,7 @@ struct sink {
 	bool owns_fd;
 	enum write_mode mode;
 	bool failing;
+	bool gave_up; /* the close limit passed with records in its queue */
 	int error; /* errno of the current failure episode */
 	uint64_t next_retry_ns;
 	uint64_t last_drop_report_ns;
@@ -1109,9 +1110,16 @@ static int sink_recover(struct sink *s, bool final, uint64_t now_ns)
 		drop_reported(s, i, d.count);
 	}
 	s->failing = false;
-	notify(s->out,
-	       "%s is writable again; %llu record(s) were lost (see the records-dropped record)",
-	       s->where, (unsigned long long)lost);
+	if (s->gave_up)
+		notify(s->out,
+		       "%s: %llu record(s) still queued at exit were not written: the close limit "
+		       "passed (see the records-dropped record)",
+		       s->where, (unsigned long long)lost);
+	else
+		notify(s->out,
+		       "%s is writable again; %llu record(s) were lost (see the records-dropped "
+		       "record)",
+		       s->where, (unsigned long long)lost);
 	return 0;
 }
 
@@ -1135,6 +1143,9 @@ static enum outcome sink_deliver(struct sink *s, const struct queued *q, uint64_
 	line = s->kind == SINK_STREAM ? stream_line(s, q) : q->json;
 	if (!line)
 		return SKIPPED;
+	/* past the close limit a slow sink that never says EAGAIN (a regular file) stops too */
+	if (slice_ms(s) < 0)
+		return GAVE_UP;
 	if (s->failing) {
 		r = sink_recover(s, false, now_ns);
 		if (r == GAVE_UP_RC)
@@ -1373,6 +1384,7 @@ static bool sink_drain(struct sink *s)
 			pthread_mutex_unlock(&out->lock);
 			/* what it held is a write-error now: try once to report it */
 			s->failing = true;
+			s->gave_up = true;
 			s->error = EAGAIN;
 			return true;
 		}
