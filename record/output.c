@@ -75,8 +75,11 @@ enum write_mode {
 /* what became of one record on one sink */
 enum outcome { DELIVERED, SKIPPED, LOST, GAVE_UP };
 
-/* sink_write() and friends: the close limit passed while the sink was blocked */
-#define GAVE_UP_RC 1
+/*
+ * sink_write() and friends: the close limit passed while the sink was
+ * blocked (an errno that write(2), send(2) and open(2) never return)
+ */
+#define GAVE_UP_RC (-ECANCELED)
 
 struct sink {
 	struct output *out;
@@ -1002,7 +1005,7 @@ static int syslog_send(struct sink *s, const char *json, int priority)
 		if (!msg)
 			return -ENOMEM;
 		r = sink_write(s, msg, len);
-		if (r >= 0)
+		if (r == 0 || r == GAVE_UP_RC)
 			return r;
 		close(s->fd);
 		s->fd = -1;
