@@ -111,8 +111,10 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg);
 
 /*
  * The recorder of a subcommand from its options: -o (else fd), --format,
- * --syslog, --metrics-file; mode "run", "attach" or "scan". Sink trouble is
- * printed by cli_sink_notify. Returns 0 or -errno (the error printed).
+ * --syslog, --metrics-file; mode "run", "attach" or "scan". Never waits: a
+ * -o FIFO without a reader is said in one line and opened when a reader
+ * comes. Sink trouble is printed by cli_sink_notify. Returns 0 or -errno
+ * (the error printed).
  */
 int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, int fd,
 		      const char *mode);
@@ -127,7 +129,11 @@ int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, i
 	"                          sets no rate_limit (and -e/-m's). Default 600; 0 =\n"           \
 	"                          unlimited. Cut calls are counted (records-dropped)\n"
 
-/* After the recorder is closed: one line per kind of loss nobody was told about. */
+/*
+ * After the recorder is closed: one line per sink and kind of loss that no
+ * records-dropped record reports (write errors, a full queue, records still
+ * queued when the close limit passed), with the exact count.
+ */
 void cli_report_dropped(const struct output_stats *st);
 
 /* After tracing: one line if rule rate limits cut records. */

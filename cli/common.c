@@ -248,19 +248,50 @@ int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, i
 				  .notify = cli_sink_notify,
 			  },
 			  &err);
-	if (r < 0)
+	if (r < 0) {
 		cli_print_error(&err);
-	return r;
+		return r;
+	}
+	/* never a silent wait: the command runs (or the attach goes on) meanwhile */
+	if (recorder_waits_for_reader(rec))
+		cli_error(
+			"output `%s` is a FIFO with no reader yet; records wait in memory until a "
+			"process opens it for reading",
+			t->output_path);
+	return 0;
+}
+
+/* The losses of one sink that no records-dropped record on it reports. */
+static void report_sink_losses(const char *label, const struct output_sink_stats *s,
+			       uint64_t close_timeout_ns)
+{
+	if (s->unreported_queue)
+		cli_error(
+			"%s: %llu record(s) dropped: its queue was full (the sink did not keep up)",
+			label, (unsigned long long)s->unreported_queue);
+	if (s->unreported_unflushed && s->no_reader)
+		cli_error("%s: %llu record(s) still queued at exit were not written: no process "
+			  "opened the FIFO for reading",
+			  label, (unsigned long long)s->unreported_unflushed);
+	else if (s->unreported_unflushed)
+		cli_error("%s: %llu record(s) still queued at exit were not written: the sink was "
+			  "still blocked after %.0f s",
+			  label, (unsigned long long)s->unreported_unflushed,
+			  (double)close_timeout_ns / 1e9);
 }
 
 void cli_report_dropped(const struct output_stats *st)
 {
-	if (st->dropped_write)
+	if (st->stream.unreported_write)
 		cli_error("%llu record(s) could not be written: %s",
-			  (unsigned long long)st->dropped_write, strerror(st->write_errno));
-	if (st->unflushed)
-		cli_error("%llu record(s) still queued at exit: the output is blocked",
-			  (unsigned long long)st->unflushed);
+			  (unsigned long long)st->stream.unreported_write,
+			  strerror(st->stream.write_errno));
+	report_sink_losses(st->stream_label, &st->stream, st->close_timeout_ns);
+	if (st->syslog.unreported_write)
+		cli_error("syslog: %llu record(s) could not be sent: %s",
+			  (unsigned long long)st->syslog.unreported_write,
+			  strerror(st->syslog.write_errno));
+	report_sink_losses("syslog", &st->syslog, st->close_timeout_ns);
 }
 
 void cli_report_rate_limited(const struct tracer_stats *stats)

@@ -61,7 +61,7 @@ struct family {
 };
 
 static const char *const record_labels[] = { "action", "rule", "syscall" };
-static const char *const dropped_labels[] = { "reason", "rule" };
+static const char *const dropped_labels[] = { "reason", "rule", "sink" };
 
 struct metrics {
 	char *path;
@@ -326,9 +326,10 @@ int metrics_count_record(struct metrics *m, const char *action, const char *rule
 	return family_add(&m->records, key, 1);
 }
 
-int metrics_count_dropped(struct metrics *m, const char *reason, const char *rule, uint64_t n)
+int metrics_count_dropped(struct metrics *m, const char *reason, const char *rule, const char *sink,
+			  uint64_t n)
 {
-	const char *key[] = { reason, rule };
+	const char *key[] = { reason, rule, sink };
 
 	return family_add(&m->dropped, key, n);
 }
@@ -655,11 +656,12 @@ char *metrics_render(struct metrics *m)
 
 	buf_family(
 		&b, "stallwatch_records_total", "counter",
-		"Records written, by action, rule and syscall (empty for records not about a call).");
+		"Records made, by action, rule and syscall (empty for records not about a call).");
 	render_family(&b, &m->records, "stallwatch_records_total");
 
 	buf_family(&b, "stallwatch_records_dropped_total", "counter",
-		   "Records lost, by reason (rate-limit, queue-full, write-error) and rule.");
+		   "Records lost, by reason (rate-limit, queue-full, write-error), rule and sink "
+		   "(stream, syslog, metrics; empty for losses before any sink).");
 	render_family(&b, &m->dropped, "stallwatch_records_dropped_total");
 
 	if (m->n_slots)

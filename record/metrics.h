@@ -11,8 +11,8 @@
  * API:
  *   metrics_new/metrics_free       create (wall start time taken here), free
  *   metrics_observe                HOT PATH: one completed watched call
- *   metrics_count_record           one record delivered (action, rule, syscall)
- *   metrics_count_dropped          n records of a rule lost for a reason
+ *   metrics_count_record           one record made (action, rule, syscall)
+ *   metrics_count_dropped          n records of a rule lost for a reason on a sink
  *   metrics_set_host               the latest host scan (`stallwatch scan`)
  *   metrics_set_traced_threads     run/attach: how many threads are traced
  *   metrics_render                 the exposition text (malloc'd)
@@ -24,8 +24,8 @@
  *     allocates the slot's entry and publishes it with a RELEASE store; later
  *     calls are relaxed atomic load+store increments (one writer needs no
  *     locked read-modify-write).
- *   - Every other function is called from ONE other thread (the sink writer
- *     thread) or with the caller's lock held. metrics_render() and
+ *   - Every other function is called from ONE other thread (the metrics
+ *     file's writer thread) or with the caller's lock held. metrics_render() and
  *     metrics_write() read the observe() entries with ACQUIRE/relaxed atomic
  *     loads, concurrently with metrics_observe().
  *   - metrics_new() and metrics_free() run while no other thread uses m.
@@ -87,12 +87,17 @@ void metrics_observe(struct metrics *m, size_t slot, const char *syscall, uint64
 /* Calls observed so far (any thread; the writer compares it to skip unchanged rewrites). */
 uint64_t metrics_observed(const struct metrics *m);
 
-/* One record delivered; syscall is NULL for records not about a call (label ""). 0 or -ENOMEM. */
+/* One record made; syscall is NULL for records not about a call (label ""). 0 or -ENOMEM. */
 int metrics_count_record(struct metrics *m, const char *action, const char *rule,
 			 const char *syscall);
 
-/* n records of rule lost for reason (rate-limit, queue-full, write-error). 0 or -ENOMEM. */
-int metrics_count_dropped(struct metrics *m, const char *reason, const char *rule, uint64_t n);
+/*
+ * n records of rule lost for reason (rate-limit, queue-full, write-error) on
+ * sink ("stream", "syslog", "metrics"; "" or NULL: before any sink, e.g. a
+ * rate limit). 0 or -ENOMEM.
+ */
+int metrics_count_dropped(struct metrics *m, const char *reason, const char *rule, const char *sink,
+			  uint64_t n);
 
 /* The latest host scan (copied); also counts stallwatch_scans_total. */
 void metrics_set_host(struct metrics *m, const struct metrics_host *h);

@@ -2,7 +2,6 @@
 #include "recorder.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,23 +9,6 @@
 
 #include "../common/macro.h"
 #include "../common/timeutil.h"
-
-/* --format not given: text for a terminal (perf trace, bcc), JSON Lines otherwise */
-static enum record_format auto_format(const struct recorder_options *o)
-{
-	int fd = o->fd;
-	bool tty;
-
-	if (o->output_path) {
-		fd = open(o->output_path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0)
-			return RECORD_FORMAT_JSON; /* a new file: output_open creates it */
-	}
-	tty = isatty(fd);
-	if (o->output_path)
-		close(fd);
-	return tty ? RECORD_FORMAT_TEXT : RECORD_FORMAT_JSON;
-}
 
 int recorder_init(struct recorder *rec, const struct recorder_options *o, struct sw_error *err)
 {
@@ -36,8 +18,6 @@ int recorder_init(struct recorder *rec, const struct recorder_options *o, struct
 	int r;
 
 	memset(rec, 0, sizeof(*rec));
-	rec->format = o->format_auto ? auto_format(o) : o->format;
-	rec->want_json = rec->format == RECORD_FORMAT_JSON || o->syslog;
 	rec->real_minus_mono_ns = (int64_t)(sw_real_ns() - sw_mono_ns());
 	/* a pod's host name is the pod's: the DaemonSet passes the node's (Falco's FALCO_HOSTNAME) */
 	env = getenv("STALLWATCH_HOST_NAME");
@@ -60,7 +40,9 @@ int recorder_init(struct recorder *rec, const struct recorder_options *o, struct
 		.queue_max_records = queue_records,
 		.path = o->output_path,
 		.fd = o->fd,
-		.format = rec->format,
+		.format = o->format,
+		/* --format not given: text for a terminal (perf trace, bcc), JSON Lines otherwise */
+		.format_auto = o->format_auto,
 		.syslog = o->syslog,
 		.metrics_path = o->metrics_path,
 		.mode = o->mode,
@@ -70,7 +52,11 @@ int recorder_init(struct recorder *rec, const struct recorder_options *o, struct
 		.notify_opaque = o->notify_opaque,
 	};
 	r = output_open(&rec->out, &oo, err);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	rec->format = output_format(rec->out);
+	rec->want_json = rec->format == RECORD_FORMAT_JSON || o->syslog;
+	return 0;
 }
 
 void recorder_done(struct recorder *rec, struct output_stats *stats)

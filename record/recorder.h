@@ -4,9 +4,9 @@
  *
  * A recorder encodes a record in the formats its sinks need (JSON for a JSON
  * stream and for syslog, one text line for a text stream; record.h) and
- * queues it for the writer thread (output.h). It never does I/O itself, so
- * a slow sink can never stall the tracer: records are dropped and counted
- * instead (records-dropped, doc/sinks.md). Only calls that crossed their
+ * queues it for the sinks' writer threads (output.h). It never does I/O
+ * itself, so a slow sink can never stall the tracer: records are dropped and
+ * counted instead (records-dropped, doc/sinks.md). Only calls that crossed their
  * threshold get here; the one hot-path entry is recorder_observe().
  */
 #ifndef SW_RECORD_RECORDER_H
@@ -30,7 +30,7 @@ struct recorder_options {
 	const char *metrics_path; /* --metrics-file */
 	const char *mode; /* "run", "attach", "scan" */
 	size_t metrics_slots; /* run/attach: syscall slots of the duration histogram */
-	/* a sink failed or recovered: one line for stderr (from the writer thread) */
+	/* a sink failed or recovered: one line for stderr (from a writer thread) */
 	void (*notify)(void *opaque, const char *line);
 	void *notify_opaque;
 };
@@ -48,8 +48,17 @@ struct recorder {
 	int64_t real_minus_mono_ns;
 };
 
-/* Open the sinks (the writer thread starts with the first record and ends when idle). */
+/*
+ * Open the sinks (a sink's writer thread starts with its first record and
+ * ends when idle). Never waits: a -o FIFO without a reader is opened when one
+ * comes (recorder_waits_for_reader).
+ */
 int recorder_init(struct recorder *rec, const struct recorder_options *o, struct sw_error *err);
+/* -o FILE is a FIFO nobody had open for reading: records wait in the queue until someone does. */
+static inline bool recorder_waits_for_reader(const struct recorder *rec)
+{
+	return output_waits_for_reader(rec->out);
+}
 /* Flush, report the last drops, stop the writer; stats may be NULL. */
 void recorder_done(struct recorder *rec, struct output_stats *stats);
 

@@ -168,6 +168,11 @@ test_queue_full() {
 	local swpid=$BGPID
 	wait_for 'grep -q "^done" helper.out' 60 || fail "the command did not finish while the output was stuck"
 	t_bg sh -c 'exec cat fifo >out.jsonl'
+	local reader=$BGPID
+	# the holder goes only once cat has the FIFO open (or is done with it already): never a
+	# moment without a reader, which would give stallwatch EPIPE
+	wait_for "ls -l /proc/$reader/fd 2>/dev/null | grep -q '$TD/fifo\$' || ! proc_alive $reader" 10 ||
+		fail "cat did not open the FIFO"
 	kill "$holder"
 	t_wait "$swpid" 30
 	show err.txt
@@ -175,6 +180,7 @@ test_queue_full() {
 	local written lost supp
 	written=$(jq_count out.jsonl slow)
 	lost=$(dropped out.jsonl queue-full slow-syscall)
+	lost=$((lost + $(dropped out.jsonl write-error slow-syscall)))
 	supp=$(suppressed m.prom)
 	[ "$(dropped out.jsonl queue-full)" -ge 1 ] || fail "nothing dropped with the pipe stuck ($written written)"
 	expect_eq "$((written + lost + supp))" 1500 "written ($written) + dropped ($lost) slow-syscall records + suppressed ($supp)"
@@ -235,6 +241,161 @@ test_metrics_file() {
 	grep -q "^stallwatch: .*metrics file" err2.txt || fail "no clear error line: $(cat err2.txt)"
 }
 
+# SLOW_READER FIFO OUT LIMIT GATE: read LIMIT bytes of FIFO slowly (4 KiB every
+# 10 ms) into OUT, then stop reading but keep the FIFO open (OUT.stopped says
+# so) until GATE exists; then read the rest, up to EOF.
+SLOW_READER='import os, sys, time
+fifo, out, limit, gate = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+fd = os.open(fifo, os.O_RDONLY)
+o = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+total = 0
+while total < limit:
+    b = os.read(fd, min(4096, limit - total))
+    if not b:
+        break
+    os.write(o, b)
+    total += len(b)
+    time.sleep(0.01)
+open(out + ".stopped", "w").close()
+while not os.path.exists(gate):
+    time.sleep(0.05)
+while True:
+    b = os.read(fd, 65536)
+    if not b:
+        break
+    os.write(o, b)'
+
+# made PROM: the records stallwatch made, from the metrics file: every
+# slow-syscall record, plus those the metrics file's own queue could not take
+made() {
+	local a b
+	a=$(sed -n 's/^stallwatch_records_total{action="slow-syscall",[^}]*} //p' "$1" | awk '{ s += $1 } END { print s + 0 }')
+	b=$(sed -n 's/^stallwatch_records_dropped_total{reason="queue-full",[^}]*sink="metrics"[^}]*} //p' "$1" |
+		awk '{ s += $1 } END { print s + 0 }')
+	echo $((a + b))
+}
+
+# lost_said ERR LABEL: the records of the exit lines on stderr about LABEL
+# (queue full, still queued at exit, write errors), summed
+lost_said() {
+	awk -v l="$2" '
+		index($0, "stallwatch: " l ": ") == 1 && match($0, /: [0-9]+ record\(s\) /) {
+			s += substr($0, RSTART + 2, RLENGTH - 13) }
+		l ~ /^output / && /^stallwatch: [0-9]+ record\(s\) could not be written: / { s += $2 }
+		END { print s + 0 }' "$1"
+}
+
+# A reader that reads 256 KiB slowly, then stops but keeps the FIFO open
+# (issue 16, item 4). The metrics file keeps counting while the stream is
+# stuck (it has its own queue and thread), stallwatch exits within the 5 s
+# close limit once the command is done, and every record is written or
+# counted, exactly: the records in the FIFO + the counts of its
+# records-dropped records + the counts of the exit lines on stderr = the
+# records made.
+test_fifo_stuck_exact() {
+	command -v python3 >/dev/null || skip "python3 is missing (the slow reader)"
+	mkfifo fifo
+	t_bg python3 -c "$SLOW_READER" fifo read.jsonl 262144 gate
+	local reader=$BGPID
+	# a queue of 500 records: some are dropped as queue-full, some still queued at exit
+	STALLWATCH_QUEUE_RECORDS=500 t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 0 \
+		--rate-limit 0 -o fifo --metrics-file m.prom -- "$H/slowcalls" 3000 300 >helper.out 2>err.txt
+	local swpid=$BGPID
+	wait_for 'grep -q "^done" helper.out' 60 || fail "the command did not finish"
+	wait_for '[ -e read.jsonl.stopped ]' 30 || fail "the reader did not read its 256 KiB"
+	local t0 made_live waited
+	t0=$(now_ms)
+	# the stuck stream does not starve the metrics file (it is rewritten every second)
+	wait_for '[ "$(made m.prom)" -ge 2000 ]' 4
+	made_live=$(made m.prom)
+	t_wait "$swpid" 20
+	waited=$(($(now_ms) - t0))
+	touch gate
+	t_wait "$reader" 10
+	show err.txt m.prom
+	[ "$RC" != timeout ] || fail "the reader did not see EOF"
+	local read lost said supp made
+	read=$(jq_count read.jsonl slow)
+	lost=$(dropped read.jsonl queue-full slow-syscall)
+	lost=$((lost + $(dropped read.jsonl write-error slow-syscall)))
+	said=$(lost_said err.txt 'output `fifo`')
+	supp=$(suppressed m.prom)
+	made=$(made m.prom)
+	echo "read $read, records-dropped $lost, said on stderr $said, made $made, suppressed $supp," \
+		"metrics while stuck $made_live, exit $waited ms after the command"
+	[ "$made_live" -ge 2000 ] || fail "the metrics file counted $made_live records while the stream was stuck"
+	[ "$waited" -le 10000 ] || fail "stallwatch exited $waited ms after the command (close limit 5 s)"
+	expect_eq "$((made + supp))" 3000 "records made ($made) + suppressed ($supp)"
+	expect_eq "$((read + lost + said))" "$made" "read ($read) + records-dropped ($lost) + said on stderr ($said)"
+	[ "$said" -ge 1 ] || fail "nothing said on stderr although the reader stopped"
+	grep -q 'still queued at exit were not written' err.txt || fail "no exit line about the records still queued"
+	all_json read.jsonl
+}
+
+# -o FIFO that nobody reads (issue 16, item 6): opening it never blocks.
+# attach says once that the FIFO has no reader, attaches, and SIGTERM ends it
+# with the status of a clean detach.
+test_fifo_no_reader_attach() {
+	mkfifo fifo
+	t_bg "$H/sleeper" 60000 >helper.out
+	local target=$BGPID
+	wait_for 'grep -q "^pid" helper.out' 10 || fail "the target did not start"
+	t_bg "$STALLWATCH" attach -p "$target" -o fifo 2>err.txt
+	local swpid=$BGPID
+	wait_for "grep -q 'attached $target' err.txt" 10 || {
+		show err.txt
+		fail "not attached while the FIFO has no reader"
+	}
+	kill -TERM "$swpid"
+	t_wait "$swpid" 10
+	show err.txt
+	[ "$RC" != timeout ] || fail "SIGTERM did not end stallwatch"
+	expect_rc 0
+	expect_eq "$(grep -c 'output `fifo` is a FIFO with no reader' err.txt)" 1 "stderr lines about the missing reader"
+	proc_alive "$target" || fail "the target died"
+}
+
+# run -o FIFO without a reader: COMMAND starts at once (records wait in the
+# queue), the wait is said once, and a reader that comes after COMMAND's end
+# (within the close limit) gets every record.
+test_fifo_no_reader_run() {
+	mkfifo fifo
+	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -m 1ms -o fifo --metrics-file m.prom -- \
+		"$H/slowcalls" 5 20000 >helper.out 2>err.txt
+	local swpid=$BGPID
+	wait_for 'grep -q "^done" helper.out' 20 || {
+		show err.txt
+		fail "the command did not run while the FIFO had no reader"
+	}
+	expect_eq "$(grep -c 'output `fifo` is a FIFO with no reader' err.txt)" 1 "stderr lines about the missing reader"
+	t_bg sh -c 'exec cat fifo >out.jsonl'
+	t_wait "$swpid" 15
+	show err.txt out.jsonl
+	expect_rc 0
+	expect_eq "$(($(jq_count out.jsonl slow) + $(suppressed m.prom)))" 5 "records the late reader got + suppressed"
+	all_json out.jsonl
+}
+
+# scan -o FIFO without a reader: the scans go on, SIGINT ends it (status 0)
+# within the close limit, and the records nobody read are counted on stderr.
+test_fifo_no_reader_scan() {
+	mkfifo fifo
+	t_bg "$STALLWATCH" scan --interval 1s -o fifo 2>err.txt
+	local swpid=$BGPID
+	wait_for 'grep -q "FIFO with no reader" err.txt' 10 || {
+		show err.txt
+		fail "nothing said about the FIFO without a reader"
+	}
+	sleep 1.5
+	kill -INT "$swpid"
+	t_wait "$swpid" 12
+	show err.txt
+	[ "$RC" != timeout ] || fail "SIGINT did not end scan"
+	expect_rc 0
+	grep -Eq '^stallwatch: output `fifo`: [0-9]+ record\(s\) still queued at exit were not written: no process opened the FIFO for reading' err.txt ||
+		fail "no exit line with the count of records nobody read"
+}
+
 t_run rotate test_rotate
 t_run full_disk test_full_disk
 t_unmount full_disk
@@ -246,4 +407,8 @@ t_run journal_prefix test_journal_prefix
 t_run host_name test_host_name
 t_run syslog_missing test_syslog_missing
 t_run metrics_file test_metrics_file
+t_run fifo_stuck_exact test_fifo_stuck_exact
+t_run fifo_no_reader_attach test_fifo_no_reader_attach
+t_run fifo_no_reader_run test_fifo_no_reader_run
+t_run fifo_no_reader_scan test_fifo_no_reader_scan
 t_done

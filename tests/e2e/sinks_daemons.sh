@@ -235,6 +235,69 @@ test_syslog_critical() {
 		"slow-syscall msgs in syslog"
 }
 
+# STUCK_SYSLOG SOCK GATE OUT: a /dev/log that never reads: bind a datagram
+# socket at SOCK, read nothing until GATE exists, then read what is queued
+# (one line per datagram) into OUT and exit.
+STUCK_SYSLOG='import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+s.setblocking(False)
+with open(sys.argv[3], "wb") as f:
+    while True:
+        try:
+            f.write(s.recv(1 << 20) + b"\n")
+        except BlockingIOError:
+            break'
+
+# A /dev/log whose receiver never reads (issue 16, item 3): AF_UNIX datagrams
+# block once its queue is full. The command ends at once; stallwatch exits
+# within the 5 s close limit while the receiver still lives; every record is
+# sent or counted, exactly: the datagrams the receiver holds (read after the
+# exit) + the counts of the records-dropped records among them + the syslog
+# exit lines on stderr = the records in the -o file. Each datagram is
+# `<PRI>Mmm dd hh:mm:ss stallwatch[PID]: JSON`, as syslog(3) sends it.
+test_syslog_blocked() {
+	[ "$(id -u)" = 0 ] || skip "needs root (a mount namespace with its own /dev)"
+	command -v unshare >/dev/null || skip "unshare is missing (util-linux)"
+	command -v python3 >/dev/null || skip "python3 is missing (the receiver)"
+	t_bg python3 -c "$STUCK_SYSLOG" "$TD/log.sock" gate received.txt
+	local rcv=$BGPID
+	wait_for '[ -S log.sock ]' 10 || fail "harness: the receiver did not bind $TD/log.sock"
+	ns_prefix
+	t_bg "${NS[@]}" "$STALLWATCH" run --syslog --no-default-policy -e nanosleep -m 0 --rate-limit 0 \
+		-o out.jsonl --metrics-file m.prom -- "$H/slowcalls" 500 300 >helper.out 2>err.txt
+	local swpid=$BGPID t0 waited
+	wait_for 'grep -q "^done" helper.out' 30 || fail "the command did not finish"
+	t0=$(now_ms)
+	t_wait "$swpid" 12
+	waited=$(($(now_ms) - t0))
+	show err.txt dev.mount-err
+	[ "$RC" != timeout ] || fail "stallwatch did not exit within 12 s of the command's end (the receiver still lives)"
+	expect_rc 0
+	proc_alive "$rcv" || fail "harness: the receiver died before stallwatch exited"
+	touch gate
+	t_wait "$rcv" 10
+	expect_host_dev_untouched
+	local made got lost said bad supp
+	made=$(jq_count out.jsonl slow)
+	sed 's/^[^{]*//' received.txt >received.json
+	got=$(jq_count received.json slow)
+	lost=$(jq -R -s '[split("\n")[] | fromjson? |
+		select(.event.action == "records-dropped" and .stallwatch.dropped.action == "slow-syscall")
+		| .stallwatch.dropped.count] | add // 0' received.json)
+	said=$(awk '/^stallwatch: syslog: [0-9]+ record\(s\) / { s += $3 } END { print s + 0 }' err.txt)
+	echo "made $made, syslog got $got, records-dropped $lost, said on stderr $said, exit $waited ms after the command"
+	[ "$waited" -le 9000 ] || fail "stallwatch exited $waited ms after the command (close limit 5 s)"
+	supp=$(sed -n 's/^stallwatch_calls_suppressed_total{[^}]*} //p' m.prom)
+	expect_eq "$((made + ${supp:-0}))" 500 "slow-syscall records in out.jsonl ($made) + suppressed (${supp:-0})"
+	expect_eq "$((got + lost + said))" "$made" "received ($got) + records-dropped ($lost) + said on stderr ($said)"
+	[ "$got" -ge 1 ] || fail "the receiver got nothing"
+	bad=$(grep -Evc "^<(2[0-9]|3[01])>[A-Z][a-z]{2} [ 1-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] stallwatch\\[$swpid\\]: \\{" received.txt)
+	expect_eq "$bad" 0 "datagrams not in syslog(3)'s format"
+}
+
 # After everything: the host's /dev is as it was, no /dev/log was made on it.
 test_host_dev() {
 	expect_host_dev_untouched
@@ -404,6 +467,7 @@ test_node_exporter_scan() {
 
 t_run syslog_warning test_syslog_warning
 t_run syslog_critical test_syslog_critical
+t_run syslog_blocked test_syslog_blocked
 t_run host_dev_untouched test_host_dev
 t_run node_exporter_run test_node_exporter_run
 t_run node_exporter_scan test_node_exporter_scan

@@ -375,9 +375,9 @@ static int test_render_lines(void)
 	CHECK(metrics_count_record(m, "stuck-syscall", "command-line", "wait4") == 0);
 	CHECK(metrics_count_record(m, "slow-syscall", "command-line", "wait4") == 0);
 	CHECK(metrics_count_record(m, "records-dropped", "stallwatch.records-dropped", NULL) == 0);
-	CHECK(metrics_count_dropped(m, "rate-limit", "command-line", 40) == 0);
-	CHECK(metrics_count_dropped(m, "rate-limit", "command-line", 2) == 0);
-	CHECK(metrics_count_dropped(m, "queue-full", "memcg-stat-read-slow", 7) == 0);
+	CHECK(metrics_count_dropped(m, "rate-limit", "command-line", "", 40) == 0);
+	CHECK(metrics_count_dropped(m, "rate-limit", "command-line", NULL, 2) == 0);
+	CHECK(metrics_count_dropped(m, "queue-full", "memcg-stat-read-slow", "syslog", 7) == 0);
 	metrics_observe(m, 0, "read", 1500);
 	metrics_set_traced_threads(m, 12);
 	metrics_set_host(m, &full_host);
@@ -412,9 +412,9 @@ static int test_render_lines(void)
 				"rule=\"command-line\",syscall=\"wait4\"} 1"));
 	CHECK_LINE(text, "# TYPE stallwatch_records_dropped_total counter");
 	CHECK_LINE(text, "stallwatch_records_dropped_total{reason=\"queue-full\","
-			 "rule=\"memcg-stat-read-slow\"} 7");
+			 "rule=\"memcg-stat-read-slow\",sink=\"syslog\"} 7");
 	CHECK_LINE(text, "stallwatch_records_dropped_total{reason=\"rate-limit\","
-			 "rule=\"command-line\"} 42");
+			 "rule=\"command-line\",sink=\"\"} 42");
 	CHECK_LINE(text, "# TYPE stallwatch_syscall_duration_seconds histogram");
 	CHECK_LINE(text, "stallwatch_syscall_duration_seconds_count{syscall=\"read\"} 1");
 	CHECK_LINE(text, "stallwatch_syscall_duration_seconds_sum{syscall=\"read\"} 0.0000015");
@@ -551,9 +551,9 @@ static int test_label_escaping(void)
 
 	CHECK(m);
 	CHECK(metrics_count_record(m, "slow-syscall", "a\\b\"c\nd", "read") == 0);
-	CHECK(metrics_count_dropped(m, "queue-full", "caf\xe9", 1) == 0);
+	CHECK(metrics_count_dropped(m, "queue-full", "caf\xe9", "stream", 1) == 0);
 	/* two raw values that read the same after UTF-8 repair are one series */
-	CHECK(metrics_count_dropped(m, "queue-full", "caf\xe8", 1) == 0);
+	CHECK(metrics_count_dropped(m, "queue-full", "caf\xe8", "stream", 1) == 0);
 	text = render_plain(m);
 	CHECK(text);
 	CHECK_LINE(text, "stallwatch_info{version=\"" SW_VERSION "\",mode=\"run\\\"x\"} 1");
@@ -561,7 +561,7 @@ static int test_label_escaping(void)
 		   "stallwatch_records_total{action=\"slow-syscall\",rule=\"a\\\\b\\\"c\\nd\","
 		   "syscall=\"read\"} 1");
 	CHECK_LINE(text, "stallwatch_records_dropped_total{reason=\"queue-full\","
-			 "rule=\"caf\xef\xbf\xbd\"} 2");
+			 "rule=\"caf\xef\xbf\xbd\",sink=\"stream\"} 2");
 	CHECK_EXPOSITION(text);
 	return 0;
 }
@@ -623,7 +623,8 @@ static int test_grammar_everything(void)
 		snprintf(rule, sizeof(rule), "rule-%zu", i % 7);
 		CHECK(metrics_count_record(m, i % 2 ? "slow-syscall" : "stuck-syscall", rule,
 					   names[i % ARRAY_SIZE(names)]) == 0);
-		CHECK(metrics_count_dropped(m, i % 3 ? "rate-limit" : "write-error", rule, i) == 0);
+		CHECK(metrics_count_dropped(m, i % 3 ? "rate-limit" : "write-error", rule,
+					    i % 3 ? "" : "stream", i) == 0);
 	}
 	CHECK(metrics_count_record(m, "records-dropped", "stallwatch.records-dropped", NULL) == 0);
 	metrics_set_host(m, &full_host);

@@ -10,7 +10,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,7 +151,8 @@ static int test_file_basic(void)
 	for (int i = 0; i < 500; i++)
 		CHECK(submit_seq(out, i, 100, "r") == 0);
 	output_close(out, &st);
-	CHECK(st.written == 500 && st.dropped_queue == 0 && st.dropped_write == 0);
+	CHECK(st.stream.written == 500 && st.stream.dropped_queue == 0 &&
+	      st.stream.dropped_write == 0 && st.stream.unflushed == 0);
 	CHECK(tally_file(path, &t) == 0);
 	CHECK(t.records == 500 && t.bad == 0 && t.dropped_records == 0);
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
@@ -177,9 +180,9 @@ static int test_write_error_forever(void)
 		CHECK(submit_seq(out, i, 10, "r") == 0);
 	usleep(50 * 1000); /* a few idle retries */
 	output_close(out, &st);
-	CHECK(st.written == 0);
-	CHECK(st.dropped_write == 7);
-	CHECK(st.write_errno == ENOSPC);
+	CHECK(st.stream.written == 0);
+	CHECK(st.stream.dropped_write == 7 && st.stream.unreported_write == 7);
+	CHECK(st.stream.write_errno == ENOSPC);
 	CHECK(notes.n == 1);
 	CHECK(strstr(notes.last, "cannot write to output `/dev/full`"));
 	return 0;
@@ -219,7 +222,7 @@ static int test_write_error_recovers(void)
 	for (int i = 10; i < 15; i++)
 		CHECK(submit_seq(out, i, 10, "r") == 0);
 	output_close(out, &st);
-	CHECK(st.dropped_write == 0);
+	CHECK(st.stream.dropped_write == 10 && st.stream.unreported_write == 0);
 	CHECK(tally_file(file, &t) == 0);
 	CHECK(t.records == 5 && t.bad == 0);
 	CHECK(t.dropped[2] == 10);
@@ -291,7 +294,7 @@ static int test_queue_full(void)
 	close(p[1]);
 	pthread_join(th, NULL);
 	close(p[0]);
-	CHECK(st.dropped_queue == (uint64_t)refused);
+	CHECK(st.stream.dropped_queue == (uint64_t)refused && st.stream.unreported_queue == 0);
 	CHECK(tally_file(path, &t) == 0);
 	CHECK(t.bad == 0);
 	CHECK(t.records + t.dropped[1] == 1000);
@@ -513,7 +516,8 @@ static int test_idle_exit(void)
 	/* a drop counted while no thread runs: a thread starts to report it */
 	output_count_dropped(out, "rate-limit", "r", "slow-syscall", 7);
 	output_close(out, &st);
-	CHECK(st.written >= 30 && st.dropped_queue == 0 && st.dropped_write == 0);
+	CHECK(st.stream.written >= 30 && st.stream.dropped_queue == 0 &&
+	      st.stream.dropped_write == 0);
 	CHECK(threads_become(base));
 	CHECK(tally_file(path, &t) == 0);
 	CHECK(t.records == 30 && t.bad == 0);
@@ -522,6 +526,322 @@ static int test_idle_exit(void)
 	return 0;
 }
 
+/* Complete lines (ending in '\n') readable from fd now, without blocking. */
+static int drain_lines(int fd)
+{
+	char buf[65536];
+	int lines = 0;
+	ssize_t n;
+
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	return lines;
+}
+
+/*
+ * A pipe nobody ever reads (issue 16, item 4): close gives up at its limit,
+ * and every record is written (in the pipe), dropped (queue full) or still
+ * queued at exit, exactly: the record in hand when the limit passed too.
+ */
+static int test_stuck_pipe_exact(void)
+{
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	int p[2], queued = 0, lines;
+	uint64_t t0;
+
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .fd = p[1],
+						    .queue_max_records = 100,
+						    .close_timeout_ns = 300 * NSEC_PER_MSEC },
+			  &err) == 0);
+	for (int i = 0; i < 1000; i++)
+		queued += submit_seq(out, i, 1000, "r") == 0;
+	t0 = sw_mono_ns();
+	output_close(out, &st);
+	/* the limit, plus a slice of the writer's poll */
+	CHECK(sw_mono_ns() - t0 < 2 * NSEC_PER_SEC);
+	lines = drain_lines(p[0]);
+	close(p[0]);
+	close(p[1]);
+	CHECK(st.stream.written > 0 && st.stream.unflushed > 0 && !st.stream.no_reader);
+	CHECK(st.stream.written + st.stream.dropped_queue + st.stream.unflushed == 1000);
+	CHECK(st.stream.dropped_queue == (uint64_t)(1000 - queued));
+	/* the pipe holds exactly what was written: nothing taken off and lost */
+	CHECK((uint64_t)lines == st.stream.written);
+	/* the pipe stayed full: the final records-dropped record could not go out */
+	CHECK(st.stream.unreported_unflushed == st.stream.unflushed);
+	CHECK(st.stream.unreported_queue == st.stream.dropped_queue);
+	return 0;
+}
+
+struct fifo_reader {
+	const char *fifo, *out;
+};
+
+static void *fifo_reader_main(void *arg)
+{
+	struct fifo_reader *f = arg;
+	int in = open(f->fifo, O_RDONLY | O_CLOEXEC);
+	struct drain d = { .fd = in, .path = f->out };
+
+	if (in >= 0) {
+		drain_main(&d);
+		close(in);
+	}
+	return NULL;
+}
+
+/*
+ * -o FIFO without a reader (issue 16, item 6): open returns at once and says
+ * it waits; records queue; a reader that comes later gets them all.
+ */
+static int test_fifo_late_reader(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char fifo[256], path[256];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	struct fifo_reader f = { fifo, path };
+	struct tally t;
+	pthread_t th;
+	uint64_t t0;
+
+	CHECK(dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(path, sizeof(path), "%s/read.jsonl", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	t0 = sw_mono_ns();
+	CHECK(output_open(&out,
+			  &(struct output_options){
+				  .path = fifo, .format_auto = true, .host_name = "h" },
+			  &err) == 0);
+	CHECK(sw_mono_ns() - t0 < 500 * NSEC_PER_MSEC);
+	CHECK(output_waits_for_reader(out));
+	CHECK(output_format(out) == RECORD_FORMAT_JSON);
+	for (int i = 0; i < 5; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	usleep(300 * 1000);
+	CHECK(pthread_create(&th, NULL, fifo_reader_main, &f) == 0);
+	for (int i = 5; i < 8; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	output_close(out, &st);
+	pthread_join(th, NULL);
+	CHECK(st.stream.written == 8 && st.stream.unflushed == 0);
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.records == 8 && t.bad == 0 && t.dropped_records == 0);
+	rm_rf(dir);
+	return 0;
+}
+
+/* A FIFO nobody ever opens for reading: close ends at its limit and counts them as such. */
+static int test_fifo_never_read(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char fifo[256];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	uint64_t t0;
+
+	CHECK(dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .path = fifo,
+						    .close_timeout_ns = 200 * NSEC_PER_MSEC },
+			  &err) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	t0 = sw_mono_ns();
+	output_close(out, &st);
+	CHECK(sw_mono_ns() - t0 < 2 * NSEC_PER_SEC);
+	CHECK(st.stream.written == 0 && st.stream.unflushed == 3 && st.stream.no_reader);
+	CHECK(st.stream.unreported_unflushed == 3);
+	rm_rf(dir);
+	return 0;
+}
+
+/* A datagram socket at path that nobody reads (a stuck /dev/log). */
+static int bind_dgram(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * --syslog against a /dev/log that never reads (issue 16, item 3): each
+ * datagram is what syslog(3) sends; close ends at its limit (no closelog()
+ * to hang in); the stream got every record meanwhile (its own queue and
+ * thread); sent + still queued + dropped == submitted, exactly.
+ */
+static int test_syslog_stuck(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char sock[256], path[256], buf[8192], want[64];
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	struct tally t;
+	int rx, got = 0, bad = 0, queued = 0;
+	uint64_t t0;
+	ssize_t n;
+
+	CHECK(dir);
+	snprintf(sock, sizeof(sock), "%s/log.sock", dir);
+	snprintf(path, sizeof(path), "%s/out.jsonl", dir);
+	rx = bind_dgram(sock);
+	CHECK(rx >= 0);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .path = path,
+						    .syslog = true,
+						    .syslog_path = sock,
+						    .host_name = "h",
+						    .close_timeout_ns = 300 * NSEC_PER_MSEC },
+			  &err) == 0);
+	for (int i = 0; i < 500; i++)
+		queued += submit_seq(out, i, 100, "r") == 0;
+	t0 = sw_mono_ns();
+	output_close(out, &st);
+	CHECK(sw_mono_ns() - t0 < 2 * NSEC_PER_SEC);
+	CHECK(queued == 500); /* the stream took each one */
+	CHECK(tally_file(path, &t) == 0);
+	CHECK(t.records == 500 && st.stream.written == 500);
+	snprintf(want, sizeof(want), " stallwatch[%d]: {\"seq\":", (int)getpid());
+	fcntl(rx, F_SETFL, O_NONBLOCK);
+	while ((n = recv(rx, buf, sizeof(buf) - 1, 0)) > 0) {
+		int mon_day, h, m, s;
+		char mon[4];
+
+		buf[n] = 0;
+		got++;
+		/* <28> = daemon (3 << 3) | warning (4); "Mmm dd hh:mm:ss " local time */
+		if (strncmp(buf, "<28>", 4) != 0 ||
+		    sscanf(buf + 4, "%3s %2d %2d:%2d:%2d", mon, &mon_day, &h, &m, &s) != 5 ||
+		    !strstr(buf, want) || buf[n - 1] == '\n')
+			bad++;
+	}
+	close(rx);
+	CHECK(got >= 1 && bad == 0);
+	CHECK(st.syslog.on && st.syslog.written == (uint64_t)got);
+	CHECK(st.syslog.dropped_queue == 0);
+	CHECK(st.syslog.written + st.syslog.unflushed == 500);
+	CHECK(st.syslog.unflushed > 0 && st.syslog.unreported_unflushed == st.syslog.unflushed);
+	rm_rf(dir);
+	return 0;
+}
+
+/* --syslog where nothing listens: every record is counted as a write error, none waits. */
+static int test_syslog_missing(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char sock[256];
+	struct notes notes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct output *out = NULL;
+	struct output_stats st;
+	struct sw_error err = {};
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	CHECK(dir && devnull >= 0);
+	snprintf(sock, sizeof(sock), "%s/nothing", dir);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .fd = devnull,
+						    .syslog = true,
+						    .syslog_path = sock,
+						    .notify = on_notify,
+						    .notify_opaque = &notes },
+			  &err) == 0);
+	for (int i = 0; i < 4; i++)
+		CHECK(submit_seq(out, i, 10, "r") == 0);
+	output_close(out, &st);
+	close(devnull);
+	CHECK(st.stream.written == 4);
+	CHECK(st.syslog.written == 0 && st.syslog.unreported_write == 4);
+	CHECK(st.syslog.write_errno == ENOENT);
+	CHECK(notes.n == 1 && strstr(notes.last, "cannot write to syslog ("));
+	rm_rf(dir);
+	return 0;
+}
+
+/* A number after `prefix` in the file at path, or -1. */
+static long long file_value(const char *path, const char *prefix)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			v = atoll(line + strlen(prefix));
+	fclose(f);
+	return v;
+}
+
+/*
+ * A stuck stream does not starve the metrics file (issue 16, item 4): it has
+ * its own queue and thread, and counts every record while the stream waits.
+ */
+static int test_metrics_not_starved(void)
+{
+	_cleanup_free_ char *dir = tmpdir();
+	char path[256];
+	struct output *out = NULL;
+	struct sw_error err = {};
+	long long v = -1;
+	int p[2];
+
+	CHECK(dir);
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	snprintf(path, sizeof(path), "%s/m.prom", dir);
+	CHECK(output_open(&out,
+			  &(struct output_options){ .fd = p[1],
+						    .metrics_path = path,
+						    .mode = "run",
+						    .metrics_slots = 16,
+						    .metrics_interval_ns = 20 * NSEC_PER_MSEC,
+						    .close_timeout_ns = 200 * NSEC_PER_MSEC },
+			  &err) == 0);
+	/* 300 x 1 KB: the pipe (64 KiB) is full long before the end */
+	for (int i = 0; i < 300; i++)
+		CHECK(submit_seq(out, i, 1000, "r") == 0);
+	for (int i = 0; i < 200 && v != 300; i++) {
+		usleep(10000);
+		v = file_value(path, "stallwatch_records_total{action=\"slow-syscall\",rule=\"r\","
+				     "syscall=\"read\",source=\"m\"} ");
+	}
+	CHECK(v == 300);
+	CHECK(output_writer_running(out));
+	output_close(out, NULL);
+	/* the final file has the stream's losses, by sink */
+	CHECK(file_value(path, "stallwatch_records_dropped_total{reason=\"write-error\",rule=\"r\","
+			       "sink=\"stream\",source=\"m\"} ") > 0);
+	close(p[0]);
+	close(p[1]);
+	rm_rf(dir);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_file_basic), TEST(test_write_error_forever), TEST(test_write_error_recovers),
 	  TEST(test_queue_full), TEST(test_drop_reports), TEST(test_journal_and_header),
-	  TEST(test_metrics_rewrites), TEST(test_idle_exit))
+	  TEST(test_metrics_rewrites), TEST(test_idle_exit), TEST(test_stuck_pipe_exact),
+	  TEST(test_fifo_late_reader), TEST(test_fifo_never_read), TEST(test_syslog_stuck),
+	  TEST(test_syslog_missing), TEST(test_metrics_not_starved))
