@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/macro.h"
+#include "../common/thread.h"
 #include "../common/timeutil.h"
 
 #define DEFAULT_QUEUE_RECORDS 4096
@@ -547,19 +548,10 @@ static void *sink_main(void *arg);
 
 static int sink_start_locked(struct sink *s)
 {
-	sigset_t all, old;
 	int r;
 
 	s->done = false;
-	/*
-	 * Every signal is the tracer thread's business (its handlers end
-	 * wait4 with EINTR): a writer starts with all of them blocked.
-	 * SIGPIPE is thread-directed, so a closed pipe only gives EPIPE here.
-	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&s->thread, NULL, sink_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = sw_thread_create_quiet(&s->thread, sink_main, s);
 	if (r < 0)
 		return r;
 	s->started = true;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "../common/thread.h"
+
 static void *loader_main(void *arg)
 {
 	struct reloader *rl = arg;
@@ -18,7 +20,6 @@ static void *loader_main(void *arg)
 
 int reloader_request(struct reloader *rl)
 {
-	sigset_t all, old;
 	int r;
 
 	if (rl->running) {
@@ -27,11 +28,7 @@ int reloader_request(struct reloader *rl)
 	}
 	rl->result = NULL;
 	__atomic_store_n(&rl->done, 0, __ATOMIC_RELAXED);
-	/* every signal stays the tracing thread's (its handler ends wait4 with EINTR) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&rl->thread, NULL, loader_main, rl);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = sw_thread_create_quiet(&rl->thread, loader_main, rl);
 	if (r < 0)
 		return r;
 	rl->running = true;
