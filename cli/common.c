@@ -46,7 +46,8 @@ int cli_parse_trace(struct cli_trace_options *o, const char *arg)
 	struct sw_error err = {};
 
 	if (syscall_set_parse(arg, &set, &err) < 0) {
-		sw_error_prefix(&err, "-e `%s`", arg);
+		/* the start of a long SET is enough to find it; the reason must fit the line */
+		sw_error_prefix(&err, "-e `%.80s%s`", arg, strlen(arg) > 80 ? "..." : "");
 		cli_print_error(&err);
 		return -EINVAL;
 	}
