@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../policy/duration.h"
 #include "../policy/policy.h"
@@ -237,6 +239,30 @@ int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, i
 	if (r < 0)
 		cli_print_error(&err);
 	return r;
+}
+
+bool cli_fd_was_closed(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	return flags < 0 || (flags & FD_CLOEXEC);
+}
+
+int cli_check_record_stream(const struct cli_trace_options *t, int fd, const char *cmd)
+{
+	const char *name = fd == STDERR_FILENO ? "stderr" : "stdout";
+	FILE *say = fd == STDERR_FILENO ? stdout : stderr;
+
+	if (t->output_path || !cli_fd_was_closed(fd))
+		return 0;
+	if (!cli_fd_was_closed(fileno(say))) {
+		fprintf(say,
+			"stallwatch: %s: %s is closed and the records would go there: give -o FILE "
+			"(-o /dev/null discards them)\n",
+			cmd, name);
+		fflush(say);
+	}
+	return -EINVAL;
 }
 
 void cli_report_dropped(const struct output_stats *st)

@@ -347,6 +347,12 @@ static bool comm_matches(const char *pattern, const char *comm)
 	return strcmp(comm, pattern) == 0 || fnmatch(pattern, comm, 0) == 0;
 }
 
+/* A selector given but empty or all whitespace (not one given: NULL). */
+static bool blank(const char *s)
+{
+	return s && !s[strspn(s, " \t\n\v\f\r")];
+}
+
 int attach_select(const struct attach_query *q, struct attach_selection *ret, struct sw_error *err)
 {
 	_cleanup_closedir_ DIR *dir = opendir("/proc");
@@ -357,6 +363,9 @@ int attach_select(const struct attach_query *q, struct attach_selection *ret, st
 	struct dirent *de;
 
 	memset(ret, 0, sizeof(*ret));
+	/* an empty cgroup prefix is a prefix of every path: it chose every process */
+	if (blank(q->name) || blank(q->exe) || blank(q->cgroup))
+		return sw_error_set(err, -EINVAL, "attach: an empty or blank selector");
 	if (!dir)
 		return sw_error_set(err, -errno, "cannot read /proc");
 	for (pid_t p = getppid(); p > 0 && n_ancestors < ARRAY_SIZE(ancestors);) {

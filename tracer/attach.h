@@ -90,7 +90,8 @@ struct attach_selection {
  * a kernel thread, a known tracer, already traced, unreadable), or
  * ATTACH_UNCHECKED when --exe cannot be checked. A pid given with -p never
  * comes here: it is always attempted. Returns the number selected (0 if
- * none) or -errno. Free with attach_selection_done().
+ * none) or -errno: -EINVAL for a criterion that is empty or only
+ * whitespace. Free with attach_selection_done().
  */
 int attach_select(const struct attach_query *q, struct attach_selection *ret, struct sw_error *err);
 void attach_selection_done(struct attach_selection *s);

@@ -112,6 +112,33 @@ static int test_kernel_thread(void)
 	return 0;
 }
 
+/*
+ * An empty or blank criterion is refused, never a match-all: `--cgroup ''`
+ * chose every process on the host (an empty prefix starts every path).
+ */
+static int test_blank_selector(void)
+{
+	static const char *const blanks[] = { "", " ", "\t", " \n " };
+	struct attach_selection sel = {};
+	struct sw_error err = {};
+
+	for (size_t i = 0; i < ARRAY_SIZE(blanks); i++) {
+		struct attach_query qs[] = {
+			{ .cgroup = blanks[i] },
+			{ .exe = blanks[i] },
+			{ .name = blanks[i] },
+			{ .name = "sh", .cgroup = blanks[i] },
+		};
+
+		for (size_t k = 0; k < ARRAY_SIZE(qs); k++) {
+			CHECK(attach_select(&qs[k], &sel, &err) == -EINVAL);
+			CHECK(sel.n == 0);
+			CHECK(strstr(err.msg, "empty or blank selector"));
+		}
+	}
+	return 0;
+}
+
 /* the policy loader and attach --name share one wording */
 static int test_comm_never_matches(void)
 {
@@ -128,4 +155,4 @@ static int test_comm_never_matches(void)
 
 UNIT_MAIN(TEST(test_refuses_self_and_ancestors), TEST(test_no_such_process),
 	  TEST(test_find_by_name_excludes_self), TEST(test_kernel_thread),
-	  TEST(test_comm_never_matches))
+	  TEST(test_blank_selector), TEST(test_comm_never_matches))
