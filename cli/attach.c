@@ -396,7 +396,8 @@ static void dry_run(const struct attach_options *o, const struct attach_selectio
 				continue;
 			}
 			if (attach_inspect(o->pids[i], &c) < 0 || c.tracer_pid ||
-			    c.exe_errno == EACCES || c.exe_errno == EPERM) {
+			    c.exe_errno == EACCES || c.exe_errno == EPERM ||
+			    attach_check_threads(o->pids[i], NULL) < 0) {
 				attach_explain(o->pids[i], &err);
 				cli_error("%s", err.msg);
 				attach_candidate_done(&c);
