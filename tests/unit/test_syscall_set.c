@@ -193,12 +193,13 @@ static int hostile_regex_child(void)
 		"/x{32767}{32767}", /* interval copies multiply: a billion nodes */
 		"/((.*)*|(.?)*){24}", /* exponential compile time (37 s unbounded) */
 	};
-	struct rlimit as = { 512 << 20, 512 << 20 };
 	struct rusage ru;
 	char chain[2 * 16000 + 2] = "/";
 
 	/* sanitizer builds reserve terabytes up front: the limit would stop them at once */
 #if !defined(__SANITIZE_ADDRESS__)
+	struct rlimit as = { 512 << 20, 512 << 20 };
+
 	if (setrlimit(RLIMIT_AS, &as) < 0)
 		return 10;
 #endif
