@@ -316,7 +316,7 @@ static int refuse(pid_t pid, const char *comm, pid_t tid, pid_t tracer, int errn
 
 enum seize_result {
 	SEIZED,
-	GONE, /* left, or a zombie leader: its live threads still count */
+	GONE, /* left or leaving; a zombie leader too: its live threads still count */
 	OURS, /* already ours: created by a thread we seized */
 	REFUSED, /* *tracer holds it (0: EPERM for another reason, in *errno_code) */
 };
@@ -338,7 +338,8 @@ static enum seize_result seize_thread(pid_t pid, pid_t tid, long options, bool h
 		e = errno;
 		if (e == ESRCH || procinfo_status(tid, &ps) < 0)
 			return GONE;
-		if (tid == pid && ps.state == 'Z')
+		/* EPERM for a thread that is exiting (exit_state set), or a zombie leader */
+		if (ps.state == 'Z' || ps.state == 'X')
 			return GONE;
 		if (ps.tracer_pid == getpid())
 			return OURS;
