@@ -225,15 +225,17 @@ static void release(struct held_list *l)
 			kind = r < 0 ? STOP_EXITED : stop_classify(status, &sig, &event);
 			if (kind == STOP_NEW_TASK &&
 			    ptrace(PTRACE_GETEVENTMSG, l->v[i].tid, 0, &msg) == 0 &&
-			    held_add(l, (pid_t)msg, -1, false) == 0) {
-				bool *n = realloc(done, l->n * sizeof(*n));
+			    !held_has(l, (pid_t)msg)) {
+				bool *n = realloc(done, (l->n + 1) * sizeof(*n));
 
+				/* out of memory: the event loop or the kernel detaches it */
 				if (n) {
 					done = n;
-					done[l->n - 1] = false;
-					left++;
-				} else
-					l->n--; /* out of memory: the loop or the kernel detaches it */
+					if (held_add(l, (pid_t)msg, -1, false) == 0) {
+						done[l->n - 1] = false;
+						left++;
+					}
+				}
 			}
 			if (kind == STOP_SIGNAL)
 				pass = sig;
