@@ -91,6 +91,9 @@ static const char attach_usage[] =
 	"\n"
 	"Once every thread of a process is seized, stderr says:\n"
 	"  stallwatch: attached PID (COMM) with N threads\n"
+	"A process is attached whole or not at all: one with a thread that another\n"
+	"tracer holds (strace -p TID) is refused and left exactly as it was:\n"
+	"  stallwatch: attach PID (COMM): thread TID is already traced by pid N (strace); not attached\n"
 	"The first call seen after the attach may have started before it; its record\n"
 	"has stallwatch.partial: true and its duration is a lower bound.\n"
 	"\n"
@@ -400,7 +403,8 @@ static void dry_run(const struct attach_options *o, const struct attach_selectio
 				continue;
 			}
 			if (attach_inspect(o->pids[i], &c) < 0 || c.tracer_pid ||
-			    c.exe_errno == EACCES || c.exe_errno == EPERM) {
+			    c.exe_errno == EACCES || c.exe_errno == EPERM ||
+			    attach_check_threads(o->pids[i], NULL) < 0) {
 				attach_explain(o->pids[i], &err);
 				cli_error("%s", err.msg);
 				attach_candidate_done(&c);
@@ -438,14 +442,31 @@ static int parse_pid(const char *arg, pid_t *ret)
 	char *end;
 	long v;
 
+	/* digits only: strtol() alone takes " 5" and "+5" but not "5 " */
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v <= 0 || v > 0x3fffffff) {
+	if (errno || !*arg || strspn(arg, "0123456789") != strlen(arg) || *end || v <= 0 ||
+	    v > 0x3fffffff) {
 		cli_error("attach: -p `%s`: not a process id", arg);
 		return -EINVAL;
 	}
 	*ret = (pid_t)v;
 	return 0;
+}
+
+/*
+ * An empty selector, or one of whitespace alone, is a usage error: `--cgroup
+ * ''` once selected every process on the host (the supervisor's too).
+ */
+static bool selector_blank(const char *option, const char *value)
+{
+	if (!*value)
+		cli_error("attach: %s must not be empty", option);
+	else if (!value[strspn(value, " \t\n\v\f\r")])
+		cli_error("attach: %s must not be only whitespace", option);
+	else
+		return false;
+	return true;
 }
 
 static int parse_args(struct attach_options *o, int argc, char **argv)
@@ -494,10 +515,8 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 		case OPT_NAME: {
 			char hint[512];
 
-			if (!*optarg) {
-				cli_error("attach: --name must not be empty");
+			if (selector_blank("--name", optarg))
 				return -EINVAL;
-			}
 			if (sw_comm_never_matches(optarg, hint, sizeof(hint))) {
 				cli_error("attach: --name %s", hint);
 				return -EINVAL;
@@ -506,17 +525,13 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 			break;
 		}
 		case OPT_EXE:
-			if (!*optarg) {
-				cli_error("attach: --exe must not be empty");
+			if (selector_blank("--exe", optarg))
 				return -EINVAL;
-			}
 			o->query.exe = optarg;
 			break;
 		case OPT_CGROUP:
-			if (!*optarg) {
-				cli_error("attach: --cgroup must not be empty");
+			if (selector_blank("--cgroup", optarg))
 				return -EINVAL;
-			}
 			o->query.cgroup = optarg;
 			break;
 		case 'f':
@@ -550,6 +565,13 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 		cli_error("attach: no target (use -p PID, --name, --exe or --cgroup)");
 		return -EINVAL;
 	}
+	/* records (or the list) go to stdout: a closed one would take them to /dev/null, silently */
+	if (o->dry_run && cli_fd_was_closed(STDOUT_FILENO)) {
+		cli_error("attach: stdout is closed and the --dry-run list would go there");
+		return -EINVAL;
+	}
+	if (!o->dry_run && cli_check_record_stream(&o->trace, STDOUT_FILENO, "attach") < 0)
+		return -EINVAL;
 	if (!o->trace.watch_given)
 		syscall_set_fill_all(&o->trace.watch);
 	o->n_given = o->n_pids;

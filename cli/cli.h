@@ -119,6 +119,21 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg);
 int cli_recorder_init(struct recorder *rec, const struct cli_trace_options *t, int fd,
 		      const char *mode);
 
+/*
+ * Was descriptor fd (0-2) closed when stallwatch started? main() puts
+ * /dev/null there, close-on-exec; a descriptor inherited across execve(2)
+ * never is.
+ */
+bool cli_fd_was_closed(int fd);
+
+/*
+ * Without -o, records go to fd (stdout for attach, stderr for run). If it
+ * was closed they would go to main()'s /dev/null placeholder with nobody
+ * told: say so on the other of stdout/stderr (if that one is open) and
+ * return -EINVAL (a usage error, before anything starts); else 0.
+ */
+int cli_check_record_stream(const struct cli_trace_options *t, int fd, const char *cmd);
+
 /* --help lines of the sink options run and attach share */
 #define CLI_SINK_OPTIONS_HELP                                                                      \
 	"      --syslog            also send each record to syslog (/dev/log, ident\n"             \

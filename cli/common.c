@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../common/escape.h"
 #include "../policy/duration.h"
@@ -61,7 +63,8 @@ int cli_parse_trace(struct cli_trace_options *o, const char *arg)
 	struct sw_error err = {};
 
 	if (syscall_set_parse(arg, &set, &err) < 0) {
-		sw_error_prefix(&err, "-e `%s`", arg);
+		/* the start of a long SET is enough to find it; the reason must fit the line */
+		sw_error_prefix(&err, "-e `%.80s%s`", arg, strlen(arg) > 80 ? "..." : "");
 		cli_print_error(&err);
 		return -EINVAL;
 	}
@@ -278,6 +281,30 @@ static void report_sink_losses(const char *label, const struct output_sink_stats
 			  "still blocked after %.0f s",
 			  label, (unsigned long long)s->unreported_unflushed,
 			  (double)close_timeout_ns / 1e9);
+}
+
+bool cli_fd_was_closed(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	return flags < 0 || (flags & FD_CLOEXEC);
+}
+
+int cli_check_record_stream(const struct cli_trace_options *t, int fd, const char *cmd)
+{
+	const char *name = fd == STDERR_FILENO ? "stderr" : "stdout";
+	FILE *say = fd == STDERR_FILENO ? stdout : stderr;
+
+	if (t->output_path || !cli_fd_was_closed(fd))
+		return 0;
+	if (!cli_fd_was_closed(fileno(say))) {
+		fprintf(say,
+			"stallwatch: %s: %s is closed and the records would go there: give -o FILE "
+			"(-o /dev/null discards them)\n",
+			cmd, name);
+		fflush(say);
+	}
+	return -EINVAL;
 }
 
 void cli_report_dropped(const struct output_stats *st)

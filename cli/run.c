@@ -208,6 +208,9 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 				return -EINVAL;
 			break;
 		}
+	/* records go to stderr: a closed one would take them to /dev/null, silently */
+	if (cli_check_record_stream(&o->trace, STDERR_FILENO, "run") < 0)
+		return -EINVAL;
 	o->command = argv + optind;
 	if (!o->trace.watch_given)
 		syscall_set_fill_all(&o->trace.watch);

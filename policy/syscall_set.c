@@ -7,6 +7,9 @@
 
 #include "wait.h"
 
+#include "../common/bounded.h"
+#include "../common/macro.h"
+
 #include <regex.h>
 #include <seccomp.h>
 #include <string.h>
@@ -609,34 +612,87 @@ static int add_class(struct syscall_set *set, const char *class_name, struct sw_
 	return 0;
 }
 
-/*
- * A regex that matches nothing is not an error: a configuration shared
- * between arches may legitimately name syscalls one of them lacks.
- */
-static int add_regex(struct syscall_set *set, const char *pattern, struct sw_error *err)
+/* What matching a regex against every syscall name gives. */
+struct regex_answer {
+	struct syscall_set set;
+	char reason[128]; /* regerror() of a pattern regcomp() refused */
+};
+
+/* Compile pattern, match every native name: 0, -EINVAL (reason), -ENOMEM (REG_ESPACE). */
+static int regex_match_names(void *arg, void *out, size_t size)
 {
+	const char *pattern = arg;
+	struct regex_answer *a = out;
 	regex_t regex;
 	int r;
 
-	/* regcomp() accepts "" and matches everything: almost surely a typo. */
-	if (!*pattern)
-		return sw_error_set(err, -EINVAL, "empty regex `/`");
+	memset(a, 0, size);
 	r = regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB);
 	if (r != 0) {
-		char reason[128];
-
-		regerror(r, &regex, reason, sizeof(reason));
-		return sw_error_set(err, r == REG_ESPACE ? -ENOMEM : -EINVAL, "bad regex `/%s`: %s",
-				    pattern, reason);
+		regerror(r, &regex, a->reason, sizeof(a->reason));
+		return r == REG_ESPACE ? -ENOMEM : -EINVAL;
 	}
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
 		_cleanup_free_ char *owned = NULL;
 		const char *name = native_name(nr, &owned);
 
 		if (name && regexec(&regex, name, 0, NULL, 0) == 0)
-			syscall_set_add(set, nr);
+			syscall_set_add(&a->set, nr);
 	}
 	regfree(&regex);
+	return 0;
+}
+
+/*
+ * glibc's regcomp() has no bound of its own: an interval copies what it
+ * repeats, so nested ones multiply (`/x{32767}{32767}` grew to 6 GB before
+ * REG_ESPACE), a chain of 16000 `.?` takes 2 GB, and nested groups of
+ * stars and alternatives take exponential time (`((.*)*|(.?)*){24}`: 37 s).
+ * A short pattern without an interval cannot get there, and is matched
+ * here; any other is matched in a child under these bounds (common/bounded.h),
+ * which a useful pattern over names of at most 24 characters is far below.
+ */
+#define REGEX_INLINE_MAX 64
+#define REGEX_QUOTE_MAX 80
+static const struct sw_bounds regex_bounds = {
+	.memory_bytes = 64 << 20,
+	.cpu_seconds = 1,
+};
+
+/*
+ * A regex that matches nothing is not an error: a configuration shared
+ * between arches may legitimately name syscalls one of them lacks.
+ */
+static int add_regex(struct syscall_set *set, const char *pattern, struct sw_error *err)
+{
+	struct regex_answer a;
+	size_t len = strlen(pattern);
+	/* a message quotes a long pattern's start only: the reason must fit */
+	int shown = len > REGEX_QUOTE_MAX ? REGEX_QUOTE_MAX : (int)len;
+	const char *more = len > REGEX_QUOTE_MAX ? "..." : "";
+	int r;
+
+	/* regcomp() accepts "" and matches everything: almost surely a typo. */
+	if (!*pattern)
+		return sw_error_set(err, -EINVAL, "empty regex `/`");
+	if (len <= REGEX_INLINE_MAX && !strchr(pattern, '{'))
+		r = regex_match_names((void *)pattern, &a, sizeof(a));
+	else
+		r = sw_run_bounded(regex_match_names, (void *)pattern, &a, sizeof(a),
+				   &regex_bounds);
+	if (r == -EINVAL)
+		return sw_error_set(err, -EINVAL, "bad regex `/%.*s%s`: %s", shown, pattern, more,
+				    a.reason);
+	if (r == -ENOMEM || r == -E2BIG)
+		return sw_error_set(err, -EINVAL,
+				    "bad regex `/%.*s%s`: too big to compile (more than %d MiB or "
+				    "%u s of CPU)",
+				    shown, pattern, more, (int)(regex_bounds.memory_bytes >> 20),
+				    regex_bounds.cpu_seconds);
+	if (r < 0)
+		return sw_error_set(err, r, "regex `/%.*s%s`: cannot compile it in a child process",
+				    shown, pattern, more);
+	syscall_set_union(set, &a.set);
 	return 0;
 }
 

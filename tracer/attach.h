@@ -24,13 +24,22 @@
 int attach_check_target(pid_t pid, char *comm, size_t comm_size, struct sw_error *err);
 
 /*
- * PTRACE_SEIZE (with options) + PTRACE_INTERRUPT every thread of pid,
- * rescanning /proc/PID/task until a pass finds no new tid (threads come and
- * go during the attach); a thread that left (ESRCH) is normal. add() is
- * called for each seized thread with the syscall number /proc/TID/syscall
- * showed just before the seize (-1: not in a syscall). Returns the number
- * of threads seized, or -errno with err explaining why none could be:
- * already traced by pid N, another user, Yama scope, zombie, pid namespace.
+ * Every thread of pid or none: PTRACE_SEIZE (with options) +
+ * PTRACE_INTERRUPT each, in /proc/PID/task order, rescanning it until a
+ * pass finds no new tid (threads come and go during the attach); a thread
+ * that left (ESRCH) is normal, and so is a zombie leader. A thread that
+ * cannot be seized (another tracer has it) refuses the whole process: the
+ * threads seized so far are given back as they were (each detached at its
+ * next stop, a signal caught meanwhile handed back, a stopped thread left
+ * stopped), and nothing is added. When another stallwatch attaches at the
+ * same moment, exactly one of the two gets the process (see RACE_NS).
+ * Once all are seized, add() is called for each with the syscall number
+ * /proc/TID/syscall showed just before the seize (-1: not in a syscall);
+ * if it fails, the threads are given back too. Returns the number of
+ * threads held (new ones their clones created count too), or -errno with
+ * err explaining why the process is refused: "thread T is already traced
+ * by pid N (COMM); not attached", already traced by pid N, another user,
+ * Yama scope, zombie, pid namespace.
  */
 int attach_process(pid_t pid, long options, int (*add)(void *opaque, pid_t tid, int syscall_nr),
 		   void *opaque, struct sw_error *err);
@@ -90,10 +99,17 @@ struct attach_selection {
  * a kernel thread, a known tracer, already traced, unreadable), or
  * ATTACH_UNCHECKED when --exe cannot be checked. A pid given with -p never
  * comes here: it is always attempted. Returns the number selected (0 if
- * none) or -errno. Free with attach_selection_done().
+ * none) or -errno: -EINVAL for a criterion that is empty or only
+ * whitespace. Free with attach_selection_done().
  */
 int attach_select(const struct attach_query *q, struct attach_selection *ret, struct sw_error *err);
 void attach_selection_done(struct attach_selection *s);
+
+/*
+ * Is a thread of pid traced by another tracer (-EPERM, err: the line
+ * attach_process() refuses pid with), or none (0)? From /proc alone.
+ */
+int attach_check_threads(pid_t pid, struct sw_error *err);
 
 /*
  * The line attach_process() would fail with for pid, from /proc alone

@@ -1078,6 +1078,15 @@ static int add_tgid(struct tracer_ctx *ctx, pid_t tgid)
 	return 0;
 }
 
+static void drop_tgid(struct tracer_ctx *ctx, pid_t tgid)
+{
+	for (size_t i = 0; i < ctx->n_tgids; i++)
+		if (ctx->tgids[i] == tgid) {
+			ctx->tgids[i] = ctx->tgids[--ctx->n_tgids];
+			return;
+		}
+}
+
 /*
  * attach: a stop from a pid we did not seize. A new thread of a traced
  * process (its own stop can beat its creator's clone event) or, with -f, a
@@ -1936,10 +1945,18 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 
 		r = attach_check_target(opts->pids[i], comm, sizeof(comm), &perr);
 		if (r == 0) {
+			bool known = traced_tgid(ctx, opts->pids[i]);
+
 			r = add_tgid(ctx, opts->pids[i]);
 			if (r == 0)
 				r = n = attach_process(opts->pids[i], options, add_seized, ctx,
 						       &perr);
+			/*
+			 * Refused: not a target, so a thread attach_process() could not
+			 * give back in time is detached at its first stop (adopt_unknown)
+			 */
+			if (r < 0 && !known)
+				drop_tgid(ctx, opts->pids[i]);
 		}
 		if (r < 0) {
 			if (opts->failed)

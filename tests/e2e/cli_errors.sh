@@ -203,6 +203,103 @@ test_metrics_file_not_prom() {
 	expect_eq "$(cat err.txt)" "" "stderr of scan --metrics-file m.prom"
 }
 
+# -p takes digits only: ` 5` was taken (strtol skips blanks) while `5 ` was
+# refused; both are one line now, as are `+5` and an empty value.
+test_pid_digits_only() {
+	local v
+	for v in " $$" "$$ " "+$$" "" "$$x" "0x10"; do
+		one_line_error "attach -p '$v'" attach -p "$v"
+		expect_eq "$(cat err.txt)" "stallwatch: attach: -p \`$v\`: not a process id"
+	done
+}
+
+# A selector that is empty or only whitespace is a usage error (exit 2):
+# `--cgroup ''` selected every process on the host; `--cgroup ' '` was
+# "no process matches" (exit 1).
+test_blank_selectors() {
+	local opt v
+	for opt in --cgroup --exe --name; do
+		one_line_error "attach $opt ''" attach "$opt" ''
+		expect_eq "$(cat err.txt)" "stallwatch: attach: $opt must not be empty"
+		for v in ' ' '   ' "$(printf '\t')" "$(printf ' \n ')"; do
+			one_line_error "attach $opt '$v'" attach "$opt" "$v" --dry-run
+			expect_eq "$(cat err.txt)" "stallwatch: attach: $opt must not be only whitespace"
+		done
+	done
+	# with -p too: the selector is still refused, nothing is attached
+	one_line_error "attach -p \$\$ --cgroup ' '" attach -p $$ --cgroup ' '
+}
+
+# The records' stream closed (attach >&-, run 2>&-) and no -o: they went to
+# the /dev/null placeholder, exit 0, no word. Now exit 2 before anything
+# starts, one line on the other stream; -o makes it fine.
+test_closed_record_stream() {
+	local tgt
+	t_bg "$HELPERS/sleeper" 5000 s.txt
+	tgt=$BGPID
+	wait_for 'grep -q ^pid s.txt' 5 || fail "sleeper did not start"
+	sw attach -p "$tgt" >&- 2>err.txt
+	show err.txt
+	expect_rc 2 "status of attach >&-"
+	expect_eq "$(cat err.txt)" \
+		'stallwatch: attach: stdout is closed and the records would go there: give -o FILE (-o /dev/null discards them)'
+	expect_eq "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$tgt/status")" 0 "TracerPid of the target"
+	sw attach -p "$tgt" --dry-run >&- 2>err.txt
+	expect_rc 2 "status of attach --dry-run >&-"
+	expect_eq "$(cat err.txt)" 'stallwatch: attach: stdout is closed and the --dry-run list would go there'
+	rm -f ran
+	sw run -- touch ran >out.txt 2>&-
+	show out.txt
+	expect_rc 2 "status of run 2>&-"
+	expect_eq "$(cat out.txt)" \
+		'stallwatch: run: stderr is closed and the records would go there: give -o FILE (-o /dev/null discards them)'
+	[ ! -e ran ] || fail "run 2>&-: the command ran"
+	# nowhere to say it: still exit 2, nothing runs
+	sw run -- touch ran >&- 2>&-
+	expect_rc 2 "status of run >&- 2>&-"
+	[ ! -e ran ] || fail "run >&- 2>&-: the command ran"
+	# -o: the records have somewhere to go
+	sw run -m 0 -e nanosleep,clock_nanosleep -o r.json -- sh -c 'sleep 0.05; touch ran' >out.txt 2>&-
+	expect_rc 0 "status of run -o r.json 2>&-"
+	[ -e ran ] || fail "run -o r.json 2>&-: the command did not run"
+	[ "$(jq_count r.json 'name == "nanosleep" or name == "clock_nanosleep"')" -ge 1 ] ||
+		fail "no sleep record in r.json"
+	# stdout closed under run, stderr closed under attach: records are fine
+	sw run -- touch ran2 >&- 2>err.txt
+	expect_rc 0 "status of run >&-"
+	[ -e ran2 ] || fail "run >&-: the command did not run"
+	kill "$tgt"
+}
+
+# A -e regex whose compilation has no bound (/x{32767}{32767} grew to 6 GB
+# before regcomp() failed) is one line and exit 2, quickly, in bounded memory.
+test_regex_too_big() {
+	local re start ms
+	for re in '/x{32767}{32767}' '/((.*)*|(.?)*){24}'; do
+		start=$(now_ms)
+		# an unbounded regcomp() would fail here against the 1 GiB limit instead
+		# (sanitizer builds reserve terabytes up front: no limit for them)
+		case $STALLWATCH in
+		*/asan/*) one_line_error "run -e '$re'" run -e "$re" -- touch ran ;;
+		*) (
+			ulimit -v 1048576
+			one_line_error "run -e '$re'" run -e "$re" -- touch ran
+		) || exit 1 ;;
+		esac
+		ms=$(($(now_ms) - start))
+		expect_eq "$(cat err.txt)" \
+			"stallwatch: -e \`$re\`: bad regex \`$re\`: too big to compile (more than 64 MiB or 1 s of CPU)"
+		[ "$ms" -lt 20000 ] || fail "run -e '$re' took $ms ms"
+	done
+	# a long but ordinary regex still works (it is compiled in a child)
+	sw run -m 0 -e '/^(nanosleep|clock_nanosleep|read|write|openat|close|fstat|lseek|mmap|brk)$' \
+		-o r.json -- sleep 0.05 >out.txt 2>err.txt
+	show err.txt
+	expect_rc 0 "status of run with a long regex"
+	[ "$(jq_count r.json 'name == "nanosleep" or name == "clock_nanosleep"')" -ge 1 ] ||
+		fail "no sleep record with a long regex"
+}
+
 test_watch_not_available() {
 	# run, attach, scan and validate exist; watch is the command still to come
 	one_line_error "watch" watch
@@ -234,6 +331,10 @@ t_run unreadable_input_files test_unreadable_input_files
 t_run state_unwritable test_state_unwritable
 t_run policy_key_typo test_policy_key_typo
 t_run metrics_file_not_prom test_metrics_file_not_prom
+t_run pid_digits_only test_pid_digits_only
+t_run blank_selectors test_blank_selectors
+t_run closed_record_stream test_closed_record_stream
+t_run regex_too_big test_regex_too_big
 t_run watch_not_available test_watch_not_available
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only

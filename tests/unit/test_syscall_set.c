@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <seccomp.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "policy/syscall_set.h"
 #include "unit.h"
@@ -176,6 +180,71 @@ static int test_regex(void)
 	return 0;
 }
 
+/*
+ * Patterns glibc's regcomp() cannot compile in bounded memory or time are
+ * refused with one message, and stallwatch itself never holds what it
+ * would have taken: /x{32767}{32767} grew to 6 GB. Each parse runs in a
+ * child of the test under a 512 MiB RLIMIT_AS, so a parser without its own
+ * bound fails the test (REG_ESPACE, -ENOMEM) instead of eating the host.
+ */
+static int hostile_regex_child(void)
+{
+	static const char *const hostile[] = {
+		"/x{32767}{32767}", /* interval copies multiply: a billion nodes */
+		"/((.*)*|(.?)*){24}", /* exponential compile time (37 s unbounded) */
+	};
+	struct rusage ru;
+	char chain[2 * 16000 + 2] = "/";
+
+	/* sanitizer builds reserve terabytes up front: the limit would stop them at once */
+#if !defined(__SANITIZE_ADDRESS__)
+	struct rlimit as = { 512 << 20, 512 << 20 };
+
+	if (setrlimit(RLIMIT_AS, &as) < 0)
+		return 10;
+#endif
+	for (size_t i = 0; i < ARRAY_SIZE(hostile); i++)
+		if (parse_fails(hostile[i], -EINVAL, "too big to compile") < 0)
+			return 11 + (int)i;
+	/* 16000 `.?`: quadratic, 2 GB */
+	for (int i = 0; i < 16000; i++)
+		strcat(chain + 1 + 2 * i, ".?");
+	if (parse_fails(chain, -EINVAL, "too big to compile") < 0)
+		return 20;
+	/* what this process held stayed small: the work was done elsewhere */
+	if (getrusage(RUSAGE_SELF, &ru) < 0 || ru.ru_maxrss > 256 * 1024)
+		return 21;
+	return 0;
+}
+
+static int test_regex_bounded(void)
+{
+	struct syscall_set set;
+	int status;
+	pid_t pid;
+	/* long enough for the bounded path, with an interval: the same set as inline */
+	const char *long_re = "/^(rt_sig|rt_tgsig)(action|procmask|return|suspend|pending|"
+			      "timedwait|queueinfo){1}$";
+
+	CHECK(parse(long_re, &set) == 0);
+	CHECK(has_name(&set, "rt_sigaction") && has_name(&set, "rt_sigreturn"));
+	CHECK(has_name(&set, "rt_tgsigqueueinfo") && has_name(&set, "rt_sigtimedwait"));
+	CHECK(!has_name(&set, "read"));
+	CHECK(parse_fails("/^(read|write|openat|close|fstat|lseek|mmap|mprotect|munmap|brk)(",
+			  -EINVAL, "bad regex") == 0);
+
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(hostile_regex_child());
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fprintf(stderr, "  hostile regex child: status %#x\n", status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return 0;
+}
+
 static int test_all_and_none(void)
 {
 	struct syscall_set set, all;
@@ -347,6 +416,7 @@ static int test_class_tables(void)
 
 UNIT_MAIN(TEST(test_single_name), TEST(test_several_names), TEST(test_class_file),
 	  TEST(test_class_desc_and_net), TEST(test_negation), TEST(test_unknown_names),
-	  TEST(test_regex), TEST(test_all_and_none), TEST(test_trace_prefix),
-	  TEST(test_empty_items), TEST(test_unknown_class), TEST(test_failed_parse_keeps_result),
-	  TEST(test_set_operations), TEST(test_name_nr_round_trip), TEST(test_class_tables))
+	  TEST(test_regex), TEST(test_regex_bounded), TEST(test_all_and_none),
+	  TEST(test_trace_prefix), TEST(test_empty_items), TEST(test_unknown_class),
+	  TEST(test_failed_parse_keeps_result), TEST(test_set_operations),
+	  TEST(test_name_nr_round_trip), TEST(test_class_tables))
