@@ -3,7 +3,7 @@
  * escape.h - a string from a traced program or a file, made safe to print
  * on a terminal: a comm set with prctl(PR_SET_NAME, "\e[31m..."), a policy
  * key "\u001b]0;pwned\u0007" or a rule name with a newline must not recolour
- * or retitle the terminal, nor forge a second line (issue 16).
+ * or retitle the terminal, nor forge a second line.
  *
  * C escapes, as the text records have always written them: a newline, tab
  * and carriage return as \n, \t and \r; any other control character (C0,

@@ -4,7 +4,7 @@
  *
  * Loading a big policy takes a while (100 000 rules: about a second); done
  * on the tracing thread it held every traced thread that stopped meanwhile
- * (issue 16: a 9.98 s gap in the traced program). Instead a loader thread
+ * (a 9.98 s gap in the traced program, measured with 100k rules). Instead a loader thread
  * is started for each load and ends with it: the tracing thread keeps
  * serving stops, and takes the result at its next pass through the event
  * loop (a safe point: between two events, never inside one). No thread

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # escapes.sh - a string from a traced program or a policy file never reaches
-# the operator's terminal raw (issue 16): a comm full of escape sequences is
+# the operator's terminal raw: a comm full of escape sequences is
 # printed C-escaped (common/escape.h) in attach's lines, its --dry-run table
 # and a SIGHUP reload's error line. Policy diagnostics: tests/policy/80-*;
 # text records: tests/unit/test_record.c.

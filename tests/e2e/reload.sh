@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# reload.sh - a SIGHUP reload never holds a traced program (issue 16): the
+# reload.sh - a SIGHUP reload never holds a traced program: the
 # policy loads on a loader thread while the tracer keeps serving stops, the
 # new one is swapped in when ready, a SIGHUP during a load is coalesced into
 # one more load, and a load still running when stallwatch ends is abandoned.

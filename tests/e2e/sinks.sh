@@ -286,7 +286,7 @@ lost_said() {
 }
 
 # A reader that reads 256 KiB slowly, then stops but keeps the FIFO open
-# (issue 16, item 4). The metrics file keeps counting while the stream is
+#. The metrics file keeps counting while the stream is
 # stuck (it has its own queue and thread), stallwatch exits within the 5 s
 # close limit once the command is done, and every record is written or
 # counted, exactly: the records in the FIFO + the counts of its
@@ -332,7 +332,7 @@ test_fifo_stuck_exact() {
 	all_json read.jsonl
 }
 
-# -o FIFO that nobody reads (issue 16, item 6): opening it never blocks.
+# -o FIFO that nobody reads: opening it never blocks.
 # attach says once that the FIFO has no reader, attaches, and SIGTERM ends it
 # with the status of a clean detach.
 test_fifo_no_reader_attach() {

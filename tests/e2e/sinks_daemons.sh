@@ -251,7 +251,7 @@ with open(sys.argv[3], "wb") as f:
         except BlockingIOError:
             break'
 
-# A /dev/log whose receiver never reads (issue 16, item 3): AF_UNIX datagrams
+# A /dev/log whose receiver never reads: AF_UNIX datagrams
 # block once its queue is full. The command ends at once; stallwatch exits
 # within the 5 s close limit while the receiver still lives; every record is
 # sent or counted, exactly: the datagrams the receiver holds (read after the

@@ -542,7 +542,7 @@ static int drain_lines(int fd)
 }
 
 /*
- * A pipe nobody ever reads (issue 16, item 4): close gives up at its limit,
+ * A pipe nobody ever reads: close gives up at its limit,
  * and every record is written (in the pipe), dropped (queue full) or still
  * queued at exit, exactly: the record in hand when the limit passed too.
  */
@@ -598,7 +598,7 @@ static void *fifo_reader_main(void *arg)
 }
 
 /*
- * -o FIFO without a reader (issue 16, item 6): open returns at once and says
+ * -o FIFO without a reader: open returns at once and says
  * it waits; records queue; a reader that comes later gets them all.
  */
 static int test_fifo_late_reader(void)
@@ -687,7 +687,7 @@ static int bind_dgram(const char *path)
 }
 
 /*
- * --syslog against a /dev/log that never reads (issue 16, item 3): each
+ * --syslog against a /dev/log that never reads: each
  * datagram is what syslog(3) sends; close ends at its limit (no closelog()
  * to hang in); the stream got every record meanwhile (its own queue and
  * thread); sent + still queued + dropped == submitted, exactly.
@@ -797,7 +797,7 @@ static long long file_value(const char *path, const char *prefix)
 }
 
 /*
- * A stuck stream does not starve the metrics file (issue 16, item 4): it has
+ * A stuck stream does not starve the metrics file: it has
  * its own queue and thread, and counts every record while the stream waits.
  */
 static int test_metrics_not_starved(void)
