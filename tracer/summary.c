@@ -66,6 +66,10 @@ int summary_add(struct summary *s, enum policy_abi abi, int index, uint64_t ns, 
 	}
 	e->calls++;
 	e->errors += failed;
+	if (ns == SUMMARY_NO_DURATION) {
+		e->untimed++;
+		return 0;
+	}
 	e->total_ns += ns;
 	if (ns < e->min_ns)
 		e->min_ns = ns;
@@ -77,7 +81,7 @@ int summary_add(struct summary *s, enum policy_abi abi, int index, uint64_t ns, 
 
 uint64_t summary_quantile_ns(const struct summary_entry *e, double q)
 {
-	uint64_t want = (uint64_t)((double)e->calls * q + 0.999999), seen = 0;
+	uint64_t want = (uint64_t)((double)(e->calls - e->untimed) * q + 0.999999), seen = 0;
 
 	if (!want)
 		want = 1;

@@ -20,8 +20,12 @@
 
 #define SUMMARY_BUCKETS 512
 
+/* summary_add()'s ns for a call whose duration is not known (notify: bracketed ends) */
+#define SUMMARY_NO_DURATION UINT64_MAX
+
 struct summary_entry {
 	uint64_t calls, errors, total_ns, min_ns, max_ns;
+	uint64_t untimed; /* calls counted without a duration */
 	uint32_t hist[SUMMARY_BUCKETS];
 };
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define TRACEE_INITIAL_CAPACITY 64
 
@@ -24,6 +25,8 @@ int tracee_table_init(struct tracee_table *tab)
 
 static void tracee_free(struct tracee *t)
 {
+	if (t->probe.syscall_fd >= 0)
+		close(t->probe.syscall_fd);
 	free(t->entry_fd_path);
 	free(t->info);
 	free(t);
@@ -101,6 +104,7 @@ struct tracee *tracee_add(struct tracee_table *tab, pid_t tid)
 	if (!t)
 		return NULL;
 	t->tid = tid;
+	t->probe.syscall_fd = -1;
 	insert_slot(tab->slots, tab->capacity, t);
 	tab->count++;
 	tab->used++;

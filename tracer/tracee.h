@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../policy/policy.h"
 #include "procinfo.h"
 
 enum call_state {
@@ -25,10 +26,33 @@ enum call_state {
 	CALL_RESTART_PENDING,
 };
 
+/* How the end of a call was seen (record field stallwatch.end_seen). */
+enum call_end_seen {
+	END_SEEN_EXACT, /* an exit stop (ptrace): no field */
+	END_SEEN_NEXT_CALL, /* the thread's next watched call */
+	END_SEEN_PROC_SAMPLE, /* /proc/TID/syscall no longer showed it */
+	END_SEEN_CPU_TIME, /* user CPU time grew: back in user space */
+	END_SEEN_THREAD_EXIT, /* the thread was gone */
+};
+
+/* What proved a call still in flight (record field stallwatch.inflight_evidence). */
+enum call_evidence {
+	EVIDENCE_NONE, /* the backend sees every end (ptrace): no field */
+	EVIDENCE_PROC_SYSCALL, /* /proc/TID/syscall: same nr, args and pc, state S or D */
+	EVIDENCE_CPU_TIME, /* "running", and only system CPU time grew */
+	EVIDENCE_STATE_WCHAN, /* /proc/TID/syscall unreadable: asleep in the kernel */
+};
+
 struct traced_call {
 	uint32_t arch; /* AUDIT_ARCH_* */
 	uint64_t nr; /* as the kernel reports it for arch */
 	uint64_t args[6];
+	uint64_t pc; /* user instruction pointer at entry (after the syscall instruction) */
+	/* policy_abi_of(arch, nr), once at entry; abi_ok false: an arch we do not know */
+	bool abi_ok;
+	enum policy_abi abi;
+	int index;
+	int native; /* native number (compat calls mapped by name), -1 unknown */
 	uint64_t start_ns; /* CLOCK_MONOTONIC at the first seccomp stop */
 	uint64_t threshold_ns; /* POLICY_UNWATCHED: tracked but never reported */
 	uint64_t deadline_ns; /* start + threshold; UINT64_MAX if never */
@@ -38,6 +62,13 @@ struct traced_call {
 	bool partial; /* began before the attach: duration is a lower bound */
 	int name_nr; /* >= 0: report under this native number (a resumed sleep) */
 	int8_t wait; /* %wait (policy/wait.h): -1 not decided yet, else 0 or 1 */
+	/*
+	 * Backends that see no exit (notify): the last moment the call was
+	 * proven in flight (start_ns until a probe says more), and how.
+	 */
+	uint64_t proven_in_ns;
+	enum call_evidence evidence;
+	bool approximate; /* the stuck decision rested on CPU accounting */
 };
 
 struct tracee {
@@ -68,6 +99,17 @@ struct tracee {
 	bool suspended_stuck_cut;
 	char *entry_fd_path; /* PROCINFO_PATH_MAX buffer, allocated on first use */
 	bool entry_fd_valid; /* entry_fd_path holds this call's fd path */
+	/*
+	 * What a backend that sees no exit (notify) keeps to answer "still in
+	 * flight?": a kept /proc/TID/syscall fd (-1 none yet), and a CPU-time
+	 * sample of the call in flight.
+	 */
+	struct {
+		int syscall_fd;
+		bool syscall_refused; /* no ptrace-level access: state and wchan instead */
+		uint64_t sample_ns; /* 0: no sample of this call yet */
+		uint64_t utime, stime; /* clock ticks at sample_ns */
+	} probe;
 	struct procinfo *info; /* identity cache, allocated at the first record */
 	uint64_t info_ns; /* when info was read (refreshed after a second) */
 };
