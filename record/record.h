@@ -60,7 +60,33 @@ struct record_syscall {
 	bool partial; /* started before the attach */
 	bool wait; /* blocks until an event by design (%wait) */
 	const char *note; /* extra human context for the message, or NULL */
+	/* how the call was seen: RECORD_BACKEND_*; NULL leaves stallwatch.backend out */
+	const char *backend;
+	/*
+	 * The end was bracketed, not seen (notify): duration_ns is the proven
+	 * lower bound, duration_max_ns (when has_duration_max) the upper one.
+	 */
+	bool approximate;
+	bool has_duration_max;
+	uint64_t duration_max_ns;
+	const char *end_seen; /* RECORD_END_*: what showed the bracketed end, or NULL */
+	const char *inflight_evidence; /* RECORD_INFLIGHT_*: what proved it in flight, or NULL */
 };
+
+/* stallwatch.backend */
+#define RECORD_BACKEND_PTRACE "ptrace"
+#define RECORD_BACKEND_NOTIFY "seccomp-notify"
+
+/* stallwatch.end_seen: how the end of a bracketed call was seen (doc/schema.md) */
+#define RECORD_END_NEXT_CALL "next-call" /* the thread's next notification */
+#define RECORD_END_PROC_SAMPLE "proc-sample" /* /proc/TID/syscall no longer shows it */
+#define RECORD_END_CPU_TIME "cpu-time" /* its user CPU time grew: back in user space */
+#define RECORD_END_THREAD_EXIT "thread-exit" /* the thread was gone */
+
+/* stallwatch.inflight_evidence: what proved a call still in flight (doc/schema.md) */
+#define RECORD_INFLIGHT_PROC_SYSCALL "proc-syscall" /* /proc/TID/syscall: same nr, args, pc */
+#define RECORD_INFLIGHT_CPU_TIME "cpu-time" /* running; only its system CPU time grew */
+#define RECORD_INFLIGHT_STATE_WCHAN "state-wchan" /* /proc/TID/syscall unreadable: state, wchan */
 
 /* One slab family in a host record (top growing caches, leak suspects). */
 struct record_slab_cache {

@@ -25,6 +25,23 @@
 #include "../record/recorder.h"
 #include "summary.h"
 
+/*
+ * How `run` sees the command's calls (--backend). ptrace: the seccomp
+ * prefilter stops each watched call at its entry and its exit (exact
+ * duration, return value). notify: seccomp user notification, no ptrace;
+ * entries only, so a call's end is bracketed and its return value unknown.
+ * auto: ptrace, and notify when ptrace is refused (PTRACE_SEIZE fails, e.g.
+ * EPERM from a seccomp filter, a container or Yama). attach always uses
+ * ptrace: a filter cannot be put into a process that is already running.
+ */
+enum tracer_backend {
+	TRACER_BACKEND_AUTO,
+	TRACER_BACKEND_PTRACE,
+	TRACER_BACKEND_NOTIFY,
+};
+
+struct tracer_result;
+
 struct tracer_run_options {
 	char *const *argv; /* the command, argv[0] as given */
 	const char *exec_path; /* resolved executable (cli/ searched PATH) */
@@ -55,6 +72,16 @@ struct tracer_run_options {
 	void *reload_opaque;
 	/* --summary: counts of every completed watched call (SIGUSR2 writes them), or NULL */
 	struct summary *summary;
+	/* --backend: the one to use; TRACER_BACKEND_AUTO (0) chooses (see enum tracer_backend) */
+	enum tracer_backend backend;
+	/*
+	 * Called once, if not NULL, as soon as the backend is chosen and
+	 * before the command runs, with ret's backend_used and
+	 * fallback_reason filled (the rest of ret is not yet): cli/ says
+	 * there, not after the command ended, that auto fell back.
+	 */
+	void (*backend_chosen)(void *opaque, const struct tracer_result *ret);
+	void *backend_chosen_opaque;
 };
 
 enum tracer_outcome {
@@ -77,6 +104,21 @@ struct tracer_result {
 	int code;
 	int failed_stage; /* TRACER_EXEC_FAILED: 1 seccomp load, 2 uid change, 3 execve */
 	struct tracer_stats stats;
+	/*
+	 * run: the backend that traced the command, TRACER_BACKEND_PTRACE or
+	 * TRACER_BACKEND_NOTIFY; TRACER_BACKEND_AUTO (0) only when tracer_run()
+	 * failed before it chose. attach does not set it (always ptrace).
+	 */
+	enum tracer_backend backend_used;
+	/*
+	 * run with TRACER_BACKEND_AUTO that fell back to notify: why ptrace was
+	 * not used, as "ERRNO-NAME from OPERATION: strerror", e.g. "EPERM from
+	 * PTRACE_SEIZE: Operation not permitted"; cli/ prints one line with it
+	 * ("stallwatch: ptrace refused (REASON); using --backend=notify").
+	 * Empty ("") when there was no fallback: an explicit --backend never
+	 * falls back, its failure is tracer_run()'s error.
+	 */
+	char fallback_reason[SW_ERROR_MSG_MAX];
 };
 
 struct tracer_attach_options {
