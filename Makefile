@@ -166,7 +166,10 @@ build/helpers/%: tests/helpers/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu17 -Wall -Wextra -D_GNU_SOURCE -pthread $< -o $@ \
-		$(LDFLAGS) -pthread
+		$(LDFLAGS) -pthread $(HELPER_LIBS)
+
+# noptrace loads a seccomp filter of its own (libseccomp)
+build/helpers/noptrace: HELPER_LIBS = $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 
 helpers: $(HELPER_BINS) $(DEMO_BIN)
 

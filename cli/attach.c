@@ -49,6 +49,7 @@ static const char attach_usage[] =
 	"USAGE: stallwatch attach [-e SET] [-m DUR] [--policy FILE]... [-o FILE]\n"
 	"                         [--format json|text] [--syslog] [--metrics-file FILE]\n"
 	"                         [--rate-limit N] [--summary] [-f] [--dry-run]\n"
+	"                         [--backend ptrace]\n"
 	"                         -p PID [-p PID...] | --name COMM | --exe GLOB | --cgroup PATH\n"
 	"\n"
 	"Attach to running processes, every thread, and report their slow and stuck\n"
@@ -79,6 +80,9 @@ static const char attach_usage[] =
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n" CLI_SINK_OPTIONS_HELP
+	"      --backend=NAME      ptrace, the only one attach has (auto is the same);\n"
+	"                          notify is for run only: a seccomp filter cannot be\n"
+	"                          put into a running process. bpf: not in this version\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"--name, --exe and --cgroup never choose stallwatch (this one or another), its\n"
@@ -554,6 +558,8 @@ static int parse_args(struct attach_options *o, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	if (cli_check_backend(&o->trace, "attach") < 0)
+		return -EINVAL;
 	for (int i = optind; i < argc; i++)
 		if (cli_check_min_duration_unit(&o->trace, argv[i], "attach") < 0)
 			return -EINVAL;

@@ -15,6 +15,7 @@
 #include "../policy/load.h"
 #include "../policy/syscall_set.h"
 #include "../record/recorder.h"
+#include "../tracer/tracer.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUN_INTERNAL 125
@@ -57,6 +58,8 @@ struct cli_trace_options {
 	const char *metrics_path; /* --metrics-file */
 	uint32_t rate_limit_per_min; /* --rate-limit */
 	bool rate_limit_given;
+	enum tracer_backend backend; /* --backend (the last one given); AUTO if none */
+	bool backend_bpf; /* the last --backend was bpf, which this version does not have */
 };
 
 void cli_trace_options_init(struct cli_trace_options *o);
@@ -64,6 +67,16 @@ void cli_trace_options_init(struct cli_trace_options *o);
 int cli_parse_trace(struct cli_trace_options *o, const char *arg);
 int cli_parse_min_duration(struct cli_trace_options *o, const char *arg);
 int cli_parse_format(struct cli_trace_options *o, const char *arg);
+/*
+ * --backend NAME: auto, ptrace, notify or bpf; anything else prints the
+ * error (with the nearest name, if one is near) and returns -EINVAL.
+ */
+int cli_parse_backend(struct cli_trace_options *o, const char *arg);
+/*
+ * After parsing (cmd: "run" or "attach"): --backend=bpf, and notify for
+ * attach, print the usage error and return -EINVAL; else 0.
+ */
+int cli_check_backend(const struct cli_trace_options *o, const char *cmd);
 
 /*
  * In a getopt loop, right after -m/--min-duration was parsed: note how it was
@@ -86,6 +99,7 @@ int cli_check_min_duration_unit(const struct cli_trace_options *o, const char *w
 #define CLI_OPT_SYSLOG 0x204
 #define CLI_OPT_METRICS_FILE 0x205
 #define CLI_OPT_RATE_LIMIT 0x206
+#define CLI_OPT_BACKEND 0x207
 
 /* getopt_long entries of the options cli_parse_trace_option() parses (run, attach) */
 /* clang-format off */
@@ -99,11 +113,13 @@ int cli_check_min_duration_unit(const struct cli_trace_options *o, const char *w
 	{ "summary", no_argument, NULL, CLI_OPT_SUMMARY },                      \
 	{ "syslog", no_argument, NULL, CLI_OPT_SYSLOG },                        \
 	{ "metrics-file", required_argument, NULL, CLI_OPT_METRICS_FILE },      \
-	{ "rate-limit", required_argument, NULL, CLI_OPT_RATE_LIMIT }
+	{ "rate-limit", required_argument, NULL, CLI_OPT_RATE_LIMIT },          \
+	{ "backend", required_argument, NULL, CLI_OPT_BACKEND }
 /* clang-format on */
 
 /*
- * The options every tracing subcommand shares (-e, -m, -o, --format):
+ * The options every tracing subcommand shares (-e, -m, -o, --format, ...,
+ * --backend):
  * returns 1 if c was one of them and was parsed, 0 if c is not one of
  * them, -EINVAL after printing the error.
  */

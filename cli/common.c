@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../common/escape.h"
+#include "../common/suggest.h"
 #include "../policy/duration.h"
 #include "../policy/policy.h"
 #include "../policy/ratelimit.h"
@@ -161,6 +162,50 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg)
 	return 0;
 }
 
+int cli_parse_backend(struct cli_trace_options *o, const char *arg)
+{
+	/* the names of --backend; bpf is known, but not in this version (cli_check_backend) */
+	static const char *const names[] = { "auto", "ptrace", "notify", "bpf" };
+	static const enum tracer_backend values[] = {
+		TRACER_BACKEND_AUTO,
+		TRACER_BACKEND_PTRACE,
+		TRACER_BACKEND_NOTIFY,
+		TRACER_BACKEND_AUTO,
+	};
+	const char *near;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(arg, names[i]) == 0) {
+			o->backend = values[i];
+			o->backend_bpf = strcmp(arg, "bpf") == 0;
+			return 0;
+		}
+	near = sw_suggest(arg, names, ARRAY_SIZE(names));
+	cli_error("--backend `%.80s`: unknown backend%s%s%s (valid: auto, ptrace, notify, bpf)",
+		  arg, near ? "; did you mean `" : "", near ?: "", near ? "`?" : "");
+	return -EINVAL;
+}
+
+int cli_check_backend(const struct cli_trace_options *o, const char *cmd)
+{
+	bool run = strcmp(cmd, "run") == 0;
+
+	if (o->backend_bpf) {
+		cli_error("%s: --backend=bpf: not available in this version yet; use "
+			  "--backend=ptrace%s",
+			  cmd, run ? " or --backend=notify" : "");
+		return -EINVAL;
+	}
+	if (!run && o->backend == TRACER_BACKEND_NOTIFY) {
+		cli_error(
+			"%s: --backend=notify works with run only: a seccomp filter cannot be put "
+			"into a process that is already running; use --backend=ptrace (the default)",
+			cmd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
 {
 	switch (c) {
@@ -196,6 +241,8 @@ int cli_parse_trace_option(struct cli_trace_options *o, int c, const char *arg)
 	case CLI_OPT_METRICS_FILE:
 		o->metrics_path = arg;
 		return 1;
+	case CLI_OPT_BACKEND:
+		return cli_parse_backend(o, arg) < 0 ? -EINVAL : 1;
 	case CLI_OPT_RATE_LIMIT: {
 		char *end;
 		unsigned long long v;

@@ -34,7 +34,8 @@ struct run_options {
 static const char run_usage[] =
 	"USAGE: stallwatch run [-e SET] [-m DUR] [--policy FILE]... [--no-default-policy]\n"
 	"                      [-o FILE] [--format json|text] [--syslog] [--metrics-file FILE]\n"
-	"                      [--rate-limit N] [--summary] [-u USER] -- COMMAND [ARG...]\n"
+	"                      [--rate-limit N] [--summary] [-u USER] [--backend NAME]\n"
+	"                      -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND under a seccomp-prefiltered ptrace watchdog. Every thread and\n"
 	"child is followed; a watched syscall that fires a policy rule yields one JSON\n"
@@ -64,6 +65,13 @@ static const char run_usage[] =
 	"      --summary           at exit (and on SIGUSR2): per syscall calls, errors,\n"
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -u, --user=USER         run COMMAND as USER (uid, gid and groups)\n"
+	"      --backend=NAME      how calls are seen: ptrace (stops each watched call\n"
+	"                          at entry and exit: exact durations, return values),\n"
+	"                          notify (seccomp user notification, no ptrace: COMMAND\n"
+	"                          may itself run strace or gdb; entries only, so a\n"
+	"                          duration is bracketed and the return value unknown)\n"
+	"                          or auto (default): ptrace, notify if ptrace is\n"
+	"                          refused, said in one line. bpf: not in this version\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Exit status: COMMAND's own; if it died by a signal, stallwatch dies by the\n"
@@ -87,6 +95,20 @@ static const char run_usage[] =
 static void tracer_warn(void *opaque, const char *line)
 {
 	cli_print_escaped(stderr, "stallwatch: warning: ", line);
+}
+
+/*
+ * auto fell back to notify: one line, once (opaque: bool, said already).
+ * The tracer calls it before the command runs; cli_run() once more after.
+ */
+static void backend_chosen(void *opaque, const struct tracer_result *res)
+{
+	bool *said = opaque;
+
+	if (*said || !res->fallback_reason[0] || res->backend_used != TRACER_BACKEND_NOTIFY)
+		return;
+	*said = true;
+	cli_error("ptrace refused (%s); using --backend=notify", res->fallback_reason);
 }
 
 /*
@@ -197,6 +219,8 @@ static int parse_args(struct run_options *o, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	if (cli_check_backend(&o->trace, "run") < 0)
+		return -EINVAL;
 	if (optind >= argc) {
 		cli_error("run: no command given (stallwatch run [OPTIONS] -- COMMAND)");
 		return -EINVAL;
@@ -233,6 +257,7 @@ int cli_run(int argc, char **argv)
 	struct sw_error err = {};
 	char exec_path[PATH_MAX];
 	gid_t groups[MAX_GROUPS];
+	bool fallback_said = false;
 	int r, exec_errno = 0;
 
 	cli_trace_options_init(&o.trace);
@@ -287,12 +312,16 @@ int cli_run(int argc, char **argv)
 	topts.reload_done = cli_policy_adopt;
 	topts.reload_opaque = &policy;
 	topts.recorder = &recorder;
+	topts.backend = o.trace.backend;
+	topts.backend_chosen = backend_chosen;
+	topts.backend_chosen_opaque = &fallback_said;
 	if (o.trace.summary && !(topts.summary = summary_new())) {
 		cli_error("out of memory");
 		recorder_done(&recorder, NULL);
 		return EXIT_RUN_INTERNAL;
 	}
 	r = tracer_run(&topts, &result, &err);
+	backend_chosen(&fallback_said, &result);
 	if (topts.summary) {
 		summary_emit(topts.summary, &recorder);
 		summary_free(topts.summary);
@@ -300,6 +329,12 @@ int cli_run(int argc, char **argv)
 	recorder_done(&recorder, &ostats);
 	cli_report_dropped(&ostats);
 	cli_report_rate_limited(&result.stats);
+	if (r == -EPERM && o.trace.backend == TRACER_BACKEND_PTRACE) {
+		/* ptrace refused (a seccomp filter, a container, Yama): say what works without it */
+		cli_error("%s: %s; --backend=notify works without ptrace", err.msg,
+			  strerror(EPERM));
+		return EXIT_RUN_INTERNAL;
+	}
 	if (r < 0) {
 		cli_print_error(&err);
 		return EXIT_RUN_INTERNAL;

@@ -99,21 +99,32 @@ static json_t *cgroup_array(const char *text)
 	return arr;
 }
 
+/* U+2265 and U+2264: the bounds of a bracketed duration, "≥153.0 ms (≤160.2 ms)" */
+#define GE "\xe2\x89\xa5"
+#define LE "\xe2\x89\xa4"
+
 void record_message(const struct record_syscall *ev, char *buf, size_t size)
 {
-	char dur[32], thr[32], comm[64];
+	char dur[32], max[40] = "", thr[32], comm[64];
 	const char *object = ev->path ? ev->path : ev->fd_path;
 	bool stuck = strcmp(ev->action, "stuck-syscall") == 0;
 
 	sw_format_duration(ev->duration_ns, dur, sizeof(dur));
+	/* a stuck call is still in flight: it has no upper bound yet */
+	if (ev->has_duration_max && !stuck) {
+		char d[32];
+
+		snprintf(max, sizeof(max), " (" LE "%s)",
+			 sw_format_duration(ev->duration_max_ns, d, sizeof(d)));
+	}
 	sw_format_threshold(ev->threshold_ns, thr, sizeof(thr));
 	sw_utf8_sanitize(ev->proc.name ? ev->proc.name : "?",
 			 ev->proc.name ? strlen(ev->proc.name) : 1, comm, sizeof(comm), 0);
-	snprintf(buf, size, "%s()%s%.*s %s %s%s (threshold %s) in %s[%d/%d]%s%s%s", ev->name,
+	snprintf(buf, size, "%s()%s%.*s %s %s%s%s%s (threshold %s) in %s[%d/%d]%s%s%s", ev->name,
 		 object ? " of " : "", object ? 1024 : 0, object ? object : "",
-		 stuck ? "in flight for" : "took", ev->partial ? "at least " : "", dur, thr, comm,
-		 ev->proc.pid, ev->proc.tid, ev->note ? " (" : "", ev->note ? ev->note : "",
-		 ev->note ? ")" : "");
+		 stuck ? "in flight for" : "took", ev->partial ? "at least " : "", max[0] ? GE : "",
+		 dur, max, thr, comm, ev->proc.pid, ev->proc.tid, ev->note ? " (" : "",
+		 ev->note ? ev->note : "", ev->note ? ")" : "");
 }
 
 /*
@@ -217,6 +228,13 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 		set_new(sw, "sched_delay_ns", json_integer((json_int_t)ev->sched_delay_ns));
 	if (ev->partial)
 		set_new(sw, "partial", json_true());
+	set_str(sw, "backend", ev->backend);
+	if (ev->approximate)
+		set_new(sw, "approximate", json_true());
+	if (ev->has_duration_max && !stuck)
+		set_new(sw, "duration_max_ns", json_integer((json_int_t)ev->duration_max_ns));
+	set_str(sw, "end_seen", ev->end_seen);
+	set_str(sw, "inflight_evidence", ev->inflight_evidence);
 	sc = json_object();
 	set_str(sc, "name", ev->name);
 	set_new(sc, "nr", json_integer(ev->nr));
@@ -435,13 +453,16 @@ static void text_field(struct text_line *t, size_t col, const char *s, size_t wi
 	text_put(t, s, TEXT_FIELD, width);
 }
 
-/* A right-aligned ASCII value that ends just before column end. */
+/* A right-aligned value of ours (ASCII, or a bound sign) that ends just before column end. */
 static void text_right(struct text_line *t, size_t end, const char *s)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), cells = 0;
 
-	text_to(t, end > len ? end - len : 0);
-	text_ascii(t, s);
+	/* one cell per character: every byte but UTF-8 continuation bytes */
+	for (size_t i = 0; i < len; i++)
+		cells += ((unsigned char)s[i] & 0xc0) != 0x80;
+	text_to(t, end > cells ? end - cells : 0);
+	text_raw(t, s, len, cells);
 }
 
 /* Every text line starts with TIME, LEVEL and the EVENT tag. Returns 0 or -errno. */
@@ -544,9 +565,14 @@ static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_m
 	snprintf(num, sizeof(num), "%d/%d", (int)ev->proc.pid, (int)ev->proc.tid);
 	text_field(&t, TEXT_PID, num, TEXT_PID_W);
 	text_field(&t, TEXT_SYSCALL, ev->name ? ev->name : "?", TEXT_SYSCALL_W);
-	/* a stuck call is still in flight: its latency so far is a lower bound */
-	snprintf(num, sizeof(num), "%s%" PRIu64 ".%03" PRIu64, stuck ? ">" : "",
-		 ev->duration_ns / NSEC_PER_MSEC, ev->duration_ns % NSEC_PER_MSEC / NSEC_PER_USEC);
+	/*
+	 * A stuck call is still in flight: its latency so far is a lower
+	 * bound (>). A bracketed one ended in between its two bounds (>=,
+	 * then the upper one in DETAIL).
+	 */
+	snprintf(num, sizeof(num), "%s%" PRIu64 ".%03" PRIu64,
+		 stuck ? ">" : (ev->has_duration_max ? GE : ""), ev->duration_ns / NSEC_PER_MSEC,
+		 ev->duration_ns % NSEC_PER_MSEC / NSEC_PER_USEC);
 	text_right(&t, TEXT_LAT_END, num);
 	text_ret(ev, stuck, num, sizeof(num));
 	text_right(&t, TEXT_RET_END, num);
@@ -564,6 +590,18 @@ static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_m
 		/* began before the attach: LAT(ms) counts from the attach */
 		text_detail_sep(&t, &started);
 		text_ascii(&t, "partial");
+	}
+	if (ev->has_duration_max && !stuck) {
+		snprintf(num, sizeof(num), "(" LE "%" PRIu64 ".%03" PRIu64 " ms)",
+			 ev->duration_max_ns / NSEC_PER_MSEC,
+			 ev->duration_max_ns % NSEC_PER_MSEC / NSEC_PER_USEC);
+		text_detail_sep(&t, &started);
+		text_put(&t, num, TEXT_ESCAPE, SIZE_MAX);
+	}
+	if (ev->approximate) {
+		/* an end bracketed, not seen (notify): LAT(ms) is a lower bound */
+		text_detail_sep(&t, &started);
+		text_ascii(&t, "approximate");
 	}
 	if (ev->note) {
 		text_detail_sep(&t, &started);

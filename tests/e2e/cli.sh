@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # cli.sh - usage errors (exit 2, one "stallwatch: " line, nothing run),
 # --help/--version, -o FILE (0600, append), --format text, -u USER, the
-# JSON record schema, and an unprivileged run.
+# JSON record schema, an unprivileged run, and --backend.
 . "$(dirname "$0")/lib.sh"
 
 H=$HELPERS
@@ -206,6 +206,97 @@ test_unprivileged() {
 		"duration"
 }
 
+# --backend=bpf: one line that says what to use instead, exit 2, nothing run or attached.
+test_backend_bpf() {
+	usage_error run --backend=bpf -- touch ran
+	one_error_line run --backend=bpf
+	grep -q -- '--backend=bpf: not available in this version yet; use --backend=ptrace or --backend=notify$' \
+		err.txt || fail "the line does not say what to use instead"
+	usage_error run --backend bpf -e nanosleep -- touch ran
+	one_error_line run --backend bpf
+	t_bg sleep 10
+	usage_error attach --backend=bpf -p "$BGPID"
+	one_error_line attach --backend=bpf
+	grep -q -- '--backend=bpf: .*; use --backend=ptrace$' err.txt ||
+		fail "attach: the line does not point to --backend=ptrace alone"
+	# the last --backend counts, as for every option that takes one value
+	sw run --backend=bpf --backend=ptrace -e nanosleep -o rec.json -- "$H/sleeper" 100 >/dev/null 2>err.txt
+	show err.txt rec.json
+	expect_rc 0 "run --backend=bpf --backend=ptrace"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow')" 1 "nanosleep records"
+}
+
+# attach --backend=notify: a usage error (no filter goes into a running process).
+test_backend_attach_notify() {
+	local target
+	t_bg sleep 10
+	target=$BGPID
+	usage_error attach --backend=notify -p "$target"
+	one_error_line attach --backend=notify
+	grep -q 'run only' err.txt || fail "the line does not say notify is for run only"
+	grep -q -- '--backend=ptrace' err.txt || fail "the line does not suggest --backend=ptrace"
+	expect_eq "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$target/status")" 0 "TracerPid of the target"
+	# ptrace and auto are what attach has
+	sw attach --backend=ptrace --dry-run -p "$target" >out.txt 2>err.txt
+	show out.txt err.txt
+	expect_rc 0 "attach --backend=ptrace --dry-run"
+	sw attach --backend=auto --dry-run -p "$target" >out.txt 2>err.txt
+	expect_rc 0 "attach --backend=auto --dry-run"
+	grep -q "^$target " out.txt || fail "the dry run does not list the target"
+}
+
+# An unknown --backend: exit 2, the valid names, and the near one if there is one.
+test_backend_unknown() {
+	usage_error run --backend=ptrce -- touch ran
+	one_error_line run --backend=ptrce
+	grep -q "did you mean \`ptrace\`?" err.txt || fail "no suggestion for ptrce"
+	grep -q 'auto, ptrace, notify, bpf' err.txt || fail "the valid names are not listed"
+	usage_error run --backend=seccomp -- touch ran
+	one_error_line run --backend=seccomp
+	grep -q 'did you mean' err.txt && fail "a suggestion for a word near no backend"
+	grep -q 'auto, ptrace, notify, bpf' err.txt || fail "the valid names are not listed"
+	usage_error run --backend= -- touch ran
+	one_error_line run --backend=
+	usage_error run --backend -- touch ran
+	one_error_line run --backend
+	t_bg sleep 10
+	usage_error attach --backend=notfy -p "$BGPID"
+	one_error_line attach --backend=notfy
+	grep -q "did you mean \`notify\`?" err.txt || fail "attach: no suggestion for notfy"
+}
+
+# The ptrace backend where ptrace is refused (a seccomp filter answers EPERM):
+# stallwatch fails (125) with one line that says so, and the command never runs.
+test_backend_ptrace_refused() {
+	"$H/noptrace" sh -c 'grep -q "^Seccomp:[[:space:]]*2" /proc/self/status' ||
+		fail "noptrace did not put a seccomp filter in place"
+	if command -v strace >/dev/null; then
+		"$H/noptrace" strace -o /dev/null true 2>/dev/null && fail "strace worked under noptrace"
+	fi
+	rm -f ran
+	# LeakSanitizer (the ASan build) stops threads with ptrace, which noptrace refuses too
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		t_bg "$H/noptrace" "$STALLWATCH" run --backend=ptrace -- touch ran >out.txt 2>err.txt
+	t_wait "$BGPID" 20
+	show err.txt out.txt
+	expect_rc 125
+	one_error_line run --backend=ptrace under noptrace
+	grep -q 'Operation not permitted' err.txt || fail "the line does not say EPERM"
+	grep -qi 'ptrace' err.txt || fail "the line does not name ptrace"
+	[ ! -e ran ] || fail "the command ran"
+}
+
+# --help of run and attach documents --backend.
+test_backend_help() {
+	sw run --help >out.txt 2>err.txt
+	expect_rc 0 "run --help"
+	grep -q -- '--backend=NAME' out.txt || fail "run --help lacks --backend"
+	grep -q 'notify' out.txt || fail "run --help does not name notify"
+	sw attach --help >out.txt 2>err.txt
+	expect_rc 0 "attach --help"
+	grep -q -- '--backend=NAME' out.txt || fail "attach --help lacks --backend"
+}
+
 t_run unknown_syscall test_unknown_syscall
 t_run optional_syscall test_optional_syscall
 t_run bad_duration test_bad_duration
@@ -218,4 +309,9 @@ t_run text_format test_text_format
 t_run json_schema test_json_schema
 t_run run_as_user test_run_as_user
 t_run unprivileged test_unprivileged
+t_run backend_bpf test_backend_bpf
+t_run backend_attach_notify test_backend_attach_notify
+t_run backend_unknown test_backend_unknown
+t_run backend_ptrace_refused test_backend_ptrace_refused
+t_run backend_help test_backend_help
 t_done

@@ -24,7 +24,7 @@
 # matching tests; T_KEEP=1 keeps the temp dir.
 #
 # Environment: STALLWATCH (binary under test, default ./stallwatch), HELPERS
-# (default build/helpers), T_TEST_TIMEOUT.
+# (default build/helpers), T_TEST_TIMEOUT, SW_BACKEND (see t_backends below).
 
 set -u
 
@@ -58,6 +58,61 @@ t__on_exit() {
 	[ -n "${T_KEEP:-}" ] || rm -rf "$T_TMP"
 }
 trap t__on_exit EXIT
+
+# ---- backends ------------------------------------------------------------------
+#
+# SW_BACKEND=NAME (empty: stallwatch's default) runs a script's `run` tests
+# under `stallwatch run --backend=NAME`. A script opts in with one line right
+# after sourcing this file, naming the backends its run tests hold under:
+#   t_backends ptrace notify
+# With SW_BACKEND set to one of them, STALLWATCH becomes a wrapper
+# (tests/helpers/backend_exec.c) that puts --backend=$SW_BACKEND right after
+# `run` and execs the binary (same pid; other subcommands pass through as
+# they are), so `sw run ...`, `"$STALLWATCH" run ...` and programs that exec
+# it (launcher, setpriv, sh -c) all honour it. With SW_BACKEND set, a script
+# that did not opt in, or not for that backend, prints one SKIP line and
+# exits 0. Inside a test, `needs_backend B...` skips it unless the backend in
+# use is one of B (without SW_BACKEND, or with auto: ptrace).
+SW_BACKEND=${SW_BACKEND:-}
+t__backends_declared=0
+
+# STALLWATCH becomes $T_TMP/bin/stallwatch, a link to the backend_exec
+# helper (same comm): it execs the binary with --backend=$SW_BACKEND after
+# `run`. Not a shell script: dash resets an ignored SIGCHLD (signals.sh).
+t__backend_wrapper() {
+	[ -x "$HELPERS/backend_exec" ] || {
+		t_fail setup "$HELPERS/backend_exec is missing (make helpers)"
+		exit 1
+	}
+	mkdir -p "$T_TMP/bin" && chmod 755 "$T_TMP/bin" &&
+		ln -sf "$HELPERS/backend_exec" "$T_TMP/bin/stallwatch" || exit 1
+	SW_BACKEND_EXEC=$STALLWATCH
+	STALLWATCH=$T_TMP/bin/stallwatch
+	export SW_BACKEND SW_BACKEND_EXEC STALLWATCH
+}
+
+t_backends() {
+	local b
+	t__backends_declared=1
+	[ -n "$SW_BACKEND" ] || return 0
+	for b in "$@"; do
+		if [ "$b" = "$SW_BACKEND" ]; then
+			t__backend_wrapper
+			return 0
+		fi
+	done
+	t_skip backend "SW_BACKEND=$SW_BACKEND: the run tests of this script are for: $*"
+	exit 0
+}
+
+needs_backend() {
+	local b used=${SW_BACKEND:-ptrace}
+	[ "$used" = auto ] && used=ptrace
+	for b in "$@"; do
+		[ "$b" = "$used" ] && return 0
+	done
+	skip "needs --backend=$* (this run: $used)"
+}
 
 t_pass() { echo "PASS: e2e/$E2E_FILE:$1"; }
 t_skip() { echo "SKIP: e2e/$E2E_FILE:$1 (${2:-no reason given})"; }
@@ -245,6 +300,10 @@ t__cleanup_pids() {
 t_run() {
 	local name=$1 func=$2 pid rc start why
 	shift 2
+	if [ -n "$SW_BACKEND" ] && [ "$t__backends_declared" = 0 ]; then
+		t_skip backend "SW_BACKEND=$SW_BACKEND: this script does not say its run tests hold under other backends (t_backends)"
+		exit 0
+	fi
 	if [ -n "$T_ONLY" ] && ! [[ $name =~ $T_ONLY ]]; then
 		return 0
 	fi

@@ -718,9 +718,149 @@ static int test_text_summary_and_dropped(void)
 	return 0;
 }
 
+/* The raw JSON line of ev (NULL on ENOMEM), for checks of exact key order and values. */
+static char *json_line(const struct record_syscall *ev)
+{
+	return record_encode_syscall(ev, "node-17", 0, RECORD_FORMAT_JSON);
+}
+
+/* line contains want; prints the line when not */
+static int has_text(const char *line, const char *want)
+{
+	if (line && strstr(line, want))
+		return 1;
+	fprintf(stderr, "  want: %s\n  got:  %s", want, line ? line : "(null)\n");
+	return 0;
+}
+
+/* A call seen through seccomp-notify: bracketed end, no return value. */
+static struct record_syscall notify_sample(void)
+{
+	struct record_syscall ev = sample();
+
+	ev.has_ret = false;
+	ev.ret = 0;
+	ev.backend = RECORD_BACKEND_NOTIFY;
+	ev.approximate = true;
+	ev.has_duration_max = true;
+	ev.duration_max_ns = 160200000ULL;
+	ev.end_seen = RECORD_END_NEXT_CALL;
+	ev.inflight_evidence = RECORD_INFLIGHT_PROC_SYSCALL;
+	return ev;
+}
+
+/* stallwatch.backend, approximate, duration_max_ns, end_seen, inflight_evidence: exact JSON. */
+static int test_backend_fields_json(void)
+{
+	struct record_syscall ev = notify_sample();
+	char *line = json_line(&ev);
+	int ok;
+
+	/* all five, in this order, between threshold_ns and syscall; no ret, no errno */
+	ok = has_text(line, "\"stallwatch\":{\"schema\":1,\"mono_ns\":1153000000,"
+			    "\"threshold_ns\":50000000,\"backend\":\"seccomp-notify\","
+			    "\"approximate\":true,\"duration_max_ns\":160200000,"
+			    "\"end_seen\":\"next-call\",\"inflight_evidence\":\"proc-syscall\","
+			    "\"syscall\":{\"name\":\"read\",\"nr\":0,\"args\":[3,140000000000000,"
+			    "8192,0,0,0],\"fd_path\":\"/sys/fs/cgroup/memory/memory.stat\"}}}\n") &&
+	     has_text(line, "\"message\":\"read() of /sys/fs/cgroup/memory/memory.stat took "
+			    "\xe2\x89\xa5"
+			    "153.0 ms (\xe2\x89\xa4"
+			    "160.2 ms) (threshold 50 ms) in cadvisor[1234/1240]\"") &&
+	     has_text(line, "\"event\":{\"kind\":\"alert\",\"action\":\"slow-syscall\","
+			    "\"duration\":153000000,");
+	free(line);
+	CHECK(ok);
+
+	/* the other values documented: each one as given */
+	ev.backend = RECORD_BACKEND_PTRACE;
+	ev.end_seen = RECORD_END_THREAD_EXIT;
+	ev.inflight_evidence = RECORD_INFLIGHT_STATE_WCHAN;
+	line = json_line(&ev);
+	ok = has_text(line, "\"backend\":\"ptrace\",\"approximate\":true,"
+			    "\"duration_max_ns\":160200000,\"end_seen\":\"thread-exit\","
+			    "\"inflight_evidence\":\"state-wchan\",\"syscall\":");
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+/* Unset, they are absent (never null, never false); a stuck call has no upper bound. */
+static int test_backend_fields_absent(void)
+{
+	struct record_syscall ev = sample();
+	char *line = json_line(&ev);
+	int ok;
+
+	/* nothing between threshold_ns and syscall; the message has no bounds */
+	ok = has_text(line, "\"threshold_ns\":50000000,\"syscall\":{") &&
+	     has_text(line, "took 153.0 ms (threshold 50 ms)") && !strstr(line, "\xe2\x89") &&
+	     has_text(line, "\"ret\":8192,");
+	free(line);
+	CHECK(ok);
+
+	/* a maximum without has_duration_max is not one */
+	ev.duration_max_ns = 160200000ULL;
+	ev.backend = RECORD_BACKEND_PTRACE;
+	line = json_line(&ev);
+	ok = has_text(line, "\"threshold_ns\":50000000,\"backend\":\"ptrace\",\"syscall\":{") &&
+	     !strstr(line, "duration_max_ns") && !strstr(line, "approximate");
+	free(line);
+	CHECK(ok);
+
+	/* stuck under notify: in flight, so no upper bound (even if set), no ret */
+	ev = notify_sample();
+	ev.action = "stuck-syscall";
+	ev.end_seen = NULL;
+	ev.inflight_evidence = RECORD_INFLIGHT_CPU_TIME;
+	line = json_line(&ev);
+	ok = has_text(line, "\"threshold_ns\":50000000,\"backend\":\"seccomp-notify\","
+			    "\"approximate\":true,\"inflight_evidence\":\"cpu-time\","
+			    "\"syscall\":{") &&
+	     has_text(line, "in flight for 153.0 ms (threshold 50 ms)") &&
+	     !strstr(line, "duration_max_ns") && !strstr(line, "\"ret\"") &&
+	     !strstr(line, "\"errno\"") && !strstr(line, "end_seen");
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
+/* Text: LAT(ms) is the lower bound (>=), DETAIL the upper one and `approximate`. */
+static int test_text_bounds(void)
+{
+	static const char want[] =
+		"09:34:11.153000 warning       SLOW  cadvisor         1234/1240        read"
+		"                  \xe2\x89\xa5"
+		"153.000          ? /sys/fs/cgroup/memory/memory.stat [command-line] (\xe2\x89\xa4"
+		"160.200 ms) approximate\n";
+	struct record_syscall ev = notify_sample();
+	char *line;
+	int ok;
+
+	text_tz("UTC");
+	line = text_line(&ev);
+	/* exactly that line; the bound sign takes one cell, so the columns stay */
+	ok = has_text(line, want) && strlen(line) == strlen(want) &&
+	     ends_under(line, "153.000", "LAT(ms)") && ends_under(line, "?", "RET") &&
+	     starts_under(line, "/sys/fs/", "DETAIL");
+	free(line);
+	CHECK(ok);
+
+	/* stuck and approximate: `>` as for every stuck call, no upper bound */
+	ev.action = "stuck-syscall";
+	line = text_line(&ev);
+	ok = has_text(line, " [command-line] approximate\n") &&
+	     ends_under(line, ">153.000", "LAT(ms)") && ends_under(line, "?", "RET") &&
+	     !strstr(line, "\xe2\x89");
+	free(line);
+	CHECK(ok);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TEST(test_errno_name),
 	  TEST(test_invalid_utf8_is_sanitised), TEST(test_timestamp_format),
 	  TEST(test_durations_for_humans), TEST(test_utf8_sanitiser), TEST(test_text_header),
 	  TEST(test_text_slow), TEST(test_text_stuck), TEST(test_text_partial),
 	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host_header),
-	  TEST(test_text_host), TEST(test_host_json_reals), TEST(test_text_summary_and_dropped))
+	  TEST(test_text_host), TEST(test_host_json_reals), TEST(test_text_summary_and_dropped),
+	  TEST(test_backend_fields_json), TEST(test_backend_fields_absent), TEST(test_text_bounds))
