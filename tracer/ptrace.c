@@ -541,7 +541,7 @@ static void pt_destroy(struct backend *b)
 }
 
 static const struct backend_ops ptrace_ops = {
-	.name = "ptrace",
+	.name = RECORD_BACKEND_PTRACE,
 	.gather = pt_gather,
 	.handle = pt_handle,
 	.detach = pt_detach,

@@ -166,13 +166,13 @@ static const char *end_seen_name(enum call_end_seen seen)
 {
 	switch (seen) {
 	case END_SEEN_NEXT_CALL:
-		return "next-call";
+		return RECORD_END_NEXT_CALL;
 	case END_SEEN_PROC_SAMPLE:
-		return "proc-sample";
+		return RECORD_END_PROC_SAMPLE;
 	case END_SEEN_CPU_TIME:
-		return "cpu-time";
+		return RECORD_END_CPU_TIME;
 	case END_SEEN_THREAD_EXIT:
-		return "thread-exit";
+		return RECORD_END_THREAD_EXIT;
 	case END_SEEN_EXACT:
 	default:
 		return NULL;
@@ -183,11 +183,11 @@ static const char *evidence_name(enum call_evidence evidence)
 {
 	switch (evidence) {
 	case EVIDENCE_PROC_SYSCALL:
-		return "proc-syscall";
+		return RECORD_INFLIGHT_PROC_SYSCALL;
 	case EVIDENCE_CPU_TIME:
-		return "cpu-time";
+		return RECORD_INFLIGHT_CPU_TIME;
 	case EVIDENCE_STATE_WCHAN:
-		return "state-wchan";
+		return RECORD_INFLIGHT_STATE_WCHAN;
 	case EVIDENCE_NONE:
 	default:
 		return NULL;
