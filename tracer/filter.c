@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,34 +30,39 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, struct sw_erro
 	return 0;
 }
 
-int filter_build(const struct syscall_set *watch, bool no_new_privs, scmp_filter_ctx *ret_ctx,
+/*
+ * A syscall only some of whose calls are caught, told apart by one argument
+ * comparison: `caught` selects them, `passed` (its complement) the others.
+ * nr -1: none.
+ */
+struct partial_rule {
+	int nr;
+	struct scmp_arg_cmp caught, passed;
+};
+
+/*
+ * The one builder behind both filters: the calls in caught get action, the
+ * rest ALLOW, the partial syscall (not in caught) by its comparison.
+ */
+static int build(const struct syscall_set *caught, uint32_t action,
+		 const struct partial_rule *partial, bool no_new_privs, scmp_filter_ctx *ret_ctx,
 		 struct sw_error *err)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
-	struct syscall_set traced = *watch, all;
-	const uint32_t trace = SCMP_ACT_TRACE(0);
-	int restart_nr = syscall_nr("restart_syscall"), ptrace_nr = syscall_nr("ptrace");
-	int sigreturn_nr = syscall_nr("rt_sigreturn");
-	int clone_nr = syscall_nr("clone");
-	bool default_trace;
+	struct syscall_set all;
+	bool default_caught;
 	int r;
-
-	if (syscall_set_count(watch) > 0) {
-		syscall_set_add(&traced, restart_nr);
-		syscall_set_add(&traced, sigreturn_nr);
-	}
-	syscall_set_add(&traced, ptrace_nr);
 
 	syscall_set_fill_all(&all);
 	/*
-	 * Fewer rules make a faster filter: when most syscalls are watched,
-	 * TRACE by default and list the exceptions. Unlisted syscalls keep a
+	 * Fewer rules make a faster filter: when most syscalls are caught,
+	 * catch by default and list the exceptions. Unlisted syscalls keep a
 	 * constant verdict either way, so the kernel's seccomp action cache
 	 * (5.11+) skips the BPF program for them.
 	 */
-	default_trace = syscall_set_count(&traced) * 2 > syscall_set_count(&all);
+	default_caught = syscall_set_count(caught) * 2 > syscall_set_count(&all);
 
-	ctx = seccomp_init(default_trace ? trace : SCMP_ACT_ALLOW);
+	ctx = seccomp_init(default_caught ? action : SCMP_ACT_ALLOW);
 	if (!ctx)
 		return sw_error_set(err, -ENOMEM, "seccomp_init failed");
 
@@ -77,35 +83,105 @@ int filter_build(const struct syscall_set *watch, bool no_new_privs, scmp_filter
 #endif
 
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
-		if (!syscall_set_has(&all, nr) || nr == clone_nr)
+		if (!syscall_set_has(&all, nr) || nr == partial->nr)
 			continue;
-		if (default_trace && !syscall_set_has(&traced, nr))
+		if (default_caught && !syscall_set_has(caught, nr))
 			r = add_rule(ctx, SCMP_ACT_ALLOW, nr, err);
-		else if (!default_trace && syscall_set_has(&traced, nr))
-			r = add_rule(ctx, trace, nr, err);
+		else if (!default_caught && syscall_set_has(caught, nr))
+			r = add_rule(ctx, action, nr, err);
 		else
 			continue;
 		if (r < 0)
 			return r;
 	}
 
-	if (clone_nr >= 0) {
-		if (syscall_set_has(&traced, clone_nr)) {
-			if (!default_trace)
-				r = add_rule(ctx, trace, clone_nr, err);
-		} else if (default_trace) {
-			/* only clone(CLONE_UNTRACED) stops */
-			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, clone_nr, 1,
-					     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, 0));
-		} else {
-			r = seccomp_rule_add(
-				ctx, trace, clone_nr, 1,
-				SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED));
-		}
+	if (partial->nr >= 0) {
+		/* libseccomp refuses a rule with the default action (-EACCES) */
+		if (default_caught)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, partial->nr, 1, partial->passed);
+		else
+			r = seccomp_rule_add(ctx, action, partial->nr, 1, partial->caught);
 		if (r < 0)
-			return sw_error_set(err, r, "seccomp rule for `clone`");
+			return sw_error_set(err, r, "seccomp rule for `%s`",
+					    syscall_name(partial->nr) ?: "?");
 	}
 
 	*ret_ctx = TAKE_PTR(ctx);
+	return 0;
+}
+
+int filter_build(const struct syscall_set *watch, bool no_new_privs, scmp_filter_ctx *ret_ctx,
+		 struct sw_error *err)
+{
+	struct syscall_set traced = *watch;
+	struct partial_rule partial = { .nr = -1 };
+	int clone_nr = syscall_nr("clone");
+
+	if (syscall_set_count(watch) > 0) {
+		syscall_set_add(&traced, syscall_nr("restart_syscall"));
+		syscall_set_add(&traced, syscall_nr("rt_sigreturn"));
+	}
+	syscall_set_add(&traced, syscall_nr("ptrace"));
+	/* an unwatched clone stops only with CLONE_UNTRACED */
+	if (clone_nr >= 0 && !syscall_set_has(&traced, clone_nr))
+		partial = (struct partial_rule){
+			.nr = clone_nr,
+			.caught = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED),
+			.passed = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, 0),
+		};
+	return build(&traced, SCMP_ACT_TRACE(0), &partial, no_new_privs, ret_ctx, err);
+}
+
+int filter_build_notify(const struct syscall_set *watch, bool no_new_privs, int handoff_fd,
+			scmp_filter_ctx *ret_ctx, struct sw_error *err)
+{
+	struct syscall_set notified = *watch;
+	struct partial_rule partial = { .nr = -1 };
+	int sendmsg_nr = syscall_nr("sendmsg");
+
+	if (handoff_fd < 0)
+		return sw_error_set(err, -EBADF, "seccomp: no hand-off socket for the listener");
+	syscall_set_add(&notified, syscall_nr("restart_syscall"));
+	/*
+	 * The child hands the listener over with sendmsg() after the load; if
+	 * that call were notified, nobody could answer it: runc #2682 and
+	 * crun #1002 deadlocked that way. Only a watched sendmsg needs the
+	 * exemption; an unwatched one is allowed anyway.
+	 */
+	if (sendmsg_nr >= 0 && syscall_set_has(watch, sendmsg_nr))
+		partial = (struct partial_rule){
+			.nr = sendmsg_nr,
+			.caught = SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)handoff_fd),
+			.passed = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)handoff_fd),
+		};
+	return build(&notified, SCMP_ACT_NOTIFY, &partial, no_new_privs, ret_ctx, err);
+}
+
+int filter_export_bpf(scmp_filter_ctx ctx, struct sock_fprog *ret, struct sw_error *err)
+{
+	_cleanup_close_ int fd = memfd_create("stallwatch-bpf", MFD_CLOEXEC);
+	_cleanup_free_ struct sock_filter *insns = NULL;
+	off_t len;
+	int r;
+
+	if (fd < 0)
+		return sw_error_set(err, -errno, "seccomp: memfd for the BPF program");
+	r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return sw_error_set(err, r, "seccomp: export of the BPF program");
+	len = lseek(fd, 0, SEEK_END);
+	if (len < 0)
+		return sw_error_set(err, -errno, "seccomp: size of the BPF program");
+	/* the kernel takes at most BPF_MAXINSNS instructions (include/uapi/linux/bpf_common.h) */
+	if (len == 0 || len % (off_t)sizeof(*insns) || len / (off_t)sizeof(*insns) > BPF_MAXINSNS)
+		return sw_error_set(err, -E2BIG, "seccomp: BPF program of %lld bytes",
+				    (long long)len);
+	insns = malloc((size_t)len);
+	if (!insns)
+		return sw_error_set(err, -ENOMEM, "out of memory");
+	if (pread(fd, insns, (size_t)len, 0) != len)
+		return sw_error_set(err, -EIO, "seccomp: reading back the BPF program");
+	ret->len = (unsigned short)(len / (off_t)sizeof(*insns));
+	ret->filter = TAKE_PTR(insns);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,8 @@ int procinfo_status(pid_t pid, struct procstatus *ret)
 	ret->uid = v ? (uid_t)strtoul(v, NULL, 10) : (uid_t)-1;
 	v = status_field(status, "Threads");
 	ret->threads = v ? (int)strtol(v, NULL, 10) : 0;
+	v = status_field(status, "Seccomp");
+	ret->seccomp_mode = v ? (int)strtol(v, NULL, 10) : -1;
 	v = status_field(status, "NSpid");
 	if (v) {
 		/* "NSpid:\t123\t45": one number per pid namespace level */
@@ -233,13 +236,21 @@ int procinfo_status(pid_t pid, struct procstatus *ret)
 	return 0;
 }
 
-/* Fields 3.. of /proc/PID/stat, after "pid (comm) ": comm may hold spaces and ')'. */
-static int read_stat_tail(pid_t pid, char *buf, size_t size, const char **tail)
+/*
+ * Fields 3.. of /proc/PID/stat, after "pid (comm) ": comm may hold spaces and
+ * ')'. thread: of the thread pid alone. /proc/TID/stat is the tgid entry's
+ * file (proc_tgid_stat(), fs/proc/array.c) and sums utime and stime over the
+ * whole thread group; /proc/TID/task/TID/stat (proc_tid_stat()) does not.
+ */
+static int read_stat_tail(pid_t pid, bool thread, char *buf, size_t size, const char **tail)
 {
 	char path[64];
 	const char *paren;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (thread)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, pid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (sw_read_small_file(path, buf, size) < 0)
 		return -ESRCH;
 	paren = strrchr(buf, ')');
@@ -255,7 +266,7 @@ int procinfo_ppid(pid_t pid, pid_t *ret)
 	const char *tail;
 	int ppid, r;
 
-	r = read_stat_tail(pid, stat, sizeof(stat), &tail);
+	r = read_stat_tail(pid, false, stat, sizeof(stat), &tail);
 	if (r < 0)
 		return r;
 	/* "state ppid ..." */
@@ -272,7 +283,7 @@ int procinfo_is_kthread(pid_t pid)
 	unsigned int flags;
 	int r;
 
-	r = read_stat_tail(pid, stat, sizeof(stat), &tail);
+	r = read_stat_tail(pid, false, stat, sizeof(stat), &tail);
 	if (r < 0)
 		return r;
 	/* "state ppid pgrp session tty_nr tpgid flags ..." (proc(5)) */
@@ -292,5 +303,125 @@ int procinfo_cwd(pid_t tid, char *buf, size_t size)
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
+	return 0;
+}
+
+/* " 0xHEX" n times, as proc_pid_syscall() prints them. */
+static const char *parse_hex_fields(const char *p, uint64_t *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *end;
+
+		if (p[0] != ' ' || p[1] != '0' || p[2] != 'x')
+			return NULL;
+		p += 3;
+		errno = 0;
+		v[i] = strtoull(p, &end, 16);
+		if (end == p || errno)
+			return NULL;
+		p = end;
+	}
+	return p;
+}
+
+int procinfo_parse_syscall(const char *text, struct proc_syscall *ret)
+{
+	uint64_t v[8];
+	const char *p;
+	char *end;
+	long nr;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->nr = -1;
+	if (strcmp(text, "running\n") == 0) {
+		ret->kind = PS_RUNNING;
+		return 0;
+	}
+	if (!(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+		return -EINVAL;
+	errno = 0;
+	nr = strtol(text, &end, 10);
+	if (end == text || errno)
+		return -EINVAL;
+	/* "-1 sp pc" outside a syscall, "nr a1..a6 sp pc" inside one */
+	p = parse_hex_fields(end, v, nr < 0 ? 2 : 8);
+	if (!p || strcmp(p, "\n") != 0)
+		return -EINVAL;
+	if (nr < 0) {
+		ret->kind = PS_NOT_IN_SYSCALL;
+		ret->sp = v[0];
+		ret->pc = v[1];
+		return 0;
+	}
+	ret->kind = PS_IN_SYSCALL;
+	ret->nr = nr;
+	memcpy(ret->args, v, sizeof(ret->args));
+	ret->sp = v[6];
+	ret->pc = v[7];
+	return 0;
+}
+
+int procinfo_read_syscall(int fd, struct proc_syscall *ret)
+{
+	/* the longest line: 8 fields of "0x" and 16 digits, a number, spaces */
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return procinfo_parse_syscall(buf, ret);
+}
+
+int procinfo_open_syscall(pid_t tid)
+{
+	_cleanup_close_ int fd = -1;
+	struct proc_syscall probe;
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* access is checked per read, not at the open: try one now */
+	r = procinfo_read_syscall(fd, &probe);
+	if (r < 0)
+		return r;
+	return TAKE_FD(fd);
+}
+
+int procinfo_thread_stat(pid_t tid, char *ret_state, uint64_t *ret_utime, uint64_t *ret_stime)
+{
+	char stat[1024];
+	const char *tail;
+	unsigned long long utime, stime;
+	char state;
+	int r;
+
+	r = read_stat_tail(tid, true, stat, sizeof(stat), &tail);
+	if (r < 0)
+		return r;
+	/* "state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime" */
+	if (sscanf(tail, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state, &utime,
+		   &stime) != 3)
+		return -EIO;
+	*ret_state = state;
+	*ret_utime = utime;
+	*ret_stime = stime;
+	return 0;
+}
+
+int procinfo_wchan(pid_t tid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
+	n = sw_read_small_file(path, buf, size);
+	if (n < 0) {
+		buf[0] = 0;
+		return (int)n;
+	}
 	return 0;
 }

@@ -6,18 +6,29 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/macro.h"
 
-static _Noreturn void child_fail(int fd, int stage, int err)
+_Noreturn void spawn_child_fail(int fd, int stage, int err)
 {
 	struct spawn_failure f = { .stage = stage, .err = err };
 	ssize_t _unused_ n = write(fd, &f, sizeof(f));
 
 	_exit(stage == SPAWN_STAGE_EXEC ? (err == ENOENT ? 127 : 126) : 125);
+}
+
+void spawn_parent_reset_sigchld(void)
+{
+	/*
+	 * The command inherited the caller's SIGCHLD disposition; we need the
+	 * default: with SIG_IGN the kernel would reap the command for us and
+	 * its exit status would be lost.
+	 */
+	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
 }
 
 /* Runs in the forked child: only async-signal-safe work plus seccomp_load(). */
@@ -45,12 +56,32 @@ static _Noreturn void child_main(const struct tracer_run_options *opts, scmp_fil
 	 */
 	r = seccomp_load(filter);
 	if (r < 0)
-		child_fail(fail_fd, SPAWN_STAGE_SECCOMP, -r);
+		spawn_child_fail(fail_fd, SPAWN_STAGE_SECCOMP, -r);
+	spawn_child_exec(opts, fail_fd, 0);
+}
+
+_Noreturn void spawn_child_exec(const struct tracer_run_options *opts, int fail_fd,
+				pid_t deathsig_parent)
+{
 	if (opts->as_user) {
 		if (setgroups((size_t)opts->n_groups, opts->groups) < 0 ||
 		    setresgid(opts->gid, opts->gid, opts->gid) < 0 ||
 		    setresuid(opts->uid, opts->uid, opts->uid) < 0)
-			child_fail(fail_fd, SPAWN_STAGE_CREDS, errno);
+			spawn_child_fail(fail_fd, SPAWN_STAGE_CREDS, errno);
+	}
+	/*
+	 * After the uid change, which clears the parent-death signal
+	 * (prctl(2)). If the parent died before this, no signal will come:
+	 * die as it would have made us. Without a supervisor a watched kill()
+	 * fails with ENOSYS, hence the exit behind it.
+	 */
+	if (deathsig_parent > 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			spawn_child_fail(fail_fd, SPAWN_STAGE_LISTENER, errno);
+		if (getppid() != deathsig_parent) {
+			kill(getpid(), SIGKILL);
+			spawn_child_fail(fail_fd, SPAWN_STAGE_LISTENER, ESRCH);
+		}
 	}
 	execv(opts->exec_path, opts->argv);
 	if (errno == ENOEXEC) {
@@ -67,7 +98,7 @@ static _Noreturn void child_main(const struct tracer_run_options *opts, scmp_fil
 			sh_argv[i + 1] = opts->argv[i];
 		execv("/bin/sh", sh_argv);
 	}
-	child_fail(fail_fd, SPAWN_STAGE_EXEC, errno);
+	spawn_child_fail(fail_fd, SPAWN_STAGE_EXEC, errno);
 }
 
 int spawn_traced(const struct tracer_run_options *opts, scmp_filter_ctx filter, pid_t *ret_pid,
@@ -91,12 +122,7 @@ int spawn_traced(const struct tracer_run_options *opts, scmp_filter_ctx filter, 
 		child_main(opts, filter, pipefd[1]);
 	}
 	close(pipefd[1]);
-	/*
-	 * The command inherited the caller's SIGCHLD disposition; we need the
-	 * default: with SIG_IGN the kernel would reap the command for us and
-	 * its exit status would be lost.
-	 */
-	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
+	spawn_parent_reset_sigchld();
 
 	while (waitpid(pid, &status, WUNTRACED) < 0) {
 		if (errno != EINTR) {

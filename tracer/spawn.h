@@ -21,6 +21,8 @@ enum spawn_stage {
 	SPAWN_STAGE_SECCOMP = 1,
 	SPAWN_STAGE_CREDS = 2,
 	SPAWN_STAGE_EXEC = 3,
+	/* notify backend: handing the listener over, or the parent-death signal */
+	SPAWN_STAGE_LISTENER = 4,
 };
 
 struct spawn_failure {
@@ -38,5 +40,20 @@ struct spawn_failure {
  */
 int spawn_traced(const struct tracer_run_options *opts, scmp_filter_ctx filter, pid_t *ret_pid,
 		 int *ret_fail_fd, struct sw_error *err);
+
+/*
+ * The child's last steps, the same for every backend (it runs between fork
+ * and exec: syscalls only): the -u uid change, then, when deathsig_parent is
+ * not 0, PR_SET_PDEATHSIG SIGKILL (the uid change would clear it), then
+ * execve (ENOEXEC: under /bin/sh, like execvp(3)). A failure goes up the
+ * CLOEXEC pipe fail_fd as a struct spawn_failure and the child exits: 127
+ * for a missing command, 126 for another exec failure, 125 before that.
+ */
+_Noreturn void spawn_child_exec(const struct tracer_run_options *opts, int fail_fd,
+				pid_t deathsig_parent);
+_Noreturn void spawn_child_fail(int fail_fd, int stage, int err);
+
+/* In the parent after the fork: SIGCHLD back to SIG_DFL (see spawn.c). */
+void spawn_parent_reset_sigchld(void);
 
 #endif

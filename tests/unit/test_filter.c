@@ -14,16 +14,23 @@
 #include "tracer/filter.h"
 #include "unit.h"
 
-/* Export the PFC text of the filter for set (malloc'd). */
-static char *pfc_of(const char *expr, bool nnp)
+/* The notify filter's hand-off fd in these tests. */
+#define HANDOFF_FD 1023
+
+/* Export the PFC text of the filter for set (malloc'd); notify: the notify backend's. */
+static char *pfc_of_filter(const char *expr, bool nnp, bool notify)
 {
 	struct syscall_set set;
 	scmp_filter_ctx ctx = NULL;
 	char *text = NULL;
-	int fd;
+	int fd, r;
 	off_t len;
 
-	if (syscall_set_parse(expr, &set, NULL) < 0 || filter_build(&set, nnp, &ctx, NULL) < 0)
+	if (syscall_set_parse(expr, &set, NULL) < 0)
+		return NULL;
+	r = notify ? filter_build_notify(&set, nnp, HANDOFF_FD, &ctx, NULL) :
+		     filter_build(&set, nnp, &ctx, NULL);
+	if (r < 0)
 		return NULL;
 	fd = memfd_create("pfc", MFD_CLOEXEC);
 	if (fd >= 0 && seccomp_export_pfc(ctx, fd) == 0) {
@@ -38,6 +45,11 @@ static char *pfc_of(const char *expr, bool nnp)
 		close(fd);
 	seccomp_release(ctx);
 	return text;
+}
+
+static char *pfc_of(const char *expr, bool nnp)
+{
+	return pfc_of_filter(expr, nnp, false);
 }
 
 static int test_all_three_abis(void)
@@ -128,6 +140,86 @@ static int test_nnp_attribute(void)
 	return 0;
 }
 
+/* PFC of the notify filter for expr, printed on stderr when a check fails. */
+static int notify_pfc_has(const char *expr, const char *const *want, const char *const *unwanted)
+{
+	char *pfc = pfc_of_filter(expr, true, true);
+	int ok = pfc != NULL;
+
+	for (; ok && want && *want; want++)
+		ok = strstr(pfc, *want) != NULL;
+	for (; ok && unwanted && *unwanted; unwanted++)
+		ok = strstr(pfc, *unwanted) == NULL;
+	if (!ok)
+		fprintf(stderr, "  filter for `%s`:\n%s\n", expr, pfc ? pfc : "(none)");
+	free(pfc);
+	return ok ? 0 : -1;
+}
+
+/* libseccomp 2.5.4 prints SCMP_ACT_NOTIFY as its value */
+#define NOTIFY_ACTION "action 0x7fc00000;"
+
+static int test_notify_watched_and_restart(void)
+{
+	/* getppid 110 and 64 (i386); restart_syscall 219; no ptrace (101), no clone (56) */
+	CHECK(notify_pfc_has("getppid",
+			     (const char *const[]){ "if ($syscall == 110)", "if ($syscall == 64)",
+						    "if ($syscall == 219)", NOTIFY_ACTION,
+						    "# default action\n  action ALLOW;", NULL },
+			     (const char *const[]){ "if ($syscall == 101)", "if ($syscall == 56)",
+						    "TRACE", NULL }) == 0);
+	return 0;
+}
+
+static int test_notify_wait_split_watches_syscall(void)
+{
+	/* %wait leaves a read of a file out, but some reads are in: read (0) is notified */
+	CHECK(notify_pfc_has("%wait", (const char *const[]){ "if ($syscall == 0)", NULL }, NULL) ==
+	      0);
+	return 0;
+}
+
+static int test_notify_sendmsg_exempts_handoff(void)
+{
+	/* sendmsg is 46: notified unless its fd is the hand-off socket's */
+	CHECK(notify_pfc_has("sendmsg,getppid",
+			     (const char *const[]){ "if ($syscall == 46)", "if ($a0.lo32 == 1023)",
+						    "else\n        " NOTIFY_ACTION, NULL },
+			     NULL) == 0);
+	/* most calls watched: NOTIFY by default, sendmsg(1023) the exception */
+	CHECK(notify_pfc_has("!getppid",
+			     (const char *const[]){ "# default action\n  " NOTIFY_ACTION,
+						    "if ($a0.lo32 == 1023)\n        action ALLOW;",
+						    NULL },
+			     NULL) == 0);
+	/* an unwatched sendmsg is allowed by default: no rule at all */
+	CHECK(notify_pfc_has("getppid", NULL, (const char *const[]){ "($syscall == 46)", NULL }) ==
+	      0);
+	return 0;
+}
+
+static int test_notify_export_bpf(void)
+{
+	struct syscall_set set;
+	scmp_filter_ctx ctx = NULL;
+	struct sock_fprog prog = {};
+	int r;
+
+	CHECK(syscall_set_parse("getppid", &set, NULL) == 0);
+	CHECK(filter_build_notify(&set, true, HANDOFF_FD, &ctx, NULL) == 0);
+	r = filter_export_bpf(ctx, &prog, NULL);
+	seccomp_release(ctx);
+	CHECK(r == 0);
+	CHECK(prog.len > 3 && prog.filter);
+	/* the program starts by loading seccomp_data.arch (offset 4) */
+	r = prog.filter[0].code == (BPF_LD | BPF_W | BPF_ABS) && prog.filter[0].k == 4;
+	free(prog.filter);
+	CHECK(r);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_all_three_abis), TEST(test_watched_calls_trace_others_allow),
 	  TEST(test_restart_and_ptrace_always_traced), TEST(test_clone_untraced_only),
-	  TEST(test_large_set_defaults_to_trace), TEST(test_nnp_attribute))
+	  TEST(test_large_set_defaults_to_trace), TEST(test_nnp_attribute),
+	  TEST(test_notify_watched_and_restart), TEST(test_notify_wait_split_watches_syscall),
+	  TEST(test_notify_sendmsg_exempts_handoff), TEST(test_notify_export_bpf))
