@@ -973,10 +973,18 @@ static char *summary_table(const struct record_summary *sum)
 	for (size_t i = 0; i < sum->n_rows; i++) {
 		const struct record_summary_row *r = &sum->rows[i];
 
+		if (r->untimed == r->calls) {
+			/* seen at entry only: no duration, no result to show */
+			fprintf(f, "%10llu %8s %12s %10s %10s %10s %10s  %s\n",
+				(unsigned long long)r->calls, "-", "-", "-", "-", "-", "-",
+				r->name);
+			calls += r->calls;
+			continue;
+		}
 		fprintf(f, "%10llu %8llu %12.3f %10.1f %10.1f %10.1f %10.1f  %s\n",
 			(unsigned long long)r->calls, (unsigned long long)r->errors,
 			(double)r->total_ns / NSEC_PER_MSEC, (double)r->min_ns / NSEC_PER_USEC,
-			(double)r->total_ns / (double)r->calls / NSEC_PER_USEC,
+			(double)r->total_ns / (double)(r->calls - r->untimed) / NSEC_PER_USEC,
 			(double)r->max_ns / NSEC_PER_USEC, (double)r->p99_ns / NSEC_PER_USEC,
 			r->name);
 		calls += r->calls;
@@ -1047,10 +1055,18 @@ static json_t *encode_summary_json(const struct record_summary *sum, const char 
 
 		set_str(o, "syscall", r->name);
 		set_new(o, "calls", json_integer((json_int_t)r->calls));
+		if (r->untimed)
+			set_new(o, "untimed", json_integer((json_int_t)r->untimed));
+		if (r->untimed == r->calls) {
+			/* seen at entry only (notify): no times, no errors to state */
+			json_array_append_new(rows, o);
+			continue;
+		}
 		set_new(o, "errors", json_integer((json_int_t)r->errors));
 		set_new(o, "total_ns", json_integer((json_int_t)r->total_ns));
 		set_new(o, "min_ns", json_integer((json_int_t)r->min_ns));
-		set_new(o, "avg_ns", json_integer((json_int_t)(r->total_ns / r->calls)));
+		set_new(o, "avg_ns",
+			json_integer((json_int_t)(r->total_ns / (r->calls - r->untimed))));
 		set_new(o, "max_ns", json_integer((json_int_t)r->max_ns));
 		set_new(o, "p99_ns", json_integer((json_int_t)r->p99_ns));
 		json_array_append_new(rows, o);

@@ -168,6 +168,11 @@ struct record_host {
 struct record_summary_row {
 	const char *name;
 	uint64_t calls, errors, total_ns, min_ns, max_ns, p99_ns;
+	/*
+	 * Calls seen without their end or result (the notify backend): they
+	 * count in calls only; times and errors cover calls - untimed.
+	 */
+	uint64_t untimed;
 };
 
 struct record_summary {

@@ -8,7 +8,9 @@
 # Runs, in order:
 #   1. every unit test binary: build/tests/test_*, then build/asan/tests/test_*
 #      (ASan+UBSan; their lines are labelled "asan/...");
-#   2. every tests/e2e/*.sh script against ./stallwatch, then again against
+#   2. every tests/e2e/*.sh script against ./stallwatch; the scripts that
+#      declare `t_backends ... notify` (lib.sh) again with SW_BACKEND=notify
+#      (labelled "notify/e2e/..."); then every script again against
 #      build/asan/stallwatch (labelled "asan/e2e/...");
 #   3. two lint tests: lint/check-format (make -s check-format) and
 #      lint/cppcheck (make -s cppcheck); SKIP if the tool is missing.
@@ -140,10 +142,12 @@ done
 # ---- end-to-end tests -------------------------------------------------------------
 
 e2e_pass() {
-	local binary=$1 prefix=$2 script name left extra
+	local binary=$1 prefix=$2 backend=${3:-} script name left extra
 	for script in tests/e2e/*.sh; do
 		name=$(basename "$script")
 		[ "$name" = lib.sh ] && continue
+		# a backend pass runs the scripts that declare it (t_backends, lib.sh)
+		[ -z "$backend" ] || grep -Eq "^t_backends( .*)? $backend( |\$)" "$script" || continue
 		selected "e2e/$name" || selected "${prefix}e2e/$name" || continue
 		extra=$(budget_extra)
 		left=$((RUN_BUDGET + extra - SECONDS))
@@ -160,11 +164,13 @@ e2e_pass() {
 			continue
 		fi
 		run_prog "${prefix}e2e/$name" "$prefix" env STALLWATCH="$binary" HELPERS=build/helpers \
-			timeout -k 10 "$left" bash "$script"
+			SW_BACKEND="$backend" timeout -k 10 "$left" bash "$script"
 	done
 }
 
 e2e_pass ./stallwatch ""
+# the run tests meant to behave the same under every backend, again under notify
+e2e_pass ./stallwatch notify/ notify
 if [ "${E2E_ASAN:-1}" != 0 ]; then
 	e2e_pass build/asan/stallwatch asan/
 fi

@@ -143,6 +143,13 @@ int filter_build_notify(const struct syscall_set *watch, bool no_new_privs, int 
 		return sw_error_set(err, -EBADF, "seccomp: no hand-off socket for the listener");
 	syscall_set_add(&notified, syscall_nr("restart_syscall"));
 	/*
+	 * execve/execveat: the command starts with its exec (our own steps
+	 * before it are not its calls), and a new image changes comm and exe.
+	 * One notification per exec.
+	 */
+	syscall_set_add(&notified, syscall_nr("execve"));
+	syscall_set_add(&notified, syscall_nr("execveat"));
+	/*
 	 * The child hands the listener over with sendmsg() after the load; if
 	 * that call were notified, nobody could answer it: runc #2682 and
 	 * crun #1002 deadlocked that way. Only a watched sendmsg needs the

@@ -15,6 +15,7 @@
  * The notify backend's filter (filter_build_notify) has the same shape with
  * SCMP_ACT_NOTIFY (seccomp_unotify(2)) for the watched calls, plus
  *   restart_syscall  so a sleep resumed after a signal is seen again;
+ *   execve/execveat  so the command's exec (where its own calls begin) is seen;
  *   sendmsg          when watched: except on the socket the child hands the
  *                    listener over with (nobody could answer that call yet).
  * libseccomp 2.5.4 cannot load it with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV

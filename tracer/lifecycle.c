@@ -471,6 +471,21 @@ void lifecycle_interrupted(struct lifecycle *lc, struct tracee *t, uint64_t ts_n
 	t->call.last_exit_ns = ts_ns;
 }
 
+void lifecycle_all_ended(struct lifecycle *lc, uint64_t ts_ns)
+{
+	for (size_t i = 0; i < lc->tracees.capacity; i++) {
+		struct tracee *t = tracee_at(&lc->tracees, i);
+		struct call_end end = { .hi_ns = ts_ns,
+					.seen = END_SEEN_THREAD_EXIT,
+					.approximate = true };
+
+		if (!t || t->call_state == CALL_NONE)
+			continue;
+		end.lo_ns = t->call.proven_in_ns;
+		finish_call(lc, t, &end, false, 0);
+	}
+}
+
 /* The thread is gone with a call in flight: never lose a call that crossed. */
 void lifecycle_gone(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns)
 {

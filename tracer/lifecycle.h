@@ -140,6 +140,11 @@ void lifecycle_ended(struct lifecycle *lc, struct tracee *t, const struct call_e
  * let it run; if the same call is notified again it is its restart.
  */
 void lifecycle_interrupted(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns);
+/*
+ * Entries only: every watched thread is gone (notify: no task uses the
+ * filter any more); each call still in flight ended by ts_ns.
+ */
+void lifecycle_all_ended(struct lifecycle *lc, uint64_t ts_ns);
 /* The thread is gone with a call in flight. */
 void lifecycle_gone(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns);
 /*

@@ -581,7 +581,7 @@ static int start_backend(struct tracer_loop *loop, const struct tracer_run_optio
 			 "EPERM from PTRACE_SEIZE: %s", strerror(EPERM));
 		sw_error_clear(err);
 	}
-	r = sw_error_set(err, -EOPNOTSUPP, "--backend=notify: not wired in yet");
+	r = notify_backend_run(loop, opts, &loop->backend, err);
 	if (r == 0)
 		ret->backend_used = TRACER_BACKEND_NOTIFY;
 	return r;

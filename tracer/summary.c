@@ -154,6 +154,7 @@ int summary_emit(const struct summary *s, struct recorder *rec)
 				row->name = owned[n] ?: "unknown (compat)";
 			}
 			row->calls = e->calls;
+			row->untimed = e->untimed;
 			row->errors = e->errors;
 			row->total_ns = e->total_ns;
 			row->min_ns = e->min_ns;

@@ -4,6 +4,7 @@
 # pid, tid and executable; odd children (scenarios 13-15, 17-19, 33, 34) are
 # handled without hangs or lost processes.
 . "$(dirname "$0")/lib.sh"
+t_backends ptrace notify
 
 H=$HELPERS
 

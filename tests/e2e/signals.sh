@@ -4,6 +4,7 @@
 # they would be without stallwatch (scenarios 25, 27, 28-ish, 30), and
 # stallwatch forwards a signal sent to it alone exactly once.
 . "$(dirname "$0")/lib.sh"
+t_backends ptrace notify
 
 H=$HELPERS
 

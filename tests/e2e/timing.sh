@@ -4,6 +4,7 @@
 # the right process, fd and path details; fast calls are not; thresholds and
 # -e filters select what is reported.
 . "$(dirname "$0")/lib.sh"
+t_backends ptrace notify
 
 H=$HELPERS
 

@@ -678,8 +678,13 @@ static int test_host_json_reals(void)
 static int test_text_summary_and_dropped(void)
 {
 	const struct record_summary_row rows[] = {
-		{ "getppid", 100, 0, 2000000, 10000, 50000, 40000 },
+		{ "getppid", 100, 0, 2000000, 10000, 50000, 40000, 0 },
 	};
+	/* seen at entry only (notify): a count, and no times or errors it cannot know */
+	const struct record_summary_row untimed_rows[] = {
+		{ "nanosleep", 5, 0, 0, UINT64_MAX, 0, 0, 5 },
+	};
+	const struct record_summary untimed = { untimed_rows, 1, 153000000ULL, 1153000000ULL };
 	const struct record_summary sum = { rows, 1, 153000000ULL, 1153000000ULL };
 	const struct record_dropped d = {
 		.reason = RECORD_DROP_QUEUE_FULL,
@@ -702,6 +707,22 @@ static int test_text_summary_and_dropped(void)
 	     strstr(text, "  getppid\n") && text[strlen(text) - 1] == '\n';
 	if (!ok)
 		fprintf(stderr, "  got: %s", text);
+	free(text);
+	CHECK(ok);
+
+	text = record_encode_summary(&untimed, "h", TEXT_REAL_MINUS_MONO, RECORD_FORMAT_TEXT);
+	CHECK(text);
+	ok = strstr(text, "\n         5        -            -          -          -          -"
+			  "          -  nanosleep\n") != NULL;
+	if (!ok)
+		fprintf(stderr, "  got: %s", text);
+	free(text);
+	CHECK(ok);
+	text = record_encode_summary(&untimed, "h", 0, RECORD_FORMAT_JSON);
+	ok = text &&
+	     strstr(text, "\"summary\":[{\"syscall\":\"nanosleep\",\"calls\":5,\"untimed\":5}]");
+	if (!ok)
+		fprintf(stderr, "  got: %s", text ? text : "(null)\n");
 	free(text);
 	CHECK(ok);
 
