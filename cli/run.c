@@ -356,6 +356,13 @@ int cli_run(int argc, char **argv)
 			cli_error("-u `%s`: cannot change user: %s", o.user, strerror(result.code));
 			return EXIT_RUN_INTERNAL;
 		}
+		if (result.failed_stage == 4) {
+			cli_error(
+				"--backend=notify: cannot hand the seccomp listener over or set the "
+				"command's parent-death signal: %s",
+				strerror(result.code));
+			return EXIT_RUN_INTERNAL;
+		}
 		cli_error("%s: %s", o.command[0], strerror(result.code));
 		return result.code == ENOENT ? EXIT_RUN_NOTFOUND : EXIT_RUN_NOEXEC;
 	}

@@ -150,6 +150,15 @@ int filter_build_notify(const struct syscall_set *watch, bool no_new_privs, int 
 	syscall_set_add(&notified, syscall_nr("execve"));
 	syscall_set_add(&notified, syscall_nr("execveat"));
 	/*
+	 * exit/exit_group: a thread's last notification proves its previous
+	 * call returned (a thread that vanishes without one died in it), and
+	 * rt_sigreturn says a handler ran: the same call notified again next
+	 * is its SA_RESTART restart, one call. One notification each.
+	 */
+	syscall_set_add(&notified, syscall_nr("exit"));
+	syscall_set_add(&notified, syscall_nr("exit_group"));
+	syscall_set_add(&notified, syscall_nr("rt_sigreturn"));
+	/*
 	 * The child hands the listener over with sendmsg() after the load; if
 	 * that call were notified, nobody could answer it: runc #2682 and
 	 * crun #1002 deadlocked that way. Only a watched sendmsg needs the

@@ -16,6 +16,8 @@
  * SCMP_ACT_NOTIFY (seccomp_unotify(2)) for the watched calls, plus
  *   restart_syscall  so a sleep resumed after a signal is seen again;
  *   execve/execveat  so the command's exec (where its own calls begin) is seen;
+ *   exit/exit_group  so a thread's last call is known to have returned;
+ *   rt_sigreturn     so a call restarted after a handler (SA_RESTART) is one call;
  *   sendmsg          when watched: except on the socket the child hands the
  *                    listener over with (nobody could answer that call yet).
  * libseccomp 2.5.4 cannot load it with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV

@@ -142,9 +142,10 @@ void lifecycle_ended(struct lifecycle *lc, struct tracee *t, const struct call_e
 void lifecycle_interrupted(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns);
 /*
  * Entries only: every watched thread is gone (notify: no task uses the
- * filter any more); each call still in flight ended by ts_ns.
+ * filter any more). A call still in flight had no later notification to
+ * prove it returned: counted, not reported.
  */
-void lifecycle_all_ended(struct lifecycle *lc, uint64_t ts_ns);
+void lifecycle_all_gone(struct lifecycle *lc);
 /* The thread is gone with a call in flight. */
 void lifecycle_gone(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns);
 /*

@@ -249,7 +249,7 @@ static int nt_gather(struct backend *b, bool block)
 			nb->hangup = true;
 		}
 		if (nb->hangup && nb->reaped) {
-			lifecycle_all_ended(nb->lc, sw_mono_ns());
+			lifecycle_all_gone(nb->lc);
 			loop->done = true;
 			return 0;
 		}

@@ -104,7 +104,8 @@ struct tracer_stats {
 struct tracer_result {
 	enum tracer_outcome outcome;
 	int code;
-	int failed_stage; /* TRACER_EXEC_FAILED: 1 seccomp load, 2 uid change, 3 execve */
+	/* TRACER_EXEC_FAILED: 1 seccomp load, 2 uid change, 3 execve, 4 listener hand-off (notify) */
+	int failed_stage;
 	struct tracer_stats stats;
 	/*
 	 * run: the backend that traced the command, TRACER_BACKEND_PTRACE or

@@ -311,7 +311,36 @@ t_run run_as_user test_run_as_user
 t_run unprivileged test_unprivileged
 t_run backend_bpf test_backend_bpf
 t_run backend_attach_notify test_backend_attach_notify
+# auto where ptrace is refused: one line, said before the command runs; notify records.
+test_backend_auto_fallback() {
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		t_bg "$H/noptrace" "$STALLWATCH" run -e nanosleep -m 50ms -o rec.json -- \
+		sh -c 'echo started >&2; exec "$0" 200 out.txt' "$H/sleeper" >/dev/null 2>err.txt
+	t_wait "$BGPID" 20
+	show err.txt rec.json out.txt
+	expect_rc 0
+	expect_eq "$(sed -n 1p err.txt)" \
+		"stallwatch: ptrace refused (EPERM from PTRACE_SEIZE: Operation not permitted); using --backend=notify" \
+		"first stderr line (before the command's own)"
+	expect_eq "$(sed -n 2p err.txt)" started "the command's line, after the fallback line"
+	expect_eq "$(grep -c . err.txt)" 2 "stderr lines"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow and .stallwatch.backend == "seccomp-notify"
+		and (sc | has("ret") | not)
+		and .stallwatch.duration_max_ns >= dur and (.stallwatch.end_seen | type == "string")')" 1 \
+		"notify slow records"
+	expect_tol "$(jq_get rec.json 'name == "nanosleep" and slow' dur)" "$(hval out.txt nanosleep)"
+	# explicit notify: no fallback line at all
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		t_bg "$H/noptrace" "$STALLWATCH" run --backend=notify -e nanosleep -m 50ms -o rec2.json -- \
+		"$H/sleeper" 100 >/dev/null 2>err2.txt
+	t_wait "$BGPID" 20
+	show err2.txt
+	expect_rc 0
+	[ ! -s err2.txt ] || fail "stderr not empty with an explicit --backend=notify"
+}
+
 t_run backend_unknown test_backend_unknown
 t_run backend_ptrace_refused test_backend_ptrace_refused
 t_run backend_help test_backend_help
+t_run backend_auto_fallback test_backend_auto_fallback
 t_done

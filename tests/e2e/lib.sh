@@ -105,6 +105,32 @@ t_backends() {
 	exit 0
 }
 
+# backend_is NAME: this run's `stallwatch run` uses backend NAME.
+backend_is() {
+	local used=${SW_BACKEND:-ptrace}
+	[ "$used" = auto ] && used=ptrace
+	[ "$used" = "$1" ]
+}
+
+# expect_result FILE SELECT RET [ERRNO]: the selected record's syscall.ret
+# (and errno name, or none). Under notify, which never sees a return, the
+# record must carry neither: no made-up result.
+expect_result() {
+	local file=$1 sel=$2 ret=$3 errno=${4:-}
+	if backend_is notify; then
+		expect_eq "$(jq_get "$file" "$sel" '.stallwatch.syscall | has("ret") or has("errno")')" \
+			false "ret or errno under notify (it sees no return)"
+		return 0
+	fi
+	expect_eq "$(jq_get "$file" "$sel" .stallwatch.syscall.ret)" "$ret" "syscall.ret"
+	if [ -n "$errno" ]; then
+		expect_eq "$(jq_get "$file" "$sel" .stallwatch.syscall.errno)" "$errno" "syscall.errno"
+	else
+		expect_eq "$(jq_get "$file" "$sel" '.stallwatch.syscall | has("errno")')" false \
+			"errno present"
+	fi
+}
+
 needs_backend() {
 	local b used=${SW_BACKEND:-ptrace}
 	[ "$used" = auto ] && used=ptrace
