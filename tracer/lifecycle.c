@@ -219,8 +219,8 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 		.approximate = end->approximate || call->approximate,
 	};
 
+	/* entry_fd_path stays valid for the record below; the next entry resets it */
 	t->call_state = CALL_NONE;
-	t->entry_fd_valid = false;
 	lc->stats.calls++;
 	/*
 	 * Without an exact end the time is not known: --summary counts the

@@ -231,6 +231,8 @@ static int nt_gather(struct backend *b, bool block)
 			loop->need_drain = true;
 			return 0;
 		}
+		/* after POLLHUP the listener has nothing more to say: wait for the command's exit */
+		pfd[0].fd = nb->hangup ? -1 : nb->child.listener_fd;
 		pfd[1].fd = nb->reaped ? -1 : nb->child.pidfd;
 		r = poll(pfd, 2, timeout);
 		if (r < 0)

@@ -57,8 +57,13 @@ static bool clone3_is_vfork(pid_t tid, uint64_t args_addr)
 	return procinfo_read_u64(tid, args_addr, &flags) == 0 && (flags & CLONE_VFORK);
 }
 
+/*
+ * keep_fd_path: the call is still in flight (stuck): keep its fd path for
+ * its slow record, by when the fd may be closed (notify learns of the end
+ * from the next call, often that close).
+ */
 static void gather_facts(struct lifecycle *lc, struct tracee *t, struct call_facts *f,
-			 const char *note)
+			 const char *note, bool keep_fd_path)
 {
 	const struct traced_call *call = &t->call;
 	const struct syscall_args *a;
@@ -76,8 +81,16 @@ static void gather_facts(struct lifecycle *lc, struct tracee *t, struct call_fac
 		if (t->entry_fd_valid)
 			f->fd_path = t->entry_fd_path;
 		else if (!((a->flags & SYSCALL_DIRFD) && fd == AT_FDCWD) &&
-			 procinfo_fd_path(t->tid, fd, f->fd_path_buf, sizeof(f->fd_path_buf)) == 0)
+			 procinfo_fd_path(t->tid, fd, f->fd_path_buf, sizeof(f->fd_path_buf)) ==
+				 0) {
 			f->fd_path = f->fd_path_buf;
+			if (keep_fd_path && !t->entry_fd_path)
+				t->entry_fd_path = malloc(PROCINFO_PATH_MAX);
+			if (keep_fd_path && t->entry_fd_path) {
+				memcpy(t->entry_fd_path, f->fd_path_buf, PROCINFO_PATH_MAX);
+				t->entry_fd_valid = true;
+			}
+		}
 	}
 	if (a->path_arg != ARG_NONE &&
 	    procinfo_read_string(t->tid, call->args[(int)a->path_arg], f->path_buf,
@@ -299,7 +312,7 @@ bool report_call(struct lifecycle *lc, struct tracee *t, const struct report_cal
 	if (!f)
 		return false;
 	f->wait = wait;
-	gather_facts(lc, t, f, rc->note);
+	gather_facts(lc, t, f, rc->note, stuck);
 	proc.tgid = t->info ? t->info->tgid : t->tid;
 	if (t->info) {
 		proc.comm = t->info->comm;

@@ -150,6 +150,49 @@ test_summary_counts() {
 	grep 'nanosleep' sum.txt | grep -q -- '-' || fail "the nanosleep row shows times notify cannot know"
 }
 
+# A call spinning in the kernel shows "running" in /proc/TID/syscall: CPU
+# time decides (only system time grows), and the records say approximate.
+test_cpu_time_evidence() {
+	notify_or_skip
+	sw run "${N[@]}" -m 30ms -e read -o rec.json -- \
+		dd if=/dev/urandom of=/dev/null bs=64M count=2 2>err.txt
+	show err.txt rec.json
+	expect_rc 0
+	[ "$(jq_count rec.json 'stuck and name == "read" and .stallwatch.inflight_evidence == "cpu-time"
+		and .stallwatch.approximate == true and sc.fd_path == "/dev/urandom"')" -ge 1 ] ||
+		fail "no approximate cpu-time stuck read of /dev/urandom"
+	[ "$(jq_count rec.json 'slow and name == "read" and .stallwatch.approximate == true
+		and sc.fd_path == "/dev/urandom" and .stallwatch.duration_max_ns >= dur')" -ge 1 ] ||
+		fail "no bracketed slow read of /dev/urandom (its fd path kept from the stuck record)"
+}
+
+# Without access to /proc/TID/syscall (an unprivileged stallwatch, a
+# non-dumpable command), the thread's state stands in, approximately.
+test_state_wchan_evidence() {
+	notify_or_skip
+	command -v setpriv >/dev/null || skip "setpriv is missing"
+	[ "$(id -u)" = 0 ] || skip "needs root to become nobody"
+	local sw=$STALLWATCH d=$TD/nobody
+	mkdir -p "$d" && chmod 777 "$d"
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$sw"; then
+		cp "$sw" "$d/stallwatch" || skip "cannot copy the binary"
+		sw=$d/stallwatch
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$H/nodump" ||
+		skip "nobody cannot run $H/nodump"
+	t_bg setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$sw" run "${N[@]}" -m 100ms -e nanosleep -o "$d/rec.json" -- "$H/nodump" 300 "$d/out.txt" \
+		2>err.txt
+	t_wait "$BGPID" 20
+	show err.txt "$d/rec.json" "$d/out.txt"
+	expect_rc 0
+	expect_eq "$(jq_get "$d/rec.json" 'stuck and name == "nanosleep"' \
+		'[.stallwatch.inflight_evidence, .stallwatch.approximate] | map(tostring) | join(" ")')" \
+		"state-wchan true" "stuck record: evidence, approximate"
+	expect_eq "$(jq_count "$d/rec.json" 'slow and name == "nanosleep" and .stallwatch.approximate == true')" 1 \
+		"approximate slow records"
+}
+
 t_run stuck_exact test_stuck_exact
 t_run slow_sleep_bounds test_slow_sleep_bounds
 t_run nested_listener test_nested_listener
@@ -157,4 +200,6 @@ t_run strace_inside test_strace_inside
 t_run gdb_inside test_gdb_inside
 t_run stallwatch_dies test_stallwatch_dies
 t_run summary_counts test_summary_counts
+t_run cpu_time_evidence test_cpu_time_evidence
+t_run state_wchan_evidence test_state_wchan_evidence
 t_done
