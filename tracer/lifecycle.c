@@ -200,14 +200,14 @@ static void observe_call(struct lifecycle *lc, const struct traced_call *call, u
 /* ---- the end of a call ------------------------------------------------------- */
 
 /*
- * The call is over. end->lo_ns == end->hi_ns for an exact end (ptrace); a
+ * The call is over. END_SEEN_EXACT: lo_ns == hi_ns, the exit (ptrace); a
  * bracketed end is reported with its proven lower bound as the duration.
  */
 static void finish_call(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
 			bool has_ret, int64_t ret)
 {
 	const struct traced_call *call = &t->call;
-	bool exact = end->lo_ns == end->hi_ns;
+	bool exact = end->seen == END_SEEN_EXACT;
 	uint64_t lo_ns = end->lo_ns > call->start_ns ? end->lo_ns : call->start_ns;
 	uint64_t duration_ns = lo_ns - call->start_ns, delay_ns = 0;
 	struct report_call rc = {

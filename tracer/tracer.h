@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tracer.h - the ptrace core's public API.
+ * tracer.h - the tracer's public API: run a command, or attach to running
+ * processes, and report the watched calls that cross their thresholds.
  *
- * tracer_run() forks the command, PTRACE_SEIZEs it, lets it install the
- * seccomp prefilter as its last step before execve, then times every watched
- * call from its seccomp stop to its syscall-exit stop on CLOCK_MONOTONIC,
- * following every thread and child until wait4() says ECHILD. Calls that
- * cross their policy threshold go to the recorder: a stuck-syscall record
- * the moment the threshold passes while still in flight, a slow-syscall
- * record when they return.
+ * tracer_run() starts the command under a backend (--backend): ptrace
+ * (tracer/ptrace.c: a seccomp prefilter stops each watched call at entry
+ * and exit) or seccomp user notification (tracer/notify.c: entries only),
+ * and follows every thread and child until the last one is gone.
+ * tracer_attach() seizes running processes with ptrace. Every backend
+ * feeds one call lifecycle (tracer/lifecycle.h): a stuck-syscall record the
+ * moment a threshold passes while the call is still in flight, a
+ * slow-syscall record when it is over.
  *
  * Where a call is timed: tracer/lifecycle.h (the backends' timestamps,
  * subtracted in finish_call()).
