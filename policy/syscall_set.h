@@ -54,6 +54,12 @@ static inline void syscall_set_add(struct syscall_set *set, int nr)
 	}
 }
 
+static inline void syscall_set_remove(struct syscall_set *set, int nr)
+{
+	if (nr >= 0 && nr < SW_MAX_NR)
+		set->bits[nr / 64] &= ~(1ULL << (nr % 64));
+}
+
 /* Is any call of nr in the set? */
 static inline bool syscall_set_has(const struct syscall_set *set, int nr)
 {

@@ -135,6 +135,10 @@ int filter_build(const struct syscall_set *watch, bool no_new_privs, scmp_filter
 int filter_build_notify(const struct syscall_set *watch, bool no_new_privs, int handoff_fd,
 			scmp_filter_ctx *ret_ctx, struct sw_error *err)
 {
+	static const char *const never_notified[] = { "rt_sigreturn", "sigreturn", "exit",
+						      "exit_group" };
+	int r;
+
 	struct syscall_set notified = *watch;
 	struct partial_rule partial = { .nr = -1 };
 	int sendmsg_nr = syscall_nr("sendmsg");
@@ -150,14 +154,19 @@ int filter_build_notify(const struct syscall_set *watch, bool no_new_privs, int 
 	syscall_set_add(&notified, syscall_nr("execve"));
 	syscall_set_add(&notified, syscall_nr("execveat"));
 	/*
-	 * exit/exit_group: a thread's last notification proves its previous
-	 * call returned (a thread that vanishes without one died in it), and
-	 * rt_sigreturn says a handler ran: the same call notified again next
-	 * is its SA_RESTART restart, one call. One notification each.
+	 * Never notified, whatever the policy watches. Before stallwatch
+	 * receives a notification, a signal whose handler lacks SA_RESTART
+	 * makes the waiting call fail with EINTR (kernel/seccomp.c,
+	 * seccomp_do_user_notification(): WAIT_KILLABLE_RECV covers only the
+	 * wait after the receive). A program survives that for most calls,
+	 * not for these: an rt_sigreturn that fails leaves the handler's frame
+	 * on the stack and the program jumps to nowhere (seen: SIGSEGV at ip
+	 * 0), glibc's _exit() falls into hlt after a failed exit_group, Go's
+	 * exitThread into int3. Notify could not time them anyway: they do not
+	 * return.
 	 */
-	syscall_set_add(&notified, syscall_nr("exit"));
-	syscall_set_add(&notified, syscall_nr("exit_group"));
-	syscall_set_add(&notified, syscall_nr("rt_sigreturn"));
+	for (size_t i = 0; i < ARRAY_SIZE(never_notified); i++)
+		syscall_set_remove(&notified, syscall_nr(never_notified[i]));
 	/*
 	 * The child hands the listener over with sendmsg() after the load; if
 	 * that call were notified, nobody could answer it: runc #2682 and
@@ -170,7 +179,24 @@ int filter_build_notify(const struct syscall_set *watch, bool no_new_privs, int 
 			.caught = SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)handoff_fd),
 			.passed = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)handoff_fd),
 		};
-	return build(&notified, SCMP_ACT_NOTIFY, &partial, no_new_privs, ret_ctx, err);
+	r = build(&notified, SCMP_ACT_NOTIFY, &partial, no_new_privs, ret_ctx, err);
+	if (r < 0)
+		return r;
+	/*
+	 * The same for their compat twins: i386 sigreturn has no native
+	 * number, so a filter that notifies by default must allow it by name.
+	 * libseccomp says -EACCES for a rule equal to the default action.
+	 */
+	for (size_t i = 0; i < ARRAY_SIZE(never_notified); i++) {
+		r = seccomp_rule_add(*ret_ctx, SCMP_ACT_ALLOW,
+				     seccomp_syscall_resolve_name(never_notified[i]), 0);
+		if (r < 0 && r != -EACCES && r != -EEXIST) {
+			seccomp_release(*ret_ctx);
+			*ret_ctx = NULL;
+			return sw_error_set(err, r, "seccomp rule for `%s`", never_notified[i]);
+		}
+	}
+	return 0;
 }
 
 int filter_export_bpf(scmp_filter_ctx ctx, struct sock_fprog *ret, struct sw_error *err)

@@ -16,10 +16,11 @@
  * SCMP_ACT_NOTIFY (seccomp_unotify(2)) for the watched calls, plus
  *   restart_syscall  so a sleep resumed after a signal is seen again;
  *   execve/execveat  so the command's exec (where its own calls begin) is seen;
- *   exit/exit_group  so a thread's last call is known to have returned;
- *   rt_sigreturn     so a call restarted after a handler (SA_RESTART) is one call;
  *   sendmsg          when watched: except on the socket the child hands the
- *                    listener over with (nobody could answer that call yet).
+ *                    listener over with (nobody could answer that call yet);
+ * and never rt_sigreturn, sigreturn, exit, exit_group, even when watched: a
+ * signal before the notification is received would fail them with EINTR,
+ * and a program cannot survive that for these (filter.c).
  * libseccomp 2.5.4 cannot load it with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
  * (2.6.0 can), so it is exported as BPF (filter_export_bpf) and the child
  * loads it with the raw seccomp() call (tracer/unotify.h).

@@ -266,14 +266,15 @@ static void finish_exact(struct lifecycle *lc, struct tracee *t, uint64_t end_ns
 }
 
 /*
- * Entries only: the thread is gone, and no notification proved its call
- * returned first (a thread's exit/exit_group is always notified): it died
- * in the call, or with it (another thread's exit_group, a fatal signal).
- * Its duration is unknown: counted, never reported (a crossing was
- * reported stuck when it was proven).
+ * Entries only: the thread died in its call (the backend knows: a fatal
+ * signal). Its duration is unknown: counted, never reported (a crossing
+ * was reported stuck when it was proven), as ptrace reports a death in a
+ * call only as stuck.
  */
-static void vanished(struct lifecycle *lc, struct tracee *t)
+void lifecycle_died(struct lifecycle *lc, struct tracee *t)
 {
+	if (t->call_state == CALL_NONE)
+		return;
 	t->call_state = CALL_NONE;
 	lc->stats.calls++;
 	if (lc->summary && t->reportable)
@@ -354,16 +355,6 @@ void lifecycle_entered(struct lifecycle *lc, struct tracee *t, const struct call
 	struct traced_call *call = &t->call, next = { .arch = e->arch, .nr = e->nr };
 
 	next.abi_ok = policy_abi_of(e->arch, e->nr, &next.abi, &next.index);
-	if (lc->probe && next.abi_ok && next.abi == POLICY_ABI_NATIVE &&
-	    next.index == lc->sigreturn_nr) {
-		/*
-		 * Entries only: a signal handler returns. The call it
-		 * interrupted is restarted (SA_RESTART: notified again, same
-		 * nr, args and pc) or over; the next entry says which.
-		 */
-		lifecycle_interrupted(lc, t, e->ts_ns);
-		return;
-	}
 	if (lc->probe && t->call_state != CALL_NONE) {
 		/* entries only: this entry says the thread's previous call is over */
 		bool resumed = next.abi_ok && next.index == lc->restart_nr[next.abi];
@@ -496,13 +487,18 @@ void lifecycle_interrupted(struct lifecycle *lc, struct tracee *t, uint64_t ts_n
 	t->call.last_exit_ns = ts_ns;
 }
 
-void lifecycle_all_gone(struct lifecycle *lc)
+void lifecycle_all_ended(struct lifecycle *lc, uint64_t ts_ns)
 {
 	for (size_t i = 0; i < lc->tracees.capacity; i++) {
 		struct tracee *t = tracee_at(&lc->tracees, i);
+		struct call_end end = { .hi_ns = ts_ns,
+					.seen = END_SEEN_THREAD_EXIT,
+					.approximate = true };
 
-		if (t && t->call_state != CALL_NONE)
-			vanished(lc, t);
+		if (!t || t->call_state == CALL_NONE)
+			continue;
+		end.lo_ns = t->call.proven_in_ns;
+		finish_call(lc, t, &end, false, 0);
 	}
 }
 
@@ -599,11 +595,9 @@ static bool probe_in_flight(struct lifecycle *lc, struct tracee *t, uint64_t now
 					.seen = seen,
 					.approximate = seen != END_SEEN_NEXT_CALL };
 
-		if (seen == END_SEEN_THREAD_EXIT) {
-			vanished(lc, t);
+		finish_call(lc, t, &end, false, 0);
+		if (seen == END_SEEN_THREAD_EXIT)
 			lifecycle_forget(lc, t);
-		} else
-			finish_call(lc, t, &end, false, 0);
 		return false;
 	}
 	case INFLIGHT_UNSURE:

@@ -128,7 +128,8 @@ struct tracee *lifecycle_thread(struct lifecycle *lc, pid_t tid);
  * A watched call entered. For a backend that sees no exit (lc->probe set),
  * this entry also proves the thread's previous call over: it ended between
  * the last moment it was proven in flight and now ("next-call"), unless
- * this is restart_syscall resuming it (stitched: one call).
+ * this is restart_syscall resuming it, or the same call notified again
+ * after lifecycle_interrupted() (stitched: one call).
  */
 void lifecycle_entered(struct lifecycle *lc, struct tracee *t, const struct call_entry *e);
 /* The exact exit (ret: rax, -errno on failure, -ERESTART* when interrupted). */
@@ -142,10 +143,12 @@ void lifecycle_ended(struct lifecycle *lc, struct tracee *t, const struct call_e
 void lifecycle_interrupted(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns);
 /*
  * Entries only: every watched thread is gone (notify: no task uses the
- * filter any more). A call still in flight had no later notification to
- * prove it returned: counted, not reported.
+ * filter any more): each call still in flight ended by ts_ns, returned or
+ * with its thread ("thread-exit", approximate).
  */
-void lifecycle_all_gone(struct lifecycle *lc);
+void lifecycle_all_ended(struct lifecycle *lc, uint64_t ts_ns);
+/* Entries only: t died in its call (a fatal signal): counted, not reported. */
+void lifecycle_died(struct lifecycle *lc, struct tracee *t);
 /* The thread is gone with a call in flight. */
 void lifecycle_gone(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns);
 /*

@@ -125,14 +125,13 @@ static enum inflight_answer by_state(struct tracee *t, uint64_t now_ns,
 	return by_cpu_time(t, now_ns, ret_evidence, ret_seen, ret_again_ns);
 }
 
-static enum inflight_answer probe_ask(void *opaque, struct tracee *t, uint64_t now_ns,
-				      enum call_evidence *ret_evidence,
-				      enum call_end_seen *ret_seen, uint64_t *ret_again_ns)
+static enum inflight_answer look(struct tracee *t, uint64_t now_ns,
+				 enum call_evidence *ret_evidence, enum call_end_seen *ret_seen,
+				 uint64_t *ret_again_ns)
 {
 	struct proc_syscall ps;
 	int r;
 
-	(void)opaque;
 	if (t->probe.syscall_fd < 0 && !t->probe.syscall_refused) {
 		r = procinfo_open_syscall(t->tid);
 		if (r == -ESRCH || r == -ENOENT) {
@@ -168,6 +167,26 @@ static enum inflight_answer probe_ask(void *opaque, struct tracee *t, uint64_t n
 	}
 }
 
+static enum inflight_answer probe_ask(void *opaque, struct tracee *t, uint64_t now_ns,
+				      enum call_evidence *ret_evidence,
+				      enum call_end_seen *ret_seen, uint64_t *ret_again_ns)
+{
+	struct notify_backend *nb = opaque;
+	enum inflight_answer answer = look(t, now_ns, ret_evidence, ret_seen, ret_again_ns);
+	uint64_t utime, stime;
+	char state;
+
+	/*
+	 * The command's main thread gone, its process not yet reaped: its
+	 * exit status will say whether the call died in flight (reap_command).
+	 */
+	if (answer == INFLIGHT_NO && t->tid == nb->child.pid && !nb->reaped &&
+	    (procinfo_thread_stat(t->tid, &state, &utime, &stime) < 0 || state == 'Z' ||
+	     state == 'X'))
+		return INFLIGHT_UNSURE;
+	return answer;
+}
+
 /* ---- notifications ---------------------------------------------------------- */
 
 /* Receive one notification, answer it at once, queue what it said. */
@@ -198,6 +217,8 @@ static int take_notification(struct notify_backend *nb)
 
 static void reap_command(struct notify_backend *nb, bool stops)
 {
+	struct call_end end;
+	struct tracee *t;
 	int status;
 	pid_t pid;
 
@@ -212,6 +233,23 @@ static void reap_command(struct notify_backend *nb, bool stops)
 	}
 	nb->reaped = true;
 	loop_command_ended(nb->loop, status);
+	/*
+	 * The command's main thread: a death by signal says its call did not
+	 * return (ptrace would report it stuck only); a normal exit says it
+	 * ended by now (returned, or with its thread group).
+	 */
+	t = tracee_find(&nb->lc->tracees, nb->child.pid);
+	if (!t || t->call_state == CALL_NONE)
+		return;
+	if (WIFSIGNALED(status)) {
+		lifecycle_died(nb->lc, t);
+		return;
+	}
+	end = (struct call_end){ .lo_ns = t->call.proven_in_ns,
+				 .hi_ns = sw_mono_ns(),
+				 .seen = END_SEEN_THREAD_EXIT,
+				 .approximate = true };
+	lifecycle_ended(nb->lc, t, &end);
 }
 
 static int nt_gather(struct backend *b, bool block)
@@ -251,7 +289,7 @@ static int nt_gather(struct backend *b, bool block)
 			nb->hangup = true;
 		}
 		if (nb->hangup && nb->reaped) {
-			lifecycle_all_gone(nb->lc);
+			lifecycle_all_ended(nb->lc, sw_mono_ns());
 			loop->done = true;
 			return 0;
 		}

@@ -2,7 +2,7 @@
 /*
  * sigstorm - signals arriving around fast calls: does the program see EINTR?
  *
- *   sigstorm storm restart|norestart SECONDS OUT
+ *   sigstorm storm restart|norestart|two SECONDS OUT
  *   sigstorm go SECONDS OUT
  *
  * storm: a SIGUSR1 handler, with or without SA_RESTART; a forked signaller
@@ -10,7 +10,10 @@
  * plus the time kill() and the wake-up take: ~8000 a second here), with only
  * kill(), clock_nanosleep() and the vDSO clock, while the parent loops on raw
  * getppid syscalls until the signaller says it is done (shared memory, no
- * syscall) or SECONDS + 30 s passed.
+ * syscall) or SECONDS + 30 s passed. two: SIGUSR1 and SIGUSR2 alternately,
+ * each with its own handler without SA_RESTART, so one arrives while the
+ * other's handler returns (rt_sigreturn must never fail: a watchdog that
+ * made it fail would crash the program).
  *
  * go: what the Go runtime does to a thread it preempts: a worker thread
  * loops on raw getppid syscalls while the main thread tgkill()s it with
@@ -111,6 +114,14 @@ static void send_usr1(void *arg)
 	kill(*(pid_t *)arg, SIGUSR1);
 }
 
+/* two: SIGUSR1 and SIGUSR2 in turn */
+static void send_alternating(void *arg)
+{
+	static unsigned int n;
+
+	kill(*(pid_t *)arg, n++ & 1 ? SIGUSR2 : SIGUSR1);
+}
+
 static void report(const struct counts *c, const struct shared *sh)
 {
 	h_say("calls %ld eintr %ld other %ld signals %ld\n", c->calls, c->eintr, c->other,
@@ -118,7 +129,7 @@ static void report(const struct counts *c, const struct shared *sh)
 	h_say("sent %ld\n", atomic_load(&sh->sent));
 }
 
-static int storm(bool restart, uint64_t ns)
+static int storm(bool restart, bool two, uint64_t ns)
 {
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0 };
 	struct counts c = { 0 };
@@ -133,7 +144,7 @@ static int storm(bool restart, uint64_t ns)
 	atomic_init(&sh->done, 0);
 	atomic_init(&sh->sent, 0);
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, NULL) < 0)
+	if (sigaction(SIGUSR1, &sa, NULL) < 0 || (two && sigaction(SIGUSR2, &sa, NULL) < 0))
 		h_die("sigaction");
 	start = h_now_ns();
 	child = fork();
@@ -141,7 +152,7 @@ static int storm(bool restart, uint64_t ns)
 		h_die("fork");
 	if (child == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		tick(sh, STORM_PERIOD_NS, start + ns, send_usr1, &me);
+		tick(sh, STORM_PERIOD_NS, start + ns, two ? send_alternating : send_usr1, &me);
 		_exit(0);
 	}
 	getppid_loop(&c, ppid, &sh->done, start + ns + GRACE_NS);
@@ -217,17 +228,18 @@ int main(int argc, char **argv)
 	uint64_t ns;
 
 	if (argc == 5 && !strcmp(argv[1], "storm") &&
-	    (!strcmp(argv[2], "restart") || !strcmp(argv[2], "norestart"))) {
+	    (!strcmp(argv[2], "restart") || !strcmp(argv[2], "norestart") ||
+	     !strcmp(argv[2], "two"))) {
 		ns = (uint64_t)h_atol(argv[3], "SECONDS") * 1000000000ULL;
 		h_out_open(argv[4]);
-		return storm(!strcmp(argv[2], "restart"), ns);
+		return storm(!strcmp(argv[2], "restart"), !strcmp(argv[2], "two"), ns);
 	}
 	if (argc == 4 && !strcmp(argv[1], "go")) {
 		ns = (uint64_t)h_atol(argv[2], "SECONDS") * 1000000000ULL;
 		h_out_open(argv[3]);
 		return go(ns);
 	}
-	fprintf(stderr, "usage: sigstorm storm restart|norestart SECONDS OUT\n"
+	fprintf(stderr, "usage: sigstorm storm restart|norestart|two SECONDS OUT\n"
 			"       sigstorm go SECONDS OUT\n");
 	return 2;
 }
