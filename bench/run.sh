@@ -38,7 +38,14 @@
 #   floor_again   the floor's command again, as its own cell (how far two identical
 #                 tracers land apart in one run)
 #   sw_run_nospin STALLWATCH_NO_SPIN=1 ./stallwatch run ... (the spin off: what it is worth)
-#   floor_1cpu, sw_run_1cpu, strace_bpf_1cpu: the same under `taskset -c 0`, 1 thread only:
+#   sw_notify     ./stallwatch run --backend=notify --no-default-policy -e CALLS -m 10ms -o FILE --
+#                 (seccomp user notification: one wake-up of stallwatch per watched call)
+#   sw_notify_unwatched  ./stallwatch run --backend=notify --no-default-policy -e nanosleep --
+#                 (to compare with seccomp: the listener idle, the filter allows the call)
+#   sw_notify_nosync  STALLWATCH_NO_SYNC_WAKEUP=1 and sw_notify's command (the command is
+#                 woken wherever the scheduler puts it, not on stallwatch's CPU)
+#   floor_1cpu, sw_run_1cpu, strace_bpf_1cpu, seccomp_1cpu, sw_notify_1cpu,
+#   sw_notify_unwatched_1cpu: the same under `taskset -c 0`, 1 thread only:
 #                 tracer and workload share one CPU, so no stop needs a cross-CPU wake-up
 #                 (the scheduler's placement is the largest noise in the unpinned cells)
 set -u
@@ -159,6 +166,7 @@ fi
 MODES="getppid read openclose enoent"
 WLS="getppid:1 getppid:2 read:1 read:2 openclose:1 openclose:2 enoent:1 enoent:2"
 TOOLS="untraced seccomp filter_only sw_unwatched floor sw_run sw_attach floor_again sw_run_nospin floor_1cpu sw_run_1cpu"
+TOOLS="$TOOLS sw_notify sw_notify_unwatched sw_notify_nosync seccomp_1cpu sw_notify_1cpu sw_notify_unwatched_1cpu"
 [ "$HAVE_STRACE" = 1 ] && TOOLS="$TOOLS strace strace_bpf strace_bpf_1cpu"
 [ "$HAVE_PERF" = 1 ] && TOOLS="$TOOLS perf_trace"
 read -r -a TOOL_ARR <<<"$TOOLS"
@@ -173,7 +181,7 @@ calls_of() {
 	esac
 }
 per_iter() { if [ "$1" = openclose ]; then echo 2; else echo 1; fi; }
-is_light() { case $1 in untraced | seccomp | filter_only | sw_unwatched) return 0 ;; esac; return 1; }
+is_light() { case ${1%_1cpu} in untraced | seccomp | filter_only | sw_unwatched | sw_notify_unwatched) return 0 ;; esac; return 1; }
 # workload options of every cell: the warm-up (the same for all, so that
 # every cell measures the placement its tracer and threads keep)
 warmup_opt() { echo "-u $WARMUP_MS"; }
@@ -197,6 +205,9 @@ prefix() { # tool calls
 	floor_again) prefix floor "$2" ;;
 	sw_run_nospin) echo "env STALLWATCH_NO_SPIN=1 $(prefix sw_run "$2")" ;;
 	sw_attach) echo "$SW attach --no-default-policy -e $2 -o $TMPD/sw_attach.rec -p PID" ;;
+	sw_notify) echo "$SW run --backend=notify --no-default-policy -e $2 -m 10ms -o $TMPD/sw_notify.rec --" ;;
+	sw_notify_unwatched) echo "$SW run --backend=notify --no-default-policy -e nanosleep --" ;;
+	sw_notify_nosync) echo "env STALLWATCH_NO_SYNC_WAKEUP=1 $(prefix sw_notify "$2")" ;;
 	strace) echo "strace -f -T -qq -o /dev/null -e trace=$2" ;;
 	strace_bpf) echo "strace -f -T -qq -o /dev/null --seccomp-bpf -e trace=$2" ;;
 	perf_trace) echo "perf trace --duration 10 -e $2 -o /dev/null --" ;;
@@ -341,10 +352,12 @@ M_OTHERS=$(awk -v b="$(($(cpu_busy_ticks) - M_BUSY0))" -v o="$(($(own_ticks) - M
 	'BEGIN { x = 100 * (b - o) / (s * hz * n); if (x < 0) x = 0; printf "%.0f", x }')
 REC_RUN=0
 REC_ATT=0
+REC_NOT=0
 [ -f "$TMPD/sw_run.rec" ] && REC_RUN=$(wc -l <"$TMPD/sw_run.rec")
 [ -f "$TMPD/sw_attach.rec" ] && REC_ATT=$(wc -l <"$TMPD/sw_attach.rec")
-rm -f "$RES/sw_run.rec" "$RES/sw_attach.rec"
-cp "$TMPD/sw_run.rec" "$TMPD/sw_attach.rec" "$RES/" 2>/dev/null
+[ -f "$TMPD/sw_notify.rec" ] && REC_NOT=$(wc -l <"$TMPD/sw_notify.rec")
+rm -f "$RES/sw_run.rec" "$RES/sw_attach.rec" "$RES/sw_notify.rec"
+cp "$TMPD/sw_run.rec" "$TMPD/sw_attach.rec" "$TMPD/sw_notify.rec" "$RES/" 2>/dev/null
 # " (getppid 2, read 1; 1 partial; longest 12.3 ms)" for a record file
 rec_summary() {
 	[ -s "$1" ] || return 0
@@ -580,6 +593,17 @@ sw_attach/floor|info|stallwatch attach (no filter: every call stops) vs the floo
 sw_attach/strace|info|stallwatch attach vs strace -f -T (neither filters)
 sw_run_1cpu/floor_1cpu|info|all on CPU 0 (no cross-CPU wake-ups): stallwatch run vs the floor
 sw_run_1cpu/strace_bpf_1cpu|info|all on CPU 0: stallwatch run vs strace --seccomp-bpf
+sw_notify/floor|0.50|target: a watched call, stallwatch run --backend=notify vs our ptrace floor
+sw_notify_1cpu/floor_1cpu|0.50|target: all on CPU 0, a watched call under notify vs the floor
+sw_notify/sw_run|info|the two backends of stallwatch run: notify vs ptrace
+sw_notify_1cpu/sw_run_1cpu|info|all on CPU 0: notify vs ptrace
+sw_notify_nosync/floor|info|notify with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP off (STALLWATCH_NO_SYNC_WAKEUP=1) vs our floor
+sw_notify/sw_notify_nosync|info|what SYNC_WAKE_UP is worth: notify vs the same with the flag off (2T: both threads are woken on stallwatch'"'"'s CPU)
+sw_notify_1cpu/sw_notify|info|notify pinned to CPU 0 vs free
+sw_notify_unwatched/seccomp|info|an unwatched call under notify vs the filter alone, medians
+sw_notify_unwatched/seccomp@min|1.05|target: an unwatched call under notify vs the filter alone, fastest reps
+sw_notify_unwatched_1cpu/seccomp_1cpu|info|all on CPU 0: an unwatched call under notify vs the filter alone, medians
+sw_notify_unwatched_1cpu/seccomp_1cpu@min|1.05|target: all on CPU 0, an unwatched call under notify vs the filter alone, fastest reps
 floor_1cpu/floor|info|the floor pinned to CPU 0 vs free: what the placement of tracer and workload is worth
 perf_trace/floor|info|perf trace --duration 10 vs the floor
 sw_run/perf_trace|info|stallwatch run vs perf trace'
@@ -714,11 +738,13 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "Filter cost in ns per call (difference of the fastest reps to untraced, 1 thread): $(for m in $MODES; do
 		awk -F, -v m="$m:1" '$1 == m && $2 == "untraced" { u = $3 } $1 == m && $2 == "seccomp" { s = $3 }
 			$1 == m && $2 == "filter_only" { f = $3 } $1 == m && $2 == "sw_unwatched" { w = $3 }
-			END { printf "%s %+d (filter alone), %+d (filter_only), %+d (stallwatch unwatched); ", substr(m, 1, length(m) - 2), s - u, f - u, w - u }' "$SUMMARY"
+			$1 == m && $2 == "sw_notify_unwatched" { nw = $3 }
+			END { printf "%s %+d (filter alone), %+d (filter_only), %+d (stallwatch unwatched), %+d (notify unwatched); ", substr(m, 1, length(m) - 2), s - u, f - u, w - u, nw - u }' "$SUMMARY"
 	done | sed 's/; $/./')"
 	echo
 	echo "Records written by the watched stallwatch cells of the matrix at the default 10 ms: run $REC_RUN$(rec_summary "$RES/sw_run.rec"),"
-	echo "attach $REC_ATT$(rec_summary "$RES/sw_attach.rec")$([ "$REC_ATT" != 0 ] && echo " (attach stops on every call; these calls took ≥ 10 ms between their stops on a shared machine)")."
+	echo "attach $REC_ATT$(rec_summary "$RES/sw_attach.rec")$([ "$REC_ATT" != 0 ] && echo " (attach stops on every call; these calls took ≥ 10 ms between their stops on a shared machine)"),"
+	echo "notify $REC_NOT$(rec_summary "$RES/sw_notify.rec")."
 	echo "The floor's own count of traced calls: $(awk -F, 'NR > 1 && $3 == "floor" { t++; if ($9 >= $5) ok++ }
 		NR > 1 && $3 == "filter_only" { u++; if ($9 == 0) z++ }
 		END { printf "%d of %d floor runs saw at least every loop call; %d of %d filter_only runs saw none", ok, t, z, u }' "$CSV")."
