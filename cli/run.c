@@ -37,7 +37,8 @@ static const char run_usage[] =
 	"                      [--rate-limit N] [--summary] [-u USER] [--backend NAME]\n"
 	"                      -- COMMAND [ARG...]\n"
 	"\n"
-	"Run COMMAND under a seccomp-prefiltered ptrace watchdog. Every thread and\n"
+	"Run COMMAND under a syscall-stall watchdog: a seccomp filter picks the watched\n"
+	"calls, ptrace (or seccomp user notification) sees them. Every thread and\n"
 	"child is followed; a watched syscall that fires a policy rule yields one JSON\n"
 	"record when it returns (slow-syscall) and, while it is still blocked, one the\n"
 	"moment the rule's threshold passes (stuck-syscall). Records go to stderr\n"
@@ -79,8 +80,10 @@ static const char run_usage[] =
 	"2 usage error or invalid policy, 125 stallwatch itself failed.\n"
 	"\n"
 	"Killing stallwatch (SIGKILL) kills COMMAND: under the seccomp filter its\n"
-	"watched syscalls could not run without a tracer. `kill PID` of stallwatch\n"
-	"is forwarded to COMMAND once; Ctrl-C reaches COMMAND once, from the terminal.\n"
+	"watched syscalls could not run without stallwatch (notify: COMMAND's own\n"
+	"children live on, and their watched calls fail with ENOSYS). `kill PID` of\n"
+	"stallwatch is forwarded to COMMAND once; Ctrl-C reaches COMMAND once, from the\n"
+	"terminal.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  stallwatch run -- ./agent                  # stalls: any call >= 100 ms but waits\n"
@@ -90,7 +93,8 @@ static const char run_usage[] =
 	"  stallwatch run -e %file -m 1ms -o /var/log/stallwatch.json -- find / -name x\n"
 	"  stallwatch run -e '!%process' -- ./server  # all but process management\n"
 	"  stallwatch run --policy /etc/stallwatch/default.json --policy site.json -- ./agent\n"
-	"  stallwatch run -u nobody -- ./untrusted    # trace as root, run as nobody\n";
+	"  stallwatch run -u nobody -- ./untrusted    # trace as root, run as nobody\n"
+	"  stallwatch run --backend=notify -- strace -f ./agent  # a tracer inside\n";
 
 static void tracer_warn(void *opaque, const char *line)
 {

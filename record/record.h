@@ -86,7 +86,7 @@ struct record_syscall {
 /* stallwatch.inflight_evidence: what proved a call still in flight (doc/schema.md) */
 #define RECORD_INFLIGHT_PROC_SYSCALL "proc-syscall" /* /proc/TID/syscall: same nr, args, pc */
 #define RECORD_INFLIGHT_CPU_TIME "cpu-time" /* running; only its system CPU time grew */
-#define RECORD_INFLIGHT_STATE_WCHAN "state-wchan" /* /proc/TID/syscall unreadable: state, wchan */
+#define RECORD_INFLIGHT_STATE "state" /* /proc/TID/syscall unreadable: its state S or D */
 
 /* One slab family in a host record (top growing caches, leak suspects). */
 struct record_slab_cache {

@@ -414,6 +414,9 @@ void lifecycle_entered(struct lifecycle *lc, struct tracee *t, const struct call
 	t->probe.sample_ns = 0;
 	t->reportable = !t->pre_exec && call->threshold_ns != POLICY_UNWATCHED;
 
+	/* entries only: gone threads are looked for once a second (forget_gone) */
+	if (lc->probe && lc->probe->alive)
+		ensure_timer(lc, lc->swept_ns + NSEC_PER_SEC);
 	/* -m 0 reports every call when it returns; "stuck at once" would only double it */
 	if (t->reportable && call->threshold_ns > 0)
 		ensure_timer(lc, call->deadline_ns);
@@ -495,10 +498,13 @@ void lifecycle_all_ended(struct lifecycle *lc, uint64_t ts_ns)
 					.seen = END_SEEN_THREAD_EXIT,
 					.approximate = true };
 
-		if (!t || t->call_state == CALL_NONE)
+		if (!t)
 			continue;
-		end.lo_ns = t->call.proven_in_ns;
-		finish_call(lc, t, &end, false, 0);
+		if (t->call_state != CALL_NONE) {
+			end.lo_ns = t->call.proven_in_ns;
+			finish_call(lc, t, &end, false, 0);
+		}
+		lifecycle_forget(lc, t);
 	}
 }
 
@@ -608,9 +614,36 @@ static bool probe_in_flight(struct lifecycle *lc, struct tracee *t, uint64_t now
 }
 
 /* Timer expiry: report calls in flight past their deadline; re-arm for the next one. */
+/*
+ * Entries only: a thread that exits says nothing, and one whose last call
+ * is not looked at (unwatched, or below its deadline forever) would stay
+ * in the table. Once a second, threads whose calls no deadline looks at
+ * are asked for; the gone are forgotten (a reused tid starts afresh).
+ */
+static uint64_t forget_gone(struct lifecycle *lc, uint64_t now_ns)
+{
+	if (!lc->probe || !lc->probe->alive)
+		return UINT64_MAX;
+	if (now_ns - lc->swept_ns >= NSEC_PER_SEC) {
+		lc->swept_ns = now_ns;
+		for (size_t i = 0; i < lc->tracees.capacity; i++) {
+			struct tracee *t = tracee_at(&lc->tracees, i);
+
+			if (!t || (t->call_state != CALL_NONE && t->reportable &&
+				   t->call.deadline_ns != UINT64_MAX))
+				continue;
+			if (lc->probe->alive(lc->probe->opaque, t))
+				continue;
+			lifecycle_died(lc, t);
+			lifecycle_forget(lc, t);
+		}
+	}
+	return lc->tracees.count ? lc->swept_ns + NSEC_PER_SEC : UINT64_MAX;
+}
+
 void lifecycle_on_timer(struct lifecycle *lc, uint64_t now_ns)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next = forget_gone(lc, now_ns);
 
 	lifecycle_sample_sched(lc, now_ns);
 	for (size_t i = 0; i < lc->tracees.capacity; i++) {

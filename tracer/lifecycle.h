@@ -61,6 +61,8 @@ struct inflight_probe {
 	enum inflight_answer (*ask)(void *opaque, struct tracee *t, uint64_t now_ns,
 				    enum call_evidence *ret_evidence, enum call_end_seen *ret_seen,
 				    uint64_t *ret_again_ns);
+	/* Does t's thread still exist? (the table forgets the gone, lifecycle.c) */
+	bool (*alive)(void *opaque, const struct tracee *t);
 	void *opaque;
 };
 
@@ -93,6 +95,7 @@ struct lifecycle {
 		uint64_t mono_ns, run_delay_ns;
 	} samples[LIFECYCLE_SCHED_SAMPLES];
 	unsigned int next_sample;
+	uint64_t swept_ns; /* entries only: when gone threads were last looked for */
 
 	struct tracer_stats stats;
 };

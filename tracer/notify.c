@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -115,7 +116,7 @@ static enum inflight_answer by_state(struct tracee *t, uint64_t now_ns,
 		return INFLIGHT_NO;
 	}
 	if (state == 'S' || state == 'D') {
-		*ret_evidence = EVIDENCE_STATE_WCHAN;
+		*ret_evidence = EVIDENCE_STATE;
 		return INFLIGHT_LIKELY;
 	}
 	if (state == 'Z' || state == 'X') {
@@ -185,6 +186,16 @@ static enum inflight_answer probe_ask(void *opaque, struct tracee *t, uint64_t n
 	     state == 'X'))
 		return INFLIGHT_UNSURE;
 	return answer;
+}
+
+static bool probe_alive(void *opaque, const struct tracee *t)
+{
+	char path[32];
+
+	(void)opaque;
+	/* /proc/TID exists for every thread, listed or not */
+	snprintf(path, sizeof(path), "/proc/%d", t->tid);
+	return access(path, F_OK) == 0;
 }
 
 /* ---- notifications ---------------------------------------------------------- */
@@ -381,7 +392,7 @@ int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 	nb->base.loop = loop;
 	nb->loop = loop;
 	nb->lc = &loop->lc;
-	nb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = nb };
+	nb->probe = (struct inflight_probe){ .ask = probe_ask, .alive = probe_alive, .opaque = nb };
 	loop->lc.probe = &nb->probe;
 	loop->lc.backend_name = notify_ops.name;
 	loop->signals.catch_sigchld = true;

@@ -199,8 +199,8 @@ static const char *evidence_name(enum call_evidence evidence)
 		return RECORD_INFLIGHT_PROC_SYSCALL;
 	case EVIDENCE_CPU_TIME:
 		return RECORD_INFLIGHT_CPU_TIME;
-	case EVIDENCE_STATE_WCHAN:
-		return RECORD_INFLIGHT_STATE_WCHAN;
+	case EVIDENCE_STATE:
+		return RECORD_INFLIGHT_STATE;
 	case EVIDENCE_NONE:
 	default:
 		return NULL;

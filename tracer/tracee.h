@@ -40,7 +40,7 @@ enum call_evidence {
 	EVIDENCE_NONE, /* the backend sees every end (ptrace): no field */
 	EVIDENCE_PROC_SYSCALL, /* /proc/TID/syscall: same nr, args and pc, state S or D */
 	EVIDENCE_CPU_TIME, /* "running", and only system CPU time grew */
-	EVIDENCE_STATE_WCHAN, /* /proc/TID/syscall unreadable: asleep in the kernel */
+	EVIDENCE_STATE, /* /proc/TID/syscall unreadable: asleep in the kernel */
 };
 
 struct traced_call {

@@ -170,7 +170,7 @@ test_cpu_time_evidence() {
 
 # Without access to /proc/TID/syscall (an unprivileged stallwatch, a
 # non-dumpable command), the thread's state stands in, approximately.
-test_state_wchan_evidence() {
+test_state_evidence() {
 	notify_or_skip
 	command -v setpriv >/dev/null || skip "setpriv is missing"
 	[ "$(id -u)" = 0 ] || skip "needs root to become nobody"
@@ -190,7 +190,7 @@ test_state_wchan_evidence() {
 	expect_rc 0
 	expect_eq "$(jq_get "$d/rec.json" 'stuck and name == "nanosleep"' \
 		'[.stallwatch.inflight_evidence, .stallwatch.approximate] | map(tostring) | join(" ")')" \
-		"state-wchan true" "stuck record: evidence, approximate"
+		"state true" "stuck record: evidence, approximate"
 	expect_eq "$(jq_count "$d/rec.json" 'slow and name == "nanosleep" and .stallwatch.approximate == true')" 1 \
 		"approximate slow records"
 }
@@ -203,5 +203,5 @@ t_run gdb_inside test_gdb_inside
 t_run stallwatch_dies test_stallwatch_dies
 t_run summary_counts test_summary_counts
 t_run cpu_time_evidence test_cpu_time_evidence
-t_run state_wchan_evidence test_state_wchan_evidence
+t_run state_evidence test_state_evidence
 t_done

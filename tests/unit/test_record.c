@@ -796,11 +796,11 @@ static int test_backend_fields_json(void)
 	/* the other values documented: each one as given */
 	ev.backend = RECORD_BACKEND_PTRACE;
 	ev.end_seen = RECORD_END_THREAD_EXIT;
-	ev.inflight_evidence = RECORD_INFLIGHT_STATE_WCHAN;
+	ev.inflight_evidence = RECORD_INFLIGHT_STATE;
 	line = json_line(&ev);
 	ok = has_text(line, "\"backend\":\"ptrace\",\"approximate\":true,"
 			    "\"duration_max_ns\":160200000,\"end_seen\":\"thread-exit\","
-			    "\"inflight_evidence\":\"state-wchan\",\"syscall\":");
+			    "\"inflight_evidence\":\"state\",\"syscall\":");
 	free(line);
 	CHECK(ok);
 	return 0;
