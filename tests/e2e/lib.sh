@@ -224,11 +224,28 @@ t_bg() {
 	t_track "$BGPID"
 }
 
+# t__dump_tree PID: PID and its descendants, with state and where they wait
+# (printed on a time-out, so a hang says where it was).
+t__dump_tree() {
+	ps -eo pid=,ppid=,stat=,wchan:32=,args= 2>/dev/null | awk -v root="$1" '
+		{ line[$1] = $0; parent[$1] = $2 }
+		END {
+			for (p in line) {
+				for (q = p; q != "" && q != 0 && q != root; q = parent[q])
+					;
+				if (q == root)
+					print "  | ps: " line[p]
+			}
+		}'
+}
+
 t_wait() {
 	local pid=$1 limit=$((${2:-30} * 1000)) start
 	start=$(now_ms)
 	while proc_alive "$pid"; do
 		if [ $(($(now_ms) - start)) -ge "$limit" ]; then
+			echo "timed out; the processes left:"
+			t__dump_tree "$pid"
 			kill -KILL "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
 			RC=timeout
