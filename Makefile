@@ -14,6 +14,11 @@
 #   make fuzz         libFuzzer + ASan/UBSan on the policy loader (clang), FUZZ_SECONDS=60
 #   make fuzz-replay  build and run the fuzz corpus replay (no clang; also a unit test)
 #
+# The bpf backend's kernel program (tracer/bpf/watch.bpf.c) is compiled with
+# clang -target bpf and turned into $(OUTPUT)/gen/watch.skel.h by bpftool
+# gen skeleton before any tracer/*.c object; BPF_CLANG, LLVM_STRIP, BPFTOOL
+# and BPF_CFLAGS pick the tools and flags.
+#
 # CC, CFLAGS, CPPFLAGS, LDFLAGS from the environment are honoured; the
 # project's own flags are appended. WERROR=1 adds -Werror (check and CI).
 
@@ -36,9 +41,25 @@ VERSION := 0.1.0
 PKGS := libseccomp jansson libcgroup
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lseccomp -ljansson -lcgroup)
+# libbpf with what it links against (libelf, zlib): --static lists them, so a
+# static libbpf.a links too
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs --static libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+PKG_CFLAGS += $(LIBBPF_CFLAGS)
+PKG_LIBS += $(LIBBPF_LIBS)
+
+# The kernel program: clang -target bpf, stripped of DWARF (the BTF it needs
+# stays; 44 KB instead of 660 KB), embedded in a bpftool skeleton.
+BPF_CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+BPF_CFLAGS ?= -g -O2
+BPF_SRC := tracer/bpf/watch.bpf.c
+BPF_OBJ := $(OUTPUT)/bpf/watch.bpf.o
+BPF_SKEL := $(OUTPUT)/gen/watch.skel.h
 
 SW_CFLAGS := -std=gnu17 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
-	-D_GNU_SOURCE -DSW_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)
+	-D_GNU_SOURCE -DSW_VERSION=\"$(VERSION)\" -I. -I$(OUTPUT)/gen $(PKG_CFLAGS)
 ifneq ($(WERROR),)
 SW_CFLAGS += -Werror
 endif
@@ -104,10 +125,28 @@ endif
 
 all: $(BIN)
 
-$(OUTPUT)/obj/%.o: %.c $(wildcard */*.h) Makefile
+$(OUTPUT)/obj/%.o: %.c $(wildcard */*.h tracer/bpf/*.h) Makefile
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BPF_OBJ): $(BPF_SRC) $(wildcard tracer/bpf/*.h) Makefile
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(BPF_CLANG) $(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra \
+		-Wno-unused-parameter $(if $(WERROR),-Werror) -Itracer/bpf -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BPF_SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	@mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name watch_bpf >$@
+
+# tracer/bpf.c includes the skeleton: rebuilt when it changes; the other
+# tracer objects only wait for it, in case one includes it too.
+$(OUTPUT)/obj/tracer/bpf.o: $(BPF_SKEL)
+$(patsubst %.c,$(OUTPUT)/obj/%.o,$(wildcard tracer/*.c)): | $(BPF_SKEL)
+$(OUTPUT)/tests/test_bpf_watch: $(BPF_SKEL)
 
 $(DEFAULT_POLICY_SRC): contrib/policy/default.json
 	$(call msg,GEN,$@)
@@ -149,7 +188,7 @@ fuzz-replay: $(FUZZ_REPLAY_BIN)
 	$(Q)$(FUZZ_REPLAY_BIN) tests/fuzz/corpus
 
 # New inputs stay in build/fuzz/corpus (a copy); crashes, leaks and timeouts land in build/fuzz/.
-$(FUZZ_BIN): tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(DEFAULT_POLICY_SRC) $(wildcard */*.h) Makefile
+$(FUZZ_BIN): tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(DEFAULT_POLICY_SRC) $(BPF_SKEL) $(wildcard */*.h) Makefile
 	$(call msg,CLANG,$@)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_EXTRA_CFLAGS) $< $(LIB_SRCS) \
@@ -197,17 +236,19 @@ check: deps-check
 	$(Q)$(MAKE) --no-print-directory check-build
 	@tests/run.sh
 
-FORMAT_SRCS = $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h contrib/demo/*.c)
+FORMAT_SRCS = $(wildcard */*.c */*.h tracer/bpf/*.c tracer/bpf/*.h tests/*/*.c tests/*/*.h \
+	contrib/demo/*.c)
 check-format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
 
+# tracer/bpf/*.bpf.c is BPF C (SEC(), BPF_PROG(), no libc): clang checks it (-Wall -Wextra)
 cppcheck:
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -I. \
-		common policy tracer cgroupscan record cli
+		$(addprefix -i,$(wildcard tracer/bpf/*.bpf.c)) common policy tracer cgroupscan record cli
 
 bench: all
 	@bench/run.sh

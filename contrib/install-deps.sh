@@ -7,15 +7,17 @@
 #                                     `make check`
 #   contrib/install-deps.sh --bench   also what `make bench` / `make bench-quick` use
 #
-# The BPF backend, when it lands, will add to the build set: clang llvm
-# libbpf-dev bpftool libelf-dev zlib1g-dev. None of it is used yet, so none
-# of it is installed.
 set -eu
 
 # Building (the Makefile's pkg-config libseccomp, jansson, libcgroup; the
 # -dev packages bring the run-time libraries), and jq to read the records
 # (the demo and the README's examples).
-PKGS_BUILD="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq"
+# The bpf backend (tracer/bpf/watch.bpf.c) adds: clang and llvm (llvm-strip)
+# to compile the kernel program, bpftool to generate its skeleton, and
+# libbpf-dev (bpf_helpers.h, libbpf), libelf-dev and zlib1g-dev, which
+# libbpf links against (pkg-config libbpf).
+PKGS_BUILD="gcc make pkg-config libseccomp-dev libjansson-dev libcgroup-dev jq
+clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev"
 
 # What tests/ runs, beyond the build set:
 #   strace            follow.sh (a tracer inside run gets EPERM), packaging.sh

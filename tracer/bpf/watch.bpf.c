@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+/*
+ * watch.bpf.c - the bpf backend's kernel half: times every watched call of
+ * every watched thread group at the raw syscall tracepoints and sends the
+ * calls that took at least their threshold to user space (tracer/bpf.c)
+ * through a ring buffer. Layouts and constants: watch.h.
+ *
+ * tp_btf programs (5.5+): fentry/fexit may be refused and kprobes absent,
+ * while the BTF-typed raw tracepoints need only BTF in sysfs. Ring buffer
+ * 5.8, bpf_get_current_task_btf() 5.11.
+ *
+ * sys_enter and sys_exit run for every syscall of every task on the host
+ * while attached: both look the caller's tgid up first and return at once
+ * when it is not watched.
+ */
+#include "core.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "watch.h"
+
+/*
+ * GPL-compatible: bpf_get_current_task_btf() is a GPL-only helper
+ * (kernel/trace/bpf_trace.c, gpl_only = true), and the verifier refuses a
+ * GPL-only helper to a program whose license is not GPL-compatible
+ * (include/linux/license.h lists "Dual MIT/GPL"). MIT for the rest of
+ * stallwatch, GPL for the kernel.
+ */
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, __u32); /* WATCH_TGID_* */
+} watched_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
+	__type(key, __u32); /* abi * WATCH_MAX_NR + nr */
+	__type(value, __u64); /* ns, or WATCH_UNWATCHED */
+} thresholds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct watch_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct watch_call);
+} inflight SEC(".maps");
+
+/*
+ * Calls interrupted with -ERESTARTSYS or -ERESTARTNOINTR while a signal
+ * handler runs (by tid). The handler's rt_sigreturn decides: the kernel
+ * re-executes the call (SA_RESTART, or ERESTARTNOINTR) or the program sees
+ * EINTR. Kernel-internal: user space never reads it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct watch_call);
+} suspended SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WATCH_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
+{
+	__u32 idx;
+	__u64 *t;
+
+	if (nr >= WATCH_MAX_NR || abi >= WATCH_ABI_MAX)
+		return WATCH_UNWATCHED;
+	idx = abi * WATCH_MAX_NR + (__u32)nr;
+	t = bpf_map_lookup_elem(&thresholds, &idx);
+	return t ? *t : WATCH_UNWATCHED;
+}
+
+static __always_inline void emit(__u32 kind, __u32 tgid, __u32 tid, __s64 ret)
+{
+	struct watch_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		stat_inc(WATCH_STAT_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->call.tgid = tgid;
+	ev->tid = tid;
+	ev->ret = ret;
+	ev->end_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* A call is over: count it, and send it up if it took at least its threshold. */
+static __always_inline void finish(const struct watch_call *call, __u32 tid, __u64 end_ns,
+				   __s64 ret)
+{
+	struct watch_event *ev;
+	/* a seeded entry's start (the attach) may be a little after an early exit */
+	__u64 dur = end_ns > call->start_ns ? end_ns - call->start_ns : 0;
+
+	stat_inc(WATCH_STAT_CALLS);
+	/* read now, not at entry: a policy reload applies to the calls in flight */
+	if (dur < threshold_of(call->abi, call->nr))
+		return;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(WATCH_STAT_RINGBUF_FULL);
+		return;
+	}
+	ev->call = *call;
+	ev->end_ns = end_ns;
+	ev->ret = ret;
+	ev->tid = tid;
+	ev->kind = WATCH_EVENT_COMPLETED;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline bool is_restart_code(long ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	       ret == -ERESTART_RESTARTBLOCK;
+}
+
+/*
+ * Is this entry the kernel re-executing the call that exited with a restart
+ * code? Without a handler to run (arch/x86/kernel/signal.c,
+ * arch_do_signal_or_restart) it rewinds the ip to the syscall instruction:
+ * the same number, or restart_syscall after ERESTART_RESTARTBLOCK, at the
+ * same user sp. A handler's calls have another sp.
+ */
+static __always_inline bool resumes(const struct watch_call *call, __u32 abi, long id,
+				    unsigned long sp)
+{
+	if (call->abi != abi || call->user_sp != sp)
+		return false;
+	if (call->restart_code == -ERESTART_RESTARTBLOCK)
+		return id == (abi == WATCH_ABI_X86 ? NR_RESTART_SYSCALL_32 : NR_RESTART_SYSCALL_64);
+	return id == call->nr;
+}
+
+/*
+ * The thread entered another call while `call` (still at inflight[tid])
+ * waited for its restart: a signal handler runs. After ERESTARTNOHAND and
+ * ERESTART_RESTARTBLOCK the program sees EINTR (handle_signal()); after
+ * ERESTARTSYS and ERESTARTNOINTR the handler's rt_sigreturn tells, so the
+ * call waits in `suspended` (one per thread: an older one is settled as
+ * EINTR, be it a nested interruption or left behind by a longjmp out of a
+ * handler).
+ */
+static __always_inline void interrupted(const struct watch_call *call, __u32 tid)
+{
+	struct watch_call *old;
+
+	if (call->restart_code == -ERESTARTSYS || call->restart_code == -ERESTARTNOINTR) {
+		old = bpf_map_lookup_elem(&suspended, &tid);
+		if (old)
+			finish(old, tid, old->last_exit_ns, -EINTR);
+		if (!bpf_map_update_elem(&suspended, &tid, call, BPF_ANY))
+			return;
+		stat_inc(WATCH_STAT_INFLIGHT_FULL);
+	}
+	finish(call, tid, call->last_exit_ns, -EINTR);
+}
+
+/*
+ * (rt_)sigreturn returned `ret`, the restored rax: the call's number when
+ * the kernel re-executes it next (handle_signal() set rax = orig_ax), else
+ * -EINTR. Only the return to the interrupted frame (same sp) decides; a
+ * nested handler's return does not.
+ */
+static __always_inline void sigreturned(__u32 tid, unsigned long sp, long ret)
+{
+	struct watch_call *call = bpf_map_lookup_elem(&suspended, &tid);
+
+	if (!call || call->user_sp != sp)
+		return;
+	if (ret == call->nr) {
+		if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
+			stat_inc(WATCH_STAT_INFLIGHT_FULL);
+	} else
+		finish(call, tid, call->last_exit_ns, -EINTR);
+	bpf_map_delete_elem(&suspended, &tid);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct watch_call *cur, call = {};
+	struct task_struct *task;
+	unsigned long sp;
+	__u32 abi;
+
+	if (!bpf_map_lookup_elem(&watched_tgids, &tgid))
+		return 0;
+	task = bpf_get_current_task_btf();
+	abi = task->thread_info.status & TS_COMPAT ? WATCH_ABI_X86 : WATCH_ABI_NATIVE;
+	/* x32 calls are not watched: their numbers map to x86_64 ones only by name */
+	if (abi == WATCH_ABI_NATIVE && id >= 0 && (id & __X32_SYSCALL_BIT))
+		return 0;
+	sp = regs->sp;
+	cur = bpf_map_lookup_elem(&inflight, &tid);
+	if (cur) {
+		if (cur->restart_code) {
+			if (resumes(cur, abi, id, sp)) {
+				cur->restart_code = 0;
+				cur->pieces++;
+				return 0;
+			}
+			interrupted(cur, tid);
+		}
+		/* else its exit was never seen (a seeded entry racing the exit): dropped */
+	}
+	if (threshold_of(abi, id) == WATCH_UNWATCHED) {
+		if (cur)
+			bpf_map_delete_elem(&inflight, &tid);
+		return 0;
+	}
+
+	call.start_ns = bpf_ktime_get_ns();
+	if (abi == WATCH_ABI_X86) {
+		/* i386: ebx, ecx, edx, esi, edi, ebp (arch/x86/entry/syscall_32.c) */
+		call.args[0] = (__u32)regs->bx;
+		call.args[1] = (__u32)regs->cx;
+		call.args[2] = (__u32)regs->dx;
+		call.args[3] = (__u32)regs->si;
+		call.args[4] = (__u32)regs->di;
+		call.args[5] = (__u32)regs->bp;
+	} else {
+		call.args[0] = regs->di;
+		call.args[1] = regs->si;
+		call.args[2] = regs->dx;
+		call.args[3] = regs->r10;
+		call.args[4] = regs->r8;
+		call.args[5] = regs->r9;
+	}
+	call.nr = (__u32)id;
+	call.abi = abi;
+	call.pieces = 1;
+	call.tgid = tgid;
+	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
+		stat_inc(WATCH_STAT_INFLIGHT_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct watch_call *cur;
+	bool sigreturn;
+	__u64 now;
+
+	if (!bpf_map_lookup_elem(&watched_tgids, &tgid))
+		return 0;
+	/* restore_sigcontext() sets orig_ax = -1 ("disable syscall checks") */
+	sigreturn = (long)regs->orig_ax == -1;
+	cur = bpf_map_lookup_elem(&inflight, &tid);
+	if (cur) {
+		now = bpf_ktime_get_ns();
+		if (!sigreturn && is_restart_code(ret)) {
+			/* interrupted: restarted (same call) or EINTR, the next entry says */
+			cur->restart_code = ret;
+			cur->last_exit_ns = now;
+			cur->user_sp = regs->sp;
+			return 0;
+		}
+		finish(cur, tid, now, ret);
+		bpf_map_delete_elem(&inflight, &tid);
+	}
+	if (sigreturn)
+		sigreturned(tid, regs->sp, ret);
+	return 0;
+}
+
+/* Children join the set here, before they first run: no call of theirs is missed. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 zero = 0, ptgid, ctgid, val = WATCH_TGID_CHILD;
+	struct watch_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+	if (!cfg || !cfg->follow_forks)
+		return 0;
+	ctgid = child->tgid;
+	if ((__u32)child->pid != ctgid)
+		return 0; /* a thread: its calls are filtered by tgid already */
+	ptgid = parent->tgid;
+	if (!bpf_map_lookup_elem(&watched_tgids, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&watched_tgids, &ctgid, &val, BPF_ANY)) {
+		stat_inc(WATCH_STAT_TGIDS_FULL);
+		return 0;
+	}
+	emit(WATCH_EVENT_FORK, ctgid, ctgid, ptgid);
+	return 0;
+}
+
+/*
+ * A thread exits: exit_group() and a fatal signal never reach sys_exit,
+ * and the tid may be reused, so its entries go now. do_exit()
+ * (kernel/exit.c) decrements signal->live (atomic_dec_and_test, group_dead)
+ * before it calls trace_sched_process_exit() in every 6.x kernel (6.16 moved
+ * the tracepoint before exit_mm() and passes group_dead; reading live keeps
+ * 5.x working): live is 0 here for the group's last thread. Two threads
+ * exiting at once can both see 0; the delete lets one report it.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sw_exit, struct task_struct *task)
+{
+	__u32 tid = task->pid, tgid = task->tgid;
+
+	bpf_map_delete_elem(&inflight, &tid);
+	bpf_map_delete_elem(&suspended, &tid);
+	if (task->signal->live.counter != 0)
+		return 0;
+	if (bpf_map_delete_elem(&watched_tgids, &tgid))
+		return 0;
+	emit(WATCH_EVENT_EXIT, tgid, tid, task->exit_code);
+	return 0;
+}
+
+/*
+ * exec by a thread other than the leader: de_thread() kills the other
+ * threads (the old leader's exit removed its entry) and gives this thread
+ * the leader's pid, so its execve, begun under old_pid, ends under the new
+ * one. The entry moves with it. Any call left suspended under old_pid is
+ * stale (exec resets the handlers).
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *bprm)
+{
+	__u32 tid = p->pid, old = old_pid;
+	struct watch_call *call;
+
+	bpf_map_delete_elem(&suspended, &old);
+	if (tid == old)
+		return 0;
+	call = bpf_map_lookup_elem(&inflight, &old);
+	if (!call)
+		return 0;
+	if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
+		stat_inc(WATCH_STAT_INFLIGHT_FULL);
+	bpf_map_delete_elem(&inflight, &old);
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * watch.h - what the bpf backend's kernel programs (watch.bpf.c) and user
+ * space (tracer/bpf.c) share: map value layouts and constants. Included by
+ * both, so only fixed-size types (the kernel side has no libc).
+ *
+ * The kernel side times every watched call of every watched thread group:
+ * sys_enter stores the call in `inflight` (by tid), sys_exit subtracts;
+ * only a call that took at least its syscall's lowest threshold leaves
+ * the kernel, as one struct watch_event through the `events` ring buffer.
+ * User space finds calls still in flight past a threshold by sweeping
+ * `inflight`.
+ */
+#ifndef SW_TRACER_BPF_WATCH_H
+#define SW_TRACER_BPF_WATCH_H
+
+/* the kernel side gets __u32 and friends from core.h (it has no <linux/types.h>) */
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* syscall numbers per ABI the maps cover (x86_64 has < 512; i386 < 512; x32 maps by name) */
+#define WATCH_MAX_NR 512
+#define WATCH_ABI_NATIVE 0
+#define WATCH_ABI_X86 1
+#define WATCH_ABI_MAX 2
+
+/* thresholds[abi * WATCH_MAX_NR + nr]: the lowest threshold any rule gives the syscall, ns */
+#define WATCH_UNWATCHED 0xffffffffffffffffULL
+
+/* watched_tgids values */
+#define WATCH_TGID_TARGET 1 /* named by the user (attach -p, the run command) */
+#define WATCH_TGID_CHILD 2 /* joined at fork (run, attach -f) */
+
+/* config (one-element array), set before attaching */
+struct watch_config {
+	__u32 follow_forks; /* children of watched processes join the set at fork */
+	__u32 pad;
+};
+
+/* A call in flight, by tid (and what a completed one reports). */
+struct watch_call {
+	__u64 start_ns; /* bpf_ktime_get_ns() at the first entry (CLOCK_MONOTONIC) */
+	__u64 args[6];
+	__u64 last_exit_ns; /* when it last exited with restart_code */
+	__s64 restart_code; /* the -ERESTART* it last exited with, 0 while in flight;
+			       in an event, nonzero: it ended interrupted (ret -EINTR) */
+	__u32 nr; /* as entered (the first piece's) */
+	__u32 abi; /* WATCH_ABI_* */
+	__u32 pieces; /* 1 + restarts stitched in */
+	__u32 tgid;
+	__u32 partial; /* entered before the attach (user space put it here): start unknown */
+	__u32 pad;
+	/*
+	 * The user stack pointer at the last exit with restart_code: the kernel
+	 * re-enters a restarted call at the same one, a signal handler's calls
+	 * run below it (or on the sigaltstack), and rt_sigreturn restores it.
+	 * 0 in entries user space seeds.
+	 */
+	__u64 user_sp;
+};
+
+/* events ring buffer: a call over its threshold, completed */
+struct watch_event {
+	struct watch_call call;
+	__u64 end_ns;
+	__s64 ret;
+	__u32 tid;
+	__u32 kind; /* WATCH_EVENT_* */
+};
+
+#define WATCH_EVENT_COMPLETED 1 /* call, end_ns, ret */
+/* call.tgid joined the set (a child of a watched process); ret = the parent's tgid */
+#define WATCH_EVENT_FORK 2
+/* call.tgid's last thread (tid) exited; ret = its exit_code */
+#define WATCH_EVENT_EXIT 3
+
+/* counters (per-CPU array), indexes */
+#define WATCH_STAT_RINGBUF_FULL 0 /* events lost (calls, forks, exits): ring buffer full */
+#define WATCH_STAT_CALLS 1 /* watched calls completed */
+#define WATCH_STAT_INFLIGHT_FULL 2 /* calls not timed: the inflight (or suspended) map was full */
+#define WATCH_STAT_TGIDS_FULL 3 /* children not followed: watched_tgids was full at the fork */
+#define WATCH_STAT_MAX 4
+
+#endif
