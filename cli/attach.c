@@ -80,9 +80,11 @@ static const char attach_usage[] =
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n" CLI_SINK_OPTIONS_HELP
-	"      --backend=NAME      ptrace, the only one attach has (auto is the same);\n"
-	"                          notify is for run only: a seccomp filter cannot be\n"
-	"                          put into a running process. bpf: not in this version\n"
+	"      --backend=NAME      ptrace (auto is the same): stops every call of the\n"
+	"                          targets; bpf: times calls in the kernel, stops\n"
+	"                          nothing (root, or CAP_BPF and CAP_PERFMON). notify\n"
+	"                          is for run only: a seccomp filter cannot be put\n"
+	"                          into a running process\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"--name, --exe and --cgroup never choose stallwatch (this one or another), its\n"
@@ -658,6 +660,7 @@ int cli_attach(int argc, char **argv)
 	topts.pids = o->pids;
 	topts.n_pids = o->n_pids;
 	topts.follow_forks = o->follow_forks;
+	topts.backend = o->trace.backend;
 	topts.policy = o->policy.current;
 	topts.reload_build = cli_policy_build;
 	topts.reload_done = cli_policy_adopt;

@@ -59,7 +59,6 @@ struct cli_trace_options {
 	uint32_t rate_limit_per_min; /* --rate-limit */
 	bool rate_limit_given;
 	enum tracer_backend backend; /* --backend (the last one given); AUTO if none */
-	bool backend_bpf; /* the last --backend was bpf, which this version does not have */
 };
 
 void cli_trace_options_init(struct cli_trace_options *o);

@@ -164,20 +164,18 @@ int cli_parse_format(struct cli_trace_options *o, const char *arg)
 
 int cli_parse_backend(struct cli_trace_options *o, const char *arg)
 {
-	/* the names of --backend; bpf is known, but not in this version (cli_check_backend) */
 	static const char *const names[] = { "auto", "ptrace", "notify", "bpf" };
 	static const enum tracer_backend values[] = {
 		TRACER_BACKEND_AUTO,
 		TRACER_BACKEND_PTRACE,
 		TRACER_BACKEND_NOTIFY,
-		TRACER_BACKEND_AUTO,
+		TRACER_BACKEND_BPF,
 	};
 	const char *near;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(arg, names[i]) == 0) {
 			o->backend = values[i];
-			o->backend_bpf = strcmp(arg, "bpf") == 0;
 			return 0;
 		}
 	near = sw_suggest(arg, names, ARRAY_SIZE(names));
@@ -190,12 +188,6 @@ int cli_check_backend(const struct cli_trace_options *o, const char *cmd)
 {
 	bool run = strcmp(cmd, "run") == 0;
 
-	if (o->backend_bpf) {
-		cli_error("%s: --backend=bpf: not available in this version yet; use "
-			  "--backend=ptrace%s",
-			  cmd, run ? " or --backend=notify" : "");
-		return -EINVAL;
-	}
 	if (!run && o->backend == TRACER_BACKEND_NOTIFY) {
 		cli_error(
 			"%s: --backend=notify works with run only: a seccomp filter cannot be put "

@@ -76,6 +76,7 @@ struct record_syscall {
 /* stallwatch.backend */
 #define RECORD_BACKEND_PTRACE "ptrace"
 #define RECORD_BACKEND_NOTIFY "seccomp-notify"
+#define RECORD_BACKEND_BPF "bpf"
 
 /* stallwatch.end_seen: how the end of a bracketed call was seen (doc/schema.md) */
 #define RECORD_END_NEXT_CALL "next-call" /* the thread's next notification */
@@ -186,6 +187,7 @@ struct record_summary {
 #define RECORD_DROP_RATE_LIMIT "rate-limit" /* the rule's per-process rate limit */
 #define RECORD_DROP_QUEUE_FULL "queue-full" /* the output queue was full */
 #define RECORD_DROP_WRITE_ERROR "write-error" /* a sink could not write it */
+#define RECORD_DROP_KERNEL_BUFFER "kernel-buffer" /* bpf: no room in the kernel's ring buffer */
 #define RECORD_DROP_RULE "stallwatch.records-dropped" /* rule.name of the record */
 
 /* A records-dropped record: count records of one rule lost for one reason. */

@@ -10,7 +10,8 @@
 #      (ASan+UBSan; their lines are labelled "asan/...");
 #   2. every tests/e2e/*.sh script against ./stallwatch; the scripts that
 #      declare `t_backends ... notify` (lib.sh) again with SW_BACKEND=notify
-#      (labelled "notify/e2e/..."); then every script again against
+#      (labelled "notify/e2e/..."), and those that declare bpf with
+#      SW_BACKEND=bpf ("bpf/e2e/..."); then every script again against
 #      build/asan/stallwatch (labelled "asan/e2e/...");
 #   3. two lint tests: lint/check-format (make -s check-format) and
 #      lint/cppcheck (make -s cppcheck); SKIP if the tool is missing.
@@ -169,8 +170,9 @@ e2e_pass() {
 }
 
 e2e_pass ./stallwatch ""
-# the run tests meant to behave the same under every backend, again under notify
+# the run tests meant to behave the same under every backend, again under notify and bpf
 e2e_pass ./stallwatch notify/ notify
+e2e_pass ./stallwatch bpf/ bpf
 if [ "${E2E_ASAN:-1}" != 0 ]; then
 	e2e_pass build/asan/stallwatch asan/
 fi

@@ -349,6 +349,55 @@ static void first_after_attach(struct lifecycle *lc, struct tracee *t)
 	}
 }
 
+/* t's call from now on is e (next: its ABI, already looked up). */
+static void begin_call(struct lifecycle *lc, struct tracee *t, const struct call_entry *e,
+		       const struct traced_call *next)
+{
+	struct traced_call *call = &t->call;
+
+	*call = *next;
+	memcpy(call->args, e->args, sizeof(call->args));
+	call->pc = e->pc;
+	call->native = !next->abi_ok		      ? -1 :
+		       next->abi == POLICY_ABI_NATIVE ? next->index :
+							compat_native(call);
+	call->start_ns = e->ts_ns;
+	call->proven_in_ns = e->ts_ns;
+	call->pieces = e->pieces ? e->pieces : 1;
+	call->partial = e->partial;
+	call->name_nr = -1;
+	call->wait = -1;
+	set_threshold(lc, call);
+	if (t->first_after_attach)
+		first_after_attach(lc, t);
+	t->call_state = CALL_IN_FLIGHT;
+	t->stuck_reported = false;
+	t->stuck_cut = false;
+	t->entry_fd_valid = false;
+	t->probe.sample_ns = 0;
+	t->reportable = !t->pre_exec && call->threshold_ns != POLICY_UNWATCHED;
+
+	/* entries only: gone threads are looked for once a second (forget_gone) */
+	if (lc->probe && lc->probe->alive)
+		ensure_timer(lc, lc->swept_ns + NSEC_PER_SEC);
+	/* -m 0 reports every call when it returns; "stuck at once" would only double it */
+	if (t->reportable && call->threshold_ns > 0)
+		ensure_timer(lc, call->deadline_ns);
+
+	/* close/dup2/...: the fd is gone once the call ran, so its path is taken now */
+	if (!lc->stopped_at_entry || !t->reportable || call->native < 0 ||
+	    call->abi != POLICY_ABI_NATIVE ||
+	    !(lc->argmap[call->native].flags & SYSCALL_FD_AT_ENTRY))
+		return;
+	if (!t->entry_fd_path)
+		t->entry_fd_path = malloc(PROCINFO_PATH_MAX);
+	if (t->entry_fd_path)
+		t->entry_fd_valid =
+			procinfo_fd_path(
+				t->tid, (long)(int)call->args[(int)lc->argmap[call->native].fd_arg],
+				t->entry_fd_path, PROCINFO_PATH_MAX) == 0;
+}
+
 /* A watched call entered: this is where timing starts (e->ts_ns). */
 void lifecycle_entered(struct lifecycle *lc, struct tracee *t, const struct call_entry *e)
 {
@@ -393,46 +442,31 @@ void lifecycle_entered(struct lifecycle *lc, struct tracee *t, const struct call
 			finish_exact(lc, t, call->last_exit_ns, true, -EINTR);
 	}
 
-	*call = next;
-	memcpy(call->args, e->args, sizeof(call->args));
-	call->pc = e->pc;
-	call->native = !next.abi_ok		     ? -1 :
-		       next.abi == POLICY_ABI_NATIVE ? next.index :
-						       compat_native(call);
-	call->start_ns = e->ts_ns;
-	call->proven_in_ns = e->ts_ns;
-	call->pieces = 1;
-	call->name_nr = -1;
-	call->wait = -1;
-	set_threshold(lc, call);
-	if (t->first_after_attach)
-		first_after_attach(lc, t);
-	t->call_state = CALL_IN_FLIGHT;
-	t->stuck_reported = false;
-	t->stuck_cut = false;
-	t->entry_fd_valid = false;
-	t->probe.sample_ns = 0;
-	t->reportable = !t->pre_exec && call->threshold_ns != POLICY_UNWATCHED;
+	begin_call(lc, t, e, &next);
+}
 
-	/* entries only: gone threads are looked for once a second (forget_gone) */
-	if (lc->probe && lc->probe->alive)
-		ensure_timer(lc, lc->swept_ns + NSEC_PER_SEC);
-	/* -m 0 reports every call when it returns; "stuck at once" would only double it */
-	if (t->reportable && call->threshold_ns > 0)
-		ensure_timer(lc, call->deadline_ns);
+/*
+ * A backend that times calls itself (bpf): a call it found still in flight
+ * (a sweep), with its own start; nothing if t has that call already.
+ */
+void lifecycle_in_flight(struct lifecycle *lc, struct tracee *t, const struct call_entry *e)
+{
+	struct traced_call next = { .arch = e->arch, .nr = e->nr };
 
-	/* close/dup2/...: the fd is gone once the call ran, so its path is taken now */
-	if (!lc->stopped_at_entry || !t->reportable || call->native < 0 ||
-	    call->abi != POLICY_ABI_NATIVE ||
-	    !(lc->argmap[call->native].flags & SYSCALL_FD_AT_ENTRY))
+	if (t->call_state != CALL_NONE && t->call.start_ns == e->ts_ns)
 		return;
-	if (!t->entry_fd_path)
-		t->entry_fd_path = malloc(PROCINFO_PATH_MAX);
-	if (t->entry_fd_path)
-		t->entry_fd_valid =
-			procinfo_fd_path(
-				t->tid, (long)(int)call->args[(int)lc->argmap[call->native].fd_arg],
-				t->entry_fd_path, PROCINFO_PATH_MAX) == 0;
+	next.abi_ok = policy_abi_of(e->arch, e->nr, &next.abi, &next.index);
+	begin_call(lc, t, e, &next);
+}
+
+/* ... and a call it timed to its end: start, end and result, exact. */
+void lifecycle_completed(struct lifecycle *lc, struct tracee *t, const struct call_entry *e,
+			 uint64_t end_ns, int64_t ret)
+{
+	lifecycle_in_flight(lc, t, e);
+	t->call.given_path = e->path;
+	finish_exact(lc, t, end_ns, true, ret);
+	t->call.given_path = NULL;
 }
 
 /* ---- exit ----------------------------------------------------------------------- */
@@ -593,7 +627,7 @@ static bool probe_in_flight(struct lifecycle *lc, struct tracee *t, uint64_t now
 	case INFLIGHT_LIKELY:
 		call->proven_in_ns = now_ns;
 		call->evidence = evidence;
-		call->approximate |= evidence != EVIDENCE_PROC_SYSCALL;
+		call->approximate |= evidence == EVIDENCE_CPU_TIME || evidence == EVIDENCE_STATE;
 		return true;
 	case INFLIGHT_NO: {
 		struct call_end end = { .lo_ns = call->proven_in_ns,
@@ -606,6 +640,14 @@ static bool probe_in_flight(struct lifecycle *lc, struct tracee *t, uint64_t now
 			lifecycle_forget(lc, t);
 		return false;
 	}
+	case INFLIGHT_DIED:
+		/*
+		 * Never returned. When it died is not known, so no record
+		 * claims a time: a crossing was reported stuck when proven.
+		 */
+		lifecycle_died(lc, t);
+		lifecycle_forget(lc, t);
+		return false;
 	case INFLIGHT_UNSURE:
 	default:
 		call->deadline_ns = again_ns;

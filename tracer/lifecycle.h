@@ -50,6 +50,7 @@ enum inflight_answer {
 	INFLIGHT_LIKELY, /* still in, by indirect evidence (approximate) */
 	INFLIGHT_NO, /* it ended at or before now */
 	INFLIGHT_UNSURE, /* look again at *ret_again_ns */
+	INFLIGHT_DIED, /* the thread died in the call: it never returned */
 };
 
 struct inflight_probe {
@@ -107,6 +108,10 @@ struct call_entry {
 	uint64_t args[6];
 	uint64_t pc; /* user instruction pointer (0: not known) */
 	uint64_t ts_ns; /* CLOCK_MONOTONIC when the backend saw it */
+	/* backends that time calls themselves (bpf): */
+	unsigned int pieces; /* restarts stitched in, plus one (0: 1) */
+	bool partial; /* it began before the attach: ts_ns is a lower bound */
+	const char *path; /* the path argument as the kernel read it, or NULL */
 };
 
 /* How a call without an exact exit ended (lifecycle_ended). */
@@ -139,6 +144,14 @@ void lifecycle_entered(struct lifecycle *lc, struct tracee *t, const struct call
 void lifecycle_exited(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns, int64_t ret);
 /* The call ended within a bracket, its result unknown. */
 void lifecycle_ended(struct lifecycle *lc, struct tracee *t, const struct call_end *end);
+/*
+ * A backend that times calls in the kernel (bpf) hands over whole calls:
+ * one found still in flight by a sweep (e->ts_ns its real start; nothing
+ * happens if t has that call already), or one timed to its end.
+ */
+void lifecycle_in_flight(struct lifecycle *lc, struct tracee *t, const struct call_entry *e);
+void lifecycle_completed(struct lifecycle *lc, struct tracee *t, const struct call_entry *e,
+			 uint64_t end_ns, int64_t ret);
 /*
  * Entries only (notify): the call was interrupted before the backend could
  * let it run; if the same call is notified again it is its restart.

@@ -106,6 +106,23 @@ void loop_command_ended(struct tracer_loop *loop, int status)
 	loop->command_status = status;
 }
 
+bool loop_reap_command(struct tracer_loop *loop, bool stops, int *ret_status)
+{
+	int status;
+
+	if (loop->command_exited || waitpid(loop->command_pid, &status,
+					    WNOHANG | (stops ? WUNTRACED : 0)) != loop->command_pid)
+		return false;
+	if (WIFSTOPPED(status)) {
+		loop_command_stopped(loop, WSTOPSIG(status));
+		return false;
+	}
+	loop_command_ended(loop, status);
+	if (ret_status)
+		*ret_status = status;
+	return true;
+}
+
 void loop_command_stopped(struct tracer_loop *loop, int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
@@ -349,6 +366,12 @@ static bool dispatch(struct tracer_loop *loop, const struct event *ev)
 		if (loop->detaching && ev->ts_ns >= loop->detach_deadline_ns)
 			return false; /* the kernel detaches what is left when we exit */
 		loop->timer_armed_ns = 0;
+		if (loop->backend->ops->tick) {
+			uint64_t next = loop->backend->ops->tick(loop->backend, ev->ts_ns);
+
+			if (next != UINT64_MAX)
+				loop_ensure_timer(loop, next);
+		}
 		lifecycle_on_timer(&loop->lc, ev->ts_ns);
 		if (loop->detaching)
 			loop_ensure_timer(loop, loop->detach_deadline_ns);
@@ -554,6 +577,9 @@ static void result_from_status(struct tracer_loop *loop, struct tracer_result *r
 static void run_loop(struct tracer_loop *loop)
 {
 	lifecycle_sample_sched(&loop->lc, sw_mono_ns());
+	/* a backend with periodic work gets its first tick at once */
+	if (loop->backend->ops->tick)
+		loop_ensure_timer(loop, sw_mono_ns());
 	while (dispatch(loop, next_event(loop)))
 		;
 }
@@ -569,6 +595,12 @@ static int start_backend(struct tracer_loop *loop, const struct tracer_run_optio
 	int r;
 
 	ret->fallback_reason[0] = 0;
+	if (opts->backend == TRACER_BACKEND_BPF) {
+		r = bpf_backend_run(loop, opts, &loop->backend, err);
+		if (r == 0)
+			ret->backend_used = TRACER_BACKEND_BPF;
+		return r;
+	}
 	if (opts->backend != TRACER_BACKEND_NOTIFY) {
 		r = ptrace_backend_run(loop, opts, &loop->backend, err);
 		if (r == 0) {
@@ -654,7 +686,9 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	r = setup_signals(loop, &caller_mask);
 	if (r < 0)
 		return sw_error_set(err, r, "signal setup");
-	r = ptrace_backend_attach(loop, opts, &loop->backend, err);
+	r = opts->backend == TRACER_BACKEND_BPF ?
+		    bpf_backend_attach(loop, opts, &loop->backend, err) :
+		    ptrace_backend_attach(loop, opts, &loop->backend, err);
 	if (r < 0)
 		return r;
 	run_loop(loop);

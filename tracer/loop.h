@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <linux/types.h>
+
+#include "bpf/watch.h"
 #include "lifecycle.h"
 #include "reload.h"
 
@@ -60,6 +63,7 @@ struct event {
 			uint64_t pc;
 			bool interrupted; /* our answer came too late (ENOENT) */
 		} notif; /* notify: a notification, already answered */
+		struct watch_event bpf; /* bpf: a record of the kernel programs */
 	};
 };
 
@@ -118,6 +122,12 @@ struct backend_ops {
 	void (*detach)(struct backend *b);
 	/* SIGCHLD (only when sigstate.catch_sigchld): look at the command. */
 	void (*child_changed)(struct backend *b);
+	/*
+	 * Periodic work of the backend's own (bpf: sweeping the kernel's
+	 * calls in flight), at timer expiries: returns when it wants the
+	 * next one (UINT64_MAX: never). NULL: none.
+	 */
+	uint64_t (*tick)(struct backend *b, uint64_t now_ns);
 	/* The loop ended: let go of every target and free b. */
 	void (*destroy)(struct backend *b);
 };
@@ -187,6 +197,12 @@ static inline bool loop_signal_pending(const struct tracer_loop *loop)
 void loop_ensure_timer(struct tracer_loop *loop, uint64_t deadline_ns);
 /* The command died or exited (status as wait4 gives it). */
 void loop_command_ended(struct tracer_loop *loop, int status);
+/*
+ * Backends whose command is a plain child (notify, bpf): reap it if it
+ * ended (true, *ret_status set, loop_command_ended() done); with stops, a
+ * stop for the terminal is passed on (loop_command_stopped()).
+ */
+bool loop_reap_command(struct tracer_loop *loop, bool stops, int *ret_status);
 /* Ctrl-Z: the command stopped for the terminal; stop ourselves so the shell sees the job stop. */
 void loop_command_stopped(struct tracer_loop *loop, int sig);
 
@@ -197,5 +213,9 @@ int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 		       struct backend **ret, struct sw_error *err);
 int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
 			  struct backend **ret, struct sw_error *err);
+int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
+		    struct backend **ret, struct sw_error *err);
+int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
+		       struct backend **ret, struct sw_error *err);
 
 #endif

@@ -231,19 +231,10 @@ static void reap_command(struct notify_backend *nb, bool stops)
 	struct call_end end;
 	struct tracee *t;
 	int status;
-	pid_t pid;
 
-	if (nb->reaped)
+	if (nb->reaped || !loop_reap_command(nb->loop, stops, &status))
 		return;
-	pid = waitpid(nb->child.pid, &status, WNOHANG | (stops ? WUNTRACED : 0));
-	if (pid != nb->child.pid)
-		return;
-	if (WIFSTOPPED(status)) {
-		loop_command_stopped(nb->loop, WSTOPSIG(status));
-		return;
-	}
 	nb->reaped = true;
-	loop_command_ended(nb->loop, status);
 	/*
 	 * The command's main thread: a death by signal says its call did not
 	 * return (ptrace would report it stuck only); a normal exit says it

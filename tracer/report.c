@@ -92,9 +92,11 @@ static void gather_facts(struct lifecycle *lc, struct tracee *t, struct call_fac
 			}
 		}
 	}
+	if (a->path_arg != ARG_NONE && call->given_path)
+		snprintf(f->path_buf, sizeof(f->path_buf), "%s", call->given_path);
 	if (a->path_arg != ARG_NONE &&
-	    procinfo_read_string(t->tid, call->args[(int)a->path_arg], f->path_buf,
-				 sizeof(f->path_buf)) >= 0) {
+	    (call->given_path || procinfo_read_string(t->tid, call->args[(int)a->path_arg],
+						      f->path_buf, sizeof(f->path_buf)) >= 0)) {
 		f->path = f->path_buf;
 		/* policy globs also see a relative path made absolute (dirfd or cwd) */
 		if (f->path_buf[0] != '/') {

@@ -62,6 +62,8 @@ struct traced_call {
 	bool partial; /* began before the attach: duration is a lower bound */
 	int name_nr; /* >= 0: report under this native number (a resumed sleep) */
 	int8_t wait; /* %wait (policy/wait.h): -1 not decided yet, else 0 or 1 */
+	/* the path argument as the backend read it (bpf), valid while the call is reported */
+	const char *given_path;
 	/*
 	 * Backends that see no exit (notify): the last moment the call was
 	 * proven in flight (start_ns until a probe says more), and how.

@@ -41,6 +41,7 @@ enum tracer_backend {
 	TRACER_BACKEND_AUTO,
 	TRACER_BACKEND_PTRACE,
 	TRACER_BACKEND_NOTIFY,
+	TRACER_BACKEND_BPF, /* timed in the kernel, nothing stopped (run and attach) */
 };
 
 struct tracer_result;
@@ -130,6 +131,8 @@ struct tracer_attach_options {
 	const pid_t *pids; /* target processes (thread-group ids) */
 	size_t n_pids;
 	bool follow_forks; /* -f: also children created after the attach */
+	/* --backend: ptrace (AUTO is ptrace) or bpf */
+	enum tracer_backend backend;
 	const struct policy *policy;
 	struct recorder *recorder;
 	void (*warn)(void *opaque, const char *line);

@@ -5,7 +5,7 @@
 # by that signal (checked with the waitstatus helper, since 143 != SIGTERM);
 # 127/126 when the command cannot run.
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 

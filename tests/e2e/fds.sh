@@ -4,7 +4,7 @@
 # untraced (no log file, seccomp listener or pidfd leaks in; inherited fds
 # pass through), and stallwatch does not hold the command's pipes.
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 

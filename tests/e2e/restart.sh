@@ -5,7 +5,7 @@
 # SA_RESTART handler) is one record, named as the program made it, timed
 # from the first entry to the last return.
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 

@@ -4,7 +4,7 @@
 # they would be without stallwatch (scenarios 25, 27, 28-ish, 30), and
 # stallwatch forwards a signal sent to it alone exactly once.
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 
@@ -52,8 +52,8 @@ test_ppid_tracerpid() {
 	show out.txt err.txt
 	expect_rc 0
 	expect_eq "$(awk '$1 == "PPid:" { print $2 }' out.txt)" "$SWPID" "PPid"
-	# notify does not ptrace: the command is free to have a tracer of its own
-	if backend_is notify; then
+	# notify and bpf do not ptrace: the command is free to have a tracer of its own
+	if backend_is notify || backend_is bpf; then
 		expect_eq "$(awk '$1 == "TracerPid:" { print $2 }' out.txt)" 0 "TracerPid"
 	else
 		expect_eq "$(awk '$1 == "TracerPid:" { print $2 }' out.txt)" "$SWPID" "TracerPid"
@@ -100,9 +100,9 @@ test_group_stop() {
 	cmd=$(hval out.txt ready)
 	t_track "$cmd"
 	kill -STOP "$cmd"
-	# 't' while ptraced; under notify (nothing ptraced) 'T', as without stallwatch
+	# 't' while ptraced; under notify and bpf (nothing ptraced) 'T', as without stallwatch
 	local st=t
-	backend_is notify && st=T
+	backend_is ptrace || st=T
 	wait_for '[ "$(proc_state "$cmd")" = $st ]' 3 ||
 		fail "state $(proc_state "$cmd") after SIGSTOP, want $st"
 	sleep 0.1

@@ -6,7 +6,7 @@
 # caller had blocked (those stay pending in stallwatch); stallwatch survives
 # them all. SIGUSR1 reopens the -o file (logrotate).
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 

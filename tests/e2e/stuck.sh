@@ -4,7 +4,7 @@
 # stuck-syscall record at that moment, then one slow-syscall when it
 # returns; a call that never returns gets only the stuck record.
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 

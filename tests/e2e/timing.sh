@@ -4,7 +4,7 @@
 # the right process, fd and path details; fast calls are not; thresholds and
 # -e filters select what is reported.
 . "$(dirname "$0")/lib.sh"
-t_backends ptrace notify
+t_backends ptrace notify bpf
 
 H=$HELPERS
 

@@ -70,7 +70,8 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	/* ~11,000 slow calls between two reads by user space (an event is ~380 bytes) */
+	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
 struct {
@@ -87,6 +88,14 @@ static __always_inline void stat_inc(__u32 idx)
 	if (v)
 		(*v)++;
 }
+
+/* the path argument of each syscall (user space fills it from its argument table) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
+	__type(key, __u32); /* abi * WATCH_MAX_NR + nr */
+	__type(value, __u32); /* argument index, or WATCH_NO_PATH */
+} path_args SEC(".maps");
 
 static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
 {
@@ -139,6 +148,16 @@ static __always_inline void finish(const struct watch_call *call, __u32 tid, __u
 	ev->ret = ret;
 	ev->tid = tid;
 	ev->kind = WATCH_EVENT_COMPLETED;
+	ev->path_len = 0;
+	/* only for calls that leave the kernel: a string read costs */
+	if (call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR) {
+		__u32 idx = call->abi * WATCH_MAX_NR + call->nr;
+		__u32 *arg = bpf_map_lookup_elem(&path_args, &idx);
+
+		if (arg && *arg < 6)
+			ev->path_len = bpf_probe_read_user_str(ev->path, sizeof(ev->path),
+							       (const void *)call->args[*arg]);
+	}
 	bpf_ringbuf_submit(ev, 0);
 }
 

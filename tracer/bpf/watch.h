@@ -60,6 +60,10 @@ struct watch_call {
 	__u64 user_sp;
 };
 
+/* path_args[abi * WATCH_MAX_NR + nr]: which argument is a path (WATCH_NO_PATH: none) */
+#define WATCH_NO_PATH 255
+#define WATCH_PATH_MAX 256
+
 /* events ring buffer: a call over its threshold, completed */
 struct watch_event {
 	struct watch_call call;
@@ -67,6 +71,14 @@ struct watch_event {
 	__s64 ret;
 	__u32 tid;
 	__u32 kind; /* WATCH_EVENT_* */
+	/*
+	 * COMPLETED: the path argument, read when the call ended (the thread
+	 * may be gone by the time user space makes the record); path_len > 0
+	 * when read (the NUL included, as bpf_probe_read_user_str() counts).
+	 */
+	__s32 path_len;
+	__u32 pad2;
+	char path[WATCH_PATH_MAX];
 };
 
 #define WATCH_EVENT_COMPLETED 1 /* call, end_ns, ret */

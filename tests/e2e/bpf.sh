@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bpf.sh - what only the bpf backend does: calls timed in the kernel with
+# nothing stopped (no tracer, a process already under strace can be
+# watched), and nothing of stallwatch's left loaded however it ends. The
+# run tests every backend shares run from their own scripts under
+# SW_BACKEND=bpf.
+. "$(dirname "$0")/lib.sh"
+
+H=$HELPERS
+
+bpf_or_skip() {
+	"$STALLWATCH" run --backend=bpf -e getppid -- true >/dev/null 2>probe.txt ||
+		skip "bpf backend unavailable here: $(head -n1 probe.txt)"
+}
+
+# The ids of the BPF programs process PID holds (its fdinfo's prog_id lines).
+prog_ids() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '$1 == "prog_id:" { print $2 }' "$f" 2>/dev/null
+	done | sort -u
+}
+
+# attach: the target never stops, and a process strace traces can be watched.
+test_attach_under_strace() {
+	bpf_or_skip
+	command -v strace >/dev/null || skip "strace not installed"
+	t_bg strace -f -qq -o st.txt "$H/sleeper" 1500 out.txt
+	wait_for '[ -n "$(hval out.txt pid)" ]' 10 || fail "the sleeper did not start"
+	local pid
+	pid=$(hval out.txt pid)
+	t_track "$pid"
+	sw attach --backend=bpf -m 100ms -e nanosleep -o rec.json -p "$pid" 2>err.txt
+	show err.txt rec.json st.txt
+	expect_rc 0
+	grep -q "^stallwatch: attached $pid (sleeper) with 1 threads\$" err.txt || fail "no attached line"
+	expect_eq "$(jq_count rec.json "slow and name == \"nanosleep\" and .process.pid == $pid
+		and .stallwatch.backend == \"bpf\" and .stallwatch.partial == true and sc.ret == 0")" 1 \
+		"slow nanosleep records (partial: in flight at the attach)"
+	grep -q 'nanosleep(' st.txt || fail "strace lost its tracee"
+}
+
+# A busy target never enters a stop, and its TracerPid stays 0.
+test_never_stopped() {
+	bpf_or_skip
+	t_bg "$STALLWATCH" run --backend=bpf -m 1ms -o rec.json -- \
+		sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; grep TracerPid /proc/self/status' \
+		>out.txt 2>err.txt
+	local swpid=$BGPID cmd states=""
+	wait_for '[ -n "$(pgrep -P '"$swpid"')" ]' 5 || fail "no command"
+	cmd=$(pgrep -P "$swpid" | head -n1)
+	while proc_alive "$cmd"; do
+		states="$states$(awk '{ print $3 }' /proc/"$cmd"/stat 2>/dev/null)"
+		sleep 0.01
+	done
+	t_wait "$swpid" 30
+	show out.txt err.txt
+	expect_rc 0
+	expect_eq "$(awk '{ print $2 }' out.txt)" 0 "TracerPid"
+	case $states in *t*) fail "the command was seen stopped (t): $states" ;; esac
+}
+
+# kill -9 of stallwatch: the command runs on, and none of the programs this
+# stallwatch loaded is left (their ids, not a host-wide count).
+test_kill9_unloads() {
+	bpf_or_skip
+	command -v bpftool >/dev/null || skip "bpftool not installed"
+	t_bg "$STALLWATCH" run --backend=bpf -e nanosleep -o rec.json -- "$H/sleeper" 3000 out.txt 2>err.txt
+	local swpid=$BGPID ids id pid
+	wait_for '[ -n "$(hval out.txt pid)" ]' 10 || fail "the sleeper did not start"
+	pid=$(hval out.txt pid)
+	t_track "$pid"
+	ids=$(prog_ids "$swpid")
+	[ -n "$ids" ] || fail "stallwatch holds no BPF program"
+	kill -KILL "$swpid"
+	t_wait "$swpid" 5
+	for id in $ids; do
+		wait_for '! bpftool prog show id '"$id"' >/dev/null 2>&1' 5 ||
+			fail "program $id is still loaded after kill -9"
+	done
+	proc_alive "$pid" || fail "the command died with stallwatch"
+	wait_for '! proc_alive '"$pid" 10 || fail "the command did not finish"
+	grep -q '^nanosleep' out.txt || fail "the command did not finish its sleep"
+}
+
+# An unwatched busy process (1M fast calls) causes no record and no drop.
+test_unwatched_busy() {
+	bpf_or_skip
+	sw run --backend=bpf -e nanosleep -m 1ms -o rec.json -- "$H/fastcalls" 1000000 out.txt 2>err.txt
+	show err.txt out.txt
+	expect_rc 0
+	expect_eq "$(jq_count rec.json 'true')" 0 "records"
+	[ ! -s err.txt ] || fail "stderr: $(head -n2 err.txt)"
+}
+
+t_run attach_under_strace test_attach_under_strace
+t_run never_stopped test_never_stopped
+t_run kill9_unloads test_kill9_unloads
+t_run unwatched_busy test_unwatched_busy
+t_done

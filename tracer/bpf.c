@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf.c - the bpf backend: syscalls timed in the kernel, nothing stopped
+ * (--backend=bpf, run and attach).
+ *
+ * The kernel half (bpf/watch.bpf.c, bpf/watch.h) times every watched call
+ * of every watched thread group from sys_enter to sys_exit, stitches
+ * restarts, and sends only the calls that reached their syscall's lowest
+ * threshold, whole, through a ring buffer: lifecycle_completed(). A call
+ * still in flight is found by sweeping the kernel's in-flight map every
+ * min(threshold/2, 100 ms) (never below 1 ms): lifecycle_in_flight(), and
+ * at its deadline the lifecycle asks probe_ask(), a lookup of the same map,
+ * whether it is still there: an exact stuck record.
+ *
+ * run: the command is forked and waits on a pipe until its tgid is in the
+ * watched set; its descendants join the set in the kernel at fork. The run
+ * ends when the command is reaped and no watched thread group is left.
+ * Nothing stops the command, and nothing is left loaded when stallwatch
+ * exits, however it exits: the programs and maps are held by fds only, so
+ * the kernel frees them with the process.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../common/macro.h"
+#include "../common/timeutil.h"
+#include "attach.h"
+#include "loop.h"
+#include "procinfo.h"
+#include "spawn.h"
+#include "watch.skel.h"
+
+#define SWEEP_MAX_NS (100 * NSEC_PER_MSEC)
+#define SWEEP_MIN_NS (1 * NSEC_PER_MSEC)
+
+struct bpf_backend {
+	struct backend base;
+	struct tracer_loop *loop;
+	struct lifecycle *lc;
+	struct watch_bpf *skel;
+	struct ring_buffer *rb;
+	struct inflight_probe probe;
+	int pidfd; /* run: the command, -1 once reaped */
+	bool reaped;
+	size_t live_tgids; /* watched thread groups alive */
+	uint64_t sweep_ns; /* 0: no stuck detection (every threshold < 2 ms) */
+	uint64_t next_sweep_ns;
+	uint64_t next_count_ns; /* when the watched set is next counted */
+	uint64_t lost; /* events the kernel could not send, already reported */
+};
+
+static uint32_t abi_arch(uint32_t abi)
+{
+	return abi == WATCH_ABI_X86 ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64;
+}
+
+/* Which argument of each syscall is a path, for the kernel to read at a slow call's end. */
+static int fill_path_args(struct bpf_backend *bb)
+{
+	struct bpf_map *map = bb->skel->maps.path_args;
+
+	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
+		__u32 nr = key % WATCH_MAX_NR, value = WATCH_NO_PATH;
+		int r;
+
+		/* native calls only: the argument table is the native one */
+		if (key < WATCH_MAX_NR && nr < SW_MAX_NR && bb->lc->argmap[nr].path_arg != ARG_NONE)
+			value = (__u32)bb->lc->argmap[nr].path_arg;
+		r = bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value), 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void entry_of(const struct watch_call *c, struct call_entry *e)
+{
+	*e = (struct call_entry){ .arch = abi_arch(c->abi),
+				  .nr = c->nr,
+				  .ts_ns = c->start_ns,
+				  .pieces = c->pieces,
+				  .partial = c->partial };
+	memcpy(e->args, c->args, sizeof(e->args));
+}
+
+/* ---- still in flight? --------------------------------------------------- */
+
+/*
+ * The kernel's in-flight map is the truth: the same start there is the
+ * same call, still running. Gone: it completed (its event, over the
+ * threshold it crossed, is in the ring buffer: look again soon), or the
+ * thread died in it (sched_process_exit dropped it, and no event comes).
+ */
+static enum inflight_answer probe_ask(void *opaque, struct tracee *t, uint64_t now_ns,
+				      enum call_evidence *ret_evidence,
+				      enum call_end_seen *ret_seen, uint64_t *ret_again_ns)
+{
+	struct bpf_backend *bb = opaque;
+	struct watch_call c;
+	__u32 tid = (__u32)t->tid;
+
+	(void)ret_evidence;
+	if (bpf_map__lookup_elem(bb->skel->maps.inflight, &tid, sizeof(tid), &c, sizeof(c), 0) ==
+		    0 &&
+	    c.start_ns == t->call.start_ns)
+		return INFLIGHT_YES;
+	/* its completion may still be in the ring buffer: give it a moment */
+	if (now_ns - t->call.proven_in_ns < 50 * NSEC_PER_MSEC) {
+		*ret_again_ns = now_ns + 10 * NSEC_PER_MSEC;
+		return INFLIGHT_UNSURE;
+	}
+	*ret_seen = END_SEEN_THREAD_EXIT;
+	return INFLIGHT_DIED;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static int on_ring(void *ctx, void *data, size_t size)
+{
+	struct bpf_backend *bb = ctx;
+	struct event ev = { .kind = EV_BACKEND, .ts_ns = sw_mono_ns() };
+
+	if (size < sizeof(struct watch_event))
+		return 0;
+	memcpy(&ev.bpf, data, sizeof(ev.bpf));
+	loop_push(bb->loop, &ev);
+	/*
+	 * The batch is full: stop. libbpf stops on a negative return only, with
+	 * the consumer past this sample, which is why it is pushed first.
+	 */
+	return loop_batch_full(bb->loop) ? -EAGAIN : 0;
+}
+
+static void reap_command(struct bpf_backend *bb, bool stops)
+{
+	if (bb->reaped || !loop_reap_command(bb->loop, stops, NULL))
+		return;
+	bb->reaped = true;
+	close(bb->pidfd);
+	bb->pidfd = -1;
+}
+
+/* SIGCHLD: the command stopped (Ctrl-Z) or exited. */
+static void bb_child_changed(struct backend *b)
+{
+	reap_command((struct bpf_backend *)b, true);
+}
+
+/*
+ * The watched thread groups still alive, from the kernel's set: the EXIT
+ * events say when one ends, but a full ring buffer may lose one, so the
+ * set itself is the truth (a group gone from /proc leaves it here).
+ */
+static size_t count_live(struct bpf_backend *bb)
+{
+	struct bpf_map *map = bb->skel->maps.watched_tgids;
+	__u32 key, next;
+	bool first = true;
+	size_t n = 0;
+
+	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
+		char path[32];
+
+		first = false;
+		key = next;
+		snprintf(path, sizeof(path), "/proc/%u", key);
+		if (access(path, F_OK) == 0)
+			n++;
+		else
+			bpf_map__delete_elem(map, &key, sizeof(key), 0);
+	}
+	return n;
+}
+
+static bool finished(struct bpf_backend *bb)
+{
+	if (bb->loop->mode == MODE_RUN && !bb->reaped)
+		return false;
+	if (bb->live_tgids)
+		return false;
+	/* the events say none is left: make sure (and catch lost ones) */
+	bb->live_tgids = count_live(bb);
+	return bb->live_tgids == 0;
+}
+
+static int bb_gather(struct backend *b, bool block)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+	struct tracer_loop *loop = bb->loop;
+	struct pollfd pfd[2] = {
+		{ .fd = ring_buffer__epoll_fd(bb->rb), .events = POLLIN },
+		{ .fd = bb->pidfd, .events = POLLIN },
+	};
+	int r;
+
+	r = ring_buffer__consume(bb->rb);
+	if (r < 0 && r != -EINTR && r != -EAGAIN)
+		return sw_error_set(loop->error, r, "reading the bpf ring buffer");
+	loop->need_drain = loop_batch_full(loop);
+	if (loop->batch_len || !block)
+		return 0;
+	if (finished(bb)) {
+		loop->done = true;
+		return 0;
+	}
+	/* the one place the bpf backend sleeps; signals and the timer interrupt it */
+	r = poll(pfd, bb->pidfd >= 0 ? 2 : 1, -1);
+	if (r < 0)
+		return errno == EINTR ? 0 : sw_error_set(loop->error, -errno, "poll");
+	if (pfd[1].revents)
+		reap_command(bb, false);
+	if (finished(bb))
+		loop->done = true;
+	return 0;
+}
+
+static void bb_handle(struct backend *b, const struct event *ev)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+	const struct watch_event *we = &ev->bpf;
+	struct call_entry e;
+	struct tracee *t;
+
+	switch (we->kind) {
+	case WATCH_EVENT_COMPLETED:
+		t = lifecycle_thread(bb->lc, (pid_t)we->tid);
+		if (!t)
+			return;
+		entry_of(&we->call, &e);
+		if (we->path_len > 0 && we->path_len <= WATCH_PATH_MAX &&
+		    we->path[we->path_len - 1] == 0)
+			e.path = we->path;
+		lifecycle_completed(bb->lc, t, &e, we->end_ns,
+				    we->call.restart_code ? -EINTR : we->ret);
+		/* nothing to keep: the next slow call of the thread comes whole too */
+		if (!t->stuck_reported || t->call_state == CALL_NONE)
+			lifecycle_forget(bb->lc, t);
+		break;
+	case WATCH_EVENT_FORK:
+		bb->live_tgids++;
+		break;
+	case WATCH_EVENT_EXIT:
+		if (bb->live_tgids)
+			bb->live_tgids--;
+		if (finished(bb))
+			bb->loop->done = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Calls in flight longer than the smallest threshold become the
+ * lifecycle's; at their deadlines probe_ask() confirms them still there.
+ */
+/* Calls the kernel could not send (its ring buffer was full): records-dropped. */
+static void count_lost(struct bpf_backend *bb)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = WATCH_STAT_RINGBUF_FULL;
+	uint64_t total = 0;
+
+	if (!bb->skel || ncpu <= 0 || ncpu > 4096)
+		return;
+	__u64 values[ncpu];
+
+	if (bpf_map__lookup_elem(bb->skel->maps.stats, &key, sizeof(key), values, sizeof(values),
+				 0) < 0)
+		return;
+	for (int i = 0; i < ncpu; i++)
+		total += values[i];
+	if (total > bb->lost) {
+		recorder_dropped(bb->lc->recorder, RECORD_DROP_KERNEL_BUFFER, "", "slow-syscall",
+				 total - bb->lost);
+		bb->lost = total;
+	}
+}
+
+static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+	struct bpf_map *map = bb->skel->maps.inflight;
+	__u32 key, next;
+	bool first = true;
+
+	/* a lost EXIT event must not keep us: look at the set once a second */
+	if (now_ns >= bb->next_count_ns) {
+		count_lost(bb);
+		bb->live_tgids = count_live(bb);
+		bb->next_count_ns = now_ns + NSEC_PER_SEC;
+		if (finished(bb))
+			bb->loop->done = true;
+	}
+	if (!bb->sweep_ns)
+		return bb->next_count_ns;
+	if (now_ns < bb->next_sweep_ns)
+		return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns :
+							       bb->next_count_ns;
+	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
+		struct watch_call c;
+		struct call_entry e;
+		struct tracee *t;
+
+		first = false;
+		key = next;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &c, sizeof(c), 0) < 0)
+			continue;
+		if (now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
+			continue;
+		t = lifecycle_thread(bb->lc, (pid_t)key);
+		if (!t)
+			continue;
+		entry_of(&c, &e);
+		lifecycle_in_flight(bb->lc, t, &e);
+	}
+	bb->next_sweep_ns = now_ns + bb->sweep_ns;
+	return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
+}
+
+static void bb_destroy(struct backend *b)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+
+	count_lost(bb);
+	/* closing the fds unloads everything (the kernel holds no other reference) */
+	ring_buffer__free(bb->rb);
+	watch_bpf__destroy(bb->skel);
+	if (!bb->reaped && bb->pidfd >= 0)
+		close(bb->pidfd);
+	free(bb);
+}
+
+/* SIGINT/SIGTERM in attach: nothing to undo in the targets; unloading is leaving */
+static void bb_detach(struct backend *b)
+{
+	((struct bpf_backend *)b)->loop->done = true;
+}
+
+static const struct backend_ops bpf_ops = {
+	.name = RECORD_BACKEND_BPF,
+	.gather = bb_gather,
+	.handle = bb_handle,
+	.detach = bb_detach,
+	.child_changed = bb_child_changed,
+	.tick = bb_tick,
+	.destroy = bb_destroy,
+};
+
+/* ---- setup ------------------------------------------------------------------- */
+
+/* libbpf prints to stderr by default: library code never prints */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/* The smallest threshold per syscall and ABI, as the policy gives it. */
+static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
+			   uint64_t *ret_min_ns)
+{
+	static const uint32_t arch[WATCH_ABI_MAX] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386 };
+	struct bpf_map *map = bb->skel->maps.thresholds;
+	uint64_t min_ns = UINT64_MAX;
+
+	for (__u32 abi = 0; abi < WATCH_ABI_MAX; abi++)
+		for (__u32 nr = 0; nr < WATCH_MAX_NR; nr++) {
+			uint64_t ns = policy_threshold_ns(policy, arch[abi], nr);
+			__u32 key = abi * WATCH_MAX_NR + nr;
+			__u64 value = ns == POLICY_UNWATCHED ? WATCH_UNWATCHED : ns;
+			int r;
+
+			r = bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value), 0);
+			if (r < 0)
+				return r;
+			if (ns != POLICY_UNWATCHED && ns < min_ns)
+				min_ns = ns;
+		}
+	*ret_min_ns = min_ns;
+	return 0;
+}
+
+static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
+{
+	__u32 key = (__u32)tgid;
+
+	return bpf_map__update_elem(bb->skel->maps.watched_tgids, &key, sizeof(key), &how,
+				    sizeof(how), BPF_ANY);
+}
+
+static int backend_new(struct tracer_loop *loop, const struct policy *policy, bool follow_forks,
+		       struct bpf_backend **ret, struct sw_error *err)
+{
+	struct bpf_backend *bb = calloc(1, sizeof(*bb));
+	struct watch_config config = { .follow_forks = follow_forks };
+	__u32 zero = 0;
+	uint64_t min_ns;
+	int r;
+
+	if (!bb)
+		return sw_error_set(err, -ENOMEM, "out of memory");
+	bb->base.ops = &bpf_ops;
+	bb->base.loop = loop;
+	bb->loop = loop;
+	bb->lc = &loop->lc;
+	bb->pidfd = -1;
+	bb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = bb };
+	*ret = bb; /* the caller's destroy frees what follows */
+	libbpf_set_print(quiet);
+	bb->skel = watch_bpf__open_and_load();
+	if (!bb->skel)
+		return sw_error_set(err, -errno, "--backend=bpf: cannot load the BPF programs");
+	r = bpf_map__update_elem(bb->skel->maps.config, &zero, sizeof(zero), &config,
+				 sizeof(config), 0);
+	if (r < 0)
+		return sw_error_set(err, r, "--backend=bpf: cannot configure the BPF programs");
+	r = fill_thresholds(bb, policy, &min_ns);
+	if (r == 0)
+		r = fill_path_args(bb);
+	if (r < 0)
+		return sw_error_set(err, r, "--backend=bpf: cannot set the thresholds");
+	/* stuck detection for thresholds of 2 ms and more: a sweep every threshold/2 */
+	if (min_ns != UINT64_MAX && min_ns >= 2 * SWEEP_MIN_NS)
+		bb->sweep_ns = min_ns / 2 < SWEEP_MAX_NS ? min_ns / 2 : SWEEP_MAX_NS;
+	bb->rb = ring_buffer__new(bpf_map__fd(bb->skel->maps.events), on_ring, bb, NULL);
+	if (!bb->rb)
+		return sw_error_set(err, -errno, "--backend=bpf: cannot read the ring buffer");
+	loop->lc.probe = &bb->probe;
+	loop->lc.backend_name = bpf_ops.name;
+	/* run: SIGCHLD says the command stopped for the terminal (Ctrl-Z) */
+	loop->signals.catch_sigchld = loop->mode == MODE_RUN;
+	return 0;
+}
+
+static int attach_programs(struct bpf_backend *bb, struct sw_error *err)
+{
+	int r = watch_bpf__attach(bb->skel);
+
+	return r < 0 ? sw_error_set(err, r, "--backend=bpf: cannot attach the BPF programs") : 0;
+}
+
+int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
+		    struct backend **ret, struct sw_error *err)
+{
+	struct bpf_backend *bb = NULL;
+	int go[2] = { -1, -1 }, fail[2] = { -1, -1 }, r;
+	char byte = 0;
+	pid_t pid;
+
+	r = backend_new(loop, opts->policy, true, &bb, err);
+	*ret = bb ? &bb->base : NULL;
+	if (r < 0)
+		return r;
+	r = attach_programs(bb, err);
+	if (r < 0)
+		return r;
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) {
+		r = sw_error_set(err, -errno, "pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = sw_error_set(err, -errno, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		/* wait until our tgid is watched: then not one call escapes */
+		close(go[1]);
+		close(fail[0]);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(125);
+		close(go[0]);
+		spawn_child_exec(opts, fail[1], 0);
+	}
+	spawn_parent_reset_sigchld();
+	loop->command_pid = pid;
+	bb->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r = watch_tgid(bb, pid, WATCH_TGID_TARGET);
+	if (r < 0 || bb->pidfd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		r = sw_error_set(err, r < 0 ? r : -errno,
+				 "--backend=bpf: cannot watch the command");
+		goto out;
+	}
+	bb->live_tgids = 1;
+	if (write(go[1], &byte, 1) != 1) {
+		r = sw_error_set(err, -errno, "starting the command");
+		goto out;
+	}
+	loop->fail_fd = fail[0];
+	fail[0] = -1;
+	r = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (fail[i] >= 0)
+			close(fail[i]);
+	}
+	return r;
+}
+
+/*
+ * A call the thread was already in at the attach: the kernel never saw its
+ * entry, so user space puts it in the in-flight map, its start the attach
+ * (a lower bound: partial), from /proc/TID/syscall. A thread that entered a
+ * new call meanwhile has its own entry already (BPF_NOEXIST keeps it).
+ */
+static void seed_in_flight(struct bpf_backend *bb, pid_t tgid, pid_t tid)
+{
+	_cleanup_close_ int fd = procinfo_open_syscall(tid);
+	struct proc_syscall ps;
+	struct watch_call c = { .abi = WATCH_ABI_NATIVE, .pieces = 1, .partial = 1 };
+	__u32 key = (__u32)tid;
+
+	if (fd < 0 || procinfo_read_syscall(fd, &ps) < 0 || ps.kind != PS_IN_SYSCALL || ps.nr < 0 ||
+	    ps.nr >= WATCH_MAX_NR)
+		return;
+	c.start_ns = sw_mono_ns();
+	c.nr = (__u32)ps.nr;
+	c.tgid = (__u32)tgid;
+	memcpy(c.args, ps.args, sizeof(c.args));
+	bpf_map__update_elem(bb->skel->maps.inflight, &key, sizeof(key), &c, sizeof(c),
+			     BPF_NOEXIST);
+}
+
+/* Watch pid's thread group; returns its thread count or -errno. */
+static int watch_process(struct bpf_backend *bb, pid_t pid, char *comm, size_t comm_size,
+			 struct sw_error *err)
+{
+	struct procstatus st;
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	char path[64];
+	int r, threads = 0;
+
+	r = procinfo_status(pid, &st);
+	if (r < 0)
+		return sw_error_set(err, -ESRCH, "%d: no such process", pid);
+	snprintf(comm, comm_size, "%s", st.comm);
+	if (procinfo_is_kthread(pid) == 1)
+		return sw_error_set(err, -EPERM,
+				    "%d (%s): a kernel thread has no syscalls to watch", pid,
+				    st.comm);
+	r = watch_tgid(bb, pid, WATCH_TGID_TARGET);
+	if (r < 0)
+		return sw_error_set(err, r, "%d (%s): cannot add it to the watched set", pid,
+				    st.comm);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0)
+			continue;
+		seed_in_flight(bb, pid, tid);
+		threads++;
+	}
+	return threads ? threads : st.threads;
+}
+
+int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
+		       struct backend **ret, struct sw_error *err)
+{
+	struct bpf_backend *bb = NULL;
+	size_t attached = 0;
+	int r;
+
+	r = backend_new(loop, opts->policy, opts->follow_forks, &bb, err);
+	*ret = bb ? &bb->base : NULL;
+	if (r < 0)
+		return r;
+	r = attach_programs(bb, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < opts->n_pids; i++) {
+		struct sw_error perr = {};
+		char comm[PROCINFO_COMM_MAX] = "";
+		int n = watch_process(bb, opts->pids[i], comm, sizeof(comm), &perr);
+
+		if (n < 0) {
+			if (opts->failed)
+				opts->failed(opts->opaque, &perr);
+			sw_error_set(err, n, "%s", perr.msg);
+			continue;
+		}
+		attached++;
+		bb->live_tgids++;
+		if (opts->attached)
+			opts->attached(opts->opaque, opts->pids[i], comm, n);
+	}
+	if (!attached)
+		return err->code ? err->code : -ESRCH;
+	sw_error_clear(err);
+	return 0;
+}
