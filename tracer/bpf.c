@@ -542,9 +542,10 @@ static void seed_in_flight(struct bpf_backend *bb, pid_t tgid, pid_t tid)
 }
 
 /* Watch pid's thread group; returns its thread count or -errno. */
-static int watch_process(struct bpf_backend *bb, pid_t pid, char *comm, size_t comm_size,
+static int watch_process(void *backend, pid_t pid, char *comm, size_t comm_size,
 			 struct sw_error *err)
 {
+	struct bpf_backend *bb = backend;
 	struct procstatus st;
 	_cleanup_closedir_ DIR *dir = NULL;
 	struct dirent *de;
@@ -580,7 +581,6 @@ int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_opti
 		       struct backend **ret, struct sw_error *err)
 {
 	struct bpf_backend *bb = NULL;
-	size_t attached = 0;
 	int r;
 
 	r = backend_new(loop, opts->policy, opts->follow_forks, &bb, err);
@@ -590,24 +590,9 @@ int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_opti
 	r = attach_programs(bb, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < opts->n_pids; i++) {
-		struct sw_error perr = {};
-		char comm[PROCINFO_COMM_MAX] = "";
-		int n = watch_process(bb, opts->pids[i], comm, sizeof(comm), &perr);
-
-		if (n < 0) {
-			if (opts->failed)
-				opts->failed(opts->opaque, &perr);
-			sw_error_set(err, n, "%s", perr.msg);
-			continue;
-		}
-		attached++;
-		bb->live_tgids++;
-		if (opts->attached)
-			opts->attached(opts->opaque, opts->pids[i], comm, n);
-	}
-	if (!attached)
-		return err->code ? err->code : -ESRCH;
-	sw_error_clear(err);
+	r = loop_attach_each(opts, watch_process, bb, err);
+	if (r < 0)
+		return r;
+	bb->live_tgids = (size_t)r;
 	return 0;
 }

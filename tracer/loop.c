@@ -574,6 +574,34 @@ static void result_from_status(struct tracer_loop *loop, struct tracer_result *r
 	}
 }
 
+int loop_attach_each(const struct tracer_attach_options *opts,
+		     int (*one)(void *backend, pid_t pid, char *comm, size_t comm_size,
+				struct sw_error *err),
+		     void *backend, struct sw_error *err)
+{
+	size_t attached = 0;
+
+	for (size_t i = 0; i < opts->n_pids; i++) {
+		struct sw_error perr = {};
+		char comm[PROCINFO_COMM_MAX] = "";
+		int n = one(backend, opts->pids[i], comm, sizeof(comm), &perr);
+
+		if (n < 0) {
+			if (opts->failed)
+				opts->failed(opts->opaque, &perr);
+			sw_error_set(err, n, "%s", perr.msg);
+			continue;
+		}
+		attached++;
+		if (opts->attached)
+			opts->attached(opts->opaque, opts->pids[i], comm, n);
+	}
+	if (!attached)
+		return err->code ? err->code : -ESRCH;
+	sw_error_clear(err);
+	return (int)attached;
+}
+
 static void run_loop(struct tracer_loop *loop)
 {
 	lifecycle_sample_sched(&loop->lc, sw_mono_ns());

@@ -206,7 +206,17 @@ bool loop_reap_command(struct tracer_loop *loop, bool stops, int *ret_status);
 /* Ctrl-Z: the command stopped for the terminal; stop ourselves so the shell sees the job stop. */
 void loop_command_stopped(struct tracer_loop *loop, int sig);
 
-/* The backends (ptrace.c, notify.c). */
+/*
+ * attach: one(backend, pid, ...) for each target, which returns its thread
+ * count or -errno with err filled; the cli hears of each (attached/failed).
+ * Returns how many were attached, or -errno when none was.
+ */
+int loop_attach_each(const struct tracer_attach_options *opts,
+		     int (*one)(void *backend, pid_t pid, char *comm, size_t comm_size,
+				struct sw_error *err),
+		     void *backend, struct sw_error *err);
+
+/* The backends (ptrace.c, notify.c, bpf.c). */
 int ptrace_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
 		       struct backend **ret, struct sw_error *err);
 int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,

@@ -59,6 +59,7 @@ struct ptrace_backend {
 	struct spin spin; /* poll before sleeping, while a CPU is spare (spin.h) */
 	/* attach: signal stops wait_next() handed out unreaped since a resume took */
 	unsigned int unresumed_peeks;
+	long seize_options; /* attach: PTRACE_O_* for every seized thread */
 };
 
 static bool attaching(const struct ptrace_backend *pb)
@@ -613,14 +614,36 @@ static int add_seized(void *opaque, pid_t tid, int syscall_nr)
 	return 0;
 }
 
+/* One target: checked, then every thread seized (attach.h); its thread count or -errno. */
+static int attach_one(void *backend, pid_t pid, char *comm, size_t comm_size, struct sw_error *err)
+{
+	struct ptrace_backend *pb = backend;
+	bool known;
+	int r;
+
+	r = attach_check_target(pid, comm, comm_size, err);
+	if (r < 0)
+		return r;
+	known = traced_tgid(pb, pid);
+	r = add_tgid(pb, pid);
+	if (r == 0)
+		r = attach_process(pid, pb->seize_options, add_seized, pb, err);
+	/*
+	 * Refused: not a target, so a thread attach_process() could not give
+	 * back in time is detached at its first stop (adopt_unknown)
+	 */
+	if (r < 0 && !known)
+		drop_tgid(pb, pid);
+	return r;
+}
+
 int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
 			  struct backend **ret, struct sw_error *err)
 {
 	/* no EXITKILL: if we die, the kernel detaches and the targets live on */
 	long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
 	struct ptrace_backend *pb = backend_new(loop);
-	size_t attached = 0;
-	int r = 0;
+	int r;
 
 	if (!pb)
 		return sw_error_set(err, -ENOMEM, "out of memory");
@@ -629,39 +652,10 @@ int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_o
 		options |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 	/* the backend is live from here: a Ctrl-C during a long attach detaches cleanly */
 	*ret = &pb->base;
-	for (size_t i = 0; i < opts->n_pids; i++) {
-		struct sw_error perr = {};
-		char comm[PROCINFO_COMM_MAX];
-		int n = 0;
-
-		r = attach_check_target(opts->pids[i], comm, sizeof(comm), &perr);
-		if (r == 0) {
-			bool known = traced_tgid(pb, opts->pids[i]);
-
-			r = add_tgid(pb, opts->pids[i]);
-			if (r == 0)
-				r = n = attach_process(opts->pids[i], options, add_seized, pb,
-						       &perr);
-			/*
-			 * Refused: not a target, so a thread attach_process() could not
-			 * give back in time is detached at its first stop (adopt_unknown)
-			 */
-			if (r < 0 && !known)
-				drop_tgid(pb, opts->pids[i]);
-		}
-		if (r < 0) {
-			if (opts->failed)
-				opts->failed(opts->opaque, &perr);
-			sw_error_set(err, r, "%s", perr.msg);
-			continue;
-		}
-		attached++;
-		if (opts->attached)
-			opts->attached(opts->opaque, opts->pids[i], comm, n);
-	}
-	if (!attached)
-		return err->code ? err->code : -ESRCH;
-	sw_error_clear(err);
+	pb->seize_options = options;
+	r = loop_attach_each(opts, attach_one, pb, err);
+	if (r < 0)
+		return r;
 	loop->need_drain = true;
 	spin_init(&pb->spin);
 	return 0;
