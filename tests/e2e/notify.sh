@@ -12,8 +12,10 @@ N=(--backend=notify)
 
 # `run --backend=notify` works here (Linux 5.19+, seccomp, no listener above us)?
 notify_or_skip() {
-	"$STALLWATCH" run "${N[@]}" -e getppid -- true >/dev/null 2>probe.txt ||
-		skip "notify backend unavailable here: $(head -n1 probe.txt)"
+	# bounded: a hang here must fail with the processes left shown, not stall the test
+	t_bg "$STALLWATCH" run --backend=notify -e getppid -- true >/dev/null 2>probe.txt
+	t_wait "$BGPID" 20 || fail "stallwatch run --backend=notify -- true did not end"
+	[ "$RC" = 0 ] || skip "notify backend unavailable here: $(head -n1 probe.txt)"
 }
 
 # A pipe read blocked 600 ms: the stuck record is exact (the same nr, args

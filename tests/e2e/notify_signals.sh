@@ -20,8 +20,10 @@ H=$HELPERS
 exec 3>&2
 
 notify_or_skip() {
-	"$STALLWATCH" run --backend=notify -e getppid -- true >/dev/null 2>probe.txt ||
-		skip "notify backend unavailable here: $(head -n1 probe.txt)"
+	# bounded: a hang here must fail with the processes left shown, not stall the test
+	t_bg "$STALLWATCH" run --backend=notify -e getppid -- true >/dev/null 2>probe.txt
+	t_wait "$BGPID" 20 || fail "stallwatch run --backend=notify -- true did not end"
+	[ "$RC" = 0 ] || skip "notify backend unavailable here: $(head -n1 probe.txt)"
 }
 
 # storm BACKEND|none MODE...: sigstorm MODE... 2 out.txt under `stallwatch
