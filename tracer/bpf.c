@@ -167,20 +167,27 @@ static void bb_child_changed(struct backend *b)
 static size_t count_live(struct bpf_backend *bb)
 {
 	struct bpf_map *map = bb->skel->maps.watched_tgids;
+	_cleanup_free_ __u32 *keys = NULL;
+	size_t n_keys = 0, cap = bpf_map__max_entries(map), n = 0;
 	__u32 key, next;
-	bool first = true;
-	size_t n = 0;
 
-	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
+	keys = calloc(cap, sizeof(*keys));
+	if (!keys)
+		return bb->live_tgids;
+	/* keys first: a hash map's iteration starts over after a deleted key */
+	while (n_keys < cap &&
+	       bpf_map__get_next_key(map, n_keys ? &key : NULL, &next, sizeof(next)) == 0) {
+		key = next;
+		keys[n_keys++] = key;
+	}
+	for (size_t i = 0; i < n_keys; i++) {
 		char path[32];
 
-		first = false;
-		key = next;
-		snprintf(path, sizeof(path), "/proc/%u", key);
+		snprintf(path, sizeof(path), "/proc/%u", keys[i]);
 		if (access(path, F_OK) == 0)
 			n++;
 		else
-			bpf_map__delete_elem(map, &key, sizeof(key), 0);
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
 	}
 	return n;
 }
