@@ -254,6 +254,14 @@ static void reap_command(struct notify_backend *nb, bool stops)
 	lifecycle_ended(nb->lc, t, &end);
 }
 
+/* Nothing uses the filter and the command is reaped: the run is over. */
+static int nt_done(struct notify_backend *nb)
+{
+	lifecycle_all_ended(nb->lc, sw_mono_ns());
+	nb->loop->done = true;
+	return 0;
+}
+
 static int nt_gather(struct backend *b, bool block)
 {
 	struct notify_backend *nb = (struct notify_backend *)b;
@@ -267,6 +275,13 @@ static int nt_gather(struct backend *b, bool block)
 	for (;;) {
 		int r;
 
+		/*
+		 * First: the listener may hang up before the command is reaped
+		 * (then SIGCHLD reaps it, outside this loop), and with both
+		 * fds done poll() would sleep for ever.
+		 */
+		if (nb->hangup && nb->reaped)
+			return nt_done(nb);
 		if (loop_batch_full(loop)) {
 			loop->need_drain = true;
 			return 0;
@@ -279,7 +294,7 @@ static int nt_gather(struct backend *b, bool block)
 			return errno == EINTR ? 0 : sw_error_set(loop->error, -errno, "poll");
 		loop->need_drain = false;
 		if (r == 0)
-			return 0;
+			return nb->hangup && nb->reaped ? nt_done(nb) : 0;
 		if (pfd[1].revents)
 			reap_command(nb, false);
 		if (pfd[0].revents & POLLIN) {
@@ -290,14 +305,9 @@ static int nt_gather(struct backend *b, bool block)
 			/* no task uses the filter any more: the command and its descendants are gone */
 			nb->hangup = true;
 		}
-		if (nb->hangup && nb->reaped) {
-			lifecycle_all_ended(nb->lc, sw_mono_ns());
-			loop->done = true;
-			return 0;
-		}
 		/* one notification per sleep; what else is ready is taken without sleeping */
 		if (block)
-			return 0;
+			return nb->hangup && nb->reaped ? nt_done(nb) : 0;
 		timeout = 0;
 	}
 }
