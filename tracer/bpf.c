@@ -13,7 +13,10 @@
  * whether it is still there: an exact stuck record.
  *
  * run: the command is forked and waits on a pipe until its tgid is in the
- * watched set; its descendants join the set in the kernel at fork. The run
+ * watched set, as "pending exec": its calls until the exec (the pipe's
+ * read, its closes, the uid change, the execve) are stallwatch's and not
+ * timed, as under ptrace; the kernel makes it a target at the exec. Its
+ * descendants join the set in the kernel at fork. The run
  * ends when the command is reaped and no watched thread group is left.
  * Nothing stops the command, and nothing is left loaded when stallwatch
  * exits, however it exits: the programs and maps are held by fds only, so
@@ -498,7 +501,8 @@ int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *o
 	spawn_parent_reset_sigchld();
 	loop->command_pid = pid;
 	bb->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	r = watch_tgid(bb, pid, WATCH_TGID_TARGET);
+	/* its own calls until the exec are not the command's (watch.h) */
+	r = watch_tgid(bb, pid, WATCH_TGID_PENDING_EXEC);
 	if (r < 0 || bb->pidfd < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

@@ -76,6 +76,31 @@ interactive_block() {
 	expect_eq "$WS" "exited 3" "status with SIG$1 blocked and pending"
 }
 
+# Every backend reports the command from its own image on: nothing of
+# stallwatch's child before the exec (the start pipe's read, its closes, the
+# execve itself; ptrace and notify never report that execve). ld.so opens
+# before it reads or closes anything, so no read or close comes before the
+# first openat, and nothing reads the start pipe's one byte.
+test_nothing_before_exec() {
+	sw run -m 0 -o rec.json -- "$H/sleeper" 50 out.txt 2>err.txt
+	show err.txt out.txt
+	expect_rc 0
+	local pid
+	pid=$(hval out.txt pid)
+	[ -n "$pid" ] || fail "the sleeper did not report its pid"
+	[ "$(jq_count rec.json 'true')" -ge 10 ] || fail "fewer than 10 records at -m 0"
+	expect_eq "$(jq_count rec.json ".process.pid != $pid")" 0 "records of another process"
+	expect_eq "$(jq_count rec.json '(.process.name // "sleeper") != "sleeper"')" 0 \
+		"records naming another comm"
+	expect_eq "$(jq_count rec.json 'name == "execve" or name == "execveat"')" 0 \
+		"records of the command's own execve"
+	expect_eq "$(jq_count rec.json 'name == "read" and sc.ret == 1')" 0 \
+		"one-byte reads (the start pipe)"
+	expect_eq "$(jq -R -s -r '[split("\n")[] | fromjson? | .stallwatch.syscall.name]
+		| (index("openat") // length) as $o | .[:$o] | map(select(. == "read" or . == "close"))
+		| length' rec.json)" 0 "reads or closes before the first openat"
+}
+
 test_not_found() {
 	sw run -o rec.json -- /nonexistent/command 2>err.txt
 	show err.txt
@@ -110,6 +135,7 @@ t_run sigsegv_no_core test_sigsegv_no_core
 for s in HUP INT QUIT PIPE ALRM TERM; do
 	t_run "interactive_block_$s" interactive_block "$s"
 done
+t_run nothing_before_exec test_nothing_before_exec
 t_run not_found test_not_found
 t_run not_executable test_not_executable
 t_done

@@ -109,6 +109,17 @@ static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
 	return t ? *t : WATCH_UNWATCHED;
 }
 
+/*
+ * Are tgid's calls timed? Not while it is the run command before its exec
+ * (WATCH_TGID_PENDING_EXEC): those calls are stallwatch's own.
+ */
+static __always_inline bool timed(__u32 tgid)
+{
+	__u32 *how = bpf_map_lookup_elem(&watched_tgids, &tgid);
+
+	return how && *how != WATCH_TGID_PENDING_EXEC;
+}
+
 static __always_inline void emit(__u32 kind, __u32 tgid, __u32 tid, __s64 ret)
 {
 	struct watch_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -238,7 +249,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	unsigned long sp;
 	__u32 abi;
 
-	if (!bpf_map_lookup_elem(&watched_tgids, &tgid))
+	if (!timed(tgid))
 		return 0;
 	task = bpf_get_current_task_btf();
 	abi = task->thread_info.status & TS_COMPAT ? WATCH_ABI_X86 : WATCH_ABI_NATIVE;
@@ -299,7 +310,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 	bool sigreturn;
 	__u64 now;
 
-	if (!bpf_map_lookup_elem(&watched_tgids, &tgid))
+	if (!timed(tgid))
 		return 0;
 	/* restore_sigcontext() sets orig_ax = -1 ("disable syscall checks") */
 	sigreturn = (long)regs->orig_ax == -1;
@@ -334,7 +345,8 @@ int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 	if ((__u32)child->pid != ctgid)
 		return 0; /* a thread: its calls are filtered by tgid already */
 	ptgid = parent->tgid;
-	if (!bpf_map_lookup_elem(&watched_tgids, &ptgid))
+	/* a fork before the run command's exec is stallwatch's, not the command's */
+	if (!timed(ptgid))
 		return 0;
 	if (bpf_map_update_elem(&watched_tgids, &ctgid, &val, BPF_ANY)) {
 		stat_inc(WATCH_STAT_TGIDS_FULL);
@@ -369,6 +381,10 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 }
 
 /*
+ * The run command exec'd: from here on its calls are the command's. Its
+ * execve, entered while PENDING_EXEC, was not timed, and its sys_exit
+ * finds no entry: not reported, as under ptrace and notify.
+ *
  * exec by a thread other than the leader: de_thread() kills the other
  * threads (the old leader's exit removed its entry) and gives this thread
  * the leader's pid, so its execve, begun under old_pid, ends under the new
@@ -378,9 +394,12 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *bprm)
 {
-	__u32 tid = p->pid, old = old_pid;
+	__u32 tid = p->pid, old = old_pid, tgid = p->tgid;
+	__u32 *how = bpf_map_lookup_elem(&watched_tgids, &tgid);
 	struct watch_call *call;
 
+	if (how && *how == WATCH_TGID_PENDING_EXEC)
+		*how = WATCH_TGID_TARGET;
 	bpf_map_delete_elem(&suspended, &old);
 	if (tid == old)
 		return 0;

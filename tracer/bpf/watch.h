@@ -31,6 +31,14 @@
 /* watched_tgids values */
 #define WATCH_TGID_TARGET 1 /* named by the user (attach -p, the run command) */
 #define WATCH_TGID_CHILD 2 /* joined at fork (run, attach -f) */
+/*
+ * run: stallwatch's forked child, between joining the set and exec'ing the
+ * command. Its calls (the start pipe's read, closes, the -u uid change, the
+ * execve itself) are stallwatch's, not the command's: not timed, as under
+ * ptrace and notify. sched_process_exec makes it a TARGET; a failed exec
+ * leaves it PENDING_EXEC until it exits.
+ */
+#define WATCH_TGID_PENDING_EXEC 3
 
 /* config (one-element array), set before attaching */
 struct watch_config {
