@@ -533,12 +533,21 @@ out:
  * entry, so user space puts it in the in-flight map, its start the attach
  * (a lower bound: partial), from /proc/TID/syscall. A thread that entered a
  * new call meanwhile has its own entry already (BPF_NOEXIST keeps it).
+ *
+ * The call may end, or the thread exit, between the read and the insert:
+ * then nothing in the kernel would ever remove the entry (sys_exit and
+ * sched_process_exit came first), and the sweep would report a dead call
+ * stuck. So the file is read again after the insert (the same fd: a thread
+ * gone since reads -ESRCH, or "-1", no call, as a zombie; collect_syscall()
+ * in lib/syscall.c, 6.18), and an entry for a call no longer there is
+ * taken back if it is still ours.
  */
 static void seed_in_flight(struct bpf_backend *bb, pid_t tgid, pid_t tid)
 {
 	_cleanup_close_ int fd = procinfo_open_syscall(tid);
-	struct proc_syscall ps;
-	struct watch_call c = { .abi = WATCH_ABI_NATIVE, .pieces = 1, .partial = 1 };
+	struct bpf_map *map = bb->skel->maps.inflight;
+	struct proc_syscall ps, again;
+	struct watch_call c = { .abi = WATCH_ABI_NATIVE, .pieces = 1, .partial = 1 }, now;
 	__u32 key = (__u32)tid;
 
 	if (fd < 0 || procinfo_read_syscall(fd, &ps) < 0 || ps.kind != PS_IN_SYSCALL || ps.nr < 0 ||
@@ -548,8 +557,16 @@ static void seed_in_flight(struct bpf_backend *bb, pid_t tgid, pid_t tid)
 	c.nr = (__u32)ps.nr;
 	c.tgid = (__u32)tgid;
 	memcpy(c.args, ps.args, sizeof(c.args));
-	bpf_map__update_elem(bb->skel->maps.inflight, &key, sizeof(key), &c, sizeof(c),
-			     BPF_NOEXIST);
+	if (bpf_map__update_elem(map, &key, sizeof(key), &c, sizeof(c), BPF_NOEXIST) < 0)
+		return;
+	/* "running" says nothing (it may be woken in the call); the next entry replaces it */
+	if (procinfo_read_syscall(fd, &again) == 0 &&
+	    (again.kind == PS_RUNNING || (again.kind == PS_IN_SYSCALL && again.nr == ps.nr &&
+					  !memcmp(again.args, ps.args, sizeof(ps.args)))))
+		return;
+	if (bpf_map__lookup_elem(map, &key, sizeof(key), &now, sizeof(now), 0) == 0 &&
+	    now.start_ns == c.start_ns && now.partial)
+		bpf_map__delete_elem(map, &key, sizeof(key), 0);
 }
 
 /* Watch pid's thread group; returns its thread count or -errno. */

@@ -7,7 +7,9 @@
  * Every program and map is checked gone after each test.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -33,6 +35,9 @@ struct fixture {
 	struct ring_buffer *rb;
 	struct watch_event ev[MAX_EVENTS];
 	int nev;
+	/* when set: every COMPLETED event goes here, not to ev (tests that count hundreds) */
+	struct watch_event *log;
+	int nlog, log_cap;
 	__u32 prog_ids[MAX_IDS], map_ids[MAX_IDS];
 	int nprogs, nmaps;
 	pid_t child;
@@ -54,7 +59,14 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct fixture *f = ctx;
 
-	if (size >= sizeof(struct watch_event) && f->nev < MAX_EVENTS)
+	const struct watch_event *ev = data;
+
+	if (size < sizeof(struct watch_event))
+		return 0;
+	if (f->log && ev->kind == WATCH_EVENT_COMPLETED) {
+		if (f->nlog < f->log_cap)
+			memcpy(&f->log[f->nlog++], data, sizeof(struct watch_event));
+	} else if (f->nev < MAX_EVENTS)
 		memcpy(&f->ev[f->nev++], data, sizeof(struct watch_event));
 	return 0;
 }
@@ -179,6 +191,7 @@ static int fixture_close(struct fixture *f)
 	}
 	ring_buffer__free(f->rb);
 	watch_bpf__destroy(f->skel);
+	free(f->log);
 	for (int i = 0; i < f->nprogs; i++)
 		CHECK(f->prog_ids[i] != 0 && wait_gone(f->prog_ids[i], bpf_prog_get_fd_by_id) == 0);
 	for (int i = 0; i < f->nmaps; i++)
@@ -187,10 +200,19 @@ static int fixture_close(struct fixture *f)
 	return 0;
 }
 
-/* Reads the ring buffer until an EXIT event for tgid arrives (or 5 s pass). */
+/* bpf_ktime_get_ns()'s clock */
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* Reads the ring buffer until an EXIT event for tgid arrives (or 10 s pass). */
 static const struct watch_event *wait_exit(struct fixture *f, __u32 tgid)
 {
-	for (int i = 0; i < 50; i++) {
+	for (__u64 end = mono_ns() + 10000 * MS; mono_ns() < end;) {
 		ring_buffer__poll(f->rb, 100);
 		for (int k = 0; k < f->nev; k++)
 			if (f->ev[k].kind == WATCH_EVENT_EXIT && f->ev[k].call.tgid == tgid)
@@ -675,6 +697,538 @@ static int test_exec_by_thread(void)
 	return r ? r : r2;
 }
 
+/* ---- stale state: what is left in the maps after threads and processes come and go ---- */
+
+static int map_count(int fd)
+{
+	__u32 key, next, *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < 100000) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+static int n_inflight(struct fixture *f)
+{
+	return map_count(bpf_map__fd(f->skel->maps.inflight));
+}
+
+static int n_suspended(struct fixture *f)
+{
+	return map_count(bpf_map__fd(f->skel->maps.suspended));
+}
+
+static int n_watched(struct fixture *f)
+{
+	return map_count(bpf_map__fd(f->skel->maps.watched_tgids));
+}
+
+/* Polls (reading the ring buffer) until inflight and suspended hold these many (2 s at most). */
+static int settle(struct fixture *f, int inflight, int suspended)
+{
+	for (int i = 0; i < 200; i++) {
+		if (n_inflight(f) == inflight && n_suspended(f) == suspended)
+			return 0;
+		ring_buffer__poll(f->rb, 10);
+	}
+	fprintf(stderr, "  inflight %d (want %d), suspended %d (want %d)\n", n_inflight(f),
+		inflight, n_suspended(f), suspended);
+	return -1;
+}
+
+/* In the child: waits until thread tid is blocked in syscall nr (/proc/self/task/TID/syscall). */
+static int wait_in_call(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *fp = fopen(path, "r");
+		long got = -2;
+
+		if (fp) {
+			if (fgets(buf, sizeof(buf), fp) && buf[0] != 'r')
+				got = strtol(buf, NULL, 10);
+			fclose(fp);
+		}
+		if (got == nr)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* tid of a thread that has started (its own gettid), 0 after 2 s */
+static pid_t wait_tid(const pid_t *tid)
+{
+	for (int i = 0; i < 2000; i++) {
+		pid_t t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+
+		if (t)
+			return t;
+		usleep(1000);
+	}
+	return 0;
+}
+
+enum churn_kind {
+	CHURN_SLEEP, /* nanosleep(1 ms), returns: a completed call */
+	CHURN_LONGJMP, /* read blocks; SIGUSR1's handler longjmps out of it */
+	CHURN_EXIT_IN_HANDLER, /* read blocks; SIGUSR2's handler ends the thread (mid-call) */
+	CHURN_BLOCK, /* read blocks until the exit_group */
+	CHURN_LONG_SLEEP, /* nanosleep(10 s) until the exit_group */
+	CHURN_PAUSE_IN_HANDLER, /* read blocks; SIGWINCH's handler blocks in pause */
+};
+
+struct churn_thread {
+	pthread_t th;
+	enum churn_kind kind;
+	int fd; /* never written: a read blocks */
+	pid_t tid;
+};
+
+static __thread sigjmp_buf churn_jmp;
+
+static void churn_longjmp(int sig)
+{
+	(void)sig;
+	siglongjmp(churn_jmp, 1);
+}
+
+/* the thread ends from the handler (unwinding through the signal frame), its read pending */
+static void churn_exit(int sig)
+{
+	(void)sig;
+	pthread_exit(NULL);
+}
+
+static void churn_pause(int sig)
+{
+	(void)sig;
+	pause();
+}
+
+static void *churn_thread(void *arg)
+{
+	struct churn_thread *ct = arg;
+	char c;
+
+	if (ct->kind == CHURN_LONGJMP && sigsetjmp(churn_jmp, 1))
+		return NULL; /* the read, interrupted, abandoned */
+	__atomic_store_n(&ct->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	if (ct->kind == CHURN_SLEEP)
+		nsleep_ms(1);
+	else if (ct->kind == CHURN_LONG_SLEEP)
+		nsleep_ms(10000);
+	else if (read(ct->fd, &c, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+/* Starts n threads of these kinds; 0 once every blocking one is in its call. */
+static int churn_start(struct churn_thread *ct, int n, int fd, pthread_attr_t *attr)
+{
+	static const int signal_of[] = { [CHURN_LONGJMP] = SIGUSR1,
+					 [CHURN_EXIT_IN_HANDLER] = SIGUSR2,
+					 [CHURN_PAUSE_IN_HANDLER] = SIGWINCH };
+
+	for (int i = 0; i < n; i++) {
+		ct[i].fd = fd;
+		ct[i].tid = 0;
+		if (pthread_create(&ct[i].th, attr, churn_thread, &ct[i]))
+			return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		pid_t tid = wait_tid(&ct[i].tid);
+
+		if (!tid)
+			return -1;
+		if (ct[i].kind == CHURN_SLEEP)
+			continue;
+		if (wait_in_call(tid, ct[i].kind == CHURN_LONG_SLEEP ? SYS_nanosleep : SYS_read))
+			return -1;
+		if (ct[i].kind == CHURN_LONGJMP || ct[i].kind == CHURN_EXIT_IN_HANDLER ||
+		    ct[i].kind == CHURN_PAUSE_IN_HANDLER) {
+			if (pthread_kill(ct[i].th, signal_of[ct[i].kind]))
+				return -1;
+		}
+		if (ct[i].kind == CHURN_PAUSE_IN_HANDLER && wait_in_call(tid, SYS_pause))
+			return -1;
+	}
+	return 0;
+}
+
+/* struct clone_args of <linux/sched.h> up to set_tid_size (5.5+), without its CLONE_ clash */
+struct clone_args_v1 {
+	__u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size;
+};
+
+#define CHURN_WAVES 20
+#define CHURN_WAVE 50
+#define CHURN_REUSE 8 /* tids offered for reuse */
+#define CHURN_LAST_BLOCKED 30 /* read or nanosleep at the exit_group, 10 of them in pause */
+
+struct churn_pipes {
+	int report; /* child -> test */
+	int go; /* test -> child */
+	int block; /* never written: a read blocks */
+};
+
+/*
+ * The watched child: 20 waves of 50 threads, each joined before the next
+ * (1 ms sleeps; reads abandoned by a longjmp; reads cut by pthread_exit()
+ * in a handler); then one of the gone tids taken again by a forked child
+ * (clone3 set_tid); then a last wave blocked in read, nanosleep and a
+ * handler's pause, all in flight at the exit_group.
+ */
+static int child_churn(void *arg)
+{
+	const struct churn_pipes *p = arg;
+	struct churn_thread ct[CHURN_WAVE];
+	pid_t offered[CHURN_REUSE] = { 0 }, reused = 0, tid;
+	struct sigaction sa;
+	pthread_attr_t attr;
+	int n_offered = 0;
+	char c;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = churn_longjmp;
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return 90;
+	sa.sa_handler = churn_exit;
+	if (sigaction(SIGUSR2, &sa, NULL))
+		return 90;
+	sa.sa_handler = churn_pause;
+	if (sigaction(SIGWINCH, &sa, NULL) || pthread_attr_init(&attr) ||
+	    pthread_attr_setstacksize(&attr, 64 * 1024))
+		return 90;
+	for (int w = 0; w < CHURN_WAVES; w++) {
+		for (int i = 0; i < CHURN_WAVE; i++)
+			ct[i].kind = (enum churn_kind)((w * CHURN_WAVE + i) % 3);
+		if (churn_start(ct, CHURN_WAVE, p->block, &attr))
+			return 89;
+		for (int i = 0; i < CHURN_WAVE; i++) {
+			pthread_join(ct[i].th, NULL);
+			if (ct[i].kind == CHURN_EXIT_IN_HANDLER && n_offered < CHURN_REUSE &&
+			    w >= CHURN_WAVES - 2)
+				offered[n_offered++] = ct[i].tid;
+		}
+	}
+	/* the test plants an entry under each offered tid, then says go */
+	if (write(p->report, offered, sizeof(offered)) != sizeof(offered) ||
+	    read(p->go, &c, 1) != 1)
+		return 88;
+	for (int i = 0; i < n_offered && !reused; i++) {
+		struct clone_args_v1 ca = { .exit_signal = SIGCHLD,
+					    .set_tid = (__u64)(unsigned long)&offered[i],
+					    .set_tid_size = 1 };
+
+		tid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (tid == 0) {
+			nsleep_ms(1);
+			_exit(0);
+		}
+		if (tid > 0) {
+			reused = tid;
+			waitpid(tid, NULL, 0);
+		}
+	}
+	if (write(p->report, &reused, sizeof(reused)) != sizeof(reused))
+		return 87;
+	for (int i = 0; i < CHURN_LAST_BLOCKED; i++)
+		ct[i].kind = i % 3 == 0 ? CHURN_PAUSE_IN_HANDLER :
+			     i % 3 == 1 ? CHURN_BLOCK :
+					  CHURN_LONG_SLEEP;
+	if (churn_start(ct, CHURN_LAST_BLOCKED, p->block, &attr))
+		return 86;
+	if (write(p->report, &c, 1) != 1 || read(p->go, &c, 1) != 1)
+		return 85;
+	return 5; /* exit_group, every thread of the last wave in flight */
+}
+
+/* Every completed call is one of the child's own, with a sane start and length. */
+static int check_log(struct fixture *f, __u64 t0, __u64 max_ns)
+{
+	for (int i = 0; i < f->nlog; i++) {
+		const struct watch_event *ev = &f->log[i];
+
+		if (ev->call.start_ns < t0 || ev->end_ns < ev->call.start_ns ||
+		    ev->end_ns - ev->call.start_ns > max_ns) {
+			fprintf(stderr, "  event %d: tid %u nr %u start %llu (t0 %llu) end %llu\n",
+				i, ev->tid, ev->call.nr, (unsigned long long)ev->call.start_ns,
+				(unsigned long long)t0, (unsigned long long)ev->end_ns);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* completed calls nr on fd (-1: any args), that returned ret (LLONG_MIN: any) */
+static int count_log(const struct fixture *f, __u32 nr, long fd, __s64 ret)
+{
+	int n = 0;
+
+	for (int i = 0; i < f->nlog; i++)
+		n += f->log[i].call.nr == nr && (fd < 0 || f->log[i].call.args[0] == (__u64)fd) &&
+		     (ret == LLONG_MIN || f->log[i].ret == ret);
+	return n;
+}
+
+static int thread_churn(struct fixture *f)
+{
+	struct watch_config cfg = { .follow_forks = 1 };
+	struct churn_pipes p;
+	int report[2], go[2], block[2], start_go, status, n_offered = 0;
+	pid_t offered[CHURN_REUSE], reused = 0;
+	__u32 zero = 0, val;
+	__u64 t0;
+	char c = 'g';
+
+	CHECK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.config), &zero, &cfg, BPF_ANY) == 0);
+	CHECK(set_threshold(f, SYS_read, 0) == 0);
+	CHECK(set_threshold(f, SYS_nanosleep, 0) == 0);
+	CHECK(set_threshold(f, SYS_pause, 0) == 0);
+	f->log_cap = 4096;
+	f->log = calloc((size_t)f->log_cap, sizeof(*f->log));
+	CHECK(f->log != NULL);
+	CHECK(pipe(report) == 0 && pipe(go) == 0 && pipe(block) == 0);
+	p.report = report[1];
+	p.go = go[0];
+	p.block = block[0];
+	t0 = mono_ns();
+	f->child = spawn(&start_go, child_churn, &p);
+	close(report[1]);
+	CHECK(f->child > 0);
+	CHECK(start(f, start_go) == 0);
+
+	/* 1000 threads came and went: the child's read of `go` is the one entry left */
+	CHECK(read(report[0], offered, sizeof(offered)) == sizeof(offered));
+	CHECK(settle(f, 1, 0) == 0);
+	CHECK(n_watched(f) == 1 && tgid_watched(f, f->child, &val));
+	fprintf(stderr, "  after 1000 threads: inflight %d, suspended %d, watched %d\n",
+		n_inflight(f), n_suspended(f), n_watched(f));
+	/*
+	 * An old call left under each gone tid, as a seed from user space that
+	 * lost the race with the thread's exit would be (start 1 ns: any event
+	 * of it fails check_log).
+	 */
+	for (int i = 0; i < CHURN_REUSE && offered[i] > 0; i++) {
+		struct watch_call old = {
+			.start_ns = 1, .nr = SYS_read, .pieces = 1, .partial = 1
+		};
+		__u32 key = (__u32)offered[i];
+
+		old.tgid = (__u32)f->child;
+		CHECK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.inflight), &key, &old,
+					  BPF_NOEXIST) == 0);
+		n_offered++;
+	}
+	CHECK(n_offered > 0);
+	CHECK(write(go[1], &c, 1) == 1);
+	CHECK(read(report[0], &reused, sizeof(reused)) == sizeof(reused));
+	if (reused <= 0)
+		fprintf(stderr, "  clone3 set_tid reused none of %d gone tids\n", n_offered);
+	CHECK(reused > 0);
+	/* the reused tid's old entry went at the fork; the others stay for us to remove */
+	for (int i = 0; i < n_offered; i++) {
+		__u32 key = (__u32)offered[i];
+		int there = bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.inflight), &key,
+						&(struct watch_call){ 0 }) == 0;
+
+		CHECK(there == (offered[i] != reused));
+		if (there)
+			CHECK(bpf_map_delete_elem(bpf_map__fd(f->skel->maps.inflight), &key) == 0);
+	}
+
+	/* the last wave in flight: 30 calls + 10 reads waiting under a handler's pause + our read */
+	CHECK(read(report[0], &c, 1) == 1);
+	CHECK(settle(f, CHURN_LAST_BLOCKED + 1, CHURN_LAST_BLOCKED / 3) == 0);
+	fprintf(stderr, "  before the exit_group: inflight %d, suspended %d, watched %d\n",
+		n_inflight(f), n_suspended(f), n_watched(f));
+	CHECK(write(go[1], &c, 1) == 1);
+	close(go[1]);
+	CHECK(wait_exit(f, (__u32)f->child) != NULL);
+	close(report[0]);
+	close(go[0]);
+	close(block[0]);
+	close(block[1]);
+	CHECK(reap(f, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 5);
+	ring_buffer__poll(f->rb, 10);
+	fprintf(stderr,
+		"  after the exit: inflight %d, suspended %d, watched %d; %d calls completed\n",
+		n_inflight(f), n_suspended(f), n_watched(f), f->nlog);
+	CHECK(n_inflight(f) == 0 && n_suspended(f) == 0 && n_watched(f) == 0);
+
+	CHECK(check_log(f, t0, 5000 * MS) == 0);
+	/* 334 sleeps of the waves, one of the fork reusing a tid */
+	CHECK(count_log(f, SYS_nanosleep, -1, 0) == (CHURN_WAVES * CHURN_WAVE + 2) / 3 + 1);
+	CHECK(count_log(f, SYS_nanosleep, -1, LLONG_MIN) == count_log(f, SYS_nanosleep, -1, 0));
+	/* the two reads of `go` completed; no read of `block` ever did (interrupted, killed) */
+	CHECK(count_log(f, SYS_read, go[0], LLONG_MIN) == 2 &&
+	      count_log(f, SYS_read, go[0], 1) == 2);
+	CHECK(count_log(f, SYS_read, block[0], LLONG_MIN) == 0);
+	CHECK(count_log(f, SYS_pause, -1, LLONG_MIN) == 0);
+	for (int i = 0; i < f->nlog; i++)
+		if (f->log[i].tid == (__u32)reused)
+			CHECK(f->log[i].call.nr == SYS_nanosleep);
+	CHECK(stat_sum(f, WATCH_STAT_RINGBUF_FULL) == 0 &&
+	      stat_sum(f, WATCH_STAT_INFLIGHT_FULL) == 0);
+	return 0;
+}
+
+static int test_thread_churn(void)
+{
+	struct fixture f;
+	int r = fixture_open(&f), r2;
+
+	if (r)
+		return r;
+	r = thread_churn(&f);
+	r2 = fixture_close(&f);
+	return r ? r : r2;
+}
+
+/* ---- an exec storm: a thread's exec with calls in flight, then 200 execs in a row ---- */
+
+#define EXEC_CHAIN 200
+#define STORM_BLOCKED 9 /* 3 reads, 3 nanosleeps, 3 reads waiting under a handler's pause */
+
+struct storm {
+	struct churn_pipes p;
+	pid_t leader;
+};
+
+static void *storm_exec(void *arg)
+{
+	const struct storm *st = arg;
+	/* /bin/sh re-execs itself EXEC_CHAIN times, then exits 7 */
+	static const char chain[] =
+		"[ \"$0\" -gt 0 ] && exec /bin/sh -c \"$S\" $(($0 - 1)); exit 7";
+	char env_s[sizeof(chain) + 2], n[16], c = 'r';
+	char *const argv[] = { "sh", "-c", (char *)chain, n, NULL };
+	char *const envp[] = { env_s, NULL };
+
+	snprintf(env_s, sizeof(env_s), "S=%s", chain);
+	snprintf(n, sizeof(n), "%d", EXEC_CHAIN);
+	if (wait_in_call(st->leader, SYS_read) || write(st->p.report, &c, 1) != 1 ||
+	    read(st->p.go, &c, 1) != 1)
+		_exit(84);
+	execve("/bin/sh", argv, envp);
+	_exit(83);
+}
+
+/*
+ * The watched child: threads blocked in read, nanosleep and a handler's
+ * pause (the read under it waits in `suspended`), the leader in read; a
+ * thread execs: de_thread() kills them all with their calls in flight.
+ */
+static int child_exec_storm(void *arg)
+{
+	struct storm *st = arg;
+	struct churn_thread ct[STORM_BLOCKED];
+	struct sigaction sa;
+	pthread_attr_t attr;
+	pthread_t th;
+	char c;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = churn_pause;
+	if (sigaction(SIGWINCH, &sa, NULL) || pthread_attr_init(&attr) ||
+	    pthread_attr_setstacksize(&attr, 64 * 1024))
+		return 90;
+	for (int i = 0; i < STORM_BLOCKED; i++)
+		ct[i].kind = i % 3 == 0 ? CHURN_PAUSE_IN_HANDLER :
+			     i % 3 == 1 ? CHURN_BLOCK :
+					  CHURN_LONG_SLEEP;
+	if (churn_start(ct, STORM_BLOCKED, st->p.block, &attr))
+		return 89;
+	st->leader = getpid();
+	if (pthread_create(&th, &attr, storm_exec, st))
+		return 88;
+	if (read(st->p.block, &c, 1) < 0)
+		return 87;
+	return 86;
+}
+
+static int exec_storm(struct fixture *f)
+{
+	struct storm st;
+	int report[2], go[2], block[2], start_go, status;
+	pid_t child;
+	__u64 t0;
+	char c = 'g';
+
+	if (access("/bin/sh", X_OK) != 0)
+		SKIP("no /bin/sh");
+	CHECK(set_threshold(f, SYS_read, 0) == 0);
+	CHECK(set_threshold(f, SYS_nanosleep, 0) == 0);
+	CHECK(set_threshold(f, SYS_pause, 0) == 0);
+	CHECK(set_threshold(f, SYS_execve, 0) == 0);
+	f->log_cap = 4096;
+	f->log = calloc((size_t)f->log_cap, sizeof(*f->log));
+	CHECK(f->log != NULL);
+	CHECK(pipe(report) == 0 && pipe(go) == 0 && pipe(block) == 0);
+	st.p = (struct churn_pipes){ .report = report[1], .go = go[0], .block = block[0] };
+	t0 = mono_ns();
+	f->child = child = spawn(&start_go, child_exec_storm, &st);
+	close(report[1]);
+	CHECK(f->child > 0);
+	CHECK(start(f, start_go) == 0);
+
+	/* the 9 threads' calls, the leader's read, the exec'ing thread's read of `go` */
+	CHECK(read(report[0], &c, 1) == 1);
+	CHECK(settle(f, STORM_BLOCKED + 2, STORM_BLOCKED / 3) == 0);
+	fprintf(stderr, "  before the exec: inflight %d, suspended %d, watched %d\n", n_inflight(f),
+		n_suspended(f), n_watched(f));
+	CHECK(write(go[1], &c, 1) == 1);
+	CHECK(wait_exit(f, (__u32)f->child) != NULL);
+	close(report[0]);
+	close(go[0]);
+	close(go[1]);
+	close(block[0]);
+	close(block[1]);
+	CHECK(reap(f, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+	ring_buffer__poll(f->rb, 10);
+	fprintf(stderr,
+		"  after %d execs: inflight %d, suspended %d, watched %d; %d calls completed\n",
+		EXEC_CHAIN + 1, n_inflight(f), n_suspended(f), n_watched(f), f->nlog);
+	CHECK(n_inflight(f) == 0 && n_suspended(f) == 0 && n_watched(f) == 0);
+
+	CHECK(check_log(f, t0, 5000 * MS) == 0);
+	/* every exec ended under the leader's pid (the thread's took it over) */
+	CHECK(count_log(f, SYS_execve, -1, 0) == EXEC_CHAIN + 1);
+	for (int i = 0; i < f->nlog; i++)
+		if (f->log[i].call.nr == SYS_execve && f->log[i].ret == 0)
+			CHECK(f->log[i].tid == (__u32)child);
+	/* the read of `go` completed; the calls de_thread() killed did not */
+	CHECK(count_log(f, SYS_read, go[0], 1) == 1);
+	CHECK(count_log(f, SYS_read, block[0], LLONG_MIN) == 0);
+	CHECK(count_log(f, SYS_nanosleep, -1, LLONG_MIN) == 0);
+	CHECK(count_log(f, SYS_pause, -1, LLONG_MIN) == 0);
+	CHECK(stat_sum(f, WATCH_STAT_RINGBUF_FULL) == 0 &&
+	      stat_sum(f, WATCH_STAT_INFLIGHT_FULL) == 0);
+	return 0;
+}
+
+static int test_exec_storm(void)
+{
+	struct fixture f;
+	int r = fixture_open(&f), r2;
+
+	if (r)
+		return r;
+	r = exec_storm(&f);
+	r2 = fixture_close(&f);
+	return r ? r : r2;
+}
+
 /* ---- an i386 call (int $0x80 from this 64-bit program): thresholds[WATCH_ABI_X86] ---- */
 
 #define NR32_GETPID 20 /* arch/x86/entry/syscalls/syscall_32.tbl */
@@ -758,4 +1312,5 @@ static int test_i386_abi(void)
 }
 
 UNIT_MAIN(TEST(test_completed_and_exit), TEST(test_restart), TEST(test_signal_handler),
-	  TEST(test_follow_forks), TEST(test_exec_by_thread), TEST(test_i386_abi))
+	  TEST(test_follow_forks), TEST(test_exec_by_thread), TEST(test_i386_abi),
+	  TEST(test_thread_churn), TEST(test_exec_storm))

@@ -332,22 +332,33 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-/* Children join the set here, before they first run: no call of theirs is missed. */
+/*
+ * Children join the set here, before they first run: no call of theirs is
+ * missed. A new task of a watched group, thread or child, starts with no
+ * call: nothing may wait under its tid. User space can leave an entry
+ * behind when it seeds a call in flight at the attach (bpf.c,
+ * seed_in_flight) for a thread that exits at that moment, after its
+ * sched_process_exit ran; once the tid is reused, the new task's first
+ * return to user space (ret_from_fork() reaches sys_exit with 0) would
+ * otherwise end that old call, a record with the old start.
+ */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 zero = 0, ptgid, ctgid, val = WATCH_TGID_CHILD;
-	struct watch_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u32 zero = 0, ptgid = parent->tgid, ctid = child->pid, ctgid = child->tgid;
+	__u32 val = WATCH_TGID_CHILD;
+	struct watch_config *cfg;
 
-	if (!cfg || !cfg->follow_forks)
-		return 0;
-	ctgid = child->tgid;
-	if ((__u32)child->pid != ctgid)
-		return 0; /* a thread: its calls are filtered by tgid already */
-	ptgid = parent->tgid;
 	/* a fork before the run command's exec is stallwatch's, not the command's */
 	if (!timed(ptgid))
 		return 0;
+	bpf_map_delete_elem(&inflight, &ctid);
+	bpf_map_delete_elem(&suspended, &ctid);
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || !cfg->follow_forks)
+		return 0;
+	if (ctid != ctgid)
+		return 0; /* a thread: its calls are filtered by tgid already */
 	if (bpf_map_update_elem(&watched_tgids, &ctgid, &val, BPF_ANY)) {
 		stat_inc(WATCH_STAT_TGIDS_FULL);
 		return 0;
