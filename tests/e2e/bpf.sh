@@ -22,6 +22,64 @@ prog_ids() {
 	done | sort -u
 }
 
+# "ID NAME" of every map process PID holds (its fdinfo's map_id lines).
+map_ids() {
+	local f id
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '$1 == "map_id:" { print $2 }' "$f" 2>/dev/null
+	done | sort -u | while read -r id; do
+		echo "$id $(bpftool map show id "$id" -j 2>/dev/null | jq -r .name)"
+	done
+}
+
+# The keys of map id ID (tids or tgids), on one line.
+map_keys() {
+	bpftool map dump id "$1" -j | jq -r '.[] | .formatted.key // empty' | tr '\n' ' '
+}
+
+# An exec storm: a thread execs while the leader sleeps 123 s (de_thread()
+# kills it mid-call), then 100 execs in a row, then a 2 s sleep. During the
+# sleep, this stallwatch's maps hold the sleeper's call and nothing else:
+# no entry of a gone thread, no gone tgid; the run ends promptly after the
+# sleep (not at the killed sleep's 123 s).
+test_exec_storm_maps() {
+	bpf_or_skip
+	command -v bpftool >/dev/null || skip "bpftool not installed"
+	local chain='[ "$0" -gt 0 ] && exec /bin/sh -c "$S" $(($0 - 1)); exit 0'
+	t_bg "$STALLWATCH" run --backend=bpf -m 1ms -o rec.json -- \
+		sh -c '"$1" sleep out.txt; echo "status $?" >>out.txt; S=$3 /bin/sh -c "$3" 100;
+			exec "$2" 2000 hold.txt' sh "$H/thread_exec" "$H/sleeper" "$chain" 2>err.txt
+	local swpid=$BGPID pid inflight suspended watched t0 ids
+	wait_for '[ -n "$(hval out.txt pid)" ]' 10 || fail "thread_exec did not start"
+	ids=$(map_ids "$swpid")
+	inflight=$(awk '$2 == "inflight" { print $1 }' <<<"$ids")
+	suspended=$(awk '$2 == "suspended" { print $1 }' <<<"$ids")
+	watched=$(awk '$2 == "watched_tgids" { print $1 }' <<<"$ids")
+	[ -n "$inflight" ] && [ -n "$suspended" ] && [ -n "$watched" ] ||
+		fail "maps of stallwatch $swpid not found: $ids"
+	wait_for '[ -n "$(hval hold.txt pid)" ]' 15 || fail "the sleeper did not start"
+	t0=$(now_ms)
+	pid=$(hval hold.txt pid)
+	t_track "$pid"
+	# it may not be in its nanosleep yet: look until it is
+	wait_for '[ "$(map_keys "$inflight")" = "$pid " ]' 1 || true
+	inflight=$(map_keys "$inflight")
+	suspended=$(map_keys "$suspended")
+	watched=$(map_keys "$watched")
+	grep -q '^nanosleep' hold.txt && skip "host too slow: the 2 s sleep ended before the maps were read"
+	t_wait "$swpid" 10
+	show err.txt out.txt
+	expect_rc 0
+	grep -q '^status 42$' out.txt || fail "thread_exec's exec did not run (want status 42)"
+	expect_eq "$inflight" "$pid " "inflight tids during the last sleep"
+	expect_eq "$suspended" "" "suspended tids during the last sleep"
+	expect_eq "$watched" "$pid " "watched tgids during the last sleep"
+	[ $(($(now_ms) - t0)) -lt 5000 ] || fail "the run ended $(($(now_ms) - t0)) ms after a 2 s sleep began"
+	expect_eq "$(jq_count rec.json 'dur < 0 or dur > 10000000000')" 0 "records with an insane duration"
+	expect_eq "$(jq_count rec.json 'slow and name == "nanosleep" and .process.pid == '"$pid"'')" 1 \
+		"the last sleep's record"
+}
+
 # attach: the target never stops, and a process strace traces can be watched.
 test_attach_under_strace() {
 	bpf_or_skip
@@ -98,4 +156,5 @@ t_run attach_under_strace test_attach_under_strace
 t_run never_stopped test_never_stopped
 t_run kill9_unloads test_kill9_unloads
 t_run unwatched_busy test_unwatched_busy
+t_run exec_storm_maps test_exec_storm_maps
 t_done
