@@ -99,6 +99,29 @@ test_attach_under_strace() {
 	grep -q 'nanosleep(' st.txt || fail "strace lost its tracee"
 }
 
+# attach prints its "attached" line once the programs are live and the
+# target is in the watched set: a sleep the target begins only after the
+# line is seen is timed whole (exact, not partial).
+test_attach_live_at_line() {
+	bpf_or_skip
+	t_bg "$H/gate" flag 20000 "$H/sleeper" 300 out.txt
+	local tgt=$BGPID swpid
+	t_bg "$STALLWATCH" attach --backend=bpf -m 100ms -e nanosleep -o rec.json -p "$tgt" 2>err.txt
+	swpid=$BGPID
+	wait_for 'grep -q "^stallwatch: attached" err.txt' 10 || fail "no attached line"
+	: >flag
+	t_wait "$tgt" 10
+	expect_rc 0 "the sleeper's status"
+	t_wait "$swpid" 10
+	show err.txt out.txt rec.json
+	expect_rc 0
+	grep -q "^stallwatch: attached $tgt (gate) with 1 threads\$" err.txt || fail "attached line"
+	expect_eq "$(jq_count rec.json 'slow and name == "nanosleep" and .process.pid == '"$tgt"'
+		and (.stallwatch.partial // false) == false and sc.ret == 0')" 1 "whole sleep records"
+	expect_tol "$(jq_get rec.json 'slow and name == "nanosleep"' .event.duration)" 300000000 \
+		"the sleep's duration"
+}
+
 # A busy target never enters a stop, and its TracerPid stays 0.
 test_never_stopped() {
 	bpf_or_skip
@@ -153,6 +176,7 @@ test_unwatched_busy() {
 }
 
 t_run attach_under_strace test_attach_under_strace
+t_run attach_live_at_line test_attach_live_at_line
 t_run never_stopped test_never_stopped
 t_run kill9_unloads test_kill9_unloads
 t_run unwatched_busy test_unwatched_busy
