@@ -88,6 +88,28 @@ static void lower_threshold(uint64_t *slot, uint64_t ns)
 		*slot = ns;
 }
 
+void policy_wait_thresholds(const struct policy *p, uint64_t wait_ns[SW_MAX_NR],
+			    uint64_t other_ns[SW_MAX_NR])
+{
+	for (int nr = 0; nr < SW_MAX_NR; nr++)
+		wait_ns[nr] = other_ns[nr] = POLICY_UNWATCHED;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+
+		if (!rule->enabled)
+			continue;
+		for (size_t w = 0; w < ARRAY_SIZE(rule->syscalls.bits); w++)
+			for (uint64_t bits = rule->syscalls.bits[w]; bits; bits &= bits - 1) {
+				int nr = (int)(w * 64) + __builtin_ctzll(bits);
+
+				if (syscall_set_has_call(&rule->syscalls, nr, true))
+					lower_threshold(&wait_ns[nr], rule->min_duration_ns);
+				if (syscall_set_has_call(&rule->syscalls, nr, false))
+					lower_threshold(&other_ns[nr], rule->min_duration_ns);
+			}
+	}
+}
+
 void policy_finalize(struct policy *p)
 {
 	syscall_set_clear(&p->watched);

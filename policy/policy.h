@@ -198,6 +198,16 @@ bool policy_abi_of(uint32_t arch, uint64_t nr, enum policy_abi *ret_abi, int *re
 int policy_severity_from_name(const char *name);
 const char *policy_severity_name(enum policy_severity sev);
 
+/*
+ * %wait split: per native syscall, the smallest enabled min_duration of
+ * the rules that take its calls that are waits (wait_ns) and of those that
+ * take its other calls (other_ns); POLICY_UNWATCHED where none does. The
+ * smaller of the two is threshold_ns. For a backend that decides %wait
+ * before the policy sees a call (bpf). Slow: once per policy.
+ */
+void policy_wait_thresholds(const struct policy *p, uint64_t wait_ns[SW_MAX_NR],
+			    uint64_t other_ns[SW_MAX_NR]);
+
 /* Fill p's derived tables (watched, threshold_ns) from its rules. */
 void policy_finalize(struct policy *p);
 

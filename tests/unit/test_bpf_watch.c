@@ -77,18 +77,30 @@ static __u32 map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-static int set_threshold_abi(struct fixture *f, __u32 abi, int nr, __u64 ns)
+/* %wait: how the kernel decides the calls of nr, and the thresholds of its waits and others */
+static int set_wait_conf_abi(struct fixture *f, __u32 abi, int nr, __u32 how, __u64 wait_ns,
+			     __u64 other_ns)
 {
 	__u32 key = abi * WATCH_MAX_NR + (__u32)nr;
+	struct watch_wait_conf conf = { .how = how,
+					.wait_threshold_ns = wait_ns,
+					.other_threshold_ns = other_ns };
+	__u64 ns = wait_ns < other_ns ? wait_ns : other_ns;
 
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.wait_conf), &key, &conf, BPF_ANY))
+		return -1;
 	return bpf_map_update_elem(bpf_map__fd(f->skel->maps.thresholds), &key, &ns, BPF_ANY);
+}
+
+/* every call of nr held to ns, waits or not */
+static int set_threshold_abi(struct fixture *f, __u32 abi, int nr, __u64 ns)
+{
+	return set_wait_conf_abi(f, abi, nr, WATCH_WAIT_HOW_NEVER, ns, ns);
 }
 
 static int set_threshold(struct fixture *f, int nr, __u64 ns)
 {
-	__u32 key = WATCH_ABI_NATIVE * WATCH_MAX_NR + (__u32)nr;
-
-	return bpf_map_update_elem(bpf_map__fd(f->skel->maps.thresholds), &key, &ns, BPF_ANY);
+	return set_threshold_abi(f, WATCH_ABI_NATIVE, nr, ns);
 }
 
 /* 0: loaded and attached; UNIT_SKIP with the reason; -1: failed */
@@ -126,12 +138,9 @@ static int fixture_load(struct fixture *f)
 		if (f->nmaps < MAX_IDS)
 			f->map_ids[f->nmaps++] = map_id(bpf_map__fd(map));
 	}
-	for (__u32 i = 0; i < WATCH_ABI_MAX * WATCH_MAX_NR; i++) {
-		__u64 v = WATCH_UNWATCHED;
-
-		CHECK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.thresholds), &i, &v, BPF_ANY) ==
-		      0);
-	}
+	for (__u32 i = 0; i < WATCH_ABI_MAX * WATCH_MAX_NR; i++)
+		CHECK(set_threshold_abi(f, i / WATCH_MAX_NR, (int)(i % WATCH_MAX_NR),
+					WATCH_UNWATCHED) == 0);
 	if (watch_bpf__attach(f->skel)) {
 		err = errno;
 		if (err == EPERM || err == EACCES)
