@@ -522,34 +522,17 @@ static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
 
 /* ---- %wait (kernel decision) ---------------------------------------------------- */
 
-static __u32 watch_wait_how(enum wait_how how)
-{
-	switch (how) {
-	case WAIT_HOW_ALWAYS:
-		return WATCH_WAIT_HOW_ALWAYS;
-	case WAIT_HOW_FD0:
-		return WATCH_WAIT_HOW_FD0;
-	case WAIT_HOW_FD01:
-		return WATCH_WAIT_HOW_FD01;
-	case WAIT_HOW_FD02:
-		return WATCH_WAIT_HOW_FD02;
-	case WAIT_HOW_FUTEX:
-		return WATCH_WAIT_HOW_FUTEX;
-	case WAIT_HOW_FCNTL:
-		return WATCH_WAIT_HOW_FCNTL;
-	case WAIT_HOW_IO_URING:
-		return WATCH_WAIT_HOW_IO_URING;
-	case WAIT_HOW_SYSLOG:
-		return WATCH_WAIT_HOW_SYSLOG;
-	case WAIT_HOW_CLONE:
-		return WATCH_WAIT_HOW_CLONE;
-	case WAIT_HOW_CLONE3:
-		return WATCH_WAIT_HOW_CLONE3;
-	case WAIT_HOW_NEVER:
-	default:
-		return WATCH_WAIT_HOW_NEVER;
-	}
-}
+/* watch.h's WATCH_WAIT_HOW_* are policy/wait.h's enum wait_how, value for value */
+_Static_assert(WATCH_WAIT_HOW_NEVER == WAIT_HOW_NEVER && WATCH_WAIT_HOW_ALWAYS == WAIT_HOW_ALWAYS &&
+		       WATCH_WAIT_HOW_FD0 == WAIT_HOW_FD0 && WATCH_WAIT_HOW_FD01 == WAIT_HOW_FD01 &&
+		       WATCH_WAIT_HOW_FD02 == WAIT_HOW_FD02 &&
+		       WATCH_WAIT_HOW_FUTEX == WAIT_HOW_FUTEX &&
+		       WATCH_WAIT_HOW_FCNTL == WAIT_HOW_FCNTL &&
+		       WATCH_WAIT_HOW_IO_URING == WAIT_HOW_IO_URING &&
+		       WATCH_WAIT_HOW_SYSLOG == WAIT_HOW_SYSLOG &&
+		       WATCH_WAIT_HOW_CLONE == WAIT_HOW_CLONE &&
+		       WATCH_WAIT_HOW_CLONE3 == WAIT_HOW_CLONE3,
+	       "watch.h's WATCH_WAIT_HOW_* differ from enum wait_how");
 
 static void lower_ns(__u64 *slot, uint64_t ns)
 {
@@ -582,7 +565,7 @@ static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy)
 						  .other_threshold_ns = WATCH_UNWATCHED };
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
 		const char *name = syscall_name(nr);
-		__u32 how = watch_wait_how(syscall_wait_how(nr));
+		__u32 how = (__u32)syscall_wait_how(nr);
 		int nr32;
 
 		if (nr < WATCH_MAX_NR) {

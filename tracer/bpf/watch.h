@@ -72,7 +72,8 @@ struct watch_call {
 
 /*
  * wait_conf.how: the rule of policy/wait.c (syscall_call_is_wait) that
- * decides a call of the syscall, the arguments it looks at.
+ * decides a call of the syscall, the arguments it looks at: the values of
+ * policy/wait.h's enum wait_how (bpf.c asserts it).
  */
 #define WATCH_WAIT_HOW_NEVER 0
 #define WATCH_WAIT_HOW_ALWAYS 1
