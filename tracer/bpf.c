@@ -99,9 +99,9 @@ static void entry_of(const struct watch_call *c, struct call_entry *e)
 				  .ts_ns = c->start_ns,
 				  .pieces = c->pieces,
 				  .partial = c->partial,
-				  .wait = c->wait == WATCH_WAIT_YES ? CALL_WAIT_YES :
-					  c->wait == WATCH_WAIT_NO  ? CALL_WAIT_NO :
-								      CALL_WAIT_UNKNOWN };
+				  .wait = c->wait == WATCH_WAIT_NO	  ? CALL_WAIT_NO :
+					  c->wait == WATCH_WAIT_UNDECIDED ? CALL_WAIT_UNKNOWN :
+									    CALL_WAIT_YES };
 	memcpy(e->args, c->args, sizeof(e->args));
 }
 
@@ -313,6 +313,19 @@ static void count_lost(struct bpf_backend *bb)
 	}
 }
 
+/* The threshold of the rules that take c, of the kind (a wait or not) the kernel decided. */
+static uint64_t decided_threshold_ns(const struct bpf_backend *bb, const struct watch_call *c)
+{
+	const struct watch_wait_conf *conf;
+
+	if (c->wait == WATCH_WAIT_UNDECIDED || c->abi >= WATCH_ABI_MAX || c->nr >= WATCH_MAX_NR)
+		return 0; /* user space decides: every rule of the syscall may */
+	conf = &bb->wait_conf[c->abi * WATCH_MAX_NR + c->nr];
+	return c->wait == WATCH_WAIT_YES	  ? conf->wait_threshold_ns :
+	       c->wait == WATCH_WAIT_YES_PATHLESS ? conf->pathless_threshold_ns :
+						    conf->other_threshold_ns;
+}
+
 /* ---- per-syscall counts (kernel) ----------------------------------------------- */
 
 /* One syscall's counts from call_counts (and call_hist), summed over the CPUs. */
@@ -434,12 +447,7 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		if (now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
 			continue;
 		/* %wait decided in the kernel: a kind of call no rule takes is no one's */
-		if (c.wait != WATCH_WAIT_UNDECIDED && c.abi < WATCH_ABI_MAX &&
-		    c.nr < WATCH_MAX_NR &&
-		    (c.wait == WATCH_WAIT_YES ?
-			     bb->wait_conf[c.abi * WATCH_MAX_NR + c.nr].wait_threshold_ns :
-			     bb->wait_conf[c.abi * WATCH_MAX_NR + c.nr].other_threshold_ns) ==
-			    WATCH_UNWATCHED)
+		if (decided_threshold_ns(bb, &c) == WATCH_UNWATCHED)
 			continue;
 		t = lifecycle_thread(bb->lc, (pid_t)key);
 		if (!t)
@@ -552,35 +560,37 @@ static void lower_ns(__u64 *slot, uint64_t ns)
 static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy)
 {
 	_cleanup_free_ uint64_t *wait_ns = calloc(SW_MAX_NR, sizeof(*wait_ns));
+	_cleanup_free_ uint64_t *pathless_ns = calloc(SW_MAX_NR, sizeof(*pathless_ns));
 	_cleanup_free_ uint64_t *other_ns = calloc(SW_MAX_NR, sizeof(*other_ns));
 	struct bpf_map *map = bb->skel->maps.wait_conf;
 
-	if (!wait_ns || !other_ns)
+	if (!wait_ns || !pathless_ns || !other_ns)
 		return -ENOMEM;
-	policy_wait_thresholds(policy, wait_ns, other_ns);
+	policy_wait_thresholds(policy, wait_ns, pathless_ns, other_ns);
 	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++)
 		bb->wait_conf[key] =
 			(struct watch_wait_conf){ .how = WATCH_WAIT_HOW_NEVER,
 						  .wait_threshold_ns = WATCH_UNWATCHED,
+						  .pathless_threshold_ns = WATCH_UNWATCHED,
 						  .other_threshold_ns = WATCH_UNWATCHED };
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
 		const char *name = syscall_name(nr);
-		__u32 how = (__u32)syscall_wait_how(nr);
-		int nr32;
+		int nr32 = -1;
 
-		if (nr < WATCH_MAX_NR) {
-			bb->wait_conf[nr].how = how;
-			lower_ns(&bb->wait_conf[nr].wait_threshold_ns, wait_ns[nr]);
-			lower_ns(&bb->wait_conf[nr].other_threshold_ns, other_ns[nr]);
+		if (name)
+			nr32 = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, name);
+		for (__u32 abi = 0; abi < WATCH_ABI_MAX; abi++) {
+			int at = abi == WATCH_ABI_NATIVE ? nr : nr32;
+			struct watch_wait_conf *conf;
+
+			if (at < 0 || at >= WATCH_MAX_NR)
+				continue;
+			conf = &bb->wait_conf[abi * WATCH_MAX_NR + (__u32)at];
+			conf->how = (__u32)syscall_wait_how(nr);
+			lower_ns(&conf->wait_threshold_ns, wait_ns[nr]);
+			lower_ns(&conf->pathless_threshold_ns, pathless_ns[nr]);
+			lower_ns(&conf->other_threshold_ns, other_ns[nr]);
 		}
-		if (!name || (nr32 = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, name)) < 0 ||
-		    nr32 >= WATCH_MAX_NR)
-			continue;
-		bb->wait_conf[WATCH_ABI_X86 * WATCH_MAX_NR + nr32].how = how;
-		lower_ns(&bb->wait_conf[WATCH_ABI_X86 * WATCH_MAX_NR + nr32].wait_threshold_ns,
-			 wait_ns[nr]);
-		lower_ns(&bb->wait_conf[WATCH_ABI_X86 * WATCH_MAX_NR + nr32].other_threshold_ns,
-			 other_ns[nr]);
 	}
 	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
 		int r = bpf_map__update_elem(map, &key, sizeof(key), &bb->wait_conf[key],

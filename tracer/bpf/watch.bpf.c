@@ -121,6 +121,11 @@ static __always_inline bool name_is(const char *name, const char *s, int len)
 	return true;
 }
 
+/* what an fd is, for %wait */
+#define FD_OTHER 0 /* not a peer (a file, a directory, closed, ...) */
+#define FD_PEER_PATH 1 /* a peer with a path: a FIFO, a character device, /proc/kmsg */
+#define FD_PEER_PATHLESS 2 /* a pipe, a socket, an anon inode that waits */
+
 /*
  * policy/wait.c's fd_kind_classify() == FD_KIND_PEER, from the inode
  * instead of the /proc/PID/fd link: a FIFO (pipes too: pipefs inodes are
@@ -129,9 +134,10 @@ static __always_inline bool name_is(const char *name, const char *s, int len)
  * fs/anon_inodes.c; the superblock tells an anon inode, its i_mode does not
  * since 6.15 gave them S_IFREG); /proc/kmsg. A closed fd or a failed read:
  * not a wait, as in user space. Runs under the RCU read lock the
- * tracepoint holds (fdtable.h: the fd array is RCU-freed).
+ * tracepoint holds (fdtable.h: the fd array is RCU-freed). Pipes, sockets
+ * and anon inodes have links that are not paths (d_dname: "pipe:[42]").
  */
-static __always_inline bool fd_is_peer(struct task_struct *task, __u64 fd_arg)
+static __always_inline int fd_kind(struct task_struct *task, __u64 fd_arg)
 {
 	int fd = (int)fd_arg;
 	struct fdtable *fdt;
@@ -142,30 +148,45 @@ static __always_inline bool fd_is_peer(struct task_struct *task, __u64 fd_arg)
 	char name[16];
 
 	if (fd < 0)
-		return false;
+		return FD_OTHER;
 	fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return false;
+		return FD_OTHER;
 	fds = BPF_CORE_READ(fdt, fd);
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return false;
+		return FD_OTHER;
 	inode = BPF_CORE_READ(file, f_inode);
 	if (!inode)
-		return false;
-	type = BPF_CORE_READ(inode, i_mode) & S_IFMT;
-	if (type == S_IFIFO || type == S_IFSOCK || type == S_IFCHR)
-		return true;
+		return FD_OTHER;
 	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	type = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+	if (type == S_IFSOCK || (type == S_IFIFO && magic == PIPEFS_MAGIC))
+		return FD_PEER_PATHLESS;
+	if (type == S_IFIFO || type == S_IFCHR)
+		return FD_PEER_PATH;
 	if (magic != ANON_INODE_FS_MAGIC && magic != PROC_SUPER_MAGIC)
-		return false;
+		return FD_OTHER;
 	if (bpf_probe_read_kernel_str(name, sizeof(name),
 				      BPF_CORE_READ(file, f_path.dentry, d_name.name)) <= 0)
-		return false;
+		return FD_OTHER;
 	if (magic == PROC_SUPER_MAGIC)
-		return name_is(name, "kmsg", 4); /* only /proc/kmsg has that name in procfs */
+		/* only /proc/kmsg has that name in procfs */
+		return name_is(name, "kmsg", 4) ? FD_PEER_PATH : FD_OTHER;
 	return name_is(name, "[eventfd]", 9) || name_is(name, "[signalfd]", 10) ||
-	       name_is(name, "[timerfd]", 9) || name_is(name, "inotify", 7) ||
-	       name_is(name, "[fanotify]", 10) || name_is(name, "[userfaultfd]", 13);
+			       name_is(name, "[timerfd]", 9) || name_is(name, "inotify", 7) ||
+			       name_is(name, "[fanotify]", 10) ||
+			       name_is(name, "[userfaultfd]", 13) ?
+		       FD_PEER_PATHLESS :
+		       FD_OTHER;
+}
+
+/* A wait decided by fds a (and b): pathless when every one is. */
+static __always_inline __u32 fd_wait(int a, int b)
+{
+	if (a == FD_OTHER || b == FD_OTHER)
+		return WATCH_WAIT_NO;
+	return a == FD_PEER_PATHLESS && b == FD_PEER_PATHLESS ? WATCH_WAIT_YES_PATHLESS :
+								WATCH_WAIT_YES;
 }
 
 /* policy/wait.c's syscall_call_is_wait() for one call, at its entry. */
@@ -174,7 +195,7 @@ static __always_inline __u32 decide_wait(struct task_struct *task, __u32 idx, co
 	struct watch_wait_conf *conf = bpf_map_lookup_elem(&wait_conf, &idx);
 	__u64 flags = 0;
 	bool wait;
-	int cmd;
+	int cmd, fd0;
 
 	if (!conf)
 		return WATCH_WAIT_UNDECIDED;
@@ -186,14 +207,14 @@ static __always_inline __u32 decide_wait(struct task_struct *task, __u32 idx, co
 		wait = true;
 		break;
 	case WATCH_WAIT_HOW_FD0:
-		wait = fd_is_peer(task, args[0]);
-		break;
+		fd0 = fd_kind(task, args[0]);
+		return fd_wait(fd0, fd0);
 	case WATCH_WAIT_HOW_FD01:
-		wait = fd_is_peer(task, args[0]) && fd_is_peer(task, args[1]);
-		break;
+		fd0 = fd_kind(task, args[0]);
+		return fd0 == FD_OTHER ? WATCH_WAIT_NO : fd_wait(fd0, fd_kind(task, args[1]));
 	case WATCH_WAIT_HOW_FD02:
-		wait = fd_is_peer(task, args[0]) && fd_is_peer(task, args[2]);
-		break;
+		fd0 = fd_kind(task, args[0]);
+		return fd0 == FD_OTHER ? WATCH_WAIT_NO : fd_wait(fd0, fd_kind(task, args[2]));
 	case WATCH_WAIT_HOW_FUTEX:
 		cmd = (int)args[1] & FUTEX_CMD_MASK;
 		wait = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET ||
@@ -343,7 +364,9 @@ static __always_inline __u64 threshold_after(const struct watch_call *call, __u6
 	if (call->wait == WATCH_WAIT_UNDECIDED || call->abi >= WATCH_ABI_MAX ||
 	    call->nr >= WATCH_MAX_NR || !(conf = bpf_map_lookup_elem(&wait_conf, &idx)))
 		return threshold_of(call->abi, call->nr);
-	ns = call->wait == WATCH_WAIT_YES ? conf->wait_threshold_ns : conf->other_threshold_ns;
+	ns = call->wait == WATCH_WAIT_YES	   ? conf->wait_threshold_ns :
+	     call->wait == WATCH_WAIT_YES_PATHLESS ? conf->pathless_threshold_ns :
+						     conf->other_threshold_ns;
 	if (dur < ns && dur >= threshold_of(call->abi, call->nr))
 		stat_inc(WATCH_STAT_WAITS_FILTERED);
 	return ns;

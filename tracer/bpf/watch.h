@@ -69,6 +69,12 @@ struct watch_call {
 #define WATCH_WAIT_UNDECIDED 0 /* user space decides (from /proc), as other backends do */
 #define WATCH_WAIT_NO 1
 #define WATCH_WAIT_YES 2
+/*
+ * a wait on an fd whose /proc/PID/fd link is not a path (pipe:[...],
+ * socket:[...], anon_inode:...): rules whose path globs all need a '/'
+ * cannot take it (policy.h, policy_wait_thresholds)
+ */
+#define WATCH_WAIT_YES_PATHLESS 3
 
 /*
  * wait_conf.how: the rule of policy/wait.c (syscall_call_is_wait) that
@@ -90,6 +96,7 @@ struct watch_call {
 /* wait_conf[abi * WATCH_MAX_NR + nr] */
 struct watch_wait_conf {
 	__u64 wait_threshold_ns; /* the lowest threshold of the rules that take its waits */
+	__u64 pathless_threshold_ns; /* ... its WATCH_WAIT_YES_PATHLESS waits */
 	__u64 other_threshold_ns; /* ... that take its other calls (WATCH_UNWATCHED: none) */
 	__u32 how; /* WATCH_WAIT_HOW_* */
 	__u32 pad;
