@@ -59,7 +59,13 @@ struct watch_call {
 	 */
 	__u64 user_sp;
 	/* %wait (kernel decision) */
-	__u32 wait; /* WATCH_WAIT_*: decided at the first entry; UNDECIDED in seeded entries */
+	/*
+	 * WATCH_WAIT_*: decided at the first entry, except calls decided by
+	 * their fds (read, write, ...) and seeded entries: UNDECIDED while in
+	 * flight, decided at the end of a call that reached its syscall's
+	 * lowest threshold (an event always carries a decision)
+	 */
+	__u32 wait;
 	__u32 wait_pad;
 };
 
