@@ -88,6 +88,50 @@ static void lower_threshold(uint64_t *slot, uint64_t ns)
 		*slot = ns;
 }
 
+/*
+ * Can rule take a call whose only path is the link of a pipe, a socket or
+ * an anon inode ("pipe:[42]", "anon_inode:[eventfd]": never a '/' in it,
+ * fs/pipe.c, net/socket.c, fs/anon_inodes.c d_dname)? Not when each of its
+ * globs has a '/', which fnmatch() without FNM_PATHNAME matches only to a
+ * '/' (a bracket expression might match something else: kept).
+ */
+static bool rule_takes_pathless(const struct policy_rule *rule)
+{
+	if (!rule->n_paths)
+		return true;
+	for (size_t i = 0; i < rule->n_paths; i++)
+		if (!strchr(rule->paths[i], '/') || strchr(rule->paths[i], '['))
+			return true;
+	return false;
+}
+
+void policy_wait_thresholds(const struct policy *p, uint64_t wait_ns[SW_MAX_NR],
+			    uint64_t pathless_ns[SW_MAX_NR], uint64_t other_ns[SW_MAX_NR])
+{
+	for (int nr = 0; nr < SW_MAX_NR; nr++)
+		wait_ns[nr] = pathless_ns[nr] = other_ns[nr] = POLICY_UNWATCHED;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+		bool pathless = rule_takes_pathless(rule);
+
+		if (!rule->enabled)
+			continue;
+		for (size_t w = 0; w < ARRAY_SIZE(rule->syscalls.bits); w++)
+			for (uint64_t bits = rule->syscalls.bits[w]; bits; bits &= bits - 1) {
+				int nr = (int)(w * 64) + __builtin_ctzll(bits);
+
+				if (syscall_set_has_call(&rule->syscalls, nr, true)) {
+					lower_threshold(&wait_ns[nr], rule->min_duration_ns);
+					if (pathless)
+						lower_threshold(&pathless_ns[nr],
+								rule->min_duration_ns);
+				}
+				if (syscall_set_has_call(&rule->syscalls, nr, false))
+					lower_threshold(&other_ns[nr], rule->min_duration_ns);
+			}
+	}
+}
+
 void policy_finalize(struct policy *p)
 {
 	syscall_set_clear(&p->watched);

@@ -198,6 +198,19 @@ bool policy_abi_of(uint32_t arch, uint64_t nr, enum policy_abi *ret_abi, int *re
 int policy_severity_from_name(const char *name);
 const char *policy_severity_name(enum policy_severity sev);
 
+/*
+ * %wait split: per native syscall, the smallest enabled min_duration of
+ * the rules that take its calls that are waits (wait_ns), of those that
+ * take its waits on an fd whose /proc link is not a path ("pipe:[42]",
+ * "socket:[7]", "anon_inode:[eventfd]": pathless_ns, which leaves out the
+ * rules whose path globs all need a '/'), and of those that take its
+ * other calls (other_ns); POLICY_UNWATCHED where none does. The smallest is
+ * threshold_ns. For a backend that decides %wait before the policy sees a
+ * call (bpf). Slow: once per policy.
+ */
+void policy_wait_thresholds(const struct policy *p, uint64_t wait_ns[SW_MAX_NR],
+			    uint64_t pathless_ns[SW_MAX_NR], uint64_t other_ns[SW_MAX_NR]);
+
 /* Fill p's derived tables (watched, threshold_ns) from its rules. */
 void policy_finalize(struct policy *p);
 

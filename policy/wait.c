@@ -225,43 +225,13 @@ static bool futex_op_is_wait(uint64_t op_arg)
 	return cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAIT_REQUEUE_PI;
 }
 
-static bool by_op(const struct wait_tables *w, int nr, const uint64_t args[6],
-		  const struct wait_lookup *lookup)
-{
-	if (nr == w->futex_nr)
-		return futex_op_is_wait(args[1]);
-	if (nr == w->fcntl_nr) {
-		/* F_SETLKW (7), F_SETLKW64 (14, 32-bit ABIs), F_OFD_SETLKW (38) */
-		return args[1] == 7 || args[1] == 14 || args[1] == 38;
-	}
-	if (nr == w->io_uring_enter_nr) {
-		/* IORING_ENTER_GETEVENTS (1) with min_complete > 0 waits for completions */
-		return (args[3] & 1) && (uint32_t)args[2] > 0;
-	}
-	if (nr == w->syslog_nr)
-		return (int)args[0] == 2; /* SYSLOG_ACTION_READ */
-	if (nr == w->clone_nr)
-		return args[0] & CLONE_VFORK;
-	if (nr == w->clone3_nr) {
-		uint64_t flags = 0;
-
-		/* struct clone_args starts with its u64 flags */
-		return lookup && lookup->read_u64 &&
-		       lookup->read_u64(lookup->opaque, args[0], &flags) == 0 &&
-		       (flags & CLONE_VFORK);
-	}
-	return false;
-}
-
-bool syscall_call_is_wait(int nr, const uint64_t args[6], const struct wait_lookup *lookup)
+enum wait_how syscall_wait_how(int nr)
 {
 	const struct wait_tables *w = get_tables();
 
 	switch (syscall_wait_kind(nr)) {
 	case WAIT_ALWAYS:
-		return true;
-	case WAIT_BY_OP:
-		return by_op(w, nr, args, lookup);
+		return WAIT_HOW_ALWAYS;
 	case WAIT_BY_FD:
 		/*
 		 * sendfile(out, in) and splice(in, _, out, _) move data between
@@ -269,12 +239,54 @@ bool syscall_call_is_wait(int nr, const uint64_t args[6], const struct wait_look
 		 * pipe). With a file at one end the call may be stalled on
 		 * storage, which is what stallwatch is for.
 		 */
-		if (nr == w->sendfile_nr)
-			return fd_is_peer(lookup, args[0]) && fd_is_peer(lookup, args[1]);
-		if (nr == w->splice_nr)
-			return fd_is_peer(lookup, args[0]) && fd_is_peer(lookup, args[2]);
-		return fd_is_peer(lookup, args[0]);
+		return nr == w->sendfile_nr ? WAIT_HOW_FD01 :
+		       nr == w->splice_nr   ? WAIT_HOW_FD02 :
+					      WAIT_HOW_FD0;
+	case WAIT_BY_OP:
+		return nr == w->futex_nr	  ? WAIT_HOW_FUTEX :
+		       nr == w->fcntl_nr	  ? WAIT_HOW_FCNTL :
+		       nr == w->io_uring_enter_nr ? WAIT_HOW_IO_URING :
+		       nr == w->syslog_nr	  ? WAIT_HOW_SYSLOG :
+		       nr == w->clone_nr	  ? WAIT_HOW_CLONE :
+		       nr == w->clone3_nr	  ? WAIT_HOW_CLONE3 :
+						    WAIT_HOW_NEVER;
 	case WAIT_NEVER:
+	default:
+		return WAIT_HOW_NEVER;
+	}
+}
+
+bool syscall_call_is_wait(int nr, const uint64_t args[6], const struct wait_lookup *lookup)
+{
+	uint64_t flags = 0;
+
+	switch (syscall_wait_how(nr)) {
+	case WAIT_HOW_ALWAYS:
+		return true;
+	case WAIT_HOW_FD0:
+		return fd_is_peer(lookup, args[0]);
+	case WAIT_HOW_FD01:
+		return fd_is_peer(lookup, args[0]) && fd_is_peer(lookup, args[1]);
+	case WAIT_HOW_FD02:
+		return fd_is_peer(lookup, args[0]) && fd_is_peer(lookup, args[2]);
+	case WAIT_HOW_FUTEX:
+		return futex_op_is_wait(args[1]);
+	case WAIT_HOW_FCNTL:
+		/* F_SETLKW (7), F_SETLKW64 (14, 32-bit ABIs), F_OFD_SETLKW (38) */
+		return args[1] == 7 || args[1] == 14 || args[1] == 38;
+	case WAIT_HOW_IO_URING:
+		/* IORING_ENTER_GETEVENTS (1) with min_complete > 0 waits for completions */
+		return (args[3] & 1) && (uint32_t)args[2] > 0;
+	case WAIT_HOW_SYSLOG:
+		return (int)args[0] == 2; /* SYSLOG_ACTION_READ */
+	case WAIT_HOW_CLONE:
+		return args[0] & CLONE_VFORK;
+	case WAIT_HOW_CLONE3:
+		/* struct clone_args starts with its u64 flags */
+		return lookup && lookup->read_u64 &&
+		       lookup->read_u64(lookup->opaque, args[0], &flags) == 0 &&
+		       (flags & CLONE_VFORK);
+	case WAIT_HOW_NEVER:
 	default:
 		return false;
 	}

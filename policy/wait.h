@@ -41,6 +41,27 @@ enum fd_kind {
 enum wait_kind syscall_wait_kind(int nr);
 
 /*
+ * Which rule decides a call of native syscall nr, and from which arguments:
+ * syscall_call_is_wait() in full, for a backend that decides elsewhere (bpf:
+ * in the kernel, tracer/bpf/watch.bpf.c mirrors each rule).
+ */
+enum wait_how {
+	WAIT_HOW_NEVER,
+	WAIT_HOW_ALWAYS,
+	WAIT_HOW_FD0, /* args[0] is an fd of kind FD_KIND_PEER */
+	WAIT_HOW_FD01, /* sendfile: args[0] and args[1] both are */
+	WAIT_HOW_FD02, /* splice: args[0] and args[2] both are */
+	WAIT_HOW_FUTEX, /* the op in args[1]: FUTEX_WAIT, _BITSET, _REQUEUE_PI */
+	WAIT_HOW_FCNTL, /* args[1]: F_SETLKW, F_SETLKW64, F_OFD_SETLKW */
+	WAIT_HOW_IO_URING, /* IORING_ENTER_GETEVENTS in args[3], min_complete args[2] > 0 */
+	WAIT_HOW_SYSLOG, /* args[0]: SYSLOG_ACTION_READ */
+	WAIT_HOW_CLONE, /* CLONE_VFORK in args[0] */
+	WAIT_HOW_CLONE3, /* CLONE_VFORK in the u64 at caller address args[0] */
+};
+
+enum wait_how syscall_wait_how(int nr);
+
+/*
  * The native syscalls whose calls can be waits (kind != WAIT_NEVER) and
  * those whose every call is (WAIT_ALWAYS). Computed once; read-only after.
  */

@@ -23,11 +23,11 @@
 /* ---- the duration histogram (hot path) -------------------------------- */
 
 /* Upper bounds (le) in ns; the last bucket, +Inf, has none. */
-static const uint64_t bucket_le_ns[] = {
+const uint64_t metrics_duration_le_ns[METRICS_DURATION_BUCKETS - 1] = {
 	10 * NSEC_PER_USEC,  100 * NSEC_PER_USEC, 1 * NSEC_PER_MSEC, 10 * NSEC_PER_MSEC,
 	100 * NSEC_PER_MSEC, 1 * NSEC_PER_SEC,	  10 * NSEC_PER_SEC,
 };
-#define N_BUCKETS (ARRAY_SIZE(bucket_le_ns) + 1)
+#define N_BUCKETS METRICS_DURATION_BUCKETS
 /* the le values as Prometheus client libraries print them (Go's strconv 'g' format) */
 static const char *const bucket_le_text[N_BUCKETS] = { "1e-05", "0.0001", "0.001", "0.01",
 						       "0.1",	"1",	  "10",	   "+Inf" };
@@ -77,6 +77,7 @@ struct metrics {
 	uint64_t scans;
 	uint64_t traced_threads;
 	uint64_t suppressed;
+	uint64_t kernel_filtered;
 };
 
 static char *source_label(const char *base);
@@ -153,6 +154,35 @@ void metrics_free(struct metrics *m)
 	free(m);
 }
 
+/* slot's entry, allocated and published the first time (tracer thread only) */
+static struct hist_entry *slot_entry(struct metrics *m, size_t slot, const char *syscall)
+{
+	/* relaxed: only this thread ever stores the pointer */
+	struct hist_entry *e = __atomic_load_n(&m->slots[slot], __ATOMIC_RELAXED);
+
+	if (unlikely(!e)) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return NULL;
+		e->syscall = syscall ? syscall : "unknown"; /* a caller bug must not crash render */
+		/* release: the renderer that sees the pointer sees syscall and the zeroes */
+		__atomic_store_n(&m->slots[slot], e, __ATOMIC_RELEASE);
+	}
+	return e;
+}
+
+void metrics_set_histogram(struct metrics *m, size_t slot, const char *syscall,
+			   const uint64_t bucket[METRICS_DURATION_BUCKETS], uint64_t sum_ns)
+{
+	struct hist_entry *e;
+
+	if (slot >= m->n_slots || !(e = slot_entry(m, slot, syscall)))
+		return;
+	for (size_t i = 0; i < N_BUCKETS; i++)
+		__atomic_store_n(&e->bucket[i], bucket[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&e->sum_ns, sum_ns, __ATOMIC_RELAXED);
+}
+
 void metrics_observe(struct metrics *m, size_t slot, const char *syscall, uint64_t duration_ns)
 {
 	struct hist_entry *e;
@@ -160,18 +190,11 @@ void metrics_observe(struct metrics *m, size_t slot, const char *syscall, uint64
 
 	if (unlikely(slot >= m->n_slots))
 		return;
-	/* relaxed: only this thread ever stores the pointer */
-	e = __atomic_load_n(&m->slots[slot], __ATOMIC_RELAXED);
-	if (unlikely(!e)) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return;
-		e->syscall = syscall ? syscall : "unknown"; /* a caller bug must not crash render */
-		/* release: the renderer that sees the pointer sees syscall and the zeroes */
-		__atomic_store_n(&m->slots[slot], e, __ATOMIC_RELEASE);
-	}
+	e = slot_entry(m, slot, syscall);
+	if (unlikely(!e))
+		return;
 	/* le: a call of exactly a bound belongs to that bound's bucket */
-	while (i < ARRAY_SIZE(bucket_le_ns) && duration_ns > bucket_le_ns[i])
+	while (i < ARRAY_SIZE(metrics_duration_le_ns) && duration_ns > metrics_duration_le_ns[i])
 		i++;
 	/* one writer: load+store is enough, no locked read-modify-write on the hot path */
 	__atomic_store_n(&e->bucket[i], __atomic_load_n(&e->bucket[i], __ATOMIC_RELAXED) + 1,
@@ -344,6 +367,11 @@ void metrics_set_host(struct metrics *m, const struct metrics_host *h)
 void metrics_set_suppressed(struct metrics *m, uint64_t n)
 {
 	m->suppressed = n;
+}
+
+void metrics_set_kernel_filtered(struct metrics *m, uint64_t n)
+{
+	m->kernel_filtered = n;
 }
 
 void metrics_set_traced_threads(struct metrics *m, uint64_t n)
@@ -677,6 +705,12 @@ char *metrics_render(struct metrics *m)
 			"Calls over their threshold that were not reported because stallwatch's own "
 			"wait for a CPU explains the excess (doc/schema.md).");
 		buf_sample_u64(&b, "stallwatch_calls_suppressed_total", m->suppressed);
+		buf_family(
+			&b, "stallwatch_calls_filtered_in_kernel_total", "counter",
+			"bpf backend: calls past their syscall's lowest threshold kept in the "
+			"kernel because no rule takes such a call (a wait or not, doc/policy.md) "
+			"at that duration; 0 under the other backends.");
+		buf_sample_u64(&b, "stallwatch_calls_filtered_in_kernel_total", m->kernel_filtered);
 	}
 
 	if (m->has_host)

@@ -84,6 +84,23 @@ void metrics_free(struct metrics *m);
  */
 void metrics_observe(struct metrics *m, size_t slot, const char *syscall, uint64_t duration_ns);
 
+/*
+ * The duration histogram's buckets: le bounds in ns (the last bucket,
+ * +Inf, has none). For backends that count calls elsewhere (bpf: in the
+ * kernel) with the same bounds.
+ */
+#define METRICS_DURATION_BUCKETS 8
+extern const uint64_t metrics_duration_le_ns[METRICS_DURATION_BUCKETS - 1];
+
+/*
+ * Tracer thread only, like metrics_observe(): set slot's series to counts
+ * taken elsewhere (bulk: bpf sums the kernel's per-CPU counts): bucket[i]
+ * calls in bucket i (not cumulative), sum_ns their total. Replaces what
+ * the slot had; a slot is either observed or set, never both.
+ */
+void metrics_set_histogram(struct metrics *m, size_t slot, const char *syscall,
+			   const uint64_t bucket[METRICS_DURATION_BUCKETS], uint64_t sum_ns);
+
 /* Calls observed so far (any thread; the writer compares it to skip unchanged rewrites). */
 uint64_t metrics_observed(const struct metrics *m);
 
@@ -104,6 +121,9 @@ void metrics_set_host(struct metrics *m, const struct metrics_host *h);
 
 /* run/attach: stallwatch_calls_suppressed_total (calls explained by our own scheduling delay). */
 void metrics_set_suppressed(struct metrics *m, uint64_t n);
+
+/* run/attach: stallwatch_calls_filtered_in_kernel_total (bpf: %wait decided in the kernel). */
+void metrics_set_kernel_filtered(struct metrics *m, uint64_t n);
 
 /* run/attach: stallwatch_traced_threads. */
 void metrics_set_traced_threads(struct metrics *m, uint64_t n);

@@ -128,6 +128,7 @@ struct sink {
 	bool metrics_dirty; /* a record or a drop since the last rewrite */
 	uint64_t metrics_observed; /* calls in the histogram at the last rewrite */
 	uint64_t metrics_suppressed; /* suppressed calls at the last rewrite */
+	uint64_t metrics_kernel_filtered; /* calls filtered in the kernel at the last rewrite */
 	uint64_t dropped_records_metered; /* records-dropped records counted in the metrics */
 };
 
@@ -139,6 +140,7 @@ struct output {
 	bool waits_for_reader; /* -o FIFO had no reader at open */
 	uint64_t traced_threads; /* tracer stores, metrics writer reads (relaxed) */
 	uint64_t suppressed; /* the same */
+	uint64_t kernel_filtered; /* the same */
 	uint64_t dropped_records_written; /* records-dropped records the stream wrote (atomic) */
 	uint64_t close_deadline_ns; /* 0 until close; then its limit (atomic) */
 
@@ -461,6 +463,18 @@ void output_observe(struct output *out, size_t slot, const char *syscall, uint64
 void output_set_suppressed(struct output *out, uint64_t n)
 {
 	__atomic_store_n(&out->suppressed, n, __ATOMIC_RELAXED);
+}
+
+void output_set_histogram(struct output *out, size_t slot, const char *syscall,
+			  const uint64_t bucket[METRICS_DURATION_BUCKETS], uint64_t sum_ns)
+{
+	if (out->metrics)
+		metrics_set_histogram(out->metrics, slot, syscall, bucket, sum_ns);
+}
+
+void output_set_kernel_filtered(struct output *out, uint64_t n)
+{
+	__atomic_store_n(&out->kernel_filtered, n, __ATOMIC_RELAXED);
 }
 
 void output_set_traced_threads(struct output *out, uint64_t n)
@@ -1249,6 +1263,8 @@ static void write_metrics(struct sink *s, uint64_t now_ns)
 	metrics_set_traced_threads(out->metrics,
 				   __atomic_load_n(&out->traced_threads, __ATOMIC_RELAXED));
 	metrics_set_suppressed(out->metrics, __atomic_load_n(&out->suppressed, __ATOMIC_RELAXED));
+	metrics_set_kernel_filtered(out->metrics,
+				    __atomic_load_n(&out->kernel_filtered, __ATOMIC_RELAXED));
 	if (metrics_write(out->metrics, &err) < 0)
 		notify(out, "%s: %s", err.msg, strerror(-err.code));
 	s->next_metrics_ns = now_ns + out->o.metrics_interval_ns;
@@ -1263,17 +1279,18 @@ static void write_metrics(struct sink *s, uint64_t now_ns)
 static bool metrics_due(struct sink *s, uint64_t now_ns)
 {
 	struct output *out = s->out;
-	uint64_t observed, suppressed;
+	uint64_t observed, suppressed, kernel_filtered;
 
 	if (!out->o.metrics_slots || now_ns < s->next_metrics_ns)
 		return false;
 	observed = metrics_observed(out->metrics);
 	suppressed = __atomic_load_n(&out->suppressed, __ATOMIC_RELAXED);
+	kernel_filtered = __atomic_load_n(&out->kernel_filtered, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&out->lock);
 	for (size_t i = 0; i < out->n_drops && !s->metrics_dirty; i++)
 		s->metrics_dirty = out->drops[i].count != out->drops[i].metered;
 	pthread_mutex_unlock(&out->lock);
-	if (suppressed != s->metrics_suppressed ||
+	if (suppressed != s->metrics_suppressed || kernel_filtered != s->metrics_kernel_filtered ||
 	    __atomic_load_n(&out->dropped_records_written, __ATOMIC_RELAXED) !=
 		    s->dropped_records_metered)
 		s->metrics_dirty = true;
@@ -1283,6 +1300,7 @@ static bool metrics_due(struct sink *s, uint64_t now_ns)
 	}
 	s->metrics_observed = observed;
 	s->metrics_suppressed = suppressed;
+	s->metrics_kernel_filtered = kernel_filtered;
 	return true;
 }
 

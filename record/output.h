@@ -157,6 +157,10 @@ int output_host_metrics(struct output *out, const struct metrics_host *h);
 void output_observe(struct output *out, size_t slot, const char *syscall, uint64_t duration_ns);
 void output_set_traced_threads(struct output *out, uint64_t n);
 void output_set_suppressed(struct output *out, uint64_t n);
+/* bulk counts of a backend that counts calls itself (metrics_set_histogram) */
+void output_set_histogram(struct output *out, size_t slot, const char *syscall,
+			  const uint64_t bucket[METRICS_DURATION_BUCKETS], uint64_t sum_ns);
+void output_set_kernel_filtered(struct output *out, uint64_t n);
 
 /* Is the metrics file on? (callers skip output_observe work otherwise) */
 bool output_has_metrics(const struct output *out);

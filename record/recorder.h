@@ -95,5 +95,16 @@ static inline void recorder_set_suppressed(struct recorder *rec, uint64_t n)
 {
 	output_set_suppressed(rec->out, n);
 }
+/* a backend that counts calls itself (bpf): one syscall's histogram, whole */
+static inline void recorder_set_histogram(struct recorder *rec, size_t slot, const char *syscall,
+					  const uint64_t bucket[METRICS_DURATION_BUCKETS],
+					  uint64_t sum_ns)
+{
+	output_set_histogram(rec->out, slot, syscall, bucket, sum_ns);
+}
+static inline void recorder_set_kernel_filtered(struct recorder *rec, uint64_t n)
+{
+	output_set_kernel_filtered(rec->out, n);
+}
 
 #endif

@@ -37,9 +37,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <seccomp.h>
 
 #include "../common/macro.h"
 #include "../common/timeutil.h"
+#include "../policy/wait.h"
 #include "attach.h"
 #include "loop.h"
 #include "procinfo.h"
@@ -63,6 +65,10 @@ struct bpf_backend {
 	uint64_t next_sweep_ns;
 	uint64_t next_count_ns; /* when the watched set is next counted */
 	uint64_t lost; /* events the kernel could not send, already reported */
+	/* %wait (kernel decision): what wait_conf holds, for the sweep */
+	struct watch_wait_conf wait_conf[WATCH_ABI_MAX * WATCH_MAX_NR];
+	/* per-syscall counts (kernel): call_counts (and call_hist) are on */
+	bool counts, hist;
 };
 
 static uint32_t abi_arch(uint32_t abi)
@@ -95,7 +101,10 @@ static void entry_of(const struct watch_call *c, struct call_entry *e)
 				  .nr = c->nr,
 				  .ts_ns = c->start_ns,
 				  .pieces = c->pieces,
-				  .partial = c->partial };
+				  .partial = c->partial,
+				  .wait = c->wait == WATCH_WAIT_NO	  ? CALL_WAIT_NO :
+					  c->wait == WATCH_WAIT_UNDECIDED ? CALL_WAIT_UNKNOWN :
+									    CALL_WAIT_YES };
 	memcpy(e->args, c->args, sizeof(e->args));
 }
 
@@ -277,27 +286,134 @@ static void bb_handle(struct backend *b, const struct event *ev)
  * Calls in flight longer than the smallest threshold become the
  * lifecycle's; at their deadlines probe_ask() confirms them still there.
  */
-/* Calls the kernel could not send (its ring buffer was full): records-dropped. */
-static void count_lost(struct bpf_backend *bb)
+/* One of the kernel's counters (WATCH_STAT_*), summed over the CPUs; 0 if unreadable. */
+static uint64_t stat_total(struct bpf_backend *bb, __u32 key)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	__u32 key = WATCH_STAT_RINGBUF_FULL;
 	uint64_t total = 0;
 
 	if (!bb->skel || ncpu <= 0 || ncpu > 4096)
-		return;
+		return 0;
 	__u64 values[ncpu];
 
 	if (bpf_map__lookup_elem(bb->skel->maps.stats, &key, sizeof(key), values, sizeof(values),
 				 0) < 0)
-		return;
+		return 0;
 	for (int i = 0; i < ncpu; i++)
 		total += values[i];
+	return total;
+}
+
+/* Calls the kernel could not send (its ring buffer was full): records-dropped. */
+static void count_lost(struct bpf_backend *bb)
+{
+	uint64_t total = stat_total(bb, WATCH_STAT_RINGBUF_FULL);
+
 	if (total > bb->lost) {
 		recorder_dropped(bb->lc->recorder, RECORD_DROP_KERNEL_BUFFER, "", "slow-syscall",
 				 total - bb->lost);
 		bb->lost = total;
 	}
+}
+
+/* The threshold of the rules that take c, of the kind (a wait or not) the kernel decided. */
+static uint64_t decided_threshold_ns(const struct bpf_backend *bb, const struct watch_call *c)
+{
+	const struct watch_wait_conf *conf;
+
+	if (c->wait == WATCH_WAIT_UNDECIDED || c->abi >= WATCH_ABI_MAX || c->nr >= WATCH_MAX_NR)
+		return 0; /* user space decides: every rule of the syscall may */
+	conf = &bb->wait_conf[c->abi * WATCH_MAX_NR + c->nr];
+	return c->wait == WATCH_WAIT_YES	  ? conf->wait_threshold_ns :
+	       c->wait == WATCH_WAIT_YES_PATHLESS ? conf->pathless_threshold_ns :
+						    conf->other_threshold_ns;
+}
+
+/* ---- per-syscall counts (kernel) ----------------------------------------------- */
+
+/* One syscall's counts from call_counts (and call_hist), summed over the CPUs. */
+static int read_counts(struct bpf_backend *bb, __u32 key, int ncpu, struct summary_entry *ret,
+		       uint64_t le[WATCH_LE_BUCKETS])
+{
+	_cleanup_free_ struct watch_count *c = calloc((size_t)ncpu, sizeof(*c));
+	_cleanup_free_ struct watch_hist *h = NULL;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = bpf_map__lookup_elem(bb->skel->maps.call_counts, &key, sizeof(key), c,
+				 (size_t)ncpu * sizeof(*c), 0);
+	if (r < 0)
+		return r;
+	*ret = (struct summary_entry){ .min_ns = UINT64_MAX };
+	memset(le, 0, WATCH_LE_BUCKETS * sizeof(*le));
+	for (int i = 0; i < ncpu; i++) {
+		if (!c[i].calls)
+			continue;
+		ret->calls += c[i].calls;
+		ret->errors += c[i].errors;
+		ret->total_ns += c[i].total_ns;
+		if (c[i].min_ns < ret->min_ns)
+			ret->min_ns = c[i].min_ns;
+		if (c[i].max_ns > ret->max_ns)
+			ret->max_ns = c[i].max_ns;
+		for (int k = 0; k < WATCH_LE_BUCKETS; k++)
+			le[k] += c[i].le[k];
+	}
+	if (!ret->calls || !bb->hist)
+		return 0;
+	h = calloc((size_t)ncpu, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	r = bpf_map__lookup_elem(bb->skel->maps.call_hist, &key, sizeof(key), h,
+				 (size_t)ncpu * sizeof(*h), 0);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < ncpu; i++)
+		for (int k = 0; k < WATCH_HIST_BUCKETS && k < SUMMARY_BUCKETS; k++)
+			ret->hist[k] += h[i].bucket[k];
+	return 0;
+}
+
+/*
+ * The kernel counts every completed call of a watched syscall (the same
+ * calls the lifecycle counts under ptrace): --summary's rows and the
+ * metrics file's histogram are set from its sums, whole, on the tracing
+ * thread (once a second with --metrics-file, on SIGUSR2, at the end).
+ */
+static void sync_counts(struct bpf_backend *bb)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct summary_entry *e;
+	uint64_t le[WATCH_LE_BUCKETS];
+
+	recorder_set_kernel_filtered(bb->lc->recorder, stat_total(bb, WATCH_STAT_WAITS_FILTERED));
+	if (!bb->counts || ncpu <= 0 || ncpu > 4096 || !(e = malloc(sizeof(*e))))
+		return;
+	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
+		const struct watch_wait_conf *conf = &bb->wait_conf[key];
+		__u32 abi = key / WATCH_MAX_NR, nr = key % WATCH_MAX_NR;
+
+		if (conf->wait_threshold_ns == WATCH_UNWATCHED &&
+		    conf->other_threshold_ns == WATCH_UNWATCHED)
+			continue;
+		if (read_counts(bb, key, ncpu, e, le) < 0 || !e->calls)
+			continue;
+		if (bb->lc->summary)
+			summary_set(bb->lc->summary,
+				    abi == WATCH_ABI_X86 ? POLICY_ABI_X86 : POLICY_ABI_NATIVE,
+				    (int)nr, e);
+		/* the histogram is native calls only, as the lifecycle's (lifecycle.c) */
+		if (bb->lc->durations && abi == WATCH_ABI_NATIVE && syscall_name((int)nr))
+			recorder_set_histogram(bb->lc->recorder, nr, syscall_name((int)nr), le,
+					       e->total_ns);
+	}
+	free(e);
+}
+
+static void bb_counts(struct backend *b)
+{
+	sync_counts((struct bpf_backend *)b);
 }
 
 static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
@@ -310,6 +426,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 	/* a lost EXIT event must not keep us: look at the set once a second */
 	if (now_ns >= bb->next_count_ns) {
 		count_lost(bb);
+		if (bb->lc->durations)
+			sync_counts(bb);
 		bb->live_tgids = count_live(bb);
 		bb->next_count_ns = now_ns + NSEC_PER_SEC;
 		if (finished(bb))
@@ -331,6 +449,9 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 			continue;
 		if (now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
 			continue;
+		/* %wait decided in the kernel: a kind of call no rule takes is no one's */
+		if (decided_threshold_ns(bb, &c) == WATCH_UNWATCHED)
+			continue;
 		t = lifecycle_thread(bb->lc, (pid_t)key);
 		if (!t)
 			continue;
@@ -346,6 +467,9 @@ static void bb_destroy(struct backend *b)
 	struct bpf_backend *bb = (struct bpf_backend *)b;
 
 	count_lost(bb);
+	/* the last counts, before the caller writes the summary and the metrics file */
+	if (bb->skel)
+		sync_counts(bb);
 	/* closing the fds unloads everything (the kernel holds no other reference) */
 	ring_buffer__free(bb->rb);
 	watch_bpf__destroy(bb->skel);
@@ -367,6 +491,7 @@ static const struct backend_ops bpf_ops = {
 	.detach = bb_detach,
 	.child_changed = bb_child_changed,
 	.tick = bb_tick,
+	.counts = bb_counts,
 	.destroy = bb_destroy,
 };
 
@@ -406,6 +531,80 @@ static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
 	return 0;
 }
 
+/* ---- %wait (kernel decision) ---------------------------------------------------- */
+
+/* watch.h's WATCH_WAIT_HOW_* are policy/wait.h's enum wait_how, value for value */
+_Static_assert(WATCH_WAIT_HOW_NEVER == WAIT_HOW_NEVER && WATCH_WAIT_HOW_ALWAYS == WAIT_HOW_ALWAYS &&
+		       WATCH_WAIT_HOW_FD0 == WAIT_HOW_FD0 && WATCH_WAIT_HOW_FD01 == WAIT_HOW_FD01 &&
+		       WATCH_WAIT_HOW_FD02 == WAIT_HOW_FD02 &&
+		       WATCH_WAIT_HOW_FUTEX == WAIT_HOW_FUTEX &&
+		       WATCH_WAIT_HOW_FCNTL == WAIT_HOW_FCNTL &&
+		       WATCH_WAIT_HOW_IO_URING == WAIT_HOW_IO_URING &&
+		       WATCH_WAIT_HOW_SYSLOG == WAIT_HOW_SYSLOG &&
+		       WATCH_WAIT_HOW_CLONE == WAIT_HOW_CLONE &&
+		       WATCH_WAIT_HOW_CLONE3 == WAIT_HOW_CLONE3,
+	       "watch.h's WATCH_WAIT_HOW_* differ from enum wait_how");
+
+static void lower_ns(__u64 *slot, uint64_t ns)
+{
+	__u64 v = ns == POLICY_UNWATCHED ? WATCH_UNWATCHED : ns;
+
+	if (v < *slot)
+		*slot = v;
+}
+
+/*
+ * How the kernel decides %wait for each syscall and the thresholds of its
+ * waits and of its other calls. An i386 call is decided like the native
+ * syscall of the same name, as report.c does (lifecycle.c maps compat
+ * calls by name); one without a native namesake (socketcall, fcntl64,
+ * waitpid, ...) is never a wait there, and here.
+ */
+static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy)
+{
+	_cleanup_free_ uint64_t *wait_ns = calloc(SW_MAX_NR, sizeof(*wait_ns));
+	_cleanup_free_ uint64_t *pathless_ns = calloc(SW_MAX_NR, sizeof(*pathless_ns));
+	_cleanup_free_ uint64_t *other_ns = calloc(SW_MAX_NR, sizeof(*other_ns));
+	struct bpf_map *map = bb->skel->maps.wait_conf;
+
+	if (!wait_ns || !pathless_ns || !other_ns)
+		return -ENOMEM;
+	policy_wait_thresholds(policy, wait_ns, pathless_ns, other_ns);
+	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++)
+		bb->wait_conf[key] =
+			(struct watch_wait_conf){ .how = WATCH_WAIT_HOW_NEVER,
+						  .wait_threshold_ns = WATCH_UNWATCHED,
+						  .pathless_threshold_ns = WATCH_UNWATCHED,
+						  .other_threshold_ns = WATCH_UNWATCHED };
+	for (int nr = 0; nr < SW_MAX_NR; nr++) {
+		const char *name = syscall_name(nr);
+		int nr32 = -1;
+
+		if (name)
+			nr32 = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, name);
+		for (__u32 abi = 0; abi < WATCH_ABI_MAX; abi++) {
+			int at = abi == WATCH_ABI_NATIVE ? nr : nr32;
+			struct watch_wait_conf *conf;
+
+			if (at < 0 || at >= WATCH_MAX_NR)
+				continue;
+			conf = &bb->wait_conf[abi * WATCH_MAX_NR + (__u32)at];
+			conf->how = (__u32)syscall_wait_how(nr);
+			lower_ns(&conf->wait_threshold_ns, wait_ns[nr]);
+			lower_ns(&conf->pathless_threshold_ns, pathless_ns[nr]);
+			lower_ns(&conf->other_threshold_ns, other_ns[nr]);
+		}
+	}
+	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
+		int r = bpf_map__update_elem(map, &key, sizeof(key), &bb->wait_conf[key],
+					     sizeof(bb->wait_conf[key]), 0);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 {
 	__u32 key = (__u32)tgid;
@@ -433,9 +632,25 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 	bb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = bb };
 	*ret = bb; /* the caller's destroy frees what follows */
 	libbpf_set_print(quiet);
-	bb->skel = watch_bpf__open_and_load();
+	bb->skel = watch_bpf__open();
 	if (!bb->skel)
 		return sw_error_set(err, -errno, "--backend=bpf: cannot load the BPF programs");
+	/*
+	 * Per-syscall counts in the kernel only when something reads them: the
+	 * verifier drops the code when off, and the maps shrink to one entry.
+	 */
+	bb->counts = loop->lc.summary || loop->lc.durations;
+	bb->hist = loop->lc.summary != NULL;
+	bb->skel->rodata->count_calls = bb->counts;
+	bb->skel->rodata->count_hist = bb->hist;
+	if (!bb->counts)
+		bpf_map__set_max_entries(bb->skel->maps.call_counts, 1);
+	if (!bb->hist)
+		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
+	r = watch_bpf__load(bb->skel);
+	if (r < 0)
+		return sw_error_set(err, r, "--backend=bpf: cannot load the BPF programs");
+	loop->lc.bulk_counts = bb->counts;
 	r = bpf_map__update_elem(bb->skel->maps.config, &zero, sizeof(zero), &config,
 				 sizeof(config), 0);
 	if (r < 0)
@@ -443,6 +658,8 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 	r = fill_thresholds(bb, policy, &min_ns);
 	if (r == 0)
 		r = fill_path_args(bb);
+	if (r == 0)
+		r = fill_wait_conf(bb, policy);
 	if (r < 0)
 		return sw_error_set(err, r, "--backend=bpf: cannot set the thresholds");
 	/* stuck detection for thresholds of 2 ms and more: a sweep every threshold/2 */

@@ -226,10 +226,10 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 	 * Without an exact end the time is not known: --summary counts the
 	 * call with its lower bound marked (summary.h), the histogram skips it.
 	 */
-	if (lc->summary && t->reportable)
+	if (lc->summary && t->reportable && !lc->bulk_counts)
 		count_call(lc, call, exact ? duration_ns : SUMMARY_NO_DURATION,
 			   has_ret && ret < 0 && ret >= -4095);
-	if (lc->durations && t->reportable && exact)
+	if (lc->durations && t->reportable && exact && !lc->bulk_counts)
 		observe_call(lc, call, duration_ns);
 	if (!t->reportable || duration_ns < call->threshold_ns)
 		return;
@@ -277,7 +277,7 @@ void lifecycle_died(struct lifecycle *lc, struct tracee *t)
 		return;
 	t->call_state = CALL_NONE;
 	lc->stats.calls++;
-	if (lc->summary && t->reportable)
+	if (lc->summary && t->reportable && !lc->bulk_counts)
 		count_call(lc, &t->call, SUMMARY_NO_DURATION, false);
 }
 
@@ -366,7 +366,7 @@ static void begin_call(struct lifecycle *lc, struct tracee *t, const struct call
 	call->pieces = e->pieces ? e->pieces : 1;
 	call->partial = e->partial;
 	call->name_nr = -1;
-	call->wait = -1;
+	call->wait = e->wait == CALL_WAIT_UNKNOWN ? -1 : e->wait == CALL_WAIT_YES;
 	set_threshold(lc, call);
 	if (t->first_after_attach)
 		first_after_attach(lc, t);

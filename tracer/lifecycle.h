@@ -84,6 +84,12 @@ struct lifecycle {
 	struct ratelimit ratelimit;
 	struct summary *summary; /* --summary, or NULL */
 	bool durations; /* --metrics-file: completed calls go into its histogram */
+	/*
+	 * The backend counts every completed call itself (bpf: in the kernel)
+	 * and brings --summary and the histogram up to date in bulk: the
+	 * calls the lifecycle sees are not counted again.
+	 */
+	bool bulk_counts;
 	struct tracee_table tracees;
 	struct syscall_args argmap[SW_MAX_NR];
 	int restart_nr[_POLICY_ABI_MAX]; /* restart_syscall per ABI */
@@ -101,6 +107,13 @@ struct lifecycle {
 	struct tracer_stats stats;
 };
 
+/* %wait decided by the backend where the facts are (bpf: in the kernel, at the entry) */
+enum call_wait {
+	CALL_WAIT_UNKNOWN, /* report.c decides, from /proc (policy/wait.h) */
+	CALL_WAIT_NO,
+	CALL_WAIT_YES,
+};
+
 /* The syscall a backend saw enter. */
 struct call_entry {
 	uint32_t arch; /* AUDIT_ARCH_* */
@@ -112,6 +125,7 @@ struct call_entry {
 	unsigned int pieces; /* restarts stitched in, plus one (0: 1) */
 	bool partial; /* it began before the attach: ts_ns is a lower bound */
 	const char *path; /* the path argument as the kernel read it, or NULL */
+	enum call_wait wait; /* %wait, when the backend decided it */
 };
 
 /* How a call without an exact exit ended (lifecycle_ended). */

@@ -257,6 +257,8 @@ static void on_signal(struct tracer_loop *loop, const struct received_signal *si
 		return;
 	case SIGUSR2:
 		/* the summary so far; without --summary nothing (never fatal) */
+		if (loop->lc.summary && loop->backend && loop->backend->ops->counts)
+			loop->backend->ops->counts(loop->backend);
 		if (loop->lc.summary)
 			summary_emit(loop->lc.summary, loop->lc.recorder);
 		return;

@@ -128,6 +128,12 @@ struct backend_ops {
 	 * next one (UINT64_MAX: never). NULL: none.
 	 */
 	uint64_t (*tick)(struct backend *b, uint64_t now_ns);
+	/*
+	 * Bring --summary and the metrics histogram up to date with the counts
+	 * the backend keeps itself (bpf: in the kernel, lc.bulk_counts), before
+	 * the summary is written. NULL: the lifecycle counts.
+	 */
+	void (*counts)(struct backend *b);
 	/* The loop ended: let go of every target and free b. */
 	void (*destroy)(struct backend *b);
 };

@@ -79,6 +79,16 @@ int summary_add(struct summary *s, enum policy_abi abi, int index, uint64_t ns, 
 	return 0;
 }
 
+int summary_set(struct summary *s, enum policy_abi abi, int index, const struct summary_entry *e)
+{
+	if (index < 0 || index >= SW_MAX_NR)
+		return 0;
+	if (!s->e[abi][index] && !(s->e[abi][index] = malloc(sizeof(*e))))
+		return -ENOMEM;
+	*s->e[abi][index] = *e;
+	return 0;
+}
+
 uint64_t summary_quantile_ns(const struct summary_entry *e, double q)
 {
 	uint64_t want = (uint64_t)((double)(e->calls - e->untimed) * q + 0.999999), seen = 0;

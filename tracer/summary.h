@@ -40,6 +40,13 @@ void summary_free(struct summary *s);
 /* Count one completed call. Returns 0 or -ENOMEM (the call is then not counted). */
 int summary_add(struct summary *s, enum policy_abi abi, int index, uint64_t ns, bool failed);
 
+/*
+ * Set the row of (abi, index) to counts taken elsewhere (bulk: bpf sums the
+ * kernel's per-CPU counts; e->hist in this file's buckets). Replaces the
+ * row: a backend either adds calls or sets rows. 0 or -ENOMEM.
+ */
+int summary_set(struct summary *s, enum policy_abi abi, int index, const struct summary_entry *e);
+
 /* The smallest histogram bound below which a fraction q of the calls fell (capped at max). */
 uint64_t summary_quantile_ns(const struct summary_entry *e, double q);
 

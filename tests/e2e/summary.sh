@@ -4,6 +4,7 @@
 # wall time of every completed watched call, at exit and on SIGUSR2, as one
 # JSON record (or a table in text format); counts equal what the program did.
 . "$(dirname "$0")/lib.sh"
+t_backends ptrace bpf
 
 H=$HELPERS
 
@@ -37,6 +38,20 @@ test_counts() {
 		"metric informational summary" "event.kind, log.level, rule.name"
 }
 
+# --metrics-file: the duration histogram counts every watched call too, fast
+# ones included (under bpf: counted in the kernel, not only the slow ones).
+test_metrics_histogram() {
+	sw run --no-default-policy -e getppid --metrics-file m.prom -o rec.json -- \
+		"$H/failcalls" 0 3000 out.txt 2>err.txt
+	show err.txt m.prom
+	expect_rc 0
+	local count sum
+	count=$(awk '/^stallwatch_syscall_duration_seconds_count\{.*syscall="getppid"/ { print $2 }' m.prom)
+	sum=$(awk '/^stallwatch_syscall_duration_seconds_sum\{.*syscall="getppid"/ { print $2 }' m.prom)
+	expect_eq "$count" 3000 "getppid calls in the histogram"
+	awk -v s="$sum" 'BEGIN { exit !(s > 0 && s < 3) }' || fail "histogram sum '$sum' s"
+}
+
 # Four threads, one nanosleep each: every call of every thread is counted once,
 # and the calls of all threads of a process add up in one row.
 test_threads() {
@@ -58,6 +73,8 @@ test_sigusr2() {
 		sh -c 'i=0; while [ $i -lt 8 ]; do "$0" 50 /dev/null; i=$((i + 1)); done' \
 		"$H/sleeper" 2>err.txt
 	local swpid=$BGPID
+	# the command runs once stallwatch is set up (the bpf backend loads its programs first)
+	wait_for '[ -n "$(pgrep -P "$(pgrep -P "$swpid" | head -1)")" ]' 5 || fail "no sleeper"
 	sleep 0.2
 	kill -USR2 "$swpid"
 	wait_for '[ "$(jq_count rec.json ".event.action == \"summary\"")" -ge 1 ]' 5 ||
@@ -79,6 +96,7 @@ test_no_summary() {
 	t_bg "$STALLWATCH" run --no-default-policy -e nanosleep -o rec.json -- "$H/sleeper" 300 \
 		out.txt 2>err.txt
 	local swpid=$BGPID
+	wait_for '[ -n "$(pgrep -P "$swpid")" ]' 5 || fail "no sleeper"
 	sleep 0.1
 	kill -USR2 "$swpid"
 	t_wait "$swpid" 10
@@ -120,6 +138,7 @@ test_attach() {
 }
 
 t_run counts test_counts
+t_run metrics_histogram test_metrics_histogram
 t_run threads test_threads
 t_run sigusr2 test_sigusr2
 t_run no_summary test_no_summary

@@ -7,14 +7,22 @@
  * Every program and map is checked gone after each test.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +30,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "policy/wait.h"
 #include "tracer/bpf/watch.h"
+#include "tracer/procinfo.h"
 #include "watch.skel.h"
 #include "unit.h"
 
@@ -89,18 +99,31 @@ static __u32 map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-static int set_threshold_abi(struct fixture *f, __u32 abi, int nr, __u64 ns)
+/* %wait: how the kernel decides the calls of nr, and the thresholds of its waits and others */
+static int set_wait_conf_abi(struct fixture *f, __u32 abi, int nr, __u32 how, __u64 wait_ns,
+			     __u64 other_ns)
 {
 	__u32 key = abi * WATCH_MAX_NR + (__u32)nr;
+	struct watch_wait_conf conf = { .how = how,
+					.wait_threshold_ns = wait_ns,
+					.pathless_threshold_ns = wait_ns,
+					.other_threshold_ns = other_ns };
+	__u64 ns = wait_ns < other_ns ? wait_ns : other_ns;
 
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.wait_conf), &key, &conf, BPF_ANY))
+		return -1;
 	return bpf_map_update_elem(bpf_map__fd(f->skel->maps.thresholds), &key, &ns, BPF_ANY);
+}
+
+/* every call of nr held to ns, waits or not */
+static int set_threshold_abi(struct fixture *f, __u32 abi, int nr, __u64 ns)
+{
+	return set_wait_conf_abi(f, abi, nr, WATCH_WAIT_HOW_NEVER, ns, ns);
 }
 
 static int set_threshold(struct fixture *f, int nr, __u64 ns)
 {
-	__u32 key = WATCH_ABI_NATIVE * WATCH_MAX_NR + (__u32)nr;
-
-	return bpf_map_update_elem(bpf_map__fd(f->skel->maps.thresholds), &key, &ns, BPF_ANY);
+	return set_threshold_abi(f, WATCH_ABI_NATIVE, nr, ns);
 }
 
 /* 0: loaded and attached; UNIT_SKIP with the reason; -1: failed */
@@ -138,12 +161,9 @@ static int fixture_load(struct fixture *f)
 		if (f->nmaps < MAX_IDS)
 			f->map_ids[f->nmaps++] = map_id(bpf_map__fd(map));
 	}
-	for (__u32 i = 0; i < WATCH_ABI_MAX * WATCH_MAX_NR; i++) {
-		__u64 v = WATCH_UNWATCHED;
-
-		CHECK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.thresholds), &i, &v, BPF_ANY) ==
-		      0);
-	}
+	for (__u32 i = 0; i < WATCH_ABI_MAX * WATCH_MAX_NR; i++)
+		CHECK(set_threshold_abi(f, i / WATCH_MAX_NR, (int)(i % WATCH_MAX_NR),
+					WATCH_UNWATCHED) == 0);
 	if (watch_bpf__attach(f->skel)) {
 		err = errno;
 		if (err == EPERM || err == EACCES)
@@ -1311,6 +1331,273 @@ static int test_i386_abi(void)
 	return r ? r : r2;
 }
 
+/* ---- %wait decided in the kernel, as policy/wait.c decides it --------------------- */
+
+enum {
+	FD_PIPE,
+	FD_SOCKET,
+	FD_EVENTFD,
+	FD_TIMERFD,
+	FD_INOTIFY,
+	FD_EPOLL,
+	FD_FILE,
+	FD_DEVNULL,
+	FD_DIR,
+	FD_MEMFD,
+	FD_CLOSED,
+	N_FDS
+};
+
+static const char *const fd_names[N_FDS] = { "pipe",	"socket", "eventfd", "timerfd",
+					     "inotify", "epoll",  "file",    "/dev/null",
+					     "dir",	"memfd",  "closed" };
+/* what doc/policy.md says of a read of each (2: a wait, and the fd's link is not a path) */
+static const int fd_wait[N_FDS] = { 2, 2, 2, 2, 2, 0, 0, 1, 0, 0, 0 };
+
+static int wait_fds[N_FDS];
+
+/* futex ops the child tries: each returns at once (value mismatch, nothing to wake) */
+static const int futex_ops[] = { FUTEX_WAIT,
+				 FUTEX_WAIT | FUTEX_PRIVATE_FLAG,
+				 FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME,
+				 FUTEX_WAIT_REQUEUE_PI | FUTEX_PRIVATE_FLAG,
+				 FUTEX_WAKE,
+				 FUTEX_LOCK_PI,
+				 FUTEX_TRYLOCK_PI,
+				 FUTEX_CMP_REQUEUE };
+
+static int child_waits(void *arg)
+{
+	struct flock lk = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	char buf[64];
+	__u32 word = 1, word2 = 0;
+	extern char **environ;
+	char *argv[] = { "true", NULL };
+	pid_t pid;
+
+	(void)arg;
+	/* non-blocking, or with data ready: every call returns at once */
+	for (int i = 0; i < N_FDS; i++)
+		if (read(wait_fds[i], buf, sizeof(buf)) < -1)
+			return 1;
+	for (size_t i = 0; i < sizeof(futex_ops) / sizeof(futex_ops[0]); i++) {
+		word = (futex_ops[i] & FUTEX_CMD_MASK) == FUTEX_LOCK_PI ||
+				       (futex_ops[i] & FUTEX_CMD_MASK) == FUTEX_TRYLOCK_PI ?
+			       (__u32)getpid() : /* ours already: EDEADLK, no wait */
+			       1;
+		syscall(SYS_futex, &word, futex_ops[i], 0, NULL, &word2, 0xffffffff);
+	}
+	fcntl(wait_fds[FD_FILE], F_SETLKW, &lk);
+	fcntl(wait_fds[FD_FILE], F_GETFL);
+	/* glibc's posix_spawn: clone3(CLONE_VFORK) (clone on older ones) */
+	if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) == 0)
+		waitpid(pid, NULL, 0);
+	return 0;
+}
+
+/* policy/wait.h's lookup, over this process's fds (the child's are the same: inherited) */
+static enum fd_kind own_fd_kind(void *opaque, int fd)
+{
+	(void)opaque;
+	return procinfo_fd_kind(getpid(), fd, NULL);
+}
+
+static int open_wait_fds(void)
+{
+	int p[2], sv[2];
+	char tmpl[] = "/tmp/sw-test-wait-XXXXXX";
+	struct itimerspec its = {};
+
+	CHECK(pipe2(p, O_NONBLOCK) == 0 && write(p[1], "x", 1) == 1);
+	wait_fds[FD_PIPE] = p[0];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+	wait_fds[FD_SOCKET] = sv[0];
+	wait_fds[FD_EVENTFD] = eventfd(1, EFD_NONBLOCK);
+	wait_fds[FD_TIMERFD] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	CHECK(timerfd_settime(wait_fds[FD_TIMERFD], 0, &its, NULL) == 0);
+	wait_fds[FD_INOTIFY] = inotify_init1(IN_NONBLOCK);
+	wait_fds[FD_EPOLL] = epoll_create1(0);
+	wait_fds[FD_FILE] = mkstemp(tmpl);
+	CHECK(wait_fds[FD_FILE] >= 0 && unlink(tmpl) == 0 && write(wait_fds[FD_FILE], "x", 1) == 1);
+	wait_fds[FD_DEVNULL] = open("/dev/null", O_RDONLY);
+	wait_fds[FD_DIR] = open("/", O_RDONLY | O_DIRECTORY);
+	wait_fds[FD_MEMFD] = memfd_create("sw-test-wait", 0);
+	/* high: not the next fd the test opens (spawn()'s pipe) */
+	wait_fds[FD_CLOSED] = 999;
+	CHECK(fcntl(wait_fds[FD_CLOSED], F_GETFD) < 0 && errno == EBADF);
+	for (int i = 0; i < N_FDS; i++)
+		CHECK(wait_fds[i] >= 0);
+	return 0;
+}
+
+static void close_wait_fds(void)
+{
+	for (int i = 0; i < N_FDS; i++)
+		if (i != FD_CLOSED && wait_fds[i] >= 0)
+			close(wait_fds[i]);
+}
+
+static bool is_wait_fd(__u64 fd)
+{
+	for (int i = 0; i < N_FDS; i++)
+		if (fd == (__u64)wait_fds[i])
+			return true;
+	return false;
+}
+
+/* want: 0 not a wait, 1 a wait, 2 a wait on an fd whose link is not a path, -1 a wait of either */
+static int expect_decision(const struct watch_event *ev, int want, const char *what)
+{
+	__u32 got = ev->call.wait;
+	bool ok = want == 0 ? got == WATCH_WAIT_NO :
+		  want == 1 ? got == WATCH_WAIT_YES :
+		  want == 2 ? got == WATCH_WAIT_YES_PATHLESS :
+			      got == WATCH_WAIT_YES || got == WATCH_WAIT_YES_PATHLESS;
+
+	if (!ok) {
+		fprintf(stderr, "  %s: the kernel decided %u, want %d\n", what, got, want);
+		return -1;
+	}
+	return 0;
+}
+
+static int kernel_decisions(struct fixture *f)
+{
+	static const int nrs[] = { SYS_read, SYS_futex, SYS_fcntl, SYS_clone, SYS_clone3 };
+	struct wait_lookup lookup = { .fd_kind = own_fd_kind };
+	int go, status, reads = 0, futexes = 0, fcntls = 0, vforks = 0;
+	char what[64];
+
+	CHECK(open_wait_fds() == 0);
+	/* threshold 0: every call of these leaves the kernel, with its decision */
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		CHECK(set_wait_conf_abi(f, WATCH_ABI_NATIVE, nrs[i],
+					(__u32)syscall_wait_how(nrs[i]), 0, 0) == 0);
+	f->child = spawn(&go, child_waits, NULL);
+	CHECK(f->child > 0);
+	CHECK(start(f, go) == 0);
+	CHECK(wait_exit(f, (__u32)f->child) != NULL);
+	CHECK(reap(f, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int k = 0; k < f->nev; k++) {
+		const struct watch_event *ev = &f->ev[k];
+		int nr = (int)ev->call.nr;
+		bool want;
+
+		if (ev->kind != WATCH_EVENT_COMPLETED)
+			continue;
+		/* the child's read of the go pipe (spawn()) may be watched: its fd is not ours */
+		if (nr == SYS_read && !is_wait_fd(ev->call.args[0]))
+			continue;
+		/*
+		 * clone3's flags were in the child's memory, gone now: the one
+		 * clone3 is posix_spawn's, with CLONE_VFORK (glibc 2.34+)
+		 */
+		want = nr == SYS_clone3 ?
+			       true :
+			       syscall_call_is_wait(nr, (const uint64_t *)ev->call.args, &lookup);
+		snprintf(what, sizeof(what), "%s(%lld, %lld)", syscall_name(nr),
+			 (long long)ev->call.args[0], (long long)ev->call.args[1]);
+		CHECK(expect_decision(ev, want ? -1 : 0, what) == 0);
+		if (nr == SYS_read) {
+			for (int i = 0; i < N_FDS; i++)
+				if (ev->call.args[0] == (__u64)wait_fds[i]) {
+					/* and what doc/policy.md says, so both cannot be wrong alike */
+					snprintf(what, sizeof(what), "read of %s", fd_names[i]);
+					CHECK(expect_decision(ev, fd_wait[i], what) == 0);
+					reads++;
+				}
+		} else if (nr == SYS_futex)
+			futexes += want;
+		else if (nr == SYS_fcntl)
+			fcntls += want;
+		else
+			vforks += want;
+	}
+	close_wait_fds();
+	CHECK(reads == N_FDS);
+	CHECK(futexes == 4); /* WAIT, WAIT private, WAIT_BITSET, WAIT_REQUEUE_PI */
+	CHECK(fcntls == 1); /* F_SETLKW */
+	CHECK(vforks == 1); /* posix_spawn */
+	return 0;
+}
+
+static int test_kernel_wait_decisions(void)
+{
+	struct fixture f;
+	int r = fixture_open(&f), r2;
+
+	if (r)
+		return r;
+	r = kernel_decisions(&f);
+	r2 = fixture_close(&f);
+	return r ? r : r2;
+}
+
+/* ---- a wait no rule takes stays in the kernel ---------------------------------------- */
+
+static int idle_pipe[2];
+
+static int child_idle_reads(void *arg)
+{
+	char c;
+
+	(void)arg;
+	close(idle_pipe[1]);
+	return read(idle_pipe[0], &c, 1) == 1 && read(idle_pipe[0], &c, 1) == 1 ? 0 : 1;
+}
+
+static int waits_filtered(struct fixture *f)
+{
+	const struct watch_event *ev;
+	__u64 filtered0;
+	int go, status;
+	__u32 child;
+
+	/* read: its waits unwatched, its other calls from 10 ms */
+	CHECK(set_wait_conf_abi(f, WATCH_ABI_NATIVE, SYS_read, WATCH_WAIT_HOW_FD0, WATCH_UNWATCHED,
+				10 * MS) == 0);
+	CHECK(pipe(idle_pipe) == 0);
+	filtered0 = stat_sum(f, WATCH_STAT_WAITS_FILTERED);
+	f->child = spawn(&go, child_idle_reads, NULL);
+	CHECK(f->child > 0);
+	child = (__u32)f->child;
+	CHECK(start(f, go) == 0);
+	close(idle_pipe[0]);
+	nsleep_ms(100);
+	CHECK(write(idle_pipe[1], "a", 1) == 1); /* the first read: a 100 ms wait */
+	for (int i = 0; i < 100 && stat_sum(f, WATCH_STAT_WAITS_FILTERED) == filtered0; i++)
+		nsleep_ms(10);
+	CHECK(stat_sum(f, WATCH_STAT_WAITS_FILTERED) - filtered0 >= 1);
+	CHECK(count_events(f, WATCH_EVENT_COMPLETED, child) == 0 &&
+	      ring_buffer__poll(f->rb, 0) == 0);
+	/* now a rule takes the waits of read (at the end: the second read is in flight) */
+	CHECK(set_wait_conf_abi(f, WATCH_ABI_NATIVE, SYS_read, WATCH_WAIT_HOW_FD0, 10 * MS,
+				10 * MS) == 0);
+	nsleep_ms(80);
+	CHECK(write(idle_pipe[1], "b", 1) == 1);
+	close(idle_pipe[1]);
+	CHECK(wait_exit(f, child) != NULL);
+	CHECK(reap(f, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(count_events(f, WATCH_EVENT_COMPLETED, child) == 1);
+	ev = find_event(f, WATCH_EVENT_COMPLETED, child);
+	CHECK(ev->call.nr == SYS_read && ev->call.wait == WATCH_WAIT_YES_PATHLESS && ev->ret == 1);
+	CHECK(ev->end_ns - ev->call.start_ns >= 80 * MS);
+	return 0;
+}
+
+static int test_waits_filtered(void)
+{
+	struct fixture f;
+	int r = fixture_open(&f), r2;
+
+	if (r)
+		return r;
+	r = waits_filtered(&f);
+	r2 = fixture_close(&f);
+	return r ? r : r2;
+}
+
 UNIT_MAIN(TEST(test_completed_and_exit), TEST(test_restart), TEST(test_signal_handler),
 	  TEST(test_follow_forks), TEST(test_exec_by_thread), TEST(test_i386_abi),
-	  TEST(test_thread_churn), TEST(test_exec_storm))
+	  TEST(test_thread_churn), TEST(test_exec_storm), TEST(test_kernel_wait_decisions),
+	  TEST(test_waits_filtered))

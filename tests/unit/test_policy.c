@@ -1577,6 +1577,53 @@ static int test_default_policy_matches_file(void)
 	return 0;
 }
 
+/* %wait split thresholds (bpf decides %wait in the kernel): the built-in default */
+static int test_wait_thresholds_default(void)
+{
+	struct policy_load_options o = {};
+	struct policy_diags diags = {};
+	_cleanup_policy_ struct policy *p = NULL;
+	static uint64_t wait[SW_MAX_NR], pathless[SW_MAX_NR], other[SW_MAX_NR];
+	int read_nr = syscall_nr("read"), epoll_nr = syscall_nr("epoll_wait");
+	int inotify_nr = syscall_nr("inotify_add_watch"), futex_nr = syscall_nr("futex");
+
+	CHECK(policy_load(&o, &p, &diags) == 0 && diags.n == 0);
+	policy_wait_thresholds(p, wait, pathless, other);
+	/* read: its waits only for the cgroup-file rules, whose globs need a '/' */
+	CHECK(other[read_nr] == MS(10) && wait[read_nr] == MS(10));
+	CHECK(pathless[read_nr] == POLICY_UNWATCHED);
+	/* epoll_wait always waits: slow-call (!%wait) never takes it */
+	CHECK(wait[epoll_nr] == POLICY_UNWATCHED && pathless[epoll_nr] == POLICY_UNWATCHED);
+	CHECK(wait[futex_nr] == POLICY_UNWATCHED && other[futex_nr] == MS(100));
+	CHECK(other[inotify_nr] == MS(10));
+	for (int nr = 0; nr < SW_MAX_NR; nr++) {
+		uint64_t low = wait[nr] < other[nr] ? wait[nr] : other[nr];
+
+		CHECK(pathless[nr] >= wait[nr]);
+		CHECK(low == p->threshold_ns[POLICY_ABI_NATIVE][nr]);
+	}
+	return 0;
+}
+
+/* a path glob without '/' (or with a bracket) may match "pipe:[42]": kept for pathless waits */
+static int test_wait_thresholds_paths(void)
+{
+	_cleanup_policy_ struct policy *p = load1(
+		"{'version': 1, 'rules': ["
+		"{'name': 'a', 'min_duration': '5ms', 'syscalls': ['read'], 'paths': ['/x/*']},"
+		"{'name': 'b', 'min_duration': '7ms', 'syscalls': ['read'], 'paths': ['pipe:*']},"
+		"{'name': 'c', 'min_duration': '3ms', 'syscalls': ['write'], 'paths': ['*/[ab]']},"
+		"{'name': 'd', 'min_duration': '9ms', 'syscalls': ['!%wait']}]}");
+	static uint64_t wait[SW_MAX_NR], pathless[SW_MAX_NR], other[SW_MAX_NR];
+	int read_nr = syscall_nr("read"), write_nr = syscall_nr("write");
+
+	CHECK(p != NULL);
+	policy_wait_thresholds(p, wait, pathless, other);
+	CHECK(wait[read_nr] == MS(5) && pathless[read_nr] == MS(7) && other[read_nr] == MS(5));
+	CHECK(wait[write_nr] == MS(3) && pathless[write_nr] == MS(3));
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts_every_rule),
 	  TEST(test_order_command_line_wins), TEST(test_order_command_line_name_reserved),
 	  TEST(test_order_severity_before_specificity), TEST(test_order_specificity),
@@ -1587,4 +1634,5 @@ UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts
 	  TEST(test_load_later_rule_replaces), TEST(test_load_append),
 	  TEST(test_load_targets_and_lists_replace), TEST(test_load_scan),
 	  TEST(test_default_policy), TEST(test_wait_rules), TEST(test_default_rate_limit),
-	  TEST(test_default_policy_matches_file))
+	  TEST(test_default_policy_matches_file), TEST(test_wait_thresholds_default),
+	  TEST(test_wait_thresholds_paths))

@@ -81,6 +81,44 @@ struct task_struct {
 	int pid;
 	int tgid;
 	struct signal_struct *signal;
+	struct files_struct *files; /* %wait: the fd table */
+};
+
+/* ---- %wait: what an fd is (include/linux/fdtable.h, fs.h, dcache.h) ---- */
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd; /* current fd array (RCU) */
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+struct qstr {
+	const unsigned char *name;
+};
+
+struct dentry {
+	struct qstr d_name;
+};
+
+struct path {
+	struct dentry *dentry;
+};
+
+struct super_block {
+	unsigned long s_magic;
+};
+
+struct inode {
+	unsigned short i_mode; /* umode_t */
+	struct super_block *i_sb;
+};
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
 };
 
 struct linux_binprm;
@@ -104,6 +142,22 @@ struct linux_binprm;
 #define ERESTARTNOHAND 514
 #define ERESTART_RESTARTBLOCK 516
 #define EINTR 4
+
+/* %wait: include/uapi/linux/stat.h, magic.h, sched.h, futex.h */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+#define ANON_INODE_FS_MAGIC 0x09041934
+#define PROC_SUPER_MAGIC 0x9fa0
+#define PIPEFS_MAGIC 0x50495045
+#define CLONE_VFORK 0x00004000
+#define FUTEX_WAIT 0
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAIT_REQUEUE_PI 11
+#define FUTEX_PRIVATE_FLAG 128
+#define FUTEX_CLOCK_REALTIME 256
+#define FUTEX_CMD_MASK (~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
 
 /* arch/x86/entry/syscalls/syscall_64.tbl and syscall_32.tbl */
 #define NR_RESTART_SYSCALL_64 219

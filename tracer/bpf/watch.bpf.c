@@ -14,6 +14,7 @@
  * when it is not watched.
  */
 #include "core.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "watch.h"
@@ -97,6 +98,260 @@ struct {
 	__type(value, __u32); /* argument index, or WATCH_NO_PATH */
 } path_args SEC(".maps");
 
+/* ---- %wait (kernel decision) ------------------------------------------------- */
+
+/*
+ * How each syscall's calls relate to %wait and the thresholds of its waits
+ * and of its other calls (user space fills it from policy/wait.c's table
+ * and the rules). A wait no rule takes never leaves the kernel.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
+	__type(key, __u32); /* abi * WATCH_MAX_NR + nr */
+	__type(value, struct watch_wait_conf);
+} wait_conf SEC(".maps");
+
+/* Does the name of an anon inode's dentry equal s (at most 15 bytes)? */
+static __always_inline bool name_is(const char *name, const char *s, int len)
+{
+	for (int i = 0; i <= len && i < 16; i++)
+		if (name[i] != s[i])
+			return false;
+	return true;
+}
+
+/* what an fd is, for %wait */
+#define FD_OTHER 0 /* not a peer (a file, a directory, closed, ...) */
+#define FD_PEER_PATH 1 /* a peer with a path: a FIFO, a character device, /proc/kmsg */
+#define FD_PEER_PATHLESS 2 /* a pipe, a socket, an anon inode that waits */
+
+/*
+ * policy/wait.c's fd_kind_classify() == FD_KIND_PEER, from the inode
+ * instead of the /proc/PID/fd link: a FIFO (pipes too: pipefs inodes are
+ * S_IFIFO), a socket, a character device; the anon inodes whose reads wait
+ * for an event (their dentry is the name in "anon_inode:NAME",
+ * fs/anon_inodes.c; the superblock tells an anon inode, its i_mode does not
+ * since 6.15 gave them S_IFREG); /proc/kmsg. A closed fd or a failed read:
+ * not a wait, as in user space. Runs under the RCU read lock the
+ * tracepoint holds (fdtable.h: the fd array is RCU-freed). Pipes, sockets
+ * and anon inodes have links that are not paths (d_dname: "pipe:[42]").
+ */
+static __always_inline int fd_kind(struct task_struct *task, __u64 fd_arg)
+{
+	int fd = (int)fd_arg;
+	struct fdtable *fdt;
+	struct file **fds, *file = 0;
+	struct inode *inode;
+	unsigned long magic;
+	unsigned short type;
+	char name[16];
+
+	if (fd < 0)
+		return FD_OTHER;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return FD_OTHER;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return FD_OTHER;
+	inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return FD_OTHER;
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	type = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+	if (type == S_IFSOCK || (type == S_IFIFO && magic == PIPEFS_MAGIC))
+		return FD_PEER_PATHLESS;
+	if (type == S_IFIFO || type == S_IFCHR)
+		return FD_PEER_PATH;
+	if (magic != ANON_INODE_FS_MAGIC && magic != PROC_SUPER_MAGIC)
+		return FD_OTHER;
+	if (bpf_probe_read_kernel_str(name, sizeof(name),
+				      BPF_CORE_READ(file, f_path.dentry, d_name.name)) <= 0)
+		return FD_OTHER;
+	if (magic == PROC_SUPER_MAGIC)
+		/* only /proc/kmsg has that name in procfs */
+		return name_is(name, "kmsg", 4) ? FD_PEER_PATH : FD_OTHER;
+	return name_is(name, "[eventfd]", 9) || name_is(name, "[signalfd]", 10) ||
+			       name_is(name, "[timerfd]", 9) || name_is(name, "inotify", 7) ||
+			       name_is(name, "[fanotify]", 10) ||
+			       name_is(name, "[userfaultfd]", 13) ?
+		       FD_PEER_PATHLESS :
+		       FD_OTHER;
+}
+
+/* A wait decided by fds a (and b): pathless when every one is. */
+static __always_inline __u32 fd_wait(int a, int b)
+{
+	if (a == FD_OTHER || b == FD_OTHER)
+		return WATCH_WAIT_NO;
+	return a == FD_PEER_PATHLESS && b == FD_PEER_PATHLESS ? WATCH_WAIT_YES_PATHLESS :
+								WATCH_WAIT_YES;
+}
+
+/*
+ * policy/wait.c's syscall_call_is_wait() for one call. fds: look at the
+ * fds too; without, a call decided by its fds stays UNDECIDED. The fd
+ * walk (eight kernel reads, about 200 ns here) is left to the end of the
+ * calls that reach their syscall's lowest threshold: a fast read pays
+ * nothing for it. The fd is still the call's then (the call holds its
+ * file); if another thread closed it meanwhile the call counts as not a
+ * wait, as report.c's lookup from /proc would.
+ */
+static __always_inline __u32 decide_wait(struct task_struct *task, __u32 idx, const __u64 *args,
+					 bool fds)
+{
+	struct watch_wait_conf *conf = bpf_map_lookup_elem(&wait_conf, &idx);
+	__u64 flags = 0;
+	bool wait;
+	int cmd, fd0;
+
+	if (!conf)
+		return WATCH_WAIT_UNDECIDED;
+	switch (conf->how) {
+	case WATCH_WAIT_HOW_NEVER:
+		wait = false;
+		break;
+	case WATCH_WAIT_HOW_ALWAYS:
+		wait = true;
+		break;
+	case WATCH_WAIT_HOW_FD0:
+		if (!fds)
+			return WATCH_WAIT_UNDECIDED;
+		fd0 = fd_kind(task, args[0]);
+		return fd_wait(fd0, fd0);
+	case WATCH_WAIT_HOW_FD01:
+		if (!fds)
+			return WATCH_WAIT_UNDECIDED;
+		fd0 = fd_kind(task, args[0]);
+		return fd0 == FD_OTHER ? WATCH_WAIT_NO : fd_wait(fd0, fd_kind(task, args[1]));
+	case WATCH_WAIT_HOW_FD02:
+		if (!fds)
+			return WATCH_WAIT_UNDECIDED;
+		fd0 = fd_kind(task, args[0]);
+		return fd0 == FD_OTHER ? WATCH_WAIT_NO : fd_wait(fd0, fd_kind(task, args[2]));
+	case WATCH_WAIT_HOW_FUTEX:
+		cmd = (int)args[1] & FUTEX_CMD_MASK;
+		wait = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET ||
+		       cmd == FUTEX_WAIT_REQUEUE_PI;
+		break;
+	case WATCH_WAIT_HOW_FCNTL:
+		wait = args[1] == 7 || args[1] == 14 || args[1] == 38;
+		break;
+	case WATCH_WAIT_HOW_IO_URING:
+		wait = (args[3] & 1) && (__u32)args[2] > 0;
+		break;
+	case WATCH_WAIT_HOW_SYSLOG:
+		wait = (int)args[0] == 2;
+		break;
+	case WATCH_WAIT_HOW_CLONE:
+		wait = args[0] & CLONE_VFORK;
+		break;
+	case WATCH_WAIT_HOW_CLONE3:
+		/* struct clone_args starts with its u64 flags (just written by the caller) */
+		wait = bpf_probe_read_user(&flags, sizeof(flags), (const void *)args[0]) == 0 &&
+		       (flags & CLONE_VFORK);
+		break;
+	default:
+		return WATCH_WAIT_UNDECIDED;
+	}
+	return wait ? WATCH_WAIT_YES : WATCH_WAIT_NO;
+}
+
+/* ---- per-syscall counts (kernel) ------------------------------------------------- */
+
+/* set before loading (read-only to the programs: the verifier drops what is off) */
+const volatile __u32 count_calls = 0; /* --summary or --metrics-file: call_counts */
+const volatile __u32 count_hist = 0; /* --summary: call_hist too */
+
+/* user space shrinks these to one entry when they are off (bpf.c) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
+	__type(key, __u32); /* abi * WATCH_MAX_NR + nr */
+	__type(value, struct watch_count);
+} call_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
+	__type(key, __u32);
+	__type(value, struct watch_hist);
+} call_hist SEC(".maps");
+
+/* tracer/summary.c's bucket_of(), without clz (BPF has none) */
+static __always_inline __u32 hist_bucket(__u64 v)
+{
+	__u32 b = 0;
+	__u64 x = v;
+
+	if (v < 8)
+		return (__u32)v;
+	if (x >> 32) {
+		x >>= 32;
+		b += 32;
+	}
+	if (x >> 16) {
+		x >>= 16;
+		b += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		b += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		b += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		b += 2;
+	}
+	if (x >> 1)
+		b += 1;
+	/* 2^b <= v < 2^(b+1), b >= 3 */
+	b = 8 * (b - 2) + (__u32)((v >> (b - 3)) & 7);
+	return b < WATCH_HIST_BUCKETS ? b : WATCH_HIST_BUCKETS - 1;
+}
+
+/* One completed call of a watched syscall, at its end: a few adds on this CPU. */
+static __always_inline void count_call(const struct watch_call *call, __u64 dur, __s64 ret)
+{
+	static const __u64 le_ns[WATCH_LE_BUCKETS - 1] = WATCH_LE_NS;
+	struct watch_count *c;
+	struct watch_hist *h;
+	__u32 idx, i;
+
+	if (!count_calls || call->abi >= WATCH_ABI_MAX || call->nr >= WATCH_MAX_NR)
+		return;
+	idx = call->abi * WATCH_MAX_NR + call->nr;
+	c = bpf_map_lookup_elem(&call_counts, &idx);
+	if (!c)
+		return;
+	if (!c->calls || dur < c->min_ns)
+		c->min_ns = dur;
+	if (dur > c->max_ns)
+		c->max_ns = dur;
+	c->calls++;
+	/* the kernel's error range (include/linux/err.h) */
+	if (ret < 0 && ret >= -4095)
+		c->errors++;
+	c->total_ns += dur;
+	for (i = 0; i < WATCH_LE_BUCKETS - 1; i++)
+		if (dur <= le_ns[i])
+			break;
+	if (i < WATCH_LE_BUCKETS)
+		c->le[i]++;
+	if (!count_hist)
+		return;
+	h = bpf_map_lookup_elem(&call_hist, &idx);
+	if (h) {
+		i = hist_bucket(dur);
+		if (i < WATCH_HIST_BUCKETS)
+			h->bucket[i]++;
+	}
+}
+
 static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
 {
 	__u32 idx;
@@ -118,6 +373,29 @@ static __always_inline bool timed(__u32 tgid)
 	__u32 *how = bpf_map_lookup_elem(&watched_tgids, &tgid);
 
 	return how && *how != WATCH_TGID_PENDING_EXEC;
+}
+
+/*
+ * The threshold a completed or swept call is held to: that of the rules
+ * that take its kind of call (a wait or not, as decided at its entry).
+ * Counts the calls this keeps back that the syscall's lowest threshold
+ * alone would have sent.
+ */
+static __always_inline __u64 threshold_after(const struct watch_call *call, __u32 wait, __u64 dur)
+{
+	__u32 idx = call->abi * WATCH_MAX_NR + call->nr;
+	struct watch_wait_conf *conf;
+	__u64 ns;
+
+	if (wait == WATCH_WAIT_UNDECIDED || call->abi >= WATCH_ABI_MAX ||
+	    call->nr >= WATCH_MAX_NR || !(conf = bpf_map_lookup_elem(&wait_conf, &idx)))
+		return threshold_of(call->abi, call->nr);
+	ns = wait == WATCH_WAIT_YES	     ? conf->wait_threshold_ns :
+	     wait == WATCH_WAIT_YES_PATHLESS ? conf->pathless_threshold_ns :
+					       conf->other_threshold_ns;
+	if (dur < ns)
+		stat_inc(WATCH_STAT_WAITS_FILTERED);
+	return ns;
 }
 
 static __always_inline void emit(__u32 kind, __u32 tgid, __u32 tid, __s64 ret)
@@ -145,9 +423,18 @@ static __always_inline void finish(const struct watch_call *call, __u32 tid, __u
 	/* a seeded entry's start (the attach) may be a little after an early exit */
 	__u64 dur = end_ns > call->start_ns ? end_ns - call->start_ns : 0;
 
+	__u32 wait = call->wait;
+
 	stat_inc(WATCH_STAT_CALLS);
+	count_call(call, dur, ret);
 	/* read now, not at entry: a policy reload applies to the calls in flight */
 	if (dur < threshold_of(call->abi, call->nr))
+		return;
+	/* %wait: the calls the entry could not decide (by their fds; seeded ones) */
+	if (wait == WATCH_WAIT_UNDECIDED && call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR)
+		wait = decide_wait(bpf_get_current_task_btf(), call->abi * WATCH_MAX_NR + call->nr,
+				   call->args, true);
+	if (dur < threshold_after(call, wait, dur))
 		return;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
@@ -155,6 +442,7 @@ static __always_inline void finish(const struct watch_call *call, __u32 tid, __u
 		return;
 	}
 	ev->call = *call;
+	ev->call.wait = wait;
 	ev->end_ns = end_ns;
 	ev->ret = ret;
 	ev->tid = tid;
@@ -296,6 +584,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	call.abi = abi;
 	call.pieces = 1;
 	call.tgid = tgid;
+	call.wait = decide_wait(task, abi * WATCH_MAX_NR + (__u32)id, call.args, false);
 	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
 		stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	return 0;

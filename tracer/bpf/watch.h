@@ -66,6 +66,54 @@ struct watch_call {
 	 * 0 in entries user space seeds.
 	 */
 	__u64 user_sp;
+	/* %wait (kernel decision) */
+	/*
+	 * WATCH_WAIT_*: decided at the first entry, except calls decided by
+	 * their fds (read, write, ...) and seeded entries: UNDECIDED while in
+	 * flight, decided at the end of a call that reached its syscall's
+	 * lowest threshold (an event always carries a decision)
+	 */
+	__u32 wait;
+	__u32 wait_pad;
+};
+
+/* ---- %wait (kernel decision) ---------------------------------------------------- */
+
+/* watch_call.wait */
+#define WATCH_WAIT_UNDECIDED 0 /* user space decides (from /proc), as other backends do */
+#define WATCH_WAIT_NO 1
+#define WATCH_WAIT_YES 2
+/*
+ * a wait on an fd whose /proc/PID/fd link is not a path (pipe:[...],
+ * socket:[...], anon_inode:...): rules whose path globs all need a '/'
+ * cannot take it (policy.h, policy_wait_thresholds)
+ */
+#define WATCH_WAIT_YES_PATHLESS 3
+
+/*
+ * wait_conf.how: the rule of policy/wait.c (syscall_call_is_wait) that
+ * decides a call of the syscall, the arguments it looks at: the values of
+ * policy/wait.h's enum wait_how (bpf.c asserts it).
+ */
+#define WATCH_WAIT_HOW_NEVER 0
+#define WATCH_WAIT_HOW_ALWAYS 1
+#define WATCH_WAIT_HOW_FD0 2 /* args[0] is an fd that waits for a peer */
+#define WATCH_WAIT_HOW_FD01 3 /* sendfile: args[0] and args[1] */
+#define WATCH_WAIT_HOW_FD02 4 /* splice: args[0] and args[2] */
+#define WATCH_WAIT_HOW_FUTEX 5 /* FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI */
+#define WATCH_WAIT_HOW_FCNTL 6 /* F_SETLKW, F_SETLKW64, F_OFD_SETLKW */
+#define WATCH_WAIT_HOW_IO_URING 7 /* IORING_ENTER_GETEVENTS with min_complete > 0 */
+#define WATCH_WAIT_HOW_SYSLOG 8 /* SYSLOG_ACTION_READ */
+#define WATCH_WAIT_HOW_CLONE 9 /* CLONE_VFORK in args[0] */
+#define WATCH_WAIT_HOW_CLONE3 10 /* CLONE_VFORK in the struct clone_args at args[0] */
+
+/* wait_conf[abi * WATCH_MAX_NR + nr] */
+struct watch_wait_conf {
+	__u64 wait_threshold_ns; /* the lowest threshold of the rules that take its waits */
+	__u64 pathless_threshold_ns; /* ... its WATCH_WAIT_YES_PATHLESS waits */
+	__u64 other_threshold_ns; /* ... that take its other calls (WATCH_UNWATCHED: none) */
+	__u32 how; /* WATCH_WAIT_HOW_* */
+	__u32 pad;
 };
 
 /* path_args[abi * WATCH_MAX_NR + nr]: which argument is a path (WATCH_NO_PATH: none) */
@@ -100,6 +148,47 @@ struct watch_event {
 #define WATCH_STAT_CALLS 1 /* watched calls completed */
 #define WATCH_STAT_INFLIGHT_FULL 2 /* calls not timed: the inflight (or suspended) map was full */
 #define WATCH_STAT_TGIDS_FULL 3 /* children not followed: watched_tgids was full at the fork */
-#define WATCH_STAT_MAX 4
+/*
+ * %wait: calls past their syscall's lowest threshold kept in the kernel,
+ * below the threshold of the rules that take such a call (a wait, or not)
+ */
+#define WATCH_STAT_WAITS_FILTERED 4
+#define WATCH_STAT_MAX 5
+
+/* ---- per-syscall counts (kernel): --summary, the metrics duration histogram ---- */
+
+/*
+ * call_counts[abi * WATCH_MAX_NR + nr], per CPU: every completed call of a
+ * watched syscall, whatever its duration. le[i]: calls of at most
+ * WATCH_LE_NS[i] (not cumulative; the last, +Inf, has no bound): the bounds
+ * of record/metrics.c's histogram.
+ */
+#define WATCH_LE_BUCKETS 8
+#define WATCH_LE_NS                                                                                \
+	{                                                                                          \
+		10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,         \
+			10000000000ULL                                                             \
+	}
+
+struct watch_count {
+	__u64 calls;
+	__u64 errors; /* returned -4095..-1 (EINTR after a restart code included) */
+	__u64 total_ns;
+	__u64 min_ns; /* valid when calls > 0 */
+	__u64 max_ns;
+	__u64 le[WATCH_LE_BUCKETS];
+};
+
+/*
+ * call_hist[...], per CPU, with --summary only: tracer/summary.c's
+ * log-linear buckets (values below 8 one each, then 8 per power of two),
+ * the first WATCH_HIST_BUCKETS of them: up to 2^37 ns (137 s); longer
+ * calls fall in the last one (a quantile there is capped at the max).
+ */
+#define WATCH_HIST_BUCKETS 280
+
+struct watch_hist {
+	__u32 bucket[WATCH_HIST_BUCKETS];
+};
 
 #endif
