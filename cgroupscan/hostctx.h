@@ -18,7 +18,7 @@
  *       /proc/net/softnet_stat read for the record, with its growth since
  *       the latest host sample;
  *   every call that is not a wait: PSI some/full avg10 of cpu, memory and
- *       io, read at most once a second (the kernel recomputes the averages
+ *       io, read at most every 100 ms (the kernel recomputes the averages
  *       only every 2 s: PSI_FREQ, kernel/sched/psi.c).
  *
  * Host samples are hostscan_run() without /proc/slabinfo, taken by a worker
@@ -44,8 +44,12 @@
 #define HOSTCTX_SAMPLE_PERIOD_S 10
 /* growth of negative dentries is measured over at least this much time */
 #define HOSTCTX_MIN_GROWTH_INTERVAL_NS 1000000000ULL
-/* PSI averages change every 2 s; re-read them at most this often */
-#define HOSTCTX_PSI_MAX_AGE_NS 1000000000ULL
+/*
+ * PSI averages change only every 2 s (PSI_FREQ): a reading this old is as
+ * good as a new one, and a burst of records (-m 0) reads the three files at
+ * most 10 times a second
+ */
+#define HOSTCTX_PSI_MAX_AGE_NS 100000000ULL
 
 struct hostctx;
 

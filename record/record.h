@@ -77,7 +77,7 @@ struct record_call_host {
 	bool has_softnet_delta; /* since the latest host sample */
 	uint64_t time_squeeze_delta, softnet_dropped_delta, softnet_delta_interval_ns;
 
-	/* PSI (not for waits): cpu, memory, io; absent without PSI; read at most once a second */
+	/* PSI (not for waits): cpu, memory, io; absent without PSI; read at most every 100 ms */
 	struct {
 		bool present, has_full;
 		double some_avg10, full_avg10;
