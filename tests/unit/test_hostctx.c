@@ -23,9 +23,11 @@ static const uint64_t no_args[6];
 static bool for_call(struct hostctx *h, const char *name, const char *fd_path, const char *path,
 		     bool wait, struct record_call_host *out)
 {
-	struct hostctx_call c = {
-		.nr = syscall_nr(name), .args = no_args, .fd_path = fd_path, .path = path, .wait = wait
-	};
+	struct hostctx_call c = { .nr = syscall_nr(name),
+				  .args = no_args,
+				  .fd_path = fd_path,
+				  .path = path,
+				  .wait = wait };
 
 	return hostctx_for_call(h, &c, sw_mono_ns(), out);
 }
@@ -157,10 +159,10 @@ static int test_dentry_between_readings(void)
 		for_call(h, "inotify_add_watch", NULL, "/tmp", false, out);
 		CHECK(procstats_dentry("/proc", &b, NULL) == 0);
 		CHECK(out->has_dentry && out->has_dentry_negative == a.has_negative);
-		ok = out->dentry_negative >= (a.nr_negative < b.nr_negative ? a.nr_negative :
-									      b.nr_negative) &&
-		     out->dentry_negative <= (a.nr_negative > b.nr_negative ? a.nr_negative :
-									      b.nr_negative);
+		ok = out->dentry_negative >=
+			     (a.nr_negative < b.nr_negative ? a.nr_negative : b.nr_negative) &&
+		     out->dentry_negative <=
+			     (a.nr_negative > b.nr_negative ? a.nr_negative : b.nr_negative);
 	}
 	CHECK(ok);
 	hostctx_free(h);
