@@ -570,7 +570,8 @@ int hostscan_run(const struct hostscan_options *o, struct hostscan_state *st,
 	}
 	for (int i = 0; i < 3; i++)
 		procstats_pressure(proc_root, hostscan_psi_names[i], &ret->psi[i]);
-	slab_part(o, st, now_s, ret);
+	if (!o->skip_slab)
+		slab_part(o, st, now_s, ret);
 
 	/* rates: the history before this sample, then this sample */
 	for (size_t i = st->n_samples; i-- > 0;)

@@ -94,6 +94,8 @@ struct hostscan_options {
 	const char *proc_root; /* "/proc" */
 	const char *slab_sysfs; /* "/sys/kernel/slab" */
 	const struct policy_scan *thresholds;
+	/* leave /proc/slabinfo out (host context of syscall records needs no slab) */
+	bool skip_slab;
 };
 
 int hostscan_state_init(struct hostscan_state *st);

@@ -171,6 +171,98 @@ static json_t *new_stallwatch(uint64_t mono_ns)
 	return sw;
 }
 
+static json_t *real_json(double v, int decimals);
+
+static void set_u64(json_t *obj, const char *key, uint64_t v)
+{
+	set_new(obj, key, json_integer((json_int_t)v));
+}
+
+/* stallwatch.host of a syscall record: the host-record names (doc/schema.md) */
+static json_t *call_host_json(const struct record_call_host *h)
+{
+	static const char *const psi_names[3] = { "cpu", "memory", "io" };
+	json_t *host = json_object(), *p = NULL;
+
+	if (h->has_memcg) {
+		json_t *m = json_object();
+
+		set_str(m, "hierarchy", h->memcg_hierarchy);
+		if (h->memcg_counted) {
+			set_u64(m, "online", h->memcg_online);
+			set_u64(m, "offline", h->memcg_offline);
+			set_u64(m, "offline_min", h->memcg_offline_min);
+			set_u64(m, "offline_max", h->memcg_offline_max);
+		}
+		if (h->memcg_unavailable[0])
+			set_str(m, "unavailable", h->memcg_unavailable);
+		if (h->has_memcg_rate)
+			set_new(m, "offline_growth_per_min",
+				real_json(h->memcg_offline_growth_per_min, 2));
+		if (h->has_stat_read) {
+			set_u64(m, "stat_read_ns", h->stat_read_ns);
+			set_str(m, "stat_read_path", h->stat_read_path);
+		}
+		if (h->memcg_counted || h->has_stat_read)
+			set_u64(m, "sample_age_ns", h->memcg_sample_age_ns);
+		if (h->has_memcg_previous) {
+			json_t *prev = json_object();
+
+			set_u64(prev, "sample_age_ns", h->previous_age_ns);
+			if (h->previous_counted)
+				set_u64(prev, "offline", h->previous_offline);
+			if (h->previous_has_stat_read)
+				set_u64(prev, "stat_read_ns", h->previous_stat_read_ns);
+			set_new(m, "previous", prev);
+		}
+		set_new(host, "memcg", m);
+	}
+	if (h->has_dentry) {
+		json_t *d = json_object();
+
+		set_u64(d, "total", h->dentry_total);
+		set_u64(d, "unused", h->dentry_unused);
+		if (h->has_dentry_negative)
+			set_u64(d, "negative", h->dentry_negative);
+		if (h->has_dentry_growth) {
+			set_new(d, "negative_growth_per_s",
+				real_json(h->dentry_negative_growth_per_s, 2));
+			set_u64(d, "growth_interval_ns", h->dentry_growth_interval_ns);
+		}
+		set_new(host, "dentry", d);
+	}
+	if (h->has_softnet) {
+		json_t *n = json_object();
+
+		set_u64(n, "time_squeeze", h->time_squeeze);
+		set_u64(n, "dropped", h->softnet_dropped);
+		if (h->has_softnet_delta) {
+			set_u64(n, "time_squeeze_delta", h->time_squeeze_delta);
+			set_u64(n, "dropped_delta", h->softnet_dropped_delta);
+			set_u64(n, "delta_interval_ns", h->softnet_delta_interval_ns);
+		}
+		set_new(host, "softnet", n);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(h->pressure); i++) {
+		json_t *r;
+
+		if (!h->pressure[i].present)
+			continue;
+		if (!p)
+			p = json_object();
+		r = json_object();
+		/* the kernel prints PSI with two decimals */
+		set_new(r, "some_avg10", real_json(h->pressure[i].some_avg10, 2));
+		if (h->pressure[i].has_full)
+			set_new(r, "full_avg10", real_json(h->pressure[i].full_avg10, 2));
+		set_new(p, psi_names[i], r);
+	}
+	if (p)
+		set_new(host, "pressure", p);
+	set_u64(host, "read_ns", h->read_ns);
+	return host;
+}
+
 static json_t *encode_json(const struct record_syscall *ev, const char *host_name,
 			   uint64_t real_minus_mono_ns)
 {
@@ -259,6 +351,8 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 	if (ev->note)
 		set_str(sc, "note", ev->note);
 	set_new(sw, "syscall", sc);
+	if (ev->host)
+		set_new(sw, "host", call_host_json(ev->host));
 	set_new(root, "stallwatch", sw);
 	return TAKE_PTR(root);
 }

@@ -38,6 +38,54 @@ struct record_process {
 	const char *cgroup; /* raw /proc/PID/cgroup text, one "ID:CONTROLLERS:PATH" per line */
 };
 
+/*
+ * stallwatch.host of a syscall record (doc/schema.md, "stallwatch.host"):
+ * the host signals that bear on that one call, named as in host records.
+ * cgroupscan/hostctx.h fills it; each group is written only when its has_
+ * flag is set. Owned strings: the record may outlive the sample it came from.
+ */
+struct record_call_host {
+	/* a call on a cgroup memory.stat / cgroup.stat: the latest host sample */
+	bool has_memcg;
+	char memcg_hierarchy[8]; /* "v1", "v2", "none" */
+	char memcg_unavailable[256]; /* why online/offline are left out, or "" */
+	bool memcg_counted;
+	uint64_t memcg_online, memcg_offline, memcg_offline_min, memcg_offline_max;
+	bool has_memcg_rate;
+	double memcg_offline_growth_per_min;
+	bool has_stat_read;
+	uint64_t stat_read_ns;
+	char stat_read_path[4096];
+	uint64_t memcg_sample_age_ns; /* how old the sample was when the record was built */
+	bool has_memcg_previous; /* the sample before it: the trend */
+	uint64_t previous_age_ns;
+	bool previous_counted, previous_has_stat_read;
+	uint64_t previous_offline, previous_stat_read_ns;
+
+	/* inotify_add_watch, fanotify_mark, rmdir, umount2: dentry-state read for the record */
+	bool has_dentry;
+	uint64_t dentry_total, dentry_unused;
+	bool has_dentry_negative;
+	uint64_t dentry_negative;
+	bool has_dentry_growth; /* since an earlier reading at least 1 s older */
+	double dentry_negative_growth_per_s;
+	uint64_t dentry_growth_interval_ns;
+
+	/* network calls: softnet_stat read for the record */
+	bool has_softnet;
+	uint64_t time_squeeze, softnet_dropped;
+	bool has_softnet_delta; /* since the latest host sample */
+	uint64_t time_squeeze_delta, softnet_dropped_delta, softnet_delta_interval_ns;
+
+	/* PSI (not for waits): cpu, memory, io; absent without PSI; read at most every 100 ms */
+	struct {
+		bool present, has_full;
+		double some_avg10, full_avg10;
+	} pressure[3];
+
+	uint64_t read_ns; /* what reading host files for this record cost */
+};
+
 struct record_syscall {
 	const char *action; /* "slow-syscall" or "stuck-syscall" */
 	const char *rule_name; /* policy rule that fired */
@@ -71,6 +119,7 @@ struct record_syscall {
 	uint64_t duration_max_ns;
 	const char *end_seen; /* RECORD_END_*: what showed the bracketed end, or NULL */
 	const char *inflight_evidence; /* RECORD_INFLIGHT_*: what proved it in flight, or NULL */
+	const struct record_call_host *host; /* stallwatch.host, or NULL */
 };
 
 /* stallwatch.backend */

@@ -67,6 +67,8 @@ struct inflight_probe {
 	void *opaque;
 };
 
+struct hostctx; /* cgroupscan/hostctx.h */
+
 struct lifecycle {
 	const struct policy *policy;
 	struct recorder *recorder;
@@ -105,6 +107,8 @@ struct lifecycle {
 	uint64_t swept_ns; /* entries only: when gone threads were last looked for */
 
 	struct tracer_stats stats;
+	/* stallwatch.host of records (report.c), or NULL; the loop owns it */
+	struct hostctx *hostctx;
 };
 
 /* %wait decided by the backend where the facts are (bpf: in the kernel, at the entry) */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cgroupscan/hostctx.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "spawn.h"
@@ -541,6 +542,7 @@ static void loop_free(struct tracer_loop *loop)
 	/* before teardown_signals(): the loader kicks the timer */
 	if (loop->backend)
 		loop->backend->ops->destroy(loop->backend);
+	hostctx_free(loop->lc.hostctx);
 	lifecycle_done(&loop->lc);
 	if (loop->fail_fd >= 0)
 		close(loop->fail_fd);
@@ -606,6 +608,15 @@ int loop_attach_each(const struct tracer_attach_options *opts,
 
 static void run_loop(struct tracer_loop *loop)
 {
+	int r;
+
+	/*
+	 * Host context of records (stallwatch.host): its worker thread starts
+	 * here, after the command was forked; without it records just lack it.
+	 */
+	r = hostctx_new(&loop->lc.policy->scan, &loop->lc.hostctx);
+	if (r < 0)
+		lifecycle_warn(&loop->lc, "no host context in records: %s", strerror(-r));
 	lifecycle_sample_sched(&loop->lc, sw_mono_ns());
 	/* a backend with periodic work gets its first tick at once */
 	if (loop->backend->ops->tick)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cgroupscan/hostctx.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "../policy/wait.h"
@@ -209,11 +210,42 @@ static const char *evidence_name(enum call_evidence evidence)
 	}
 }
 
+/*
+ * stallwatch.host: the host signals that bear on this call
+ * (cgroupscan/hostctx.h), or NULL. Never waits for a host sample: under
+ * ptrace the thread waits in its exit stop while this runs.
+ */
+static struct record_call_host *call_host(struct lifecycle *lc, const struct tracee *t,
+					  const struct call_facts *f)
+{
+	struct record_call_host *host;
+	struct hostctx_call c;
+
+	if (!lc->hostctx)
+		return NULL;
+	host = malloc(sizeof(*host));
+	if (!host)
+		return NULL;
+	c = (struct hostctx_call){
+		.nr = f->native,
+		.args = t->call.args,
+		.fd_path = f->fd_path,
+		.path = f->abs_path ?: f->path,
+		.wait = f->wait,
+	};
+	if (!hostctx_for_call(lc->hostctx, &c, sw_mono_ns(), host)) {
+		free(host);
+		return NULL;
+	}
+	return host;
+}
+
 static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rule *rule,
 		 const struct call_facts *f, const struct report_call *rc, uint64_t event_ns)
 {
 	const struct traced_call *call = &t->call;
 	_cleanup_free_ char *owned_name = NULL;
+	_cleanup_free_ struct record_call_host *host = call_host(lc, t, f);
 	struct record_syscall ev = {
 		.action = rc->action,
 		.rule_name = rule->name,
@@ -239,6 +271,7 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 		.duration_max_ns = rc->duration_max_ns,
 		.end_seen = end_seen_name(rc->seen),
 		.inflight_evidence = evidence_name(call->evidence),
+		.host = host,
 	};
 
 	ev.name = call_name(call, call->name_nr, &owned_name);

@@ -870,6 +870,178 @@ test_format_text() {
 	return 0
 }
 
+# ---- host context of syscall records (stallwatch.host) ---------------------------------
+#
+# `run` puts the host signals that bear on a slow call into its record
+# (cgroupscan/hostctx.h). The calls here are fast (a 1 us rule reports them
+# all): what is tested is that each record carries the right host numbers,
+# checked against this script's (or the helper's) own readings of the same
+# kernel files right before and after, as above. Each runs under the backend
+# given, explicitly.
+
+# need_backend_here B: `run --backend=B` starts here, else skip with its reason.
+need_backend_here() {
+	"$STALLWATCH" run --backend="$1" -e getppid -- true >/dev/null 2>probe.txt ||
+		skip "--backend=$1 unavailable here: $(head -n 1 probe.txt)"
+}
+
+# in_readings VALUE KIND COL FILE: VALUE lies between the helper's "KIND before"
+# and "KIND after" readings of column COL (2 = the first number) in FILE.
+in_readings() {
+	local b a
+	b=$(awk -v k="$2" -v c="$3" '$1 == k && $2 == "before" { print $(c + 2); exit }' "$4")
+	a=$(awk -v k="$2" -v c="$3" '$1 == k && $2 == "after" { print $(c + 2); exit }' "$4")
+	echo "$2 column $3: record $1, helper before $b after $a"
+	[ "$b" = - ] && [ "$a" = - ] && [ "$1" = null ] && return 0
+	in_range "$1" "$(awk -v x="$b" -v y="$a" 'BEGIN { print (x < y ? x : y) }')" \
+		"$(awk -v x="$b" -v y="$a" 'BEGIN { print (x > y ? x : y) }')"
+}
+
+# The GitHub case: 300 offline memcgs of ours, then a reader of the root's and
+# our parent's memory.stat under a 1 us rule. Every record of a read of a
+# memory.stat carries stallwatch.host.memcg from stallwatch's latest host
+# sample: v1, online and offline within what this script's /proc/cgroups and
+# directory counts right before and after the run allow, offline at least our
+# 300, and the self-timed memory.stat read.
+host_context_memcg() {
+	local backend=$1 try r1 r2 n1 d1 n2 d2 lo hi sel n bad why=
+	need_v1
+	need_backend_here "$backend"
+	make_parent
+	make_zombies 300
+	sel='slow and (name == "read" or name == "pread64") and
+		(sc.fd_path // "" | endswith("/memory.stat"))'
+	for ((try = 1; try <= 3; try++)); do
+		rm -f rec.json out.txt
+		r1=$(cg_reading)
+		# 500 ms: the first host sample is taken when the loop starts
+		sw run --backend="$backend" -e read,pread64 -m 1us -o rec.json -- \
+			"$H/hostcalls" 500 100 out.txt "read:$MEMCG/memory.stat" "read:$PARENT/memory.stat"
+		r2=$(cg_reading)
+		[ "$RC" = 0 ] || {
+			show rec.json out.txt
+			fail "run exited $RC"
+		}
+		read -r n1 d1 <<<"$r1"
+		read -r n2 d2 <<<"$r2"
+		lo=$(($(min "$n1" "$n2") - $(max "$d1" "$d2")))
+		hi=$(($(max "$n1" "$n2") - $(min "$d1" "$d2")))
+		n=$(jq_count rec.json "$sel")
+		# each file: its read with text (the read at EOF may take less than 1 us)
+		expect_eq "$(jq_get rec.json "$sel" 'sc.fd_path' | sort -u | wc -l)" 2 \
+			"memory.stat files with a read record ($n records)"
+		jq_get rec.json "$sel" '[sc.fd_path, .stallwatch.host.memcg] | tostring'
+		echo "try $try: ours num_cgroups $n1..$n2 dirs $d1..$d2 (offline $lo..$hi)"
+		bad=$(jq_count rec.json "$sel and (.stallwatch.host.memcg.hierarchy != \"v1\" or
+			(.stallwatch.host.memcg.offline | type) != \"number\" or
+			(.stallwatch.host.memcg.stat_read_ns // 0) <= 0 or
+			(.stallwatch.host.memcg.sample_age_ns | type) != \"number\")")
+		[ "$bad" = 0 ] || {
+			show rec.json
+			fail "$bad of $n memory.stat read records lack hierarchy v1, offline, stat_read_ns or sample_age_ns"
+		}
+		bad=$(jq_count rec.json "$sel and (.stallwatch.host.memcg.offline < 300)")
+		[ "$bad" = 0 ] || {
+			show rec.json
+			fail "$bad records with fewer offline memcgs than our 300"
+		}
+		bad=$(jq_count rec.json "$sel and (.stallwatch.host.memcg.offline < $lo or
+			.stallwatch.host.memcg.offline > $hi or
+			.stallwatch.host.memcg.online < $(min "$d1" "$d2") or
+			.stallwatch.host.memcg.online > $(max "$d1" "$d2"))")
+		[ "$bad" = 0 ] && return 0
+		why="$bad records with offline outside $lo..$hi or online outside $d1..$d2"
+	done
+	show rec.json
+	fail "$why (3 tries)"
+}
+test_host_context_memcg_ptrace() { host_context_memcg ptrace; }
+test_host_context_memcg_bpf() { host_context_memcg bpf; }
+
+# The PagerDuty case, small: 3000 negative dentries in a directory of ours,
+# then an inotify_add_watch with child events on it under a 1 us rule. Its
+# record carries dentry-state's negative count, within the helper's readings
+# right before the call and right after the record (HOLD_MS later), and PSI
+# some avg10 within the helper's PSI readings (or none without PSI).
+host_context_dentry() {
+	local backend=$1 dir try sel v ok res col why=
+	need_backend_here "$backend"
+	dir=$(mktemp -d "$TD/neg.XXXXXX") || fail "mktemp -d"
+	sel='slow and name == "inotify_add_watch"'
+	for ((try = 1; try <= CHECK_TRIES; try++)); do
+		rm -f rec.json out.txt
+		sw run --backend="$backend" -e inotify_add_watch -m 1us -o rec.json -- \
+			"$H/hostcalls" 100 200 out.txt "neg:$dir:3000" "inotify:$dir"
+		[ "$RC" = 0 ] || {
+			show rec.json out.txt
+			fail "run exited $RC"
+		}
+		expect_eq "$(jq_count rec.json "$sel")" 1 "slow inotify_add_watch records"
+		jq_get rec.json "$sel" '.stallwatch.host | tostring'
+		expect_eq "$(jq_get rec.json "$sel" '.stallwatch.host.dentry | has("total") and has("unused")')" \
+			true "dentry.total and dentry.unused in the record"
+		ok=1
+		v=$(jq_get rec.json "$sel" .stallwatch.host.dentry.negative)
+		in_readings "$v" dentry 2 out.txt || {
+			ok=0
+			why="dentry.negative $v outside the helper's readings"
+		}
+		col=1
+		for res in cpu memory io; do
+			v=$(jq_get rec.json "$sel" ".stallwatch.host.pressure.$res.some_avg10")
+			in_readings "$v" psi "$col" out.txt || {
+				ok=0
+				why="pressure.$res.some_avg10 $v outside the helper's readings"
+			}
+			col=$((col + 1))
+		done
+		[ "$ok" = 1 ] && return 0
+	done
+	show rec.json out.txt
+	fail "$why ($CHECK_TRIES tries)"
+}
+test_host_context_dentry_ptrace() { host_context_dentry ptrace; }
+test_host_context_dentry_bpf() { host_context_dentry bpf; }
+
+# A network call: sendto and recvfrom of one datagram over loopback. Each
+# record carries softnet_stat's time_squeeze and dropped sums, within the
+# helper's readings around the calls; an inotify watch (not a network call)
+# carries no softnet, and a memory.stat read no dentries.
+host_context_softnet() {
+	local backend=$1 try sel v ok col why=
+	need_backend_here "$backend"
+	sel='slow and (name == "sendto" or name == "recvfrom")'
+	for ((try = 1; try <= CHECK_TRIES; try++)); do
+		rm -f rec.json out.txt
+		sw run --backend="$backend" -e sendto,recvfrom,inotify_add_watch -m 1us -o rec.json -- \
+			"$H/hostcalls" 100 200 out.txt udp "inotify:$TD"
+		[ "$RC" = 0 ] || {
+			show rec.json out.txt
+			fail "run exited $RC"
+		}
+		expect_eq "$(jq_count rec.json "$sel")" 2 "slow sendto and recvfrom records"
+		expect_eq "$(jq_count rec.json "$sel and (.stallwatch.host.softnet | has(\"time_squeeze\") and has(\"dropped\"))")" \
+			2 "records with softnet"
+		expect_eq "$(jq_count rec.json 'name == "inotify_add_watch" and (.stallwatch.host | has("softnet"))')" \
+			0 "an inotify watch with softnet"
+		ok=1
+		for col in 1 2; do
+			for v in $(jq_get rec.json "$sel" "[.stallwatch.host.softnet.time_squeeze,
+				.stallwatch.host.softnet.dropped][$((col - 1))]"); do
+				in_readings "$v" softnet "$col" out.txt || {
+					ok=0
+					why="softnet column $col: $v outside the helper's readings"
+				}
+			done
+		done
+		[ "$ok" = 1 ] && return 0
+	done
+	show rec.json out.txt
+	fail "$why ($CHECK_TRIES tries)"
+}
+test_host_context_softnet_ptrace() { host_context_softnet ptrace; }
+test_host_context_softnet_bpf() { host_context_softnet bpf; }
+
 t_run zombies test_zombies
 t_run negative_dentries test_negative_dentries
 t_run alert_memcg_offline test_alert_memcg_offline
@@ -896,4 +1068,10 @@ t_run bad_policy test_bad_policy
 t_run record_fields test_record_fields
 t_run output_append test_output_append
 t_run format_text test_format_text
+t_run host_context_memcg_ptrace test_host_context_memcg_ptrace
+t_run host_context_memcg_bpf test_host_context_memcg_bpf
+t_run host_context_dentry_ptrace test_host_context_dentry_ptrace
+t_run host_context_dentry_bpf test_host_context_dentry_bpf
+t_run host_context_softnet_ptrace test_host_context_softnet_ptrace
+t_run host_context_softnet_bpf test_host_context_softnet_bpf
 t_done
