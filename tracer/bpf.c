@@ -35,6 +35,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../common/caps.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "attach.h"
@@ -45,6 +46,7 @@
 
 #define SWEEP_MAX_NS (100 * NSEC_PER_MSEC)
 #define SWEEP_MIN_NS (1 * NSEC_PER_MSEC)
+#define KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
 
 struct bpf_backend {
 	struct backend base;
@@ -338,17 +340,22 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 	return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
 }
 
-static void bb_destroy(struct backend *b)
+/* closing the fds unloads everything (the kernel holds no other reference) */
+static void free_backend(struct bpf_backend *bb)
 {
-	struct bpf_backend *bb = (struct bpf_backend *)b;
-
-	count_lost(bb);
-	/* closing the fds unloads everything (the kernel holds no other reference) */
 	ring_buffer__free(bb->rb);
 	watch_bpf__destroy(bb->skel);
 	if (!bb->reaped && bb->pidfd >= 0)
 		close(bb->pidfd);
 	free(bb);
+}
+
+static void bb_destroy(struct backend *b)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+
+	count_lost(bb);
+	free_backend(bb);
 }
 
 /* SIGINT/SIGTERM in attach: nothing to undo in the targets; unloading is leaving */
@@ -411,15 +418,48 @@ static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 				    sizeof(how), BPF_ANY);
 }
 
-static int backend_new(struct tracer_loop *loop, const struct policy *policy, bool follow_forks,
-		       struct bpf_backend **ret, struct sw_error *err)
+/*
+ * Why bpf() refused the programs: EPERM without the privilege bpf(2) needs
+ * for tracing programs (bpf_capable() and perfmon_capable(): CAP_BPF and
+ * CAP_PERFMON, or CAP_SYS_ADMIN, since Linux 5.8), or with it, when
+ * something else stands in the way (a seccomp filter, an LSM).
+ */
+static int load_error(struct sw_error *err, int code)
 {
-	struct bpf_backend *bb = calloc(1, sizeof(*bb));
+	bool privileged = (sw_have_cap(CAP_BPF) || sw_have_cap(CAP_SYS_ADMIN)) &&
+			  (sw_have_cap(CAP_PERFMON) || sw_have_cap(CAP_SYS_ADMIN));
+
+	if ((code == -EPERM || code == -EACCES) && !privileged)
+		return sw_error_set(err, code,
+				    "cannot load the BPF programs (needs root, or CAP_BPF and "
+				    "CAP_PERFMON)");
+	if (code == -EPERM || code == -EACCES)
+		return sw_error_set(err, code,
+				    "cannot load the BPF programs (stallwatch has CAP_BPF and "
+				    "CAP_PERFMON, so a seccomp filter or an LSM refuses bpf())");
+	return sw_error_set(err, code, "cannot load the BPF programs");
+}
+
+/*
+ * Load and attach the programs, and fill their maps. Nothing of the loop
+ * is touched: on failure nothing stays loaded and the caller may choose
+ * another backend (loop.h).
+ */
+static int open_backend(struct tracer_loop *loop, const struct policy *policy, bool follow_forks,
+			struct bpf_backend **ret, struct sw_error *err)
+{
+	struct bpf_backend *bb;
 	struct watch_config config = { .follow_forks = follow_forks };
 	__u32 zero = 0;
 	uint64_t min_ns;
 	int r;
 
+	/* the programs are CO-RE (tracer/bpf/core.h): without the kernel's BTF they cannot load */
+	if (access(KERNEL_BTF_PATH, R_OK) < 0)
+		return sw_error_set(err, -errno,
+				    "no kernel BTF at " KERNEL_BTF_PATH
+				    " (the kernel needs CONFIG_DEBUG_INFO_BTF)");
+	bb = calloc(1, sizeof(*bb));
 	if (!bb)
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	bb->base.ops = &bpf_ops;
@@ -428,38 +468,53 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 	bb->lc = &loop->lc;
 	bb->pidfd = -1;
 	bb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = bb };
-	*ret = bb; /* the caller's destroy frees what follows */
 	libbpf_set_print(quiet);
 	bb->skel = watch_bpf__open_and_load();
-	if (!bb->skel)
-		return sw_error_set(err, -errno, "--backend=bpf: cannot load the BPF programs");
+	if (!bb->skel) {
+		r = load_error(err, -errno);
+		goto fail;
+	}
 	r = bpf_map__update_elem(bb->skel->maps.config, &zero, sizeof(zero), &config,
 				 sizeof(config), 0);
-	if (r < 0)
-		return sw_error_set(err, r, "--backend=bpf: cannot configure the BPF programs");
+	if (r < 0) {
+		sw_error_set(err, r, "cannot configure the BPF programs");
+		goto fail;
+	}
 	r = fill_thresholds(bb, policy, &min_ns);
 	if (r == 0)
 		r = fill_path_args(bb);
-	if (r < 0)
-		return sw_error_set(err, r, "--backend=bpf: cannot set the thresholds");
+	if (r < 0) {
+		sw_error_set(err, r, "cannot set the thresholds");
+		goto fail;
+	}
 	/* stuck detection for thresholds of 2 ms and more: a sweep every threshold/2 */
 	if (min_ns != UINT64_MAX && min_ns >= 2 * SWEEP_MIN_NS)
 		bb->sweep_ns = min_ns / 2 < SWEEP_MAX_NS ? min_ns / 2 : SWEEP_MAX_NS;
 	bb->rb = ring_buffer__new(bpf_map__fd(bb->skel->maps.events), on_ring, bb, NULL);
-	if (!bb->rb)
-		return sw_error_set(err, -errno, "--backend=bpf: cannot read the ring buffer");
+	if (!bb->rb) {
+		r = sw_error_set(err, -errno, "cannot read the ring buffer");
+		goto fail;
+	}
+	r = watch_bpf__attach(bb->skel);
+	if (r < 0) {
+		sw_error_set(err, r, "cannot attach the BPF programs");
+		goto fail;
+	}
+	*ret = bb;
+	return 0;
+fail:
+	free_backend(bb);
+	return r;
+}
+
+/* The programs are in: the loop's from here (its destroy frees the backend). */
+static void adopt_backend(struct tracer_loop *loop, struct bpf_backend *bb, struct backend **ret)
+{
 	loop->lc.probe = &bb->probe;
 	loop->lc.backend_name = bpf_ops.name;
 	/* run: SIGCHLD says the command stopped for the terminal (Ctrl-Z) */
 	loop->signals.catch_sigchld = loop->mode == MODE_RUN;
-	return 0;
-}
-
-static int attach_programs(struct bpf_backend *bb, struct sw_error *err)
-{
-	int r = watch_bpf__attach(bb->skel);
-
-	return r < 0 ? sw_error_set(err, r, "--backend=bpf: cannot attach the BPF programs") : 0;
+	*ret = &bb->base;
 }
 
 int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
@@ -470,13 +525,11 @@ int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *o
 	char byte = 0;
 	pid_t pid;
 
-	r = backend_new(loop, opts->policy, true, &bb, err);
-	*ret = bb ? &bb->base : NULL;
+	*ret = NULL;
+	r = open_backend(loop, opts->policy, true, &bb, err);
 	if (r < 0)
 		return r;
-	r = attach_programs(bb, err);
-	if (r < 0)
-		return r;
+	adopt_backend(loop, bb, ret);
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) {
 		r = sw_error_set(err, -errno, "pipe");
 		goto out;
@@ -590,13 +643,11 @@ int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_opti
 	struct bpf_backend *bb = NULL;
 	int r;
 
-	r = backend_new(loop, opts->policy, opts->follow_forks, &bb, err);
-	*ret = bb ? &bb->base : NULL;
+	*ret = NULL;
+	r = open_backend(loop, opts->policy, opts->follow_forks, &bb, err);
 	if (r < 0)
 		return r;
-	r = attach_programs(bb, err);
-	if (r < 0)
-		return r;
+	adopt_backend(loop, bb, ret);
 	r = loop_attach_each(opts, watch_process, bb, err);
 	if (r < 0)
 		return r;

@@ -223,6 +223,12 @@ int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 		       struct backend **ret, struct sw_error *err);
 int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
 			  struct backend **ret, struct sw_error *err);
+/*
+ * bpf: when the kernel refuses the programs (no BTF, bpf() denied, a load
+ * or attach failure), they fail with *ret NULL, nothing loaded, nothing
+ * forked or watched, and err's message without a "--backend=bpf" prefix:
+ * auto tries the next backend then. A failure after that leaves *ret set.
+ */
 int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
 		    struct backend **ret, struct sw_error *err);
 int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
