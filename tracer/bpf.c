@@ -248,6 +248,7 @@ static void bb_handle(struct backend *b, const struct event *ev)
 		t = lifecycle_thread(bb->lc, (pid_t)we->tid);
 		if (!t)
 			return;
+		t->tgid = (pid_t)we->call.tgid;
 		entry_of(&we->call, &e);
 		if (we->path_len > 0 && we->path_len <= WATCH_PATH_MAX &&
 		    we->path[we->path_len - 1] == 0)
@@ -333,6 +334,7 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		t = lifecycle_thread(bb->lc, (pid_t)key);
 		if (!t)
 			continue;
+		t->tgid = (pid_t)c.tgid;
 		entry_of(&c, &e);
 		lifecycle_in_flight(bb->lc, t, &e);
 	}
@@ -364,6 +366,32 @@ static void bb_detach(struct backend *b)
 	((struct bpf_backend *)b)->loop->done = true;
 }
 
+static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
+			   uint64_t *ret_min_ns);
+static uint64_t sweep_period_ns(uint64_t min_threshold_ns);
+
+/*
+ * SIGHUP: the kernel's thresholds follow the new policy at once (no
+ * filter to keep: a syscall the old one left out is watched from now on);
+ * the sweep follows its smallest threshold.
+ */
+static void bb_policy_changed(struct backend *b, const struct policy *np)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+	uint64_t min_ns;
+	int r = fill_thresholds(bb, np, &min_ns);
+
+	if (r < 0) {
+		lifecycle_warn(bb->lc,
+			       "SIGHUP: the kernel's thresholds were only partly updated: %s",
+			       strerror(-r));
+		return;
+	}
+	bb->sweep_ns = sweep_period_ns(min_ns);
+	bb->next_sweep_ns = 0;
+	loop_ensure_timer(bb->loop, sw_mono_ns());
+}
+
 static const struct backend_ops bpf_ops = {
 	.name = RECORD_BACKEND_BPF,
 	.gather = bb_gather,
@@ -371,6 +399,7 @@ static const struct backend_ops bpf_ops = {
 	.detach = bb_detach,
 	.child_changed = bb_child_changed,
 	.tick = bb_tick,
+	.policy_changed = bb_policy_changed,
 	.destroy = bb_destroy,
 };
 
@@ -383,6 +412,14 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	(void)fmt;
 	(void)ap;
 	return 0;
+}
+
+/* Stuck detection for thresholds of 2 ms and more: a sweep every threshold/2; 0: none. */
+static uint64_t sweep_period_ns(uint64_t min_threshold_ns)
+{
+	if (min_threshold_ns == UINT64_MAX || min_threshold_ns < 2 * SWEEP_MIN_NS)
+		return 0;
+	return min_threshold_ns / 2 < SWEEP_MAX_NS ? min_threshold_ns / 2 : SWEEP_MAX_NS;
 }
 
 /* The smallest threshold per syscall and ABI, as the policy gives it. */
@@ -487,9 +524,7 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 		sw_error_set(err, r, "cannot set the thresholds");
 		goto fail;
 	}
-	/* stuck detection for thresholds of 2 ms and more: a sweep every threshold/2 */
-	if (min_ns != UINT64_MAX && min_ns >= 2 * SWEEP_MIN_NS)
-		bb->sweep_ns = min_ns / 2 < SWEEP_MAX_NS ? min_ns / 2 : SWEEP_MAX_NS;
+	bb->sweep_ns = sweep_period_ns(min_ns);
 	bb->rb = ring_buffer__new(bpf_map__fd(bb->skel->maps.events), on_ring, bb, NULL);
 	if (!bb->rb) {
 		r = sw_error_set(err, -errno, "cannot read the ring buffer");
@@ -551,7 +586,8 @@ int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *o
 	spawn_parent_reset_sigchld();
 	loop->command_pid = pid;
 	bb->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	r = watch_tgid(bb, pid, WATCH_TGID_TARGET);
+	/* watched from its execve on: the calls before it are ours (watch.h) */
+	r = watch_tgid(bb, pid, WATCH_TGID_EXEC);
 	if (r < 0 || bb->pidfd < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -612,18 +648,22 @@ static int watch_process(void *backend, pid_t pid, char *comm, size_t comm_size,
 	char path[64];
 	int r, threads = 0;
 
+	/* what ptrace refuses for its own sake: stallwatch, its ancestors, kernel threads */
+	r = attach_check_target(pid, comm, comm_size, err);
+	if (r < 0)
+		return r;
 	r = procinfo_status(pid, &st);
 	if (r < 0)
-		return sw_error_set(err, -ESRCH, "%d: no such process", pid);
-	snprintf(comm, comm_size, "%s", st.comm);
-	if (procinfo_is_kthread(pid) == 1)
-		return sw_error_set(err, -EPERM,
-				    "%d (%s): a kernel thread has no syscalls to watch", pid,
-				    st.comm);
+		return sw_error_set(err, -ESRCH, "attach %d (%s): no such process (it exited)", pid,
+				    comm);
+	/* a zombie leader alone never exits while we watch: nothing to wait for */
+	if (st.state == 'Z' && st.threads <= 1)
+		return sw_error_set(err, -EPERM, "attach %d (%s): a zombie with no live thread",
+				    pid, comm);
 	r = watch_tgid(bb, pid, WATCH_TGID_TARGET);
 	if (r < 0)
-		return sw_error_set(err, r, "%d (%s): cannot add it to the watched set", pid,
-				    st.comm);
+		return sw_error_set(err, r, "attach %d (%s): cannot add it to the watched set", pid,
+				    comm);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	while (dir && (de = readdir(dir))) {

@@ -202,6 +202,10 @@ static void adopt_policy(struct tracer_loop *loop)
 	lifecycle_set_policy(&loop->lc, np);
 	if (loop->reload_done)
 		loop->reload_done(loop->reload_opaque, np, true);
+	if (loop->backend->ops->policy_changed) {
+		loop->backend->ops->policy_changed(loop->backend, np);
+		return;
+	}
 	if (loop->mode != MODE_RUN)
 		return;
 	/* the command's seccomp filter cannot be replaced: new syscalls stay unwatched */

@@ -128,6 +128,12 @@ struct backend_ops {
 	 * next one (UINT64_MAX: never). NULL: none.
 	 */
 	uint64_t (*tick)(struct backend *b, uint64_t now_ns);
+	/*
+	 * SIGHUP: the loop adopted np. A backend that chooses calls in the
+	 * kernel (bpf: its thresholds map) applies it there; NULL: run's
+	 * seccomp filter stays as installed (the loop warns of what it misses).
+	 */
+	void (*policy_changed)(struct backend *b, const struct policy *np);
 	/* The loop ended: let go of every target and free b. */
 	void (*destroy)(struct backend *b);
 };

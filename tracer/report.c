@@ -41,12 +41,22 @@ static void refresh_info(struct tracee *t, uint64_t now_ns)
 		t->info = malloc(sizeof(*t->info));
 	if (!t->info)
 		return;
-	if (procinfo_read(t->tid, t->info) < 0) {
-		free(t->info);
-		t->info = NULL;
+	if (procinfo_read(t->tid, t->info) == 0) {
+		t->info_ns = now_ns;
 		return;
 	}
-	t->info_ns = now_ns;
+	/*
+	 * bpf reports a call after its end: the thread may be gone while its
+	 * process lives on. The process-wide identity is still there; the
+	 * thread's name is not.
+	 */
+	if (t->tgid > 0 && t->tgid != t->tid && procinfo_read(t->tgid, t->info) == 0) {
+		t->info->thread_comm[0] = 0;
+		t->info_ns = now_ns;
+		return;
+	}
+	free(t->info);
+	t->info = NULL;
 }
 
 /* posix_spawn(3) uses clone3(CLONE_VFORK): flags are the first u64 of struct clone_args. */
@@ -244,12 +254,12 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 	ev.name = call_name(call, call->name_nr, &owned_name);
 	memcpy(ev.args, call->args, sizeof(ev.args));
 	ev.proc.tid = t->tid;
-	ev.proc.pid = t->tid;
+	ev.proc.pid = t->tgid > 0 ? t->tgid : t->tid;
 	if (t->info) {
 		ev.proc.pid = t->info->tgid;
 		ev.proc.vpid = t->info->vpid;
 		ev.proc.name = t->info->comm;
-		ev.proc.thread_name = t->info->thread_comm;
+		ev.proc.thread_name = t->info->thread_comm[0] ? t->info->thread_comm : NULL;
 		ev.proc.executable = t->info->exe[0] ? t->info->exe : NULL;
 		ev.proc.command_line = t->info->cmdline_len ? t->info->cmdline : NULL;
 		ev.proc.command_line_len = t->info->cmdline_len;
@@ -315,7 +325,7 @@ bool report_call(struct lifecycle *lc, struct tracee *t, const struct report_cal
 		return false;
 	f->wait = wait;
 	gather_facts(lc, t, f, rc->note, stuck);
-	proc.tgid = t->info ? t->info->tgid : t->tid;
+	proc.tgid = t->info ? t->info->tgid : t->tgid > 0 ? t->tgid : t->tid;
 	if (t->info) {
 		proc.comm = t->info->comm;
 		proc.exe = t->info->exe[0] ? t->info->exe : NULL;

@@ -203,8 +203,8 @@ test_concurrent_attaches() {
 	kill -KILL "$TGT"
 }
 
-t_run strace_one_thread test_strace_one_thread
-t_run strace_leader test_strace_leader
-t_run refused_among_others test_refused_among_others
-t_run concurrent_attaches test_concurrent_attaches
+t_run_ptrace strace_one_thread test_strace_one_thread
+t_run_ptrace strace_leader test_strace_leader
+t_run_ptrace refused_among_others test_refused_among_others
+t_run_ptrace concurrent_attaches test_concurrent_attaches
 t_done

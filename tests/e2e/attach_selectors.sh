@@ -276,7 +276,7 @@ test_no_match() {
 }
 
 t_run cgroup_leaves_out test_cgroup_leaves_out
-t_run dry_run_pids test_dry_run_pids
+t_run_ptrace dry_run_pids test_dry_run_pids
 t_run name_too_long test_name_too_long
 t_run not_inspectable test_not_inspectable
 t_run kernel_thread test_kernel_thread

@@ -245,9 +245,9 @@ test_sigkill_keeps_signals() {
 }
 
 t_run reexec_cycles test_reexec_cycles
-t_run kill_children test_kill_children
-t_run looping_threads test_looping_threads
-t_run detach_busy_threads test_detach_busy_threads
+t_run_ptrace kill_children test_kill_children
+t_run_ptrace looping_threads test_looping_threads
+t_run_ptrace detach_busy_threads test_detach_busy_threads
 t_run early_signal test_early_signal
 t_run sigkill_keeps_signals test_sigkill_keeps_signals
 t_done

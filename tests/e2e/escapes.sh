@@ -89,7 +89,7 @@ test_reload_error_line() {
 	no_raw_controls err.txt
 }
 
-t_run attach_lines test_attach_lines
+t_run_ptrace attach_lines test_attach_lines
 t_run dry_run_table test_dry_run_table
 t_run reload_error_line test_reload_error_line
 t_done

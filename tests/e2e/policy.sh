@@ -305,9 +305,9 @@ t_run targets test_targets
 t_run append_override test_append_override
 t_run rate_limit test_rate_limit
 t_run result_filter test_result_filter
-t_run stuck_path_rule test_stuck_path_rule
+t_run_ptrace stuck_path_rule test_stuck_path_rule
 t_run invalid_policy test_invalid_policy
 t_run sighup_reload test_sighup_reload
-t_run reload_outside_filter test_reload_outside_filter
+t_run_ptrace reload_outside_filter test_reload_outside_filter
 t_run attach_reload test_attach_reload
 t_done

@@ -98,8 +98,8 @@ test_user_unknown() {
 	:
 }
 
-t_run root_no_nnp test_root_no_nnp
+t_run_ptrace root_no_nnp test_root_no_nnp
 t_run unprivileged_nnp test_unprivileged_nnp
-t_run user_nobody test_user_nobody
+t_run_ptrace user_nobody test_user_nobody
 t_run user_unknown test_user_unknown
 t_done

@@ -119,10 +119,10 @@ test_attach() {
 	:
 }
 
-t_run counts test_counts
-t_run threads test_threads
+t_run_ptrace counts test_counts
+t_run_ptrace threads test_threads
 t_run sigusr2 test_sigusr2
 t_run no_summary test_no_summary
-t_run text_table test_text_table
+t_run_ptrace text_table test_text_table
 t_run attach test_attach
 t_done

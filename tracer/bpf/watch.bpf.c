@@ -236,9 +236,10 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	struct watch_call *cur, call = {};
 	struct task_struct *task;
 	unsigned long sp;
-	__u32 abi;
+	__u32 abi, *how;
 
-	if (!bpf_map_lookup_elem(&watched_tgids, &tgid))
+	how = bpf_map_lookup_elem(&watched_tgids, &tgid);
+	if (!how || *how == WATCH_TGID_EXEC)
 		return 0;
 	task = bpf_get_current_task_btf();
 	abi = task->thread_info.status & TS_COMPAT ? WATCH_ABI_X86 : WATCH_ABI_NATIVE;
@@ -378,9 +379,14 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *bprm)
 {
-	__u32 tid = p->pid, old = old_pid;
+	__u32 tid = p->pid, old = old_pid, tgid = p->tgid;
 	struct watch_call *call;
+	__u32 *how;
 
+	/* run's command is the command from here on: its calls are watched */
+	how = bpf_map_lookup_elem(&watched_tgids, &tgid);
+	if (how && *how == WATCH_TGID_EXEC)
+		*how = WATCH_TGID_TARGET;
 	bpf_map_delete_elem(&suspended, &old);
 	if (tid == old)
 		return 0;

@@ -31,6 +31,12 @@
 /* watched_tgids values */
 #define WATCH_TGID_TARGET 1 /* named by the user (attach -p, the run command) */
 #define WATCH_TGID_CHILD 2 /* joined at fork (run, attach -f) */
+/*
+ * run's command before its execve: its calls are stallwatch's own child
+ * code (closing fds, changing user), not the command's; sched_process_exec
+ * makes it a WATCH_TGID_TARGET, as ptrace's pre_exec does in user space.
+ */
+#define WATCH_TGID_EXEC 3
 
 /* config (one-element array), set before attaching */
 struct watch_config {
