@@ -1072,6 +1072,9 @@ test_by_name() {
 	expect_eq "$(hval a.txt nanosleep 4)" 0 "first sleeper's nanosleep result"
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: TracerPid of the targets, ptrace stops and states (t), the detach, EINTR at
+# seize, ptrace's refusals (already traced, other user): ptrace's own behaviour.
 t_run_ptrace detach_sleeping test_detach_sleeping
 t_run_ptrace detach_running test_detach_running
 t_run_ptrace detach_stopped test_detach_stopped

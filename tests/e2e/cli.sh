@@ -313,6 +313,9 @@ test_backend_help() {
 	grep -q -- '--backend=NAME' out.txt || fail "attach --help lacks --backend"
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: every record complete: under bpf a process gone before its record
+# is made has no executable or command line.
 t_run unknown_syscall test_unknown_syscall
 t_run optional_syscall test_optional_syscall
 t_run bad_duration test_bad_duration

@@ -142,6 +142,9 @@ test_fifo_openat_path() {
 		"the stuck record's path"
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: the vfork note and close()'s fd path are read while the call is
+# stopped; under bpf, after it (the fd is gone).
 t_run cgroup test_cgroup
 t_run m0_no_stuck test_m0_no_stuck
 t_run stuck_slow_same_start test_stuck_slow_same_start

@@ -119,6 +119,9 @@ test_attach() {
 	:
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: under bpf the summary counts only the calls that reached their
+# threshold.
 t_run_ptrace counts test_counts
 t_run_ptrace threads test_threads
 t_run sigusr2 test_sigusr2
