@@ -35,28 +35,28 @@ struct call_facts {
 
 static void refresh_info(struct tracee *t, uint64_t now_ns)
 {
+	_cleanup_free_ struct procinfo *fresh = NULL;
+
 	if (t->info && now_ns - t->info_ns < INFO_MAX_AGE_NS)
 		return;
-	if (!t->info)
-		t->info = malloc(sizeof(*t->info));
-	if (!t->info)
+	fresh = malloc(sizeof(*fresh));
+	if (!fresh)
 		return;
-	if (procinfo_read(t->tid, t->info) == 0) {
-		t->info_ns = now_ns;
-		return;
-	}
 	/*
 	 * bpf reports a call after its end: the thread may be gone while its
-	 * process lives on. The process-wide identity is still there; the
-	 * thread's name is not.
+	 * process lives on (the process-wide identity is still there, the
+	 * thread's name is not), or gone with it: then what was read last (at
+	 * its stuck record) stays.
 	 */
-	if (t->tgid > 0 && t->tgid != t->tid && procinfo_read(t->tgid, t->info) == 0) {
-		t->info->thread_comm[0] = 0;
-		t->info_ns = now_ns;
-		return;
+	if (procinfo_read(t->tid, fresh) < 0) {
+		if (t->tgid <= 0 || t->tgid == t->tid || procinfo_read(t->tgid, fresh) < 0)
+			return;
+		fresh->thread_comm[0] = 0;
 	}
 	free(t->info);
-	t->info = NULL;
+	t->info = fresh;
+	fresh = NULL;
+	t->info_ns = now_ns;
 }
 
 /* posix_spawn(3) uses clone3(CLONE_VFORK): flags are the first u64 of struct clone_args. */
