@@ -49,13 +49,14 @@ static const char attach_usage[] =
 	"USAGE: stallwatch attach [-e SET] [-m DUR] [--policy FILE]... [-o FILE]\n"
 	"                         [--format json|text] [--syslog] [--metrics-file FILE]\n"
 	"                         [--rate-limit N] [--summary] [-f] [--dry-run]\n"
-	"                         [--backend ptrace]\n"
+	"                         [--backend auto|bpf|ptrace]\n"
 	"                         -p PID [-p PID...] | --name COMM | --exe GLOB | --cgroup PATH\n"
 	"\n"
 	"Attach to running processes, every thread, and report their slow and stuck\n"
 	"syscalls until SIGINT/SIGTERM (then detach cleanly) or until they all exit.\n"
-	"No seccomp filter is installed: every syscall of the targets stops (costlier\n"
-	"than `run`), and the targets are left exactly as they were on detach.\n"
+	"Under bpf (the default where the kernel allows it) calls are timed in the\n"
+	"kernel and nothing stops; under ptrace every syscall of the targets stops\n"
+	"(costlier than `run`). Either way the targets are left as they were.\n"
 	"\n"
 	"  -p, --pid=PID           attach to PID (repeatable)\n"
 	"      --name=COMM         every process whose comm is COMM (or matches the glob);\n"
@@ -80,11 +81,12 @@ static const char attach_usage[] =
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -o, --output=FILE       append records to FILE (0600). Default: stdout\n"
 	"      --format=json|text  default json; text when the output is a terminal\n" CLI_SINK_OPTIONS_HELP
-	"      --backend=NAME      ptrace (auto is the same): stops every call of the\n"
-	"                          targets; bpf: times calls in the kernel, stops\n"
-	"                          nothing (root, or CAP_BPF and CAP_PERFMON). notify\n"
-	"                          is for run only: a seccomp filter cannot be put\n"
-	"                          into a running process\n"
+	"      --backend=NAME      auto (the default): bpf where the kernel allows it,\n"
+	"                          else ptrace, with one stderr line saying why. bpf:\n"
+	"                          times calls in the kernel, stops nothing (root, or\n"
+	"                          CAP_BPF and CAP_PERFMON). ptrace: stops every call\n"
+	"                          of the targets. notify is for run only: a seccomp\n"
+	"                          filter cannot be put into a running process\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"--name, --exe and --cgroup never choose stallwatch (this one or another), its\n"
@@ -122,6 +124,13 @@ static const char attach_usage[] =
 static void attach_warn(void *opaque, const char *line)
 {
 	cli_print_escaped(stderr, "stallwatch: warning: ", line);
+}
+
+/* auto fell back to ptrace: one line, before the attach lines */
+static void attach_backend_chosen(void *opaque, const struct tracer_result *res)
+{
+	(void)opaque;
+	cli_say_fallback(res);
 }
 
 static void attach_ready(void *opaque, pid_t pid, const char *comm, int threads)
@@ -661,6 +670,7 @@ int cli_attach(int argc, char **argv)
 	topts.n_pids = o->n_pids;
 	topts.follow_forks = o->follow_forks;
 	topts.backend = o->trace.backend;
+	topts.backend_chosen = attach_backend_chosen;
 	topts.policy = o->policy.current;
 	topts.reload_build = cli_policy_build;
 	topts.reload_done = cli_policy_adopt;

@@ -76,6 +76,11 @@ int cli_parse_backend(struct cli_trace_options *o, const char *arg);
  * attach, print the usage error and return -EINVAL; else 0.
  */
 int cli_check_backend(const struct cli_trace_options *o, const char *cmd);
+/*
+ * --backend=auto could not use its first choice (res->fallback_reason is
+ * not empty): the one stderr line, "stallwatch: REASON; using --backend=NAME".
+ */
+void cli_say_fallback(const struct tracer_result *res);
 
 /*
  * In a getopt loop, right after -m/--min-duration was parsed: note how it was

@@ -184,6 +184,19 @@ int cli_parse_backend(struct cli_trace_options *o, const char *arg)
 	return -EINVAL;
 }
 
+void cli_say_fallback(const struct tracer_result *res)
+{
+	char line[sizeof(res->fallback_reason) + 64];
+	const char *name = res->backend_used == TRACER_BACKEND_BPF    ? "bpf" :
+			   res->backend_used == TRACER_BACKEND_NOTIFY ? "notify" :
+									"ptrace";
+
+	if (!res->fallback_reason[0])
+		return;
+	snprintf(line, sizeof(line), "%s; using --backend=%s", res->fallback_reason, name);
+	cli_print_escaped(stderr, "stallwatch: ", line);
+}
+
 int cli_check_backend(const struct cli_trace_options *o, const char *cmd)
 {
 	bool run = strcmp(cmd, "run") == 0;
@@ -191,7 +204,7 @@ int cli_check_backend(const struct cli_trace_options *o, const char *cmd)
 	if (!run && o->backend == TRACER_BACKEND_NOTIFY) {
 		cli_error(
 			"%s: --backend=notify works with run only: a seccomp filter cannot be put "
-			"into a process that is already running; use --backend=ptrace (the default)",
+			"into a process that is already running; use --backend=bpf or --backend=ptrace",
 			cmd);
 		return -EINVAL;
 	}

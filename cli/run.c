@@ -66,15 +66,17 @@ static const char run_usage[] =
 	"      --summary           at exit (and on SIGUSR2): per syscall calls, errors,\n"
 	"                          total/min/avg/max/p99 wall time of every watched call\n"
 	"  -u, --user=USER         run COMMAND as USER (uid, gid and groups)\n"
-	"      --backend=NAME      how calls are seen: ptrace (stops each watched call\n"
-	"                          at entry and exit: exact durations, return values),\n"
-	"                          notify (seccomp user notification, no ptrace: COMMAND\n"
-	"                          may itself run strace or gdb; entries only, so a\n"
-	"                          duration is bracketed and the return value unknown)\n"
-	"                          or auto (default): ptrace, notify if ptrace is\n"
-	"                          refused, said in one line. bpf: timed in the\n"
-	"                          kernel, nothing stopped (root, or CAP_BPF and\n"
-	"                          CAP_PERFMON); if stallwatch dies COMMAND runs on\n"
+	"      --backend=NAME      how calls are seen: bpf (timed in the kernel,\n"
+	"                          nothing stopped; root, or CAP_BPF and CAP_PERFMON;\n"
+	"                          if stallwatch dies COMMAND runs on, unwatched),\n"
+	"                          ptrace (stops each watched call at entry and exit:\n"
+	"                          exact durations, return values; COMMAND dies with\n"
+	"                          stallwatch), notify (seccomp user notification, no\n"
+	"                          ptrace: COMMAND may itself run strace or gdb;\n"
+	"                          entries only, so a duration is bracketed and the\n"
+	"                          return value unknown) or auto (default): bpf where\n"
+	"                          the kernel allows it, else ptrace, else notify,\n"
+	"                          with one stderr line saying why\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Exit status: COMMAND's own; if it died by a signal, stallwatch dies by the\n"
@@ -104,17 +106,18 @@ static void tracer_warn(void *opaque, const char *line)
 }
 
 /*
- * auto fell back to notify: one line, once (opaque: bool, said already).
- * The tracer calls it before the command runs; cli_run() once more after.
+ * auto could not use bpf (or ptrace): one line, once (opaque: bool, said
+ * already). The tracer calls it before the command runs; cli_run() once
+ * more after.
  */
 static void backend_chosen(void *opaque, const struct tracer_result *res)
 {
 	bool *said = opaque;
 
-	if (*said || !res->fallback_reason[0] || res->backend_used != TRACER_BACKEND_NOTIFY)
+	if (*said || !res->fallback_reason[0] || res->backend_used == TRACER_BACKEND_AUTO)
 		return;
 	*said = true;
-	cli_error("ptrace refused (%s); using --backend=notify", res->fallback_reason);
+	cli_say_fallback(res);
 }
 
 /*

@@ -12,7 +12,12 @@
 #      declare `t_backends ... notify` (lib.sh) again with SW_BACKEND=notify
 #      (labelled "notify/e2e/..."), and those that declare bpf with
 #      SW_BACKEND=bpf ("bpf/e2e/..."); then every script again against
-#      build/asan/stallwatch (labelled "asan/e2e/...");
+#      build/asan/stallwatch (labelled "asan/e2e/..."). The run tests of a
+#      script that declares ptrace run under ptrace in the plain and the
+#      sanitizer pass (lib.sh: auto would be bpf, which has its own pass,
+#      and ptrace has the most user-space code for the sanitizers); the
+#      rest (attach, records, policy, ...) under the default, auto (bpf
+#      where the kernel allows it), but for the tests that pin a backend;
 #   3. two lint tests: lint/check-format (make -s check-format) and
 #      lint/cppcheck (make -s cppcheck); SKIP if the tool is missing.
 # FILTER (a substring) limits the run to units, scripts or lint tests whose

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/caps.h"
 #include "../common/fileio.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
@@ -86,16 +87,6 @@ static int current_syscall(pid_t pid, pid_t tid)
 	return end == buf || nr < 0 ? -1 : (int)nr;
 }
 
-static bool have_cap_sys_ptrace(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return false;
-	return data[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective & CAP_TO_MASK(CAP_SYS_PTRACE);
-}
-
 /* strace's diagnose_attach_eperm(), one line: the most likely cause first. */
 static int diagnose(pid_t pid, const char *comm, int errno_code, struct sw_error *err)
 {
@@ -120,7 +111,7 @@ static int diagnose(pid_t pid, const char *comm, int errno_code, struct sw_error
 		return sw_error_set(err, -EPERM, "attach %d (%s): already traced by pid %d (%s)",
 				    pid, comm, ps.tracer_pid, tracer_comm);
 	}
-	if (ps.uid != (uid_t)-1 && ps.uid != geteuid() && !have_cap_sys_ptrace())
+	if (ps.uid != (uid_t)-1 && ps.uid != geteuid() && !sw_have_cap(CAP_SYS_PTRACE))
 		return sw_error_set(err, -EPERM,
 				    "attach %d (%s): owned by another user (uid %u); attaching "
 				    "needs root or CAP_SYS_PTRACE",

@@ -39,6 +39,7 @@
 #include <bpf/libbpf.h>
 #include <seccomp.h>
 
+#include "../common/caps.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "../policy/wait.h"
@@ -50,6 +51,7 @@
 
 #define SWEEP_MAX_NS (100 * NSEC_PER_MSEC)
 #define SWEEP_MIN_NS (1 * NSEC_PER_MSEC)
+#define KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
 
 struct bpf_backend {
 	struct backend base;
@@ -258,6 +260,7 @@ static void bb_handle(struct backend *b, const struct event *ev)
 		t = lifecycle_thread(bb->lc, (pid_t)we->tid);
 		if (!t)
 			return;
+		t->tgid = (pid_t)we->call.tgid;
 		entry_of(&we->call, &e);
 		if (we->path_len > 0 && we->path_len <= WATCH_PATH_MAX &&
 		    we->path[we->path_len - 1] == 0)
@@ -455,11 +458,22 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		t = lifecycle_thread(bb->lc, (pid_t)key);
 		if (!t)
 			continue;
+		t->tgid = (pid_t)c.tgid;
 		entry_of(&c, &e);
 		lifecycle_in_flight(bb->lc, t, &e);
 	}
 	bb->next_sweep_ns = now_ns + bb->sweep_ns;
 	return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
+}
+
+/* closing the fds unloads everything (the kernel holds no other reference) */
+static void free_backend(struct bpf_backend *bb)
+{
+	ring_buffer__free(bb->rb);
+	watch_bpf__destroy(bb->skel);
+	if (!bb->reaped && bb->pidfd >= 0)
+		close(bb->pidfd);
+	free(bb);
 }
 
 static void bb_destroy(struct backend *b)
@@ -470,18 +484,42 @@ static void bb_destroy(struct backend *b)
 	/* the last counts, before the caller writes the summary and the metrics file */
 	if (bb->skel)
 		sync_counts(bb);
-	/* closing the fds unloads everything (the kernel holds no other reference) */
-	ring_buffer__free(bb->rb);
-	watch_bpf__destroy(bb->skel);
-	if (!bb->reaped && bb->pidfd >= 0)
-		close(bb->pidfd);
-	free(bb);
+	free_backend(bb);
 }
 
 /* SIGINT/SIGTERM in attach: nothing to undo in the targets; unloading is leaving */
 static void bb_detach(struct backend *b)
 {
 	((struct bpf_backend *)b)->loop->done = true;
+}
+
+static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
+			   uint64_t *ret_min_ns);
+static uint64_t sweep_period_ns(uint64_t min_threshold_ns);
+static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy);
+
+/*
+ * SIGHUP: the kernel's thresholds follow the new policy at once (no
+ * filter to keep: a syscall the old one left out is watched from now on);
+ * the sweep follows its smallest threshold.
+ */
+static void bb_policy_changed(struct backend *b, const struct policy *np)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+	uint64_t min_ns;
+	int r = fill_thresholds(bb, np, &min_ns);
+
+	if (r == 0)
+		r = fill_wait_conf(bb, np);
+	if (r < 0) {
+		lifecycle_warn(bb->lc,
+			       "SIGHUP: the kernel's thresholds were only partly updated: %s",
+			       strerror(-r));
+		return;
+	}
+	bb->sweep_ns = sweep_period_ns(min_ns);
+	bb->next_sweep_ns = 0;
+	loop_ensure_timer(bb->loop, sw_mono_ns());
 }
 
 static const struct backend_ops bpf_ops = {
@@ -492,6 +530,7 @@ static const struct backend_ops bpf_ops = {
 	.child_changed = bb_child_changed,
 	.tick = bb_tick,
 	.counts = bb_counts,
+	.policy_changed = bb_policy_changed,
 	.destroy = bb_destroy,
 };
 
@@ -504,6 +543,14 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	(void)fmt;
 	(void)ap;
 	return 0;
+}
+
+/* Stuck detection for thresholds of 2 ms and more: a sweep every threshold/2; 0: none. */
+static uint64_t sweep_period_ns(uint64_t min_threshold_ns)
+{
+	if (min_threshold_ns == UINT64_MAX || min_threshold_ns < 2 * SWEEP_MIN_NS)
+		return 0;
+	return min_threshold_ns / 2 < SWEEP_MAX_NS ? min_threshold_ns / 2 : SWEEP_MAX_NS;
 }
 
 /* The smallest threshold per syscall and ABI, as the policy gives it. */
@@ -613,15 +660,48 @@ static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 				    sizeof(how), BPF_ANY);
 }
 
-static int backend_new(struct tracer_loop *loop, const struct policy *policy, bool follow_forks,
-		       struct bpf_backend **ret, struct sw_error *err)
+/*
+ * Why bpf() refused the programs: EPERM without the privilege bpf(2) needs
+ * for tracing programs (bpf_capable() and perfmon_capable(): CAP_BPF and
+ * CAP_PERFMON, or CAP_SYS_ADMIN, since Linux 5.8), or with it, when
+ * something else stands in the way (a seccomp filter, an LSM).
+ */
+static int load_error(struct sw_error *err, int code)
 {
-	struct bpf_backend *bb = calloc(1, sizeof(*bb));
+	bool privileged = (sw_have_cap(CAP_BPF) || sw_have_cap(CAP_SYS_ADMIN)) &&
+			  (sw_have_cap(CAP_PERFMON) || sw_have_cap(CAP_SYS_ADMIN));
+
+	if ((code == -EPERM || code == -EACCES) && !privileged)
+		return sw_error_set(err, code,
+				    "cannot load the BPF programs (needs root, or CAP_BPF and "
+				    "CAP_PERFMON)");
+	if (code == -EPERM || code == -EACCES)
+		return sw_error_set(err, code,
+				    "cannot load the BPF programs (stallwatch has CAP_BPF and "
+				    "CAP_PERFMON, so a seccomp filter or an LSM refuses bpf())");
+	return sw_error_set(err, code, "cannot load the BPF programs");
+}
+
+/*
+ * Load and attach the programs, and fill their maps. Nothing of the loop
+ * is touched: on failure nothing stays loaded and the caller may choose
+ * another backend (loop.h).
+ */
+static int open_backend(struct tracer_loop *loop, const struct policy *policy, bool follow_forks,
+			struct bpf_backend **ret, struct sw_error *err)
+{
+	struct bpf_backend *bb;
 	struct watch_config config = { .follow_forks = follow_forks };
 	__u32 zero = 0;
 	uint64_t min_ns;
 	int r;
 
+	/* the programs are CO-RE (tracer/bpf/core.h): without the kernel's BTF they cannot load */
+	if (access(KERNEL_BTF_PATH, R_OK) < 0)
+		return sw_error_set(err, -errno,
+				    "no kernel BTF at " KERNEL_BTF_PATH
+				    " (the kernel needs CONFIG_DEBUG_INFO_BTF)");
+	bb = calloc(1, sizeof(*bb));
 	if (!bb)
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	bb->base.ops = &bpf_ops;
@@ -630,11 +710,12 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 	bb->lc = &loop->lc;
 	bb->pidfd = -1;
 	bb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = bb };
-	*ret = bb; /* the caller's destroy frees what follows */
 	libbpf_set_print(quiet);
 	bb->skel = watch_bpf__open();
-	if (!bb->skel)
-		return sw_error_set(err, -errno, "--backend=bpf: cannot load the BPF programs");
+	if (!bb->skel) {
+		r = load_error(err, -errno);
+		goto fail;
+	}
 	/*
 	 * Per-syscall counts in the kernel only when something reads them: the
 	 * verifier drops the code when off, and the maps shrink to one entry.
@@ -648,38 +729,53 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 	if (!bb->hist)
 		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
 	r = watch_bpf__load(bb->skel);
-	if (r < 0)
-		return sw_error_set(err, r, "--backend=bpf: cannot load the BPF programs");
-	loop->lc.bulk_counts = bb->counts;
+	if (r < 0) {
+		r = load_error(err, r);
+		goto fail;
+	}
 	r = bpf_map__update_elem(bb->skel->maps.config, &zero, sizeof(zero), &config,
 				 sizeof(config), 0);
-	if (r < 0)
-		return sw_error_set(err, r, "--backend=bpf: cannot configure the BPF programs");
+	if (r < 0) {
+		sw_error_set(err, r, "cannot configure the BPF programs");
+		goto fail;
+	}
 	r = fill_thresholds(bb, policy, &min_ns);
 	if (r == 0)
 		r = fill_path_args(bb);
 	if (r == 0)
 		r = fill_wait_conf(bb, policy);
-	if (r < 0)
-		return sw_error_set(err, r, "--backend=bpf: cannot set the thresholds");
-	/* stuck detection for thresholds of 2 ms and more: a sweep every threshold/2 */
-	if (min_ns != UINT64_MAX && min_ns >= 2 * SWEEP_MIN_NS)
-		bb->sweep_ns = min_ns / 2 < SWEEP_MAX_NS ? min_ns / 2 : SWEEP_MAX_NS;
+	if (r < 0) {
+		sw_error_set(err, r, "cannot set the thresholds");
+		goto fail;
+	}
+	bb->sweep_ns = sweep_period_ns(min_ns);
 	bb->rb = ring_buffer__new(bpf_map__fd(bb->skel->maps.events), on_ring, bb, NULL);
-	if (!bb->rb)
-		return sw_error_set(err, -errno, "--backend=bpf: cannot read the ring buffer");
-	loop->lc.probe = &bb->probe;
-	loop->lc.backend_name = bpf_ops.name;
-	/* run: SIGCHLD says the command stopped for the terminal (Ctrl-Z) */
-	loop->signals.catch_sigchld = loop->mode == MODE_RUN;
+	if (!bb->rb) {
+		r = sw_error_set(err, -errno, "cannot read the ring buffer");
+		goto fail;
+	}
+	r = watch_bpf__attach(bb->skel);
+	if (r < 0) {
+		sw_error_set(err, r, "cannot attach the BPF programs");
+		goto fail;
+	}
+	*ret = bb;
 	return 0;
+fail:
+	free_backend(bb);
+	return r;
 }
 
-static int attach_programs(struct bpf_backend *bb, struct sw_error *err)
+/* The programs are in: the loop's from here (its destroy frees the backend). */
+static void adopt_backend(struct tracer_loop *loop, struct bpf_backend *bb, struct backend **ret)
 {
-	int r = watch_bpf__attach(bb->skel);
-
-	return r < 0 ? sw_error_set(err, r, "--backend=bpf: cannot attach the BPF programs") : 0;
+	loop->lc.probe = &bb->probe;
+	loop->lc.backend_name = bpf_ops.name;
+	/* --summary and the metrics histogram come from the kernel's counts */
+	loop->lc.bulk_counts = bb->counts;
+	/* run: SIGCHLD says the command stopped for the terminal (Ctrl-Z) */
+	loop->signals.catch_sigchld = loop->mode == MODE_RUN;
+	*ret = &bb->base;
 }
 
 int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
@@ -690,13 +786,11 @@ int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *o
 	char byte = 0;
 	pid_t pid;
 
-	r = backend_new(loop, opts->policy, true, &bb, err);
-	*ret = bb ? &bb->base : NULL;
+	*ret = NULL;
+	r = open_backend(loop, opts->policy, true, &bb, err);
 	if (r < 0)
 		return r;
-	r = attach_programs(bb, err);
-	if (r < 0)
-		return r;
+	adopt_backend(loop, bb, ret);
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) {
 		r = sw_error_set(err, -errno, "pipe");
 		goto out;
@@ -797,18 +891,22 @@ static int watch_process(void *backend, pid_t pid, char *comm, size_t comm_size,
 	char path[64];
 	int r, threads = 0;
 
+	/* what ptrace refuses for its own sake: stallwatch, its ancestors, kernel threads */
+	r = attach_check_target(pid, comm, comm_size, err);
+	if (r < 0)
+		return r;
 	r = procinfo_status(pid, &st);
 	if (r < 0)
-		return sw_error_set(err, -ESRCH, "%d: no such process", pid);
-	snprintf(comm, comm_size, "%s", st.comm);
-	if (procinfo_is_kthread(pid) == 1)
-		return sw_error_set(err, -EPERM,
-				    "%d (%s): a kernel thread has no syscalls to watch", pid,
-				    st.comm);
+		return sw_error_set(err, -ESRCH, "attach %d (%s): no such process (it exited)", pid,
+				    comm);
+	/* a zombie leader alone never exits while we watch: nothing to wait for */
+	if (st.state == 'Z' && st.threads <= 1)
+		return sw_error_set(err, -EPERM, "attach %d (%s): a zombie with no live thread",
+				    pid, comm);
 	r = watch_tgid(bb, pid, WATCH_TGID_TARGET);
 	if (r < 0)
-		return sw_error_set(err, r, "%d (%s): cannot add it to the watched set", pid,
-				    st.comm);
+		return sw_error_set(err, r, "attach %d (%s): cannot add it to the watched set", pid,
+				    comm);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	while (dir && (de = readdir(dir))) {
@@ -828,13 +926,11 @@ int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_opti
 	struct bpf_backend *bb = NULL;
 	int r;
 
-	r = backend_new(loop, opts->policy, opts->follow_forks, &bb, err);
-	*ret = bb ? &bb->base : NULL;
+	*ret = NULL;
+	r = open_backend(loop, opts->policy, opts->follow_forks, &bb, err);
 	if (r < 0)
 		return r;
-	r = attach_programs(bb, err);
-	if (r < 0)
-		return r;
+	adopt_backend(loop, bb, ret);
 	r = loop_attach_each(opts, watch_process, bb, err);
 	if (r < 0)
 		return r;

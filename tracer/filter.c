@@ -2,23 +2,17 @@
 #include "filter.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/caps.h"
 #include "../common/macro.h"
 
 bool filter_have_cap_sys_admin(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return false;
-	return data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
+	return sw_have_cap(CAP_SYS_ADMIN);
 }
 
 static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, struct sw_error *err)

@@ -203,6 +203,10 @@ static void adopt_policy(struct tracer_loop *loop)
 	lifecycle_set_policy(&loop->lc, np);
 	if (loop->reload_done)
 		loop->reload_done(loop->reload_opaque, np, true);
+	if (loop->backend->ops->policy_changed) {
+		loop->backend->ops->policy_changed(loop->backend, np);
+		return;
+	}
 	if (loop->mode != MODE_RUN)
 		return;
 	/* the command's seccomp filter cannot be replaced: new syscalls stay unwatched */
@@ -626,9 +630,44 @@ static void run_loop(struct tracer_loop *loop)
 }
 
 /*
- * run's backend: the one asked for, or (auto) ptrace, and notify when
- * ptrace is refused before anything ran (EPERM from PTRACE_SEIZE: a
- * seccomp profile or LSM that denies ptrace, Yama scope 3).
+ * auto could not use a backend: "WHAT: WHY: STRERROR" appended to the
+ * reason cli/ prints, "; " between two.
+ */
+static void add_fallback_reason(struct tracer_result *ret, const char *what,
+				const struct sw_error *err)
+{
+	size_t len = strlen(ret->fallback_reason);
+
+	snprintf(ret->fallback_reason + len, sizeof(ret->fallback_reason) - len, "%s%s: %s: %s",
+		 len ? "; " : "", what, err->msg, strerror(-err->code));
+}
+
+/*
+ * bpf first (auto and bpf). Returns 1 when auto should try the next
+ * backend: the kernel refused the programs before anything was forked,
+ * attached or watched, and nothing stays loaded (loop.h).
+ */
+static int try_bpf(struct tracer_loop *loop, enum tracer_backend asked, int r,
+		   struct tracer_result *ret, struct sw_error *err)
+{
+	if (r == 0) {
+		ret->backend_used = TRACER_BACKEND_BPF;
+		return 0;
+	}
+	if (loop->backend)
+		return r; /* the programs were in: a failure of its own, not the kernel's refusal */
+	if (asked == TRACER_BACKEND_BPF)
+		return sw_error_prefix(err, "--backend=bpf");
+	add_fallback_reason(ret, "bpf unavailable", err);
+	sw_error_clear(err);
+	return 1;
+}
+
+/*
+ * run's backend: the one asked for, or (auto) bpf where the kernel allows
+ * it, else ptrace, else notify when ptrace is refused before anything ran
+ * (EPERM from PTRACE_SEIZE: a seccomp profile or LSM that denies ptrace,
+ * Yama scope 3). Every fallback happens before the command runs.
  */
 static int start_backend(struct tracer_loop *loop, const struct tracer_run_options *opts,
 			 struct tracer_result *ret, struct sw_error *err)
@@ -636,11 +675,11 @@ static int start_backend(struct tracer_loop *loop, const struct tracer_run_optio
 	int r;
 
 	ret->fallback_reason[0] = 0;
-	if (opts->backend == TRACER_BACKEND_BPF) {
-		r = bpf_backend_run(loop, opts, &loop->backend, err);
-		if (r == 0)
-			ret->backend_used = TRACER_BACKEND_BPF;
-		return r;
+	if (opts->backend == TRACER_BACKEND_BPF || opts->backend == TRACER_BACKEND_AUTO) {
+		r = try_bpf(loop, opts->backend, bpf_backend_run(loop, opts, &loop->backend, err),
+			    ret, err);
+		if (r <= 0)
+			return r;
 	}
 	if (opts->backend != TRACER_BACKEND_NOTIFY) {
 		r = ptrace_backend_run(loop, opts, &loop->backend, err);
@@ -650,8 +689,9 @@ static int start_backend(struct tracer_loop *loop, const struct tracer_run_optio
 		}
 		if (opts->backend == TRACER_BACKEND_PTRACE || r != -EPERM)
 			return r;
-		snprintf(ret->fallback_reason, sizeof(ret->fallback_reason),
-			 "EPERM from PTRACE_SEIZE: %s", strerror(EPERM));
+		add_fallback_reason(
+			ret, "ptrace refused",
+			&(struct sw_error){ .code = -EPERM, .msg = "EPERM from PTRACE_SEIZE" });
 		sw_error_clear(err);
 	}
 	r = notify_backend_run(loop, opts, &loop->backend, err);
@@ -727,11 +767,22 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 	r = setup_signals(loop, &caller_mask);
 	if (r < 0)
 		return sw_error_set(err, r, "signal setup");
-	r = opts->backend == TRACER_BACKEND_BPF ?
-		    bpf_backend_attach(loop, opts, &loop->backend, err) :
-		    ptrace_backend_attach(loop, opts, &loop->backend, err);
-	if (r < 0)
-		return r;
+	/* auto: bpf where the kernel allows it, else ptrace, chosen before any target is touched */
+	ret->fallback_reason[0] = 0;
+	if (opts->backend == TRACER_BACKEND_BPF || opts->backend == TRACER_BACKEND_AUTO) {
+		r = try_bpf(loop, opts->backend,
+			    bpf_backend_attach(loop, opts, &loop->backend, err), ret, err);
+		if (r < 0)
+			return r;
+	}
+	if (!loop->backend) {
+		ret->backend_used = TRACER_BACKEND_PTRACE;
+		if (opts->backend_chosen)
+			opts->backend_chosen(opts->opaque, ret);
+		r = ptrace_backend_attach(loop, opts, &loop->backend, err);
+		if (r < 0)
+			return r;
+	}
 	run_loop(loop);
 	if (!loop->done && !loop->detaching)
 		return err->code ? err->code : -EIO;

@@ -134,6 +134,12 @@ struct backend_ops {
 	 * the summary is written. NULL: the lifecycle counts.
 	 */
 	void (*counts)(struct backend *b);
+	/*
+	 * SIGHUP: the loop adopted np. A backend that chooses calls in the
+	 * kernel (bpf: its thresholds and %wait maps) applies it there; NULL: run's
+	 * seccomp filter stays as installed (the loop warns of what it misses).
+	 */
+	void (*policy_changed)(struct backend *b, const struct policy *np);
 	/* The loop ended: let go of every target and free b. */
 	void (*destroy)(struct backend *b);
 };
@@ -229,6 +235,12 @@ int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 		       struct backend **ret, struct sw_error *err);
 int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
 			  struct backend **ret, struct sw_error *err);
+/*
+ * bpf: when the kernel refuses the programs (no BTF, bpf() denied, a load
+ * or attach failure), they fail with *ret NULL, nothing loaded, nothing
+ * forked or watched, and err's message without a "--backend=bpf" prefix:
+ * auto tries the next backend then. A failure after that leaves *ret set.
+ */
 int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *opts,
 		    struct backend **ret, struct sw_error *err);
 int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,

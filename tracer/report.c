@@ -36,17 +36,27 @@ struct call_facts {
 
 static void refresh_info(struct tracee *t, uint64_t now_ns)
 {
+	_cleanup_free_ struct procinfo *fresh = NULL;
+
 	if (t->info && now_ns - t->info_ns < INFO_MAX_AGE_NS)
 		return;
-	if (!t->info)
-		t->info = malloc(sizeof(*t->info));
-	if (!t->info)
+	fresh = malloc(sizeof(*fresh));
+	if (!fresh)
 		return;
-	if (procinfo_read(t->tid, t->info) < 0) {
-		free(t->info);
-		t->info = NULL;
-		return;
+	/*
+	 * bpf reports a call after its end: the thread may be gone while its
+	 * process lives on (the process-wide identity is still there, the
+	 * thread's name is not), or gone with it: then what was read last (at
+	 * its stuck record) stays.
+	 */
+	if (procinfo_read(t->tid, fresh) < 0) {
+		if (t->tgid <= 0 || t->tgid == t->tid || procinfo_read(t->tgid, fresh) < 0)
+			return;
+		fresh->thread_comm[0] = 0;
 	}
+	free(t->info);
+	t->info = fresh;
+	fresh = NULL;
 	t->info_ns = now_ns;
 }
 
@@ -277,12 +287,12 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 	ev.name = call_name(call, call->name_nr, &owned_name);
 	memcpy(ev.args, call->args, sizeof(ev.args));
 	ev.proc.tid = t->tid;
-	ev.proc.pid = t->tid;
+	ev.proc.pid = t->tgid > 0 ? t->tgid : t->tid;
 	if (t->info) {
 		ev.proc.pid = t->info->tgid;
 		ev.proc.vpid = t->info->vpid;
 		ev.proc.name = t->info->comm;
-		ev.proc.thread_name = t->info->thread_comm;
+		ev.proc.thread_name = t->info->thread_comm[0] ? t->info->thread_comm : NULL;
 		ev.proc.executable = t->info->exe[0] ? t->info->exe : NULL;
 		ev.proc.command_line = t->info->cmdline_len ? t->info->cmdline : NULL;
 		ev.proc.command_line_len = t->info->cmdline_len;
@@ -348,7 +358,7 @@ bool report_call(struct lifecycle *lc, struct tracee *t, const struct report_cal
 		return false;
 	f->wait = wait;
 	gather_facts(lc, t, f, rc->note, stuck);
-	proc.tgid = t->info ? t->info->tgid : t->tid;
+	proc.tgid = t->info ? t->info->tgid : t->tgid > 0 ? t->tgid : t->tid;
 	if (t->info) {
 		proc.comm = t->info->comm;
 		proc.exe = t->info->exe[0] ? t->info->exe : NULL;

@@ -75,6 +75,12 @@ struct traced_call {
 
 struct tracee {
 	pid_t tid;
+	/*
+	 * Its thread group, when the backend knows it without /proc (bpf: the
+	 * kernel's event says): the record's process.pid, and where identity
+	 * is read once the thread is gone. 0: from /proc only.
+	 */
+	pid_t tgid;
 	enum call_state call_state;
 	bool reportable; /* watched, and started after the command's exec */
 	bool stuck_reported; /* the stuck-syscall record of this call is out */

@@ -29,19 +29,22 @@
 #include "summary.h"
 
 /*
- * How `run` sees the command's calls (--backend). ptrace: the seccomp
+ * How calls are seen (--backend). bpf: timed in the kernel from sys_enter
+ * to sys_exit, nothing stopped (run and attach). ptrace: run's seccomp
  * prefilter stops each watched call at its entry and its exit (exact
- * duration, return value). notify: seccomp user notification, no ptrace;
- * entries only, so a call's end is bracketed and its return value unknown.
- * auto: ptrace, and notify when ptrace is refused (PTRACE_SEIZE fails, e.g.
- * EPERM from a seccomp filter, a container or Yama). attach always uses
- * ptrace: a filter cannot be put into a process that is already running.
+ * duration, return value); attach stops every call. notify: seccomp user
+ * notification, no ptrace, run only; entries only, so a call's end is
+ * bracketed and its return value unknown. auto: bpf where the kernel
+ * allows it (BTF, bpf() permitted, the programs load and attach), else
+ * ptrace, else (run, when PTRACE_SEIZE is refused with EPERM: a seccomp
+ * filter, a container, Yama) notify; every fallback happens before the
+ * command runs or a target is touched.
  */
 enum tracer_backend {
 	TRACER_BACKEND_AUTO,
 	TRACER_BACKEND_PTRACE,
 	TRACER_BACKEND_NOTIFY,
-	TRACER_BACKEND_BPF, /* timed in the kernel, nothing stopped (run and attach) */
+	TRACER_BACKEND_BPF,
 };
 
 struct tracer_result;
@@ -111,28 +114,35 @@ struct tracer_result {
 	int failed_stage;
 	struct tracer_stats stats;
 	/*
-	 * run: the backend that traced the command, TRACER_BACKEND_PTRACE or
-	 * TRACER_BACKEND_NOTIFY; TRACER_BACKEND_AUTO (0) only when tracer_run()
-	 * failed before it chose. attach does not set it (always ptrace).
+	 * The backend that traced the command (run) or the targets (attach);
+	 * TRACER_BACKEND_AUTO (0) only when the tracer failed before it chose.
 	 */
 	enum tracer_backend backend_used;
 	/*
-	 * run with TRACER_BACKEND_AUTO that fell back to notify: why ptrace was
-	 * not used, as "ERRNO-NAME from OPERATION: strerror", e.g. "EPERM from
-	 * PTRACE_SEIZE: Operation not permitted"; cli/ prints one line with it
-	 * ("stallwatch: ptrace refused (REASON); using --backend=notify").
-	 * Empty ("") when there was no fallback: an explicit --backend never
-	 * falls back, its failure is tracer_run()'s error.
+	 * TRACER_BACKEND_AUTO that could not use its first choice: why, one
+	 * "WHAT: WHY: STRERROR" per backend left out, "; " between them, e.g.
+	 * "bpf unavailable: cannot load the BPF programs (needs root, or
+	 * CAP_BPF and CAP_PERFMON): Operation not permitted; ptrace refused:
+	 * EPERM from PTRACE_SEIZE: Operation not permitted". cli/ prints one
+	 * line with it ("stallwatch: REASON; using --backend=NAME"). Empty
+	 * ("") when there was no fallback: an explicit --backend never falls
+	 * back, its failure is the tracer's error.
 	 */
-	char fallback_reason[SW_ERROR_MSG_MAX];
+	char fallback_reason[2 * SW_ERROR_MSG_MAX];
 };
 
 struct tracer_attach_options {
 	const pid_t *pids; /* target processes (thread-group ids) */
 	size_t n_pids;
 	bool follow_forks; /* -f: also children created after the attach */
-	/* --backend: ptrace (AUTO is ptrace) or bpf */
+	/* --backend: AUTO (bpf, else ptrace), ptrace or bpf */
 	enum tracer_backend backend;
+	/*
+	 * Called (with opaque), if not NULL, when auto fell back to ptrace,
+	 * before any target is touched, with ret's backend_used and
+	 * fallback_reason filled: cli/ says so before the attach lines.
+	 */
+	void (*backend_chosen)(void *opaque, const struct tracer_result *ret);
 	const struct policy *policy;
 	struct recorder *recorder;
 	void (*warn)(void *opaque, const char *line);
@@ -156,9 +166,10 @@ struct tracer_attach_options {
 };
 
 /*
- * Attach to running processes (PTRACE_SEIZE + PTRACE_INTERRUPT, every
- * thread, no seccomp filter, no EXITKILL) and trace until every target
- * exited or SIGINT/SIGTERM asked us to detach. Returns 0 (ret->outcome
+ * Attach to running processes, every thread: bpf (the targets' tgids in
+ * the kernel's watched set) or ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT, no
+ * seccomp filter, no EXITKILL), and trace until every target exited or
+ * SIGINT/SIGTERM asked us to detach. Returns 0 (ret->outcome
  * TRACER_EXITED, code 0) or -errno: -ESRCH/-EPERM when nothing could be
  * attached, others when stallwatch itself failed.
  */
@@ -168,7 +179,9 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 /*
  * Run the command to completion (the last traced descendant included).
  * Returns 0 with *ret filled, or -errno when stallwatch itself failed (err
- * says why; the command, if it started, was killed by PTRACE_O_EXITKILL).
+ * says why; the command, if it started, was killed by PTRACE_O_EXITKILL
+ * under ptrace, by its parent-death signal under notify; under bpf it
+ * runs on, unwatched).
  */
 int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	       struct sw_error *err);

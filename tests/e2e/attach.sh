@@ -1072,42 +1072,45 @@ test_by_name() {
 	expect_eq "$(hval a.txt nanosleep 4)" 0 "first sleeper's nanosleep result"
 }
 
-t_run detach_sleeping test_detach_sleeping
-t_run detach_running test_detach_running
-t_run detach_stopped test_detach_stopped
-t_run group_stop test_group_stop
-t_run group_stop_tstp test_group_stop_tstp
-t_run detach_group_stopped test_detach_group_stopped
-t_run detach_pending_signal test_detach_pending_signal
-t_run sigkill_blocked test_sigkill_blocked
-t_run sigkill_parked_signal test_sigkill_parked_signal
-t_run sigkill_group_stopped test_sigkill_group_stopped
-t_run sigkill_after_ready test_sigkill_after_ready
-t_run eintr_table test_eintr_table
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: TracerPid of the targets, ptrace stops and states (t), the detach, EINTR at
+# seize, ptrace's refusals (already traced, other user): ptrace's own behaviour.
+t_run_ptrace detach_sleeping test_detach_sleeping
+t_run_ptrace detach_running test_detach_running
+t_run_ptrace detach_stopped test_detach_stopped
+t_run_ptrace group_stop test_group_stop
+t_run_ptrace group_stop_tstp test_group_stop_tstp
+t_run_ptrace detach_group_stopped test_detach_group_stopped
+t_run_ptrace detach_pending_signal test_detach_pending_signal
+t_run_ptrace sigkill_blocked test_sigkill_blocked
+t_run_ptrace sigkill_parked_signal test_sigkill_parked_signal
+t_run_ptrace sigkill_group_stopped test_sigkill_group_stopped
+t_run_ptrace sigkill_after_ready test_sigkill_after_ready
+t_run_ptrace eintr_table test_eintr_table
 t_run attach_mid_sleep test_attach_mid_sleep
 t_run inflight_at_detach test_inflight_at_detach
 t_run thread_attribution test_thread_attribution
 t_run thread_churn test_thread_churn
-t_run many_threads test_many_threads
-t_run zombie_leader test_zombie_leader
-t_run thread_exec_exit test_thread_exec_exit
-t_run thread_exec_sigsuspend test_thread_exec_sigsuspend
-t_run thread_exec_sleep test_thread_exec_sleep
+t_run_ptrace many_threads test_many_threads
+t_run_ptrace zombie_leader test_zombie_leader
+t_run_ptrace thread_exec_exit test_thread_exec_exit
+t_run_ptrace thread_exec_sigsuspend test_thread_exec_sigsuspend
+t_run_ptrace thread_exec_sleep test_thread_exec_sleep
 t_run fork_exit_race test_fork_exit_race
-t_run clone_ptrace test_clone_ptrace
-t_run vfork_sigterm test_vfork_sigterm
-t_run attach_vfork_parent test_attach_vfork_parent
-t_run sigkill_by_parent test_sigkill_by_parent
-t_run follow_flag test_follow_flag
-t_run hup_usr1 test_hup_usr1
+t_run_ptrace clone_ptrace test_clone_ptrace
+t_run_ptrace vfork_sigterm test_vfork_sigterm
+t_run_ptrace attach_vfork_parent test_attach_vfork_parent
+t_run_ptrace sigkill_by_parent test_sigkill_by_parent
+t_run_ptrace follow_flag test_follow_flag
+t_run_ptrace hup_usr1 test_hup_usr1
 t_run pid_namespace test_pid_namespace
 t_run err_no_such_pid test_err_no_such_pid
-t_run err_already_traced test_err_already_traced
-t_run err_other_user test_err_other_user
+t_run_ptrace err_already_traced test_err_already_traced
+t_run_ptrace err_other_user test_err_other_user
 t_run err_zombie test_err_zombie
 t_run err_ancestor_self test_err_ancestor_self
 t_run err_yama test_err_yama
 t_run usage_no_target test_usage_no_target
-t_run by_name test_by_name
-t_run by_exe test_by_exe
+t_run_ptrace by_name test_by_name
+t_run_ptrace by_exe test_by_exe
 t_done

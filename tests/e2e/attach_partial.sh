@@ -203,8 +203,11 @@ test_concurrent_attaches() {
 	kill -KILL "$TGT"
 }
 
-t_run strace_one_thread test_strace_one_thread
-t_run strace_leader test_strace_leader
-t_run refused_among_others test_refused_among_others
-t_run concurrent_attaches test_concurrent_attaches
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: a process another tracer holds is refused whole: ptrace's rule (bpf
+# watches it).
+t_run_ptrace strace_one_thread test_strace_one_thread
+t_run_ptrace strace_leader test_strace_leader
+t_run_ptrace refused_among_others test_refused_among_others
+t_run_ptrace concurrent_attaches test_concurrent_attaches
 t_done

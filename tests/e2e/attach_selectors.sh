@@ -275,8 +275,10 @@ test_no_match() {
 	expect_rows list.txt
 }
 
-t_run cgroup_leaves_out test_cgroup_leaves_out
-t_run dry_run_pids test_dry_run_pids
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: TracerPid, and "already traced" counting a stallwatch under ptrace.
+t_run_ptrace cgroup_leaves_out test_cgroup_leaves_out
+t_run_ptrace dry_run_pids test_dry_run_pids
 t_run name_too_long test_name_too_long
 t_run not_inspectable test_not_inspectable
 t_run kernel_thread test_kernel_thread

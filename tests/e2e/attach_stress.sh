@@ -244,10 +244,12 @@ test_sigkill_keeps_signals() {
 	[ "$lost" -ge 0 ] || fail "more signals counted than sent ($lost)"
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: TracerPid of every thread while attached.
 t_run reexec_cycles test_reexec_cycles
-t_run kill_children test_kill_children
-t_run looping_threads test_looping_threads
-t_run detach_busy_threads test_detach_busy_threads
+t_run_ptrace kill_children test_kill_children
+t_run_ptrace looping_threads test_looping_threads
+t_run_ptrace detach_busy_threads test_detach_busy_threads
 t_run early_signal test_early_signal
 t_run sigkill_keeps_signals test_sigkill_keeps_signals
 t_done

@@ -313,6 +313,9 @@ test_backend_help() {
 	grep -q -- '--backend=NAME' out.txt || fail "attach --help lacks --backend"
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: every record complete: under bpf a process gone before its record
+# is made has no executable or command line.
 t_run unknown_syscall test_unknown_syscall
 t_run optional_syscall test_optional_syscall
 t_run bad_duration test_bad_duration
@@ -322,11 +325,64 @@ t_run help test_help
 t_run version test_version
 t_run output_file test_output_file
 t_run text_format test_text_format
-t_run json_schema test_json_schema
+t_run_ptrace json_schema test_json_schema
 t_run run_as_user test_run_as_user
 t_run unprivileged test_unprivileged
 t_run backend_bpf test_backend_bpf
 t_run backend_attach_notify test_backend_attach_notify
+# auto: bpf where it loads, without a word (run and attach); where bpf() is
+# refused and ptrace is not (noptrace --bpf-only), ptrace, with one stderr
+# line before the command's own (run) or the attach line (attach), and
+# nothing of stallwatch's left loaded.
+test_backend_auto() {
+	"$STALLWATCH" run --backend=bpf -e getppid -- true >/dev/null 2>probe.txt ||
+		skip "bpf backend unavailable here: $(head -n1 probe.txt)"
+	sw run -e nanosleep -m 50ms -o rec.json -- "$H/sleeper" 100 >/dev/null 2>err.txt
+	show err.txt rec.json
+	expect_rc 0 "run (auto)"
+	[ ! -s err.txt ] || fail "stderr not empty when auto could use bpf"
+	expect_eq "$(jq_count rec.json 'name == "nanosleep" and slow and .stallwatch.backend == "bpf"')" 1 \
+		"bpf nanosleep records (auto)"
+	local want="stallwatch: bpf unavailable: cannot load the BPF programs (stallwatch has CAP_BPF and CAP_PERFMON, so a seccomp filter or an LSM refuses bpf()): Operation not permitted; using --backend=ptrace"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		t_bg "$H/noptrace" --bpf-only "$STALLWATCH" run -e nanosleep -m 50ms -o rec2.json -- \
+		sh -c 'echo started >&2; exec "$0" 100' "$H/sleeper" >/dev/null 2>err2.txt
+	t_wait "$BGPID" 20
+	show err2.txt rec2.json
+	expect_rc 0 "run (auto) where bpf() is refused"
+	expect_eq "$(sed -n 1p err2.txt)" "$want" "first stderr line (before the command's own)"
+	expect_eq "$(sed -n 2p err2.txt)" started "the command's line, after the fallback line"
+	expect_eq "$(grep -c . err2.txt)" 2 "stderr lines"
+	expect_eq "$(jq_count rec2.json 'name == "nanosleep" and slow and .stallwatch.backend == "ptrace"
+		and sc.ret == 0')" 1 "ptrace nanosleep records (auto, bpf refused)"
+	# attach: bpf, the target never traced; then ptrace where bpf() is refused
+	t_bg "$H/sleeper" 1500 out.txt
+	local tgt=$BGPID swpid
+	wait_for '[ -n "$(hval out.txt pid)" ]' 5 || fail "the sleeper did not start"
+	t_bg "$STALLWATCH" attach -e nanosleep -m 100ms -o rec3.json -p "$tgt" 2>err3.txt
+	swpid=$BGPID
+	wait_for "grep -q '^stallwatch: attached $tgt ' err3.txt" 10 || fail "no attached line (auto)"
+	expect_eq "$(awk '$1 == "TracerPid:" { print $2 }' "/proc/$tgt/status")" 0 "TracerPid under auto"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		t_bg "$H/noptrace" --bpf-only "$STALLWATCH" attach -e nanosleep -m 100ms -o rec4.json \
+		-p "$tgt" 2>err4.txt
+	local swpid4=$BGPID
+	t_wait "$tgt" 10
+	t_wait "$swpid" 10
+	expect_rc 0 "attach (auto)"
+	t_wait "$swpid4" 10
+	show err3.txt rec3.json err4.txt rec4.json
+	expect_rc 0 "attach (auto) where bpf() is refused"
+	expect_eq "$(grep -c . err3.txt)" 1 "stderr lines of attach (auto)"
+	expect_eq "$(jq_count rec3.json 'name == "nanosleep" and slow and .stallwatch.backend == "bpf"')" 1 \
+		"bpf nanosleep records of attach (auto)"
+	expect_eq "$(sed -n 1p err4.txt)" "$want" "first stderr line of attach where bpf() is refused"
+	grep -q "^stallwatch: attached $tgt " err4.txt || fail "no attached line (auto, bpf refused)"
+	expect_eq "$(grep -c . err4.txt)" 2 "stderr lines of attach where bpf() is refused"
+	expect_eq "$(jq_count rec4.json 'name == "nanosleep" and slow and .stallwatch.backend == "ptrace"')" 1 \
+		"ptrace nanosleep records of attach (auto, bpf refused)"
+}
+
 # auto where ptrace is refused: one line, said before the command runs; notify records.
 test_backend_auto_fallback() {
 	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
@@ -335,8 +391,9 @@ test_backend_auto_fallback() {
 	t_wait "$BGPID" 20
 	show err.txt rec.json out.txt
 	expect_rc 0
+	# one line for both: bpf and ptrace are refused, root's capabilities notwithstanding
 	expect_eq "$(sed -n 1p err.txt)" \
-		"stallwatch: ptrace refused (EPERM from PTRACE_SEIZE: Operation not permitted); using --backend=notify" \
+		"stallwatch: bpf unavailable: cannot load the BPF programs (stallwatch has CAP_BPF and CAP_PERFMON, so a seccomp filter or an LSM refuses bpf()): Operation not permitted; ptrace refused: EPERM from PTRACE_SEIZE: Operation not permitted; using --backend=notify" \
 		"first stderr line (before the command's own)"
 	expect_eq "$(sed -n 2p err.txt)" started "the command's line, after the fallback line"
 	expect_eq "$(grep -c . err.txt)" 2 "stderr lines"
@@ -355,6 +412,7 @@ test_backend_auto_fallback() {
 	[ ! -s err2.txt ] || fail "stderr not empty with an explicit --backend=notify"
 }
 
+t_run backend_auto test_backend_auto
 t_run backend_unknown test_backend_unknown
 t_run backend_ptrace_refused test_backend_ptrace_refused
 t_run backend_help test_backend_help

@@ -37,9 +37,10 @@ start_target() {
 # "attached PID (COMM)", "attach PID (COMM): already traced by pid N (COMM)"
 test_attach_lines() {
 	start_target
-	# the first tracer is stallwatch too, under a hostile name of its own
-	cp "$STALLWATCH" "./$TRACER_COMM"
-	t_bg "./$TRACER_COMM" attach -p "$TGT" -o rec1.json 2>err1.txt
+	# the first tracer is stallwatch too (the binary, not t_run_ptrace's
+	# wrapper), under a hostile name of its own
+	cp "${SW_BACKEND_EXEC:-$STALLWATCH}" "./$TRACER_COMM"
+	t_bg "./$TRACER_COMM" attach --backend=ptrace -p "$TGT" -o rec1.json 2>err1.txt
 	local first=$BGPID
 	wait_for 'grep -q "^stallwatch: attached" err1.txt' 10 || {
 		show err1.txt
@@ -89,7 +90,8 @@ test_reload_error_line() {
 	no_raw_controls err.txt
 }
 
-t_run attach_lines test_attach_lines
+# t_run_ptrace: "already traced by" is ptrace's refusal (bpf watches a traced process)
+t_run_ptrace attach_lines test_attach_lines
 t_run dry_run_table test_dry_run_table
 t_run reload_error_line test_reload_error_line
 t_done

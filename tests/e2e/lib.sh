@@ -69,10 +69,14 @@ trap t__on_exit EXIT
 # (tests/helpers/backend_exec.c) that puts --backend=$SW_BACKEND right after
 # `run` and execs the binary (same pid; other subcommands pass through as
 # they are), so `sw run ...`, `"$STALLWATCH" run ...` and programs that exec
-# it (launcher, setpriv, sh -c) all honour it. With SW_BACKEND set, a script
-# that did not opt in, or not for that backend, prints one SKIP line and
-# exits 0. Inside a test, `needs_backend B...` skips it unless the backend in
-# use is one of B (without SW_BACKEND, or with auto: ptrace).
+# it (launcher, setpriv, sh -c) all honour it. Without SW_BACKEND, a script
+# that declares ptrace runs its run tests under ptrace (SW_BACKEND=ptrace):
+# auto means bpf where the kernel allows it, and tests/run.sh has a pass of
+# its own for bpf, so the plain pass is ptrace's (SW_BACKEND=auto: auto).
+# With SW_BACKEND set, a script that did not opt in, or not for that
+# backend, prints one SKIP line and exits 0. Inside a test, `needs_backend
+# B...` skips it unless the backend in use is one of B (auto: the one
+# stallwatch chooses here, bpf or ptrace).
 SW_BACKEND=${SW_BACKEND:-}
 t__backends_declared=0
 
@@ -94,7 +98,12 @@ t__backend_wrapper() {
 t_backends() {
 	local b
 	t__backends_declared=1
-	[ -n "$SW_BACKEND" ] || return 0
+	if [ -z "$SW_BACKEND" ]; then
+		for b in "$@"; do
+			[ "$b" = ptrace ] && SW_BACKEND=ptrace
+		done
+		[ -n "$SW_BACKEND" ] || return 0
+	fi
 	for b in "$@"; do
 		if [ "$b" = "$SW_BACKEND" ]; then
 			t__backend_wrapper
@@ -105,11 +114,59 @@ t_backends() {
 	exit 0
 }
 
+# t_run_ptrace NAME FUNC [ARG...]: t_run for a test whose expectations hold
+# only under ptrace (TracerPid of the target, ptrace stops, the seccomp
+# prefilter, EXITKILL, ptrace's refusals): its `run` and `attach` get
+# --backend=ptrace whatever the default is (auto: bpf where it loads), by
+# the backend_exec wrapper. In a pass for another backend it is skipped.
+t_run_ptrace() {
+	local saved_sw=$STALLWATCH saved_b=$SW_BACKEND saved_exec=${SW_BACKEND_EXEC:-}
+	local saved_declared=$t__backends_declared
+	if [ -n "$SW_BACKEND" ] && [ "$SW_BACKEND" != ptrace ]; then
+		[ -n "$T_ONLY" ] && ! [[ $1 =~ $T_ONLY ]] && return 0
+		t_skip "$1" "pinned to --backend=ptrace (this pass: $SW_BACKEND)"
+		return 0
+	fi
+	[ -x "$HELPERS/backend_exec" ] || {
+		t_fail "$1" "$HELPERS/backend_exec is missing (make helpers)"
+		return 0
+	}
+	mkdir -p "$T_TMP/pin" && chmod 755 "$T_TMP/pin" &&
+		ln -sf "$HELPERS/backend_exec" "$T_TMP/pin/stallwatch" || exit 1
+	SW_BACKEND_EXEC=${SW_BACKEND_EXEC:-$STALLWATCH}
+	STALLWATCH=$T_TMP/pin/stallwatch
+	SW_BACKEND=ptrace
+	SW_BACKEND_ATTACH=1
+	t__backends_declared=1
+	export STALLWATCH SW_BACKEND SW_BACKEND_EXEC SW_BACKEND_ATTACH
+	t_run "$@"
+	STALLWATCH=$saved_sw
+	SW_BACKEND=$saved_b
+	SW_BACKEND_EXEC=$saved_exec
+	t__backends_declared=$saved_declared
+	unset SW_BACKEND_ATTACH
+}
+
+# t__backend_used: the backend this run's `stallwatch run` uses; auto (or
+# none) is what stallwatch chooses here: bpf if it loads, else ptrace (the
+# notify fallback needs ptrace refused, which no plain run here is).
+t__backend_used() {
+	local bin=${SW_BACKEND_EXEC:-$STALLWATCH}
+	case ${SW_BACKEND:-auto} in
+	auto)
+		[ -n "${T__AUTO_BACKEND:-}" ] || {
+			T__AUTO_BACKEND=ptrace
+			"$bin" run --backend=bpf -e getppid -- true >/dev/null 2>&1 && T__AUTO_BACKEND=bpf
+		}
+		echo "$T__AUTO_BACKEND"
+		;;
+	*) echo "$SW_BACKEND" ;;
+	esac
+}
+
 # backend_is NAME: this run's `stallwatch run` uses backend NAME.
 backend_is() {
-	local used=${SW_BACKEND:-ptrace}
-	[ "$used" = auto ] && used=ptrace
-	[ "$used" = "$1" ]
+	[ "$(t__backend_used)" = "$1" ]
 }
 
 # expect_result FILE SELECT RET [ERRNO]: the selected record's syscall.ret
@@ -132,8 +189,8 @@ expect_result() {
 }
 
 needs_backend() {
-	local b used=${SW_BACKEND:-ptrace}
-	[ "$used" = auto ] && used=ptrace
+	local b used
+	used=$(t__backend_used)
 	for b in "$@"; do
 		[ "$b" = "$used" ] && return 0
 	done

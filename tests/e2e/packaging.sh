@@ -555,10 +555,12 @@ test_make_install() {
 	:
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: stallwatch@.service grants ptrace, not bpf: auto falls back there.
 t_run units_verify test_units_verify
 t_run units_settings test_units_settings
 t_run units_syscalls_scan test_units_syscalls_scan
-t_run units_syscalls_attach test_units_syscalls_attach
+t_run_ptrace units_syscalls_attach test_units_syscalls_attach
 t_run kubernetes test_kubernetes
 t_run pipelines test_pipelines
 t_run logrotate_debug test_logrotate_debug

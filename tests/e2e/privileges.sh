@@ -31,7 +31,8 @@ as_nobody() {
 	t_wait "$BGPID" 20
 }
 
-# Unprivileged: the filter needs no_new_privs, which the command inherits.
+# Unprivileged: the filter needs no_new_privs, which the command inherits;
+# auto falls back from bpf to ptrace with one line.
 test_unprivileged_nnp() {
 	command -v setpriv >/dev/null || skip "setpriv is missing"
 	need_root
@@ -49,6 +50,10 @@ test_unprivileged_nnp() {
 	expect_eq "$(status_field out.txt Uid)" 65534 "the command's uid"
 	expect_eq "$(status_field out.txt Seccomp)" 2 "the command's Seccomp"
 	expect_eq "$(status_field out.txt NoNewPrivs)" 1 "the command's NoNewPrivs (unprivileged)"
+	# auto: bpf needs privileges nobody lacks, so ptrace, said in one line
+	expect_eq "$(cat err.txt)" \
+		"stallwatch: bpf unavailable: cannot load the BPF programs (needs root, or CAP_BPF and CAP_PERFMON): Operation not permitted; using --backend=ptrace" \
+		"stderr (auto, unprivileged)"
 }
 
 # -u nobody (from root): uid, gid and groups are nobody's; the filter is
@@ -98,8 +103,9 @@ test_user_unknown() {
 	:
 }
 
-t_run root_no_nnp test_root_no_nnp
+# t_run_ptrace: the prefilter's Seccomp and no_new_privs are ptrace's (bpf loads no filter)
+t_run_ptrace root_no_nnp test_root_no_nnp
 t_run unprivileged_nnp test_unprivileged_nnp
-t_run user_nobody test_user_nobody
+t_run_ptrace user_nobody test_user_nobody
 t_run user_unknown test_user_unknown
 t_done

@@ -142,10 +142,13 @@ test_fifo_openat_path() {
 		"the stuck record's path"
 }
 
+# t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
+# ptrace's: the vfork note and close()'s fd path are read while the call is
+# stopped; under bpf, after it (the fd is gone).
 t_run cgroup test_cgroup
 t_run m0_no_stuck test_m0_no_stuck
 t_run stuck_slow_same_start test_stuck_slow_same_start
-t_run posix_spawn_note test_posix_spawn_note
+t_run_ptrace posix_spawn_note test_posix_spawn_note
 # close() takes its fd away: the path is read at entry and must reach the record.
 test_close_fd_path() {
 	sw run -m 0 -e close -o rec.json -- cat /etc/hostname >/dev/null 2>err.txt
@@ -157,5 +160,5 @@ test_close_fd_path() {
 
 t_run no_shebang test_no_shebang
 t_run fifo_openat_path test_fifo_openat_path
-t_run close_fd_path test_close_fd_path
+t_run_ptrace close_fd_path test_close_fd_path
 t_done

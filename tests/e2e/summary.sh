@@ -137,6 +137,8 @@ test_attach() {
 	:
 }
 
+# counts, threads and text_table hold under every backend: the kernel counts
+# every watched call under bpf.
 t_run counts test_counts
 t_run metrics_histogram test_metrics_histogram
 t_run threads test_threads

@@ -3,16 +3,18 @@
  * noptrace - run a program where ptrace(2) and bpf(2) fail with EPERM, as
  * in a container whose seccomp profile forbids them.
  *
- *   noptrace PROG [ARG...]
+ *   noptrace [--bpf-only] PROG [ARG...]
  *
  * Sets no_new_privs, loads a seccomp filter that answers every ptrace and
  * bpf call (native and i386) with EPERM and allows the rest, then execs
- * PROG (searched in PATH). The filter is inherited by PROG and everything
- * it starts and cannot be removed. Exits 125 if the filter cannot be
- * loaded, 127/126 if PROG cannot be run.
+ * PROG (searched in PATH). --bpf-only: bpf alone is refused, ptrace works
+ * (a container's default profile without CAP_BPF, in effect). The filter
+ * is inherited by PROG and everything it starts and cannot be removed.
+ * Exits 125 if the filter cannot be loaded, 127/126 if PROG cannot be run.
  */
 #include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -21,10 +23,16 @@
 int main(int argc, char **argv)
 {
 	scmp_filter_ctx ctx;
+	bool deny_ptrace = true;
 	int r;
 
+	if (argc > 1 && strcmp(argv[1], "--bpf-only") == 0) {
+		deny_ptrace = false;
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: noptrace PROG [ARG...]\n");
+		fprintf(stderr, "usage: noptrace [--bpf-only] PROG [ARG...]\n");
 		return 2;
 	}
 	/* a filter may be loaded without CAP_SYS_ADMIN once no_new_privs is set */
@@ -40,7 +48,7 @@ int main(int argc, char **argv)
 	r = seccomp_arch_add(ctx, SCMP_ARCH_X86);
 	if (r == -EEXIST)
 		r = 0;
-	if (r == 0)
+	if (r == 0 && deny_ptrace)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ptrace), 0);
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(bpf), 0);
