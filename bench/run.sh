@@ -8,14 +8,16 @@
 #
 # usage: bench/run.sh            (from anywhere; after `make`)
 # env:   REPS=12         reps; every rep runs every cell once (a new order each rep)
-#        MATRIX_BUDGET_S=400  after rep MIN_REPS, no further rep starts if it would end
+#        MATRIX_BUDGET_S=420  after rep MIN_REPS, no further rep starts if it would end
 #                        past this many seconds of matrix time (keeps `make bench`
 #                        under 10 minutes on a loaded machine)
 #        N_LIGHT=200000  calls per thread in cells where the loop's call never stops
 #        N_ENOENT_LIGHT=20000  the same for enoent (each call leaves a negative dentry,
 #                        pruned when the workload removes its private directory)
 #        N_HEAVY=2000    calls per thread in cells where every loop call stops
-#        MIN_REPS=6      the reps always done (the budget above is checked after them)
+#        MIN_REPS=4      the reps always done (the budget above is checked after them;
+#                        with the bpf cells a rep takes 60-70 s on a quiet machine and
+#                        about 100 s on a busy one, so 4-6 reps fit)
 #        HT_REPS=8       reps of the host-tax section
 #        LOAD_RUNS=15    runs of each backend in the load-cost section
 #        WARMUP_MS=150   in every cell each thread first runs its loop untimed
@@ -71,8 +73,8 @@ cd "$(dirname "$0")/.." || exit 1
 export LC_NUMERIC=C
 
 REPS=${REPS:-12}
-MATRIX_BUDGET_S=${MATRIX_BUDGET_S:-400}
-MIN_REPS=${MIN_REPS:-6}
+MATRIX_BUDGET_S=${MATRIX_BUDGET_S:-420}
+MIN_REPS=${MIN_REPS:-4}
 HT_REPS=${HT_REPS:-8}
 LOAD_RUNS=${LOAD_RUNS:-15}
 N_LIGHT=${N_LIGHT:-200000}
@@ -319,6 +321,8 @@ ready_us() {
 # stamped by a reader on a FIFO. Not a process substitution: that would be a
 # child of the tool, and a ptrace tracer's wait4(-1) waits for it as well.
 ATTACH_US=""
+BT_SLOW_EXITS=0
+REP_NOW=0
 attach_cell() { # tool calls mode iters threads out err
 	local tool=$1 calls=$2 mode=$3 iters=$4 thr=$5 out=$6 err=$7 wpid spid t0 stamper
 	local re='^stallwatch: attached ' readyf=$err.sw fifo=$TMPD/stamp.fifo
@@ -363,8 +367,17 @@ attach_cell() { # tool calls mode iters threads out err
 	kill -USR1 "$wpid"
 	wait "$wpid"
 	if [ "$tool" = bpftrace ]; then
-		# bpftrace runs until told
+		# bpftrace runs until told. It usually exits within 0.3 s; in a run
+		# on a busy host it once took 40-50 s, in D state: note where it is
+		# (its kernel stack) when it takes more than 3 s, and wait for it
 		kill -INT "$spid" 2>/dev/null
+		if ! wait_until "! kill -0 $spid 2>/dev/null" 3; then
+			BT_SLOW_EXITS=$((BT_SLOW_EXITS + 1))
+			{
+				echo "rep $REP_NOW $mode-$thr: bpftrace $spid still running 3 s after SIGINT; state $(awk '{ print $3 }' "/proc/$spid/stat" 2>/dev/null), wchan $(cat "/proc/$spid/wchan" 2>/dev/null)"
+				cat "/proc/$spid/stack" 2>/dev/null
+			} >>"$RES/logs/bpftrace-slow-exit.txt"
+		fi
 	else
 		# stallwatch ends by itself when its target exits; SIGTERM it if not
 		wait_until "! kill -0 $spid 2>/dev/null" 5 || kill -TERM "$spid" 2>/dev/null
@@ -379,7 +392,7 @@ CSV=$RES/raw.csv
 echo "rep,wl,tool,iters,calls,agg_ns,ns_per_call,thread_ns,floor_calls,floor_mean_ns,attach_us" >"$CSV"
 NFAIL=0
 run_cell() { # rep wl tool
-	local rep=$1 wl=$2 tool=$3 mode=${2%%:*} thr=${2##*:} calls pfx iters out err line
+	local rep=$1 wl=$2 tool=$3 mode=${2%%:*} thr=${2##*:} calls pfx iters out err line l
 	local agg npc tns fc fm
 	case $tool in *_1cpu) [ "$thr" = 1 ] || return 0 ;; esac
 	calls=$(calls_of "$mode")
@@ -394,12 +407,17 @@ run_cell() { # rep wl tool
 		# shellcheck disable=SC2086,SC2046
 		$pfx "$W" $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" </dev/null
 	fi
-	line=$(grep '^mode=' "$out" | tail -n 1)
-	agg=$(sed -n 's/.* agg_ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
-	npc=$(sed -n 's/.* ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
-	tns=$(sed -n 's/.* thread_ns_per_call=\([0-9,]*\).*/\1/p' <<<"$line" | tr , ';')
-	fc=$(sed -n 's/^floor: calls=\([0-9]*\).*/\1/p' "$err")
-	fm=$(sed -n 's/^floor: .* mean_ns=\([0-9]*\).*/\1/p' "$err")
+	# the last "mode=" line of the workload and the floor's "floor:" line, read
+	# without a fork: a dozen forks per cell were seconds per rep on a busy host
+	line="" agg="" npc="" tns="" fc="" fm=""
+	while IFS= read -r l; do [[ $l == mode=* ]] && line=$l; done <"$out"
+	[[ $line =~ \ agg_ns_per_call=([0-9]+) ]] && agg=${BASH_REMATCH[1]}
+	[[ $line =~ \ ns_per_call=([0-9]+) ]] && npc=${BASH_REMATCH[1]}
+	[[ $line =~ \ thread_ns_per_call=([0-9,]+) ]] && tns=${BASH_REMATCH[1]//,/;}
+	while IFS= read -r l; do
+		[[ $l =~ ^floor:\ calls=([0-9]+) ]] && fc=${BASH_REMATCH[1]}
+		[[ $l =~ ^floor:\ .*\ mean_ns=([0-9]+) ]] && fm=${BASH_REMATCH[1]}
+	done <"$err"
 	if [ -z "$agg" ]; then
 		NFAIL=$((NFAIL + 1))
 		say "FAILED: rep $rep $wl $tool (see $err)"
@@ -431,7 +449,9 @@ M_BUSY0=$(cpu_busy_ticks)
 M_OWN0=$(own_ticks)
 REP_OTHERS=""
 REP_LOADS=""
+rm -f "$RES/logs/bpftrace-slow-exit.txt"
 for ((rep = 1; rep <= REPS; rep++)); do
+	REP_NOW=$rep
 	b0=$(cpu_busy_ticks)
 	o0=$(own_ticks)
 	t0=$(date +%s%N)
@@ -738,6 +758,7 @@ if [ "$HAVE_BPF" = 1 ]; then
 	SLEEPER=$!
 	for ((rep = 1; rep <= HT_REPS; rep++)); do
 		RANDOM=$((100 + rep))
+		ht_conds=() ht_loops=()
 		shuffle ht_conds "${HT_COND_ARR[@]}"
 		for c in "${ht_conds[@]}"; do
 			sleep 0.1
@@ -761,7 +782,10 @@ if [ "$HAVE_BPF" = 1 ]; then
 			vals=()
 			for l in "${ht_loops[@]}"; do
 				case $l in
-				getppid) v=$("$W" $(warmup_opt) getppid "$N_LIGHT" 1 </dev/null | field agg_ns_per_call) ;;
+				getppid)
+					# shellcheck disable=SC2046
+					v=$("$W" $(warmup_opt) getppid "$N_LIGHT" 1 </dev/null | field agg_ns_per_call)
+					;;
 				pipe) v=$(taskset -c 0 perf bench sched pipe -l 20000 2>/dev/null |
 					awk '/usecs\/op/ { printf "%d", $1 * 1000 }') ;;
 				esac
@@ -807,6 +831,7 @@ read -r -a LOAD_ARR <<<"$LOAD_BACKENDS"
 say "load cost: $LOAD_RUNS runs of stallwatch run --backend={${LOAD_BACKENDS// /,}} -- true"
 for ((i = 1; i <= LOAD_RUNS; i++)); do
 	RANDOM=$((200 + i))
+	load_order=()
 	shuffle load_order "${LOAD_ARR[@]}"
 	for b in "${load_order[@]}"; do
 		t0=$EPOCHREALTIME
@@ -1121,7 +1146,7 @@ declare -A VERDICT
 	echo "Records written by the watched stallwatch cells of the matrix at the default 10 ms: run $REC_RUN$(rec_summary "$RES/sw_run.rec"),"
 	echo "attach $REC_ATT$(rec_summary "$RES/sw_attach.rec")$([ "$REC_ATT" != 0 ] && echo " (attach stops on every call; these calls took ≥ 10 ms between their stops on a shared machine)"),"
 	echo "notify $REC_NOT$(rec_summary "$RES/sw_notify.rec"),"
-	echo "bpf run $REC_BPF$(rec_summary "$RES/sw_bpf.rec"), bpf attach $REC_BPF_ATT$(rec_summary "$RES/sw_bpf_attach.rec"); the bpftrace one-liner printed $REC_BT lines over 10 ms."
+	echo "bpf run $REC_BPF$(rec_summary "$RES/sw_bpf.rec"), bpf attach $REC_BPF_ATT$(rec_summary "$RES/sw_bpf_attach.rec"); the bpftrace one-liner printed $REC_BT lines over 10 ms$([ "$BT_SLOW_EXITS" != 0 ] && echo "; in $BT_SLOW_EXITS of its cells bpftrace took more than 3 s to exit after SIGINT (kernel stacks in build/bench/results/logs/bpftrace-slow-exit.txt)")."
 	echo
 	echo "In-kernel cost in ns per call, 1 thread (difference of the medians to untraced): $(for m in $MODES; do
 		awk -F, -v m="$m:1" '$1 == m { v[$2] = $4 }
