@@ -16,8 +16,8 @@
 #                        pruned when the workload removes its private directory)
 #        N_HEAVY=2000    calls per thread in cells where every loop call stops
 #        MIN_REPS=4      the reps always done (the budget above is checked after them;
-#                        with the bpf cells a rep takes 60-70 s on a quiet machine and
-#                        about 100 s on a busy one, so 4-6 reps fit)
+#                        with the bpf cells a rep took about 100 s on a busy machine
+#                        here, so that 4 reps fit in the 10 minutes)
 #        HT_REPS=8       reps of the host-tax section
 #        LOAD_RUNS=15    runs of each backend in the load-cost section
 #        WARMUP_MS=150   in every cell each thread first runs its loop untimed
