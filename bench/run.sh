@@ -15,9 +15,9 @@
 #        N_ENOENT_LIGHT=20000  the same for enoent (each call leaves a negative dentry,
 #                        pruned when the workload removes its private directory)
 #        N_HEAVY=2000    calls per thread in cells where every loop call stops
-#        MIN_REPS=4      the reps always done (the budget above is checked after them;
-#                        with the bpf cells a rep took about 100 s on a busy machine
-#                        here, so that 4 reps fit in the 10 minutes)
+#        MIN_REPS=3      the reps always done (the budget above is checked after them;
+#                        with the bpf cells a rep took 100-150 s on a busy machine
+#                        here, so that 3 reps fit in the 10 minutes)
 #        HT_REPS=8       reps of the host-tax section
 #        LOAD_RUNS=15    runs of each backend in the load-cost section
 #        WARMUP_MS=150   in every cell each thread first runs its loop untimed
@@ -74,7 +74,7 @@ export LC_NUMERIC=C
 
 REPS=${REPS:-12}
 MATRIX_BUDGET_S=${MATRIX_BUDGET_S:-420}
-MIN_REPS=${MIN_REPS:-4}
+MIN_REPS=${MIN_REPS:-3}
 HT_REPS=${HT_REPS:-8}
 LOAD_RUNS=${LOAD_RUNS:-15}
 N_LIGHT=${N_LIGHT:-200000}
@@ -367,16 +367,18 @@ attach_cell() { # tool calls mode iters threads out err
 	kill -USR1 "$wpid"
 	wait "$wpid"
 	if [ "$tool" = bpftrace ]; then
-		# bpftrace runs until told. It usually exits within 0.3 s; in a run
-		# on a busy host it once took 40-50 s, in D state: note where it is
-		# (its kernel stack) when it takes more than 3 s, and wait for it
+		# bpftrace runs until told. It usually exits within 0.3 s after
+		# SIGINT; on a busy host it sometimes took 20-50 s, asleep in its
+		# epoll_wait or in D state. After 3 s: note where it is (its kernel
+		# stack) and SIGKILL it; its programs go with its file descriptors.
 		kill -INT "$spid" 2>/dev/null
 		if ! wait_until "! kill -0 $spid 2>/dev/null" 3; then
 			BT_SLOW_EXITS=$((BT_SLOW_EXITS + 1))
 			{
-				echo "rep $REP_NOW $mode-$thr: bpftrace $spid still running 3 s after SIGINT; state $(awk '{ print $3 }' "/proc/$spid/stat" 2>/dev/null), wchan $(cat "/proc/$spid/wchan" 2>/dev/null)"
+				echo "rep $REP_NOW $mode-$thr: bpftrace $spid still running 3 s after SIGINT; state $(awk '{ print $3 }' "/proc/$spid/stat" 2>/dev/null), wchan $(cat "/proc/$spid/wchan" 2>/dev/null); SIGKILL"
 				cat "/proc/$spid/stack" 2>/dev/null
 			} >>"$RES/logs/bpftrace-slow-exit.txt"
+			kill -KILL "$spid" 2>/dev/null
 		fi
 	else
 		# stallwatch ends by itself when its target exits; SIGTERM it if not
@@ -1146,7 +1148,7 @@ declare -A VERDICT
 	echo "Records written by the watched stallwatch cells of the matrix at the default 10 ms: run $REC_RUN$(rec_summary "$RES/sw_run.rec"),"
 	echo "attach $REC_ATT$(rec_summary "$RES/sw_attach.rec")$([ "$REC_ATT" != 0 ] && echo " (attach stops on every call; these calls took ≥ 10 ms between their stops on a shared machine)"),"
 	echo "notify $REC_NOT$(rec_summary "$RES/sw_notify.rec"),"
-	echo "bpf run $REC_BPF$(rec_summary "$RES/sw_bpf.rec"), bpf attach $REC_BPF_ATT$(rec_summary "$RES/sw_bpf_attach.rec"); the bpftrace one-liner printed $REC_BT lines over 10 ms$([ "$BT_SLOW_EXITS" != 0 ] && echo "; in $BT_SLOW_EXITS of its cells bpftrace took more than 3 s to exit after SIGINT (kernel stacks in build/bench/results/logs/bpftrace-slow-exit.txt)")."
+	echo "bpf run $REC_BPF$(rec_summary "$RES/sw_bpf.rec"), bpf attach $REC_BPF_ATT$(rec_summary "$RES/sw_bpf_attach.rec"); the bpftrace one-liner printed $REC_BT lines over 10 ms$([ "$BT_SLOW_EXITS" != 0 ] && echo "; in $BT_SLOW_EXITS of its cells bpftrace had not exited 3 s after SIGINT and was killed (where it was: build/bench/results/logs/bpftrace-slow-exit.txt)")."
 	echo
 	echo "In-kernel cost in ns per call, 1 thread (difference of the medians to untraced): $(for m in $MODES; do
 		awk -F, -v m="$m:1" '$1 == m { v[$2] = $4 }
