@@ -10,7 +10,7 @@
 #                     systemd units, logrotate file; not stripped); make uninstall
 #   make check-format / make cppcheck
 #   make bench        the full benchmark (bench/run.sh, < 10 min; rewrites doc/performance.md)
-#   make bench-quick  getppid only, 4 tools (bench/quick.sh, seconds)
+#   make bench-quick  getppid only, 5 tools, bpf among them (bench/quick.sh, seconds)
 #   make fuzz         libFuzzer + ASan/UBSan on the policy loader (clang), FUZZ_SECONDS=60
 #   make fuzz-replay  build and run the fuzz corpus replay (no clang; also a unit test)
 #

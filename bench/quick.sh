@@ -2,8 +2,10 @@
 # bench/quick.sh - a quick side-by-side of the per-watched-call cost:
 # untraced, our minimal seccomp+ptrace loop (the floor; `floor -p` waits
 # through poll()+signalfd instead of a blocking wait4(), to show that path's
-# cost), stallwatch run, and strace -f --seccomp-bpf, on getppid in 1 and 2
-# threads. Median of REPS; the rows run interleaved within each rep.
+# cost), stallwatch run, stallwatch run --backend=bpf (timed in the kernel,
+# nothing stops; 25 times the calls, like untraced, and left out when the bpf
+# backend cannot load here), and strace -f --seccomp-bpf, on getppid in 1 and
+# 2 threads. Median of REPS; the rows run interleaved within each rep.
 # The full benchmark (perf trace, ENOENT workload, profiles) is its own issue.
 # usage: bench/quick.sh [REPS] [N]   (from the repo root, after `make`)
 set -u
@@ -21,15 +23,19 @@ declare -A cmd=(
 	[floor]="$B/floor"
 	[floor_poll]="$B/floor -p"
 	[stallwatch]="./stallwatch run -e getppid -m 10ms --"
+	[stallwatch_bpf]="./stallwatch run --backend=bpf -e getppid -m 10ms --"
 	[strace]="strace -f -qq -o /dev/null --seccomp-bpf -e trace=getppid"
 )
 order=(untraced floor floor_poll stallwatch strace)
+if ./stallwatch run --backend=bpf -e getppid -- true >/dev/null 2>&1; then
+	order=(untraced floor floor_poll stallwatch stallwatch_bpf strace)
+fi
 declare -A res
 for t in 1 2; do
 	for _ in $(seq "$REPS"); do
 		for tool in "${order[@]}"; do
 			n=$N
-			[ "$tool" = untraced ] && n=$((N * 25))
+			case $tool in untraced | stallwatch_bpf) n=$((N * 25)) ;; esac
 			out=$(${cmd[$tool]} $B/loop "$n" "$t" 2>/dev/null)
 			v=$(sed -n 's/.*agg_ns_per_call=\([0-9]*\).*/\1/p' <<<"$out")
 			res[$tool,$t]+="$v "

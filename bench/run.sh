@@ -8,13 +8,18 @@
 #
 # usage: bench/run.sh            (from anywhere; after `make`)
 # env:   REPS=12         reps; every rep runs every cell once (a new order each rep)
-#        MATRIX_BUDGET_S=420  after rep 10, no further rep starts if it would end
+#        MATRIX_BUDGET_S=420  after rep MIN_REPS, no further rep starts if it would end
 #                        past this many seconds of matrix time (keeps `make bench`
 #                        under 10 minutes on a loaded machine)
 #        N_LIGHT=200000  calls per thread in cells where the loop's call never stops
 #        N_ENOENT_LIGHT=20000  the same for enoent (each call leaves a negative dentry,
 #                        pruned when the workload removes its private directory)
 #        N_HEAVY=2000    calls per thread in cells where every loop call stops
+#        MIN_REPS=3      the reps always done (the budget above is checked after them;
+#                        with the bpf cells a rep took 100-150 s on a busy machine
+#                        here, so that 3 reps fit in the 10 minutes)
+#        HT_REPS=8       reps of the host-tax section
+#        LOAD_RUNS=15    runs of each backend in the load-cost section
 #        WARMUP_MS=150   in every cell each thread first runs its loop untimed
 #                        this long (workload -u): the first 10-40 ms of a traced
 #                        loop are a start-up placement that does not last
@@ -48,11 +53,30 @@
 #   sw_notify_unwatched_1cpu: the same under `taskset -c 0`, 1 thread only:
 #                 tracer and workload share one CPU, so no stop needs a cross-CPU wake-up
 #                 (the scheduler's placement is the largest noise in the unpinned cells)
+#   sw_bpf        ./stallwatch run --backend=bpf --no-default-policy -e CALLS -m 10ms -o FILE --
+#                 (calls timed in the kernel, nothing stops)
+#   sw_bpf_unwatched  ./stallwatch run --backend=bpf --no-default-policy -e nanosleep --
+#   sw_bpf_attach, sw_bpf_attach_unwatched  as sw_attach, with --backend=bpf (and -e
+#                 nanosleep for the unwatched one)
+#   bpftrace      as sw_attach, with the bpftrace one-liner of BPFTRACE_PROG below (the
+#                 same job in the kernel: raw_syscalls enter -> exit of one pid, printf
+#                 over 10 ms) instead of stallwatch; SIGINT after the workload exits
+# Sections outside the matrix (after it): the host tax (an unwatched getppid loop
+# and a pinned pipe ping-pong while stallwatch --backend=bpf or the bpftrace
+# one-liner watches another process, against nothing attached; HT_REPS reps),
+# attach latency (from the matrix's attach cells: start of `stallwatch attach`
+# to its "attached" line), the load cost per start (`stallwatch run --backend=bpf
+# -- true` against --backend=ptrace, LOAD_RUNS each) and the 200 ms sleep under bpf.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+# a decimal point in $EPOCHREALTIME and in awk's numbers, whatever the locale
+export LC_NUMERIC=C
 
 REPS=${REPS:-12}
 MATRIX_BUDGET_S=${MATRIX_BUDGET_S:-420}
+MIN_REPS=${MIN_REPS:-3}
+HT_REPS=${HT_REPS:-8}
+LOAD_RUNS=${LOAD_RUNS:-15}
 N_LIGHT=${N_LIGHT:-200000}
 N_ENOENT_LIGHT=${N_ENOENT_LIGHT:-20000}
 N_HEAVY=${N_HEAVY:-2000}
@@ -86,6 +110,7 @@ cc -O2 -Wall -Wextra -D_GNU_SOURCE tests/helpers/slowcalls.c -o "$SLOWCALLS" || 
 TMPD=$(mktemp -d /tmp/sw-bench.XXXXXX) || exit 1
 export TMPDIR=$TMPD
 HOGS=""
+SLEEPER=""
 CG_PARENT=""
 CG_MADE=0
 stop_hogs() {
@@ -108,6 +133,7 @@ cleanup() {
 	# workload arriving early removed TMPD under the running matrix).
 	[ "$BASHPID" = "$$" ] || return 0
 	stop_hogs
+	[ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
 	cg_remove
 	rm -rf "$TMPD"
 }
@@ -162,6 +188,42 @@ if command -v perf >/dev/null; then
 	fi
 fi
 
+# stallwatch's bpf backend: a short run that must see and time the calls
+HAVE_BPF=0
+BPF_WHY=""
+if "$SW" run --backend=bpf --no-default-policy -e getppid -m 0 -o "$TMPD/bpf.rec" -- "$W" getppid 20 1 \
+	>/dev/null 2>"$TMPD/bpf.err" && [ "$(grep -c '"backend":"bpf"' "$TMPD/bpf.rec")" -ge 20 ]; then
+	HAVE_BPF=1
+else
+	BPF_WHY="stallwatch run --backend=bpf failed or recorded fewer than 20 of 20 calls: $(head -c 200 "$TMPD/bpf.err")"
+fi
+# The bpftrace peer: the in-kernel job of the bpf backend as a one-liner. $1 the
+# pid, $2 the threshold in ns; BEGIN fires once every probe is attached (bpftrace
+# triggers it after attaching them), so its line says the probes are live.
+BPFTRACE_PROG='BEGIN { printf("ready\n"); }
+tracepoint:raw_syscalls:sys_enter /pid == $1/ { @s[tid] = nsecs; }
+tracepoint:raw_syscalls:sys_exit /@s[tid]/ { $d = nsecs - @s[tid]; if ($d > $2) { printf("slow tid=%d nr=%d ns=%d\n", tid, args->id, $d); } delete(@s[tid]); }'
+HAVE_BPFTRACE=0
+BPFTRACE_WHY="bpftrace not installed"
+if command -v bpftrace >/dev/null; then
+	# a 200 ms sleep, the one call over 100 ms that it must print
+	"$W" -w sleep 200 >"$TMPD/bt.w" &
+	bt_w=$!
+	bpftrace -q -e "$BPFTRACE_PROG" "$bt_w" 100000000 >"$TMPD/bt.out" 2>"$TMPD/bt.err" &
+	bt_p=$!
+	for i in $(seq 200); do grep -q '^ready$' "$TMPD/bt.out" 2>/dev/null && break; sleep 0.05; done
+	kill -USR1 "$bt_w" 2>/dev/null
+	wait "$bt_w"
+	kill -INT "$bt_p" 2>/dev/null
+	wait "$bt_p"
+	if grep -q '^slow tid=.* nr=35 ' "$TMPD/bt.out"; then
+		HAVE_BPFTRACE=1
+		BPFTRACE_WHY=""
+	else
+		BPFTRACE_WHY="the bpftrace one-liner did not report a 200 ms nanosleep: $(grep -v RLIMIT_MEMLOCK "$TMPD/bt.err" | head -c 200)"
+	fi
+fi
+
 # ---------- the matrix ----------
 MODES="getppid read openclose enoent"
 WLS="getppid:1 getppid:2 read:1 read:2 openclose:1 openclose:2 enoent:1 enoent:2"
@@ -169,6 +231,8 @@ TOOLS="untraced seccomp filter_only sw_unwatched floor sw_run sw_attach floor_ag
 TOOLS="$TOOLS sw_notify sw_notify_unwatched sw_notify_nosync seccomp_1cpu sw_notify_1cpu sw_notify_unwatched_1cpu"
 [ "$HAVE_STRACE" = 1 ] && TOOLS="$TOOLS strace strace_bpf strace_bpf_1cpu"
 [ "$HAVE_PERF" = 1 ] && TOOLS="$TOOLS perf_trace"
+[ "$HAVE_BPF" = 1 ] && TOOLS="$TOOLS sw_bpf sw_bpf_unwatched sw_bpf_attach sw_bpf_attach_unwatched"
+[ "$HAVE_BPFTRACE" = 1 ] && TOOLS="$TOOLS bpftrace"
 read -r -a TOOL_ARR <<<"$TOOLS"
 read -r -a WL_ARR <<<"$WLS"
 
@@ -181,7 +245,15 @@ calls_of() {
 	esac
 }
 per_iter() { if [ "$1" = openclose ]; then echo 2; else echo 1; fi; }
-is_light() { case ${1%_1cpu} in untraced | seccomp | filter_only | sw_unwatched | sw_notify_unwatched) return 0 ;; esac; return 1; }
+# the cells whose loop call never stops (the bpf ones time it in the kernel)
+is_light() {
+	case ${1%_1cpu} in
+	untraced | seccomp | filter_only | sw_unwatched | sw_notify_unwatched | sw_bpf* | bpftrace) return 0 ;;
+	esac
+	return 1
+}
+# the cells that start the workload first and attach to it (attach_cell)
+is_attach() { case $1 in sw_attach | sw_bpf_attach | sw_bpf_attach_unwatched | bpftrace) return 0 ;; esac; return 1; }
 # workload options of every cell: the warm-up (the same for all, so that
 # every cell measures the placement its tracer and threads keep)
 warmup_opt() { echo "-u $WARMUP_MS"; }
@@ -205,6 +277,11 @@ prefix() { # tool calls
 	floor_again) prefix floor "$2" ;;
 	sw_run_nospin) echo "env STALLWATCH_NO_SPIN=1 $(prefix sw_run "$2")" ;;
 	sw_attach) echo "$SW attach --no-default-policy -e $2 -o $TMPD/sw_attach.rec -p PID" ;;
+	sw_bpf) echo "$SW run --backend=bpf --no-default-policy -e $2 -m 10ms -o $TMPD/sw_bpf.rec --" ;;
+	sw_bpf_unwatched) echo "$SW run --backend=bpf --no-default-policy -e nanosleep --" ;;
+	sw_bpf_attach) echo "$SW attach --backend=bpf --no-default-policy -e $2 -o $TMPD/sw_bpf_attach.rec -p PID" ;;
+	sw_bpf_attach_unwatched) echo "$SW attach --backend=bpf --no-default-policy -e nanosleep -p PID" ;;
+	bpftrace) echo "bpftrace -q -e PROG PID 10000000" ;;
 	sw_notify) echo "$SW run --backend=notify --no-default-policy -e $2 -m 10ms -o $TMPD/sw_notify.rec --" ;;
 	sw_notify_unwatched) echo "$SW run --backend=notify --no-default-policy -e nanosleep --" ;;
 	sw_notify_nosync) echo "env STALLWATCH_NO_SYNC_WAKEUP=1 $(prefix sw_notify "$2")" ;;
@@ -226,12 +303,32 @@ wait_until() {
 	return 0
 }
 
-# stallwatch attach: the workload waits for SIGUSR1 with its threads created;
-# attach, wait for "attached", send SIGUSR1; the workload's own numbers count.
-attach_cell() { # calls mode iters threads out err
-	local calls=$1 mode=$2 iters=$3 thr=$4 out=$5 err=$6 wpid spid
+# every line of stdin with the time it arrived: "EPOCHREALTIME LINE"
+stamp_lines() {
+	local l
+	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done
+}
+# microseconds from $1 (an EPOCHREALTIME) to the stamp of the first line of
+# file $3 that matches $2
+ready_us() {
+	awk -v t0="$1" -v re="$2" '{ t = $1; sub(/^[^ ]* /, "") } $0 ~ re { printf "%d", (t - t0) * 1e6; exit }' "$3"
+}
+
+# The attach cells (is_attach): the workload waits for SIGUSR1 with its
+# threads created; start the tool, wait for its ready line ("attached" of
+# stallwatch, "ready" of the bpftrace one-liner's BEGIN), send SIGUSR1; the
+# workload's own numbers count. ATTACH_US: start of the tool to its ready line,
+# stamped by a reader on a FIFO. Not a process substitution: that would be a
+# child of the tool, and a ptrace tracer's wait4(-1) waits for it as well.
+ATTACH_US=""
+BT_SLOW_EXITS=0
+REP_NOW=0
+attach_cell() { # tool calls mode iters threads out err
+	local tool=$1 calls=$2 mode=$3 iters=$4 thr=$5 out=$6 err=$7 wpid spid t0 stamper
+	local re='^stallwatch: attached ' readyf=$err.sw fifo=$TMPD/stamp.fifo
+	ATTACH_US=""
 	# the files of the last rep must not answer the waits below
-	rm -f "$out" "$err.sw"
+	rm -f "$out" "$err.sw" "$err.sw.out" "$fifo"
 	# shellcheck disable=SC2046
 	"$W" -w $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" &
 	wpid=$!
@@ -240,55 +337,96 @@ attach_cell() { # calls mode iters threads out err
 		wait "$wpid" 2>/dev/null
 		return 1
 	fi
-	"$SW" attach --no-default-policy -e "$calls" -o "$TMPD/sw_attach.rec" -p "$wpid" \
-		2>"$err.sw" &
+	[ "$tool" = bpftrace ] && re='^ready$' readyf=$err.sw.out
+	mkfifo "$fifo" || return 1
+	stamp_lines <"$fifo" >"$readyf" &
+	stamper=$!
+	t0=$EPOCHREALTIME
+	case $tool in
+	sw_attach)
+		"$SW" attach --no-default-policy -e "$calls" -o "$TMPD/sw_attach.rec" -p "$wpid" 2>"$fifo" &
+		;;
+	sw_bpf_attach)
+		"$SW" attach --backend=bpf --no-default-policy -e "$calls" -o "$TMPD/sw_bpf_attach.rec" \
+			-p "$wpid" 2>"$fifo" &
+		;;
+	sw_bpf_attach_unwatched)
+		"$SW" attach --backend=bpf --no-default-policy -e nanosleep -p "$wpid" 2>"$fifo" &
+		;;
+	bpftrace)
+		bpftrace -q -e "$BPFTRACE_PROG" "$wpid" 10000000 >"$fifo" 2>"$err.sw" &
+		;;
+	esac
 	spid=$!
-	if ! wait_until "grep -q 'attached' '$err.sw' 2>/dev/null" 10; then
-		kill "$spid" 2>/dev/null
-		wait "$spid" 2>/dev/null
-		kill "$wpid" 2>/dev/null
-		wait "$wpid" 2>/dev/null
+	if ! wait_until "[ -n \"\$(ready_us '$t0' '$re' '$readyf' 2>/dev/null)\" ]" 20; then
+		kill "$spid" "$wpid" "$stamper" 2>/dev/null
+		wait "$spid" "$wpid" "$stamper" 2>/dev/null
 		return 1
 	fi
+	ATTACH_US=$(ready_us "$t0" "$re" "$readyf")
 	kill -USR1 "$wpid"
 	wait "$wpid"
-	# stallwatch ends by itself when its target exits; SIGTERM it if not
-	wait_until "! kill -0 $spid 2>/dev/null" 5 || kill -TERM "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
+	if [ "$tool" = bpftrace ]; then
+		# bpftrace runs until told. It usually exits within 0.3 s after
+		# SIGINT; on a busy host it sometimes took 20-50 s, asleep in its
+		# epoll_wait or in D state. After 3 s: note where it is (its kernel
+		# stack) and SIGKILL it; its programs go with its file descriptors.
+		kill -INT "$spid" 2>/dev/null
+		if ! wait_until "! kill -0 $spid 2>/dev/null" 3; then
+			BT_SLOW_EXITS=$((BT_SLOW_EXITS + 1))
+			{
+				echo "rep $REP_NOW $mode-$thr: bpftrace $spid still running 3 s after SIGINT; state $(awk '{ print $3 }' "/proc/$spid/stat" 2>/dev/null), wchan $(cat "/proc/$spid/wchan" 2>/dev/null); SIGKILL"
+				cat "/proc/$spid/stack" 2>/dev/null
+			} >>"$RES/logs/bpftrace-slow-exit.txt"
+			kill -KILL "$spid" 2>/dev/null
+		fi
+	else
+		# stallwatch ends by itself when its target exits; SIGTERM it if not
+		wait_until "! kill -0 $spid 2>/dev/null" 5 || kill -TERM "$spid" 2>/dev/null
+	fi
+	wait "$spid" "$stamper" 2>/dev/null
+	# the one-liner's lines over 10 ms, kept for the count
+	[ "$tool" = bpftrace ] && grep ' slow tid=' "$readyf" >>"$TMPD/bpftrace.slow"
 	return 0
 }
 
 CSV=$RES/raw.csv
-echo "rep,wl,tool,iters,calls,agg_ns,ns_per_call,thread_ns,floor_calls,floor_mean_ns" >"$CSV"
+echo "rep,wl,tool,iters,calls,agg_ns,ns_per_call,thread_ns,floor_calls,floor_mean_ns,attach_us" >"$CSV"
 NFAIL=0
 run_cell() { # rep wl tool
-	local rep=$1 wl=$2 tool=$3 mode=${2%%:*} thr=${2##*:} calls pfx iters out err line
+	local rep=$1 wl=$2 tool=$3 mode=${2%%:*} thr=${2##*:} calls pfx iters out err line l
 	local agg npc tns fc fm
 	case $tool in *_1cpu) [ "$thr" = 1 ] || return 0 ;; esac
 	calls=$(calls_of "$mode")
 	iters=$(($(calls_per_thread "$tool" "$mode") / $(per_iter "$mode")))
 	out=$RES/logs/$mode-$thr-$tool.out
 	err=$RES/logs/$mode-$thr-$tool.err
-	if [ "$tool" = sw_attach ]; then
-		attach_cell "$calls" "$mode" "$iters" "$thr" "$out" "$err"
+	ATTACH_US=""
+	if is_attach "$tool"; then
+		attach_cell "$tool" "$calls" "$mode" "$iters" "$thr" "$out" "$err"
 	else
 		pfx=$(prefix "$tool" "$calls")
 		# shellcheck disable=SC2086,SC2046
 		$pfx "$W" $(warmup_opt) "$mode" "$iters" "$thr" >"$out" 2>"$err" </dev/null
 	fi
-	line=$(grep '^mode=' "$out" | tail -n 1)
-	agg=$(sed -n 's/.* agg_ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
-	npc=$(sed -n 's/.* ns_per_call=\([0-9]*\).*/\1/p' <<<"$line")
-	tns=$(sed -n 's/.* thread_ns_per_call=\([0-9,]*\).*/\1/p' <<<"$line" | tr , ';')
-	fc=$(sed -n 's/^floor: calls=\([0-9]*\).*/\1/p' "$err")
-	fm=$(sed -n 's/^floor: .* mean_ns=\([0-9]*\).*/\1/p' "$err")
+	# the last "mode=" line of the workload and the floor's "floor:" line, read
+	# without a fork: a dozen forks per cell were seconds per rep on a busy host
+	line="" agg="" npc="" tns="" fc="" fm=""
+	while IFS= read -r l; do [[ $l == mode=* ]] && line=$l; done <"$out"
+	[[ $line =~ \ agg_ns_per_call=([0-9]+) ]] && agg=${BASH_REMATCH[1]}
+	[[ $line =~ \ ns_per_call=([0-9]+) ]] && npc=${BASH_REMATCH[1]}
+	[[ $line =~ \ thread_ns_per_call=([0-9,]+) ]] && tns=${BASH_REMATCH[1]//,/;}
+	while IFS= read -r l; do
+		[[ $l =~ ^floor:\ calls=([0-9]+) ]] && fc=${BASH_REMATCH[1]}
+		[[ $l =~ ^floor:\ .*\ mean_ns=([0-9]+) ]] && fm=${BASH_REMATCH[1]}
+	done <"$err"
 	if [ -z "$agg" ]; then
 		NFAIL=$((NFAIL + 1))
 		say "FAILED: rep $rep $wl $tool (see $err)"
 		cp "$err" "$RES/logs/failed-$rep-$mode-$thr-$tool.err" 2>/dev/null
 		return
 	fi
-	echo "$rep,$wl,$tool,$iters,$((iters * $(per_iter "$mode") * thr)),$agg,$npc,$tns,$fc,$fm" >>"$CSV"
+	echo "$rep,$wl,$tool,$iters,$((iters * $(per_iter "$mode") * thr)),$agg,$npc,$tns,$fc,$fm,$ATTACH_US" >>"$CSV"
 }
 
 # shuffle NAME ITEM...: the array NAME gets the items in a random order
@@ -313,7 +451,9 @@ M_BUSY0=$(cpu_busy_ticks)
 M_OWN0=$(own_ticks)
 REP_OTHERS=""
 REP_LOADS=""
+rm -f "$RES/logs/bpftrace-slow-exit.txt"
 for ((rep = 1; rep <= REPS; rep++)); do
+	REP_NOW=$rep
 	b0=$(cpu_busy_ticks)
 	o0=$(own_ticks)
 	t0=$(date +%s%N)
@@ -340,7 +480,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	REP_OTHERS="$REP_OTHERS $others"
 	say "rep $rep/$REPS done in $(((t1 - t0) / 1000000)) ms; load average $load; other processes ~${others}% of the CPUs"
 	el=$(($(date +%s) - M_START))
-	if [ "$rep" -ge 10 ] && [ "$rep" -lt "$REPS" ] && [ $((el + el / rep)) -gt "$MATRIX_BUDGET_S" ]; then
+	if [ "$rep" -ge "$MIN_REPS" ] && [ "$rep" -lt "$REPS" ] && [ $((el + el / rep)) -gt "$MATRIX_BUDGET_S" ]; then
 		say "time budget: stopping after $rep reps"
 		break
 	fi
@@ -353,11 +493,19 @@ M_OTHERS=$(awk -v b="$(($(cpu_busy_ticks) - M_BUSY0))" -v o="$(($(own_ticks) - M
 REC_RUN=0
 REC_ATT=0
 REC_NOT=0
+REC_BPF=0
+REC_BPF_ATT=0
 [ -f "$TMPD/sw_run.rec" ] && REC_RUN=$(wc -l <"$TMPD/sw_run.rec")
 [ -f "$TMPD/sw_attach.rec" ] && REC_ATT=$(wc -l <"$TMPD/sw_attach.rec")
 [ -f "$TMPD/sw_notify.rec" ] && REC_NOT=$(wc -l <"$TMPD/sw_notify.rec")
-rm -f "$RES/sw_run.rec" "$RES/sw_attach.rec" "$RES/sw_notify.rec"
-cp "$TMPD/sw_run.rec" "$TMPD/sw_attach.rec" "$TMPD/sw_notify.rec" "$RES/" 2>/dev/null
+[ -f "$TMPD/sw_bpf.rec" ] && REC_BPF=$(wc -l <"$TMPD/sw_bpf.rec")
+[ -f "$TMPD/sw_bpf_attach.rec" ] && REC_BPF_ATT=$(wc -l <"$TMPD/sw_bpf_attach.rec")
+# the bpftrace one-liner's lines over 10 ms, all its cells of the matrix
+REC_BT=0
+[ -f "$TMPD/bpftrace.slow" ] && REC_BT=$(wc -l <"$TMPD/bpftrace.slow")
+rm -f "$RES/sw_run.rec" "$RES/sw_attach.rec" "$RES/sw_notify.rec" "$RES/sw_bpf.rec" "$RES/sw_bpf_attach.rec"
+cp "$TMPD/sw_run.rec" "$TMPD/sw_attach.rec" "$TMPD/sw_notify.rec" "$TMPD/sw_bpf.rec" "$TMPD/sw_bpf_attach.rec" \
+	"$RES/" 2>/dev/null
 # " (getppid 2, read 1; 1 partial; longest 12.3 ms)" for a record file
 rec_summary() {
 	[ -s "$1" ] || return 0
@@ -412,6 +560,24 @@ for i in 1 2 3; do
 			(e1 <= 5 && e1 >= -5 && e2 <= 5 && e2 >= -5) ? "MET" : "NOT MET" }')
 	case $row in *"NOT MET"*) SLEEP_OK=0 ;; esac
 	SLEEP_ROWS="$SLEEP_ROWS$row"$'\n'
+done
+# the same under the bpf backend, against a tighter target: ±1 %
+SLEEP_BPF_ROWS=""
+SLEEP_BPF_OK=1
+for i in 1 2 3; do
+	[ "$HAVE_BPF" = 1 ] || break
+	rm -f "$TMPD/sleep.rec"
+	"$SW" run --backend=bpf --no-default-policy -e nanosleep -m 100ms -o "$TMPD/sleep.rec" -- "$W" sleep 200 \
+		>"$TMPD/sleep.out" 2>"$TMPD/sleep.err"
+	own=$(field wall_ns <"$TMPD/sleep.out")
+	rec=$(durations "$TMPD/sleep.rec" slow-syscall | head -n 1)
+	row=$(awk -v r="${rec:-0}" -v o="${own:-0}" 'BEGIN {
+		if (!r || !o) { print "| - | - | - | - | NOT MET |"; exit }
+		e1 = 100 * (r - o) / o; e2 = 100 * (r - 2e8) / 2e8
+		printf "| %d | %d | %+.2f %% | %+.2f %% | %s |", r, o, e1, e2,
+			(e1 <= 1 && e1 >= -1 && e2 <= 1 && e2 >= -1) ? "MET" : "NOT MET" }')
+	case $row in *"NOT MET"*) SLEEP_BPF_OK=0 ;; esac
+	SLEEP_BPF_ROWS="$SLEEP_BPF_ROWS$row"$'\n'
 done
 
 # (c) what stallwatch reports for a fast call: -m 0 on getppid, next to the floor's own mean
@@ -558,6 +724,139 @@ else
 	MEMCG_WHY="no writable cgroup v1 memory hierarchy at $CGM"
 fi
 
+# (g) the host tax of an in-kernel watcher: what a process that nobody
+# watches pays while stallwatch --backend=bpf (or the bpftrace one-liner)
+# watches another one. Enabling a syscall tracepoint puts every task on the
+# syscall slow path, and its program runs (and filters) on every call of the
+# host. Two unwatched loops: getppid (one call) and `perf bench sched pipe`
+# pinned to CPU 0 (two processes ping-ponging over pipes: per round trip 4
+# calls and 2 context switches, so a sched_switch program would show here too).
+# Per rep the three conditions (nothing attached, stallwatch, bpftrace) run in
+# a shuffled order, the watcher attached once for both loops. Other helpers'
+# BPF programs on the host would tax every condition: the tracing programs
+# loaded are counted before and after each condition (ours not running).
+HT_CSV=$RES/hosttax.csv
+echo "rep,cond,loop,value_ns,others_before,others_after" >"$HT_CSV"
+HT_WHY=""
+BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
+other_progs() {
+	if [ -x "$BPFTOOL" ]; then
+		"$BPFTOOL" prog show 2>/dev/null | grep -cE '^[0-9]+: (tracing|raw_tracepoint|tracepoint|perf_event) '
+	else
+		echo "?"
+	fi
+}
+HT_CONDS="bare"
+[ "$HAVE_BPF" = 1 ] && HT_CONDS="$HT_CONDS sw_bpf"
+[ "$HAVE_BPFTRACE" = 1 ] && HT_CONDS="$HT_CONDS bpftrace"
+HT_LOOPS="getppid"
+command -v perf >/dev/null && HT_LOOPS="$HT_LOOPS pipe"
+read -r -a HT_COND_ARR <<<"$HT_CONDS"
+read -r -a HT_LOOP_ARR <<<"$HT_LOOPS"
+if [ "$HAVE_BPF" = 1 ]; then
+	say "host tax: $HT_REPS reps of ${HT_CONDS// /, } x ${HT_LOOPS// /, }"
+	# the watched process: asleep, so only the programs' filter runs for others
+	sleep 3600 &
+	SLEEPER=$!
+	for ((rep = 1; rep <= HT_REPS; rep++)); do
+		RANDOM=$((100 + rep))
+		ht_conds=() ht_loops=()
+		shuffle ht_conds "${HT_COND_ARR[@]}"
+		for c in "${ht_conds[@]}"; do
+			sleep 0.1
+			ob=$(other_progs)
+			hpid=""
+			rm -f "$TMPD/ht.err" "$TMPD/ht.out"
+			case $c in
+			sw_bpf)
+				"$SW" attach --backend=bpf --no-default-policy -m 10ms -o "$TMPD/ht.rec" -p "$SLEEPER" \
+					2>"$TMPD/ht.err" &
+				hpid=$!
+				wait_until "grep -q 'attached' '$TMPD/ht.err' 2>/dev/null" 20
+				;;
+			bpftrace)
+				bpftrace -q -e "$BPFTRACE_PROG" "$SLEEPER" 10000000 >"$TMPD/ht.out" 2>"$TMPD/ht.err" &
+				hpid=$!
+				wait_until "grep -q '^ready$' '$TMPD/ht.out' 2>/dev/null" 20
+				;;
+			esac
+			shuffle ht_loops "${HT_LOOP_ARR[@]}"
+			vals=()
+			for l in "${ht_loops[@]}"; do
+				case $l in
+				getppid)
+					# shellcheck disable=SC2046
+					v=$("$W" $(warmup_opt) getppid "$N_LIGHT" 1 </dev/null | field agg_ns_per_call)
+					;;
+				pipe) v=$(taskset -c 0 perf bench sched pipe -l 20000 2>/dev/null |
+					awk '/usecs\/op/ { printf "%d", $1 * 1000 }') ;;
+				esac
+				vals+=("$l:${v:-}")
+			done
+			if [ -n "$hpid" ]; then
+				kill -INT "$hpid" 2>/dev/null
+				wait "$hpid" 2>/dev/null
+			fi
+			sleep 0.1
+			oa=$(other_progs)
+			for lv in "${vals[@]}"; do
+				[ -n "${lv#*:}" ] && echo "$rep,$c,${lv%%:*},${lv#*:},$ob,$oa" >>"$HT_CSV"
+			done
+		done
+	done
+	kill "$SLEEPER" 2>/dev/null
+	wait "$SLEEPER" 2>/dev/null
+	SLEEPER=""
+else
+	HT_WHY="no bpf backend ($BPF_WHY)"
+fi
+
+# (h) attach latency: start of the attach to its ready line, from every
+# attach cell of the matrix (column attach_us of raw.csv)
+attach_stats() { # tool [threads]: min median max count in ms
+	awk -F, -v t="$1" -v thr="${2:-}" 'NR > 1 && $3 == t && $11 != "" && (thr == "" || substr($2, length($2)) == thr) { print $11 / 1000 }' "$CSV" |
+		sort -n | awk '{ v[NR] = $1 } END {
+			if (!NR) { print "- - - 0"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.1f %.1f %.1f %d\n", v[1], m, v[NR], NR }'
+}
+
+# (i) the load cost per start: `stallwatch run --backend=X -- true`, wall
+# time, the backends alternating (bpf: open, BTF relocation, verifier, attach
+# of 5 programs, and their removal at the end; ptrace: fork, seccomp filter,
+# PTRACE_SEIZE)
+LOAD_CSV=$RES/load.csv
+echo "run,backend,wall_us" >"$LOAD_CSV"
+LOAD_BACKENDS="ptrace notify"
+[ "$HAVE_BPF" = 1 ] && LOAD_BACKENDS="bpf $LOAD_BACKENDS"
+read -r -a LOAD_ARR <<<"$LOAD_BACKENDS"
+say "load cost: $LOAD_RUNS runs of stallwatch run --backend={${LOAD_BACKENDS// /,}} -- true"
+for ((i = 1; i <= LOAD_RUNS; i++)); do
+	RANDOM=$((200 + i))
+	load_order=()
+	shuffle load_order "${LOAD_ARR[@]}"
+	for b in "${load_order[@]}"; do
+		t0=$EPOCHREALTIME
+		"$SW" run --backend="$b" -- true >/dev/null 2>&1 || continue
+		t1=$EPOCHREALTIME
+		awk -v i="$i" -v b="$b" -v a="$t0" -v z="$t1" 'BEGIN { printf "%d,%s,%d\n", i, b, (z - a) * 1e6 }' >>"$LOAD_CSV"
+	done
+done
+load_stats() { # backend: min median max count in ms
+	awk -F, -v b="$1" 'NR > 1 && $2 == b { print $3 / 1000 }' "$LOAD_CSV" | sort -n | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "- - - 0"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.1f %.1f %.1f %d\n", v[1], m, v[NR], NR }'
+}
+# "true" alone, the floor of a fork + exec from this shell
+TRUE_BIN=$(type -P true)
+for ((i = 1; i <= LOAD_RUNS; i++)); do
+	t0=$EPOCHREALTIME
+	"$TRUE_BIN"
+	t1=$EPOCHREALTIME
+	awk -v i="$i" -v a="$t0" -v z="$t1" 'BEGIN { printf "%d,none,%d\n", i, (z - a) * 1e6 }' >>"$LOAD_CSV"
+done
+
 # ---------- tables ----------
 T_END=$(date +%s)
 MD=$RES/results.md
@@ -576,6 +875,86 @@ END {
 		sortv(p, k, c); print line "," s[1] "," med(c) "," s[c]
 	}
 }' "$CSV" | sort >"$SUMMARY"
+
+# (g) the host-tax table: per loop, each condition's median (min-max), the
+# per-rep tax against nothing attached, and the ratio of the two taxes. Only
+# the reps in which no other tracing program was loaded (before and after
+# each condition) count, when there are 3 or more of them.
+HT_NOTE=""
+HT_ROWS=""
+HT_GETPPID_VERDICT="not measured"
+if [ -s "$HT_CSV" ] && [ "$(wc -l <"$HT_CSV")" -gt 1 ]; then
+	HT_CLEAN=$(awk -F, 'NR > 1 { n[$1]++; if ($5 != "0" || $6 != "0") dirty[$1] = 1 } END { for (r in n) if (!(r in dirty)) c++; print c + 0 }' "$HT_CSV")
+	HT_ALL=$(awk -F, 'NR > 1 { n[$1] = 1 } END { for (r in n) c++; print c + 0 }' "$HT_CSV")
+	if [ "$HT_CLEAN" -ge 3 ]; then
+		HT_USE=clean
+		HT_NOTE="Other processes' tracing programs (counted with bpftool) were loaded in $((HT_ALL - HT_CLEAN)) of $HT_ALL reps; the table uses the $HT_CLEAN reps without any."
+	else
+		HT_USE=all
+		HT_NOTE="Other processes' tracing programs (counted with bpftool) were loaded in $((HT_ALL - HT_CLEAN)) of $HT_ALL reps, too many to leave out: the table uses all reps, and every condition of those reps paid their tax too."
+	fi
+	for l in $HT_LOOPS; do
+		row=$(awk -F, -v l="$l" -v use="$HT_USE" '
+			NR > 1 { if ($5 != "0" || $6 != "0") dirty[$1] = 1; if ($3 == l) v[$1, $2] = $4; reps[$1] = 1 }
+			function med(a, n,    i, j, x) {
+				for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+				return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+			}
+			function stat(c,    r, n, a, lo, hi) {
+				n = 0; lo = 1e18; hi = 0
+				for (r in reps) if (use == "all" || !(r in dirty)) if ((r, c) in v) { a[++n] = v[r, c]; if (v[r, c] < lo) lo = v[r, c]; if (v[r, c] > hi) hi = v[r, c] }
+				if (!n) { MIN[c] = ""; return "-" }
+				MIN[c] = lo
+				return sprintf("%d (%d-%d)", med(a, n), lo, hi)
+			}
+			function tax(c,    r, n, a, lo, hi) {
+				n = 0; lo = 1e18; hi = -1e18
+				for (r in reps) if (use == "all" || !(r in dirty)) if ((r, c) in v && (r, "bare") in v) {
+					a[++n] = v[r, c] - v[r, "bare"]; if (a[n] < lo) lo = a[n]; if (a[n] > hi) hi = a[n] }
+				if (!n) { TAX[c] = ""; return "-" }
+				TAX[c] = med(a, n)
+				return sprintf("%+d [%+d to %+d]", TAX[c], lo, hi)
+			}
+			END {
+				sb = stat("bare"); ss = stat("sw_bpf"); st = stat("bpftrace")
+				ts = tax("sw_bpf"); tt = tax("bpftrace")
+				ratio = "-"; verdict = ""
+				if (TAX["sw_bpf"] != "" && TAX["bpftrace"] != "" && TAX["bpftrace"] > 0) {
+					x = TAX["sw_bpf"] / TAX["bpftrace"]
+					ratio = sprintf("%.2f", x)
+					if (l == "getppid") { verdict = (x <= 1.10) ? "MET" : "NOT MET"; ratio = ratio " " verdict }
+				}
+				fr = "-"
+				if (MIN["bare"] != "" && MIN["sw_bpf"] != "" && MIN["bpftrace"] != "" && MIN["bpftrace"] > MIN["bare"])
+					fr = sprintf("%.2f", (MIN["sw_bpf"] - MIN["bare"]) / (MIN["bpftrace"] - MIN["bare"]))
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s |\t%s %s\n", l, sb, ss, st, ts, tt, ratio, fr, verdict, ratio
+			}' "$HT_CSV")
+		HT_ROWS="$HT_ROWS${row%%$'\t'*}"$'\n'
+		if [ "$l" = getppid ]; then
+			v=${row#*$'\t'}
+			HT_GETPPID_VERDICT="${v#* }"
+			[ -n "${v%% *}" ] || HT_GETPPID_VERDICT="not measured (no bpftrace tax to compare)"
+		fi
+	done
+fi
+# (h) attach latency ratio, bpf / ptrace (medians over every attach cell)
+ATT_RATIO="-"
+ATT_VERDICT="not measured"
+read -r _ ATT_PT_MED _ _ < <(attach_stats sw_attach)
+read -r _ ATT_BPF_MED _ _ < <(attach_stats sw_bpf_attach)
+if [ "$ATT_PT_MED" != "-" ] && [ "$ATT_BPF_MED" != "-" ]; then
+	ATT_RATIO=$(awk -v a="$ATT_BPF_MED" -v b="$ATT_PT_MED" 'BEGIN { printf "%.2f", a / b }')
+	ATT_VERDICT=$(awk -v r="$ATT_RATIO" 'BEGIN { print (r <= 0.05) ? "MET" : "NOT MET" }')
+fi
+# (i) load cost: bpf minus ptrace, medians
+read -r _ LOAD_PTRACE_MED _ _ < <(load_stats ptrace)
+read -r _ LOAD_BPF_MED _ _ < <(load_stats bpf)
+LOAD_COST_MS="-"
+LOAD_VERDICT="not measured"
+if [ "$LOAD_PTRACE_MED" != "-" ] && [ "$LOAD_BPF_MED" != "-" ]; then
+	LOAD_COST_MS=$(awk -v a="$LOAD_BPF_MED" -v b="$LOAD_PTRACE_MED" 'BEGIN { printf "%.1f", a - b }')
+	LOAD_VERDICT=$(awk -v c="$LOAD_COST_MS" 'BEGIN { print (c < 100) ? "MET" : "NOT MET" }')
+fi
 
 RATIO_ROWS='seccomp/untraced|info|the seccomp filter alone (no tracer): what every unwatched call pays
 filter_only/untraced|info|filter + idle tracer (our floor, call unwatched)
@@ -606,7 +985,19 @@ sw_notify_unwatched_1cpu/seccomp_1cpu|info|all on CPU 0: an unwatched call under
 sw_notify_unwatched_1cpu/seccomp_1cpu@min|1.05|target: all on CPU 0, an unwatched call under notify vs the filter alone, fastest reps
 floor_1cpu/floor|info|the floor pinned to CPU 0 vs free: what the placement of tracer and workload is worth
 perf_trace/floor|info|perf trace --duration 10 vs the floor
-sw_run/perf_trace|info|stallwatch run vs perf trace'
+sw_run/perf_trace|info|stallwatch run vs perf trace
+sw_bpf/bpftrace|0.50|target: a watched call, stallwatch run --backend=bpf vs the bpftrace one-liner
+sw_bpf/floor|0.05|target: a watched call, stallwatch run --backend=bpf vs our ptrace floor
+sw_bpf_attach/sw_attach|0.05|target: a watched call while attached, bpf vs ptrace (attach stops every call)
+sw_bpf_attach/bpftrace|info|both attached, both in the kernel: stallwatch attach --backend=bpf vs the bpftrace one-liner
+sw_bpf/untraced|info|a watched call under bpf vs no tracer
+sw_bpf_unwatched/untraced|info|an unwatched call of a watched process under bpf vs no tracer
+sw_bpf_unwatched/seccomp|info|an unwatched call: bpf vs the seccomp filter that ptrace and notify put in front of every call
+sw_bpf_attach/sw_bpf|info|bpf: attach vs run (the same programs)
+sw_bpf_attach_unwatched/sw_bpf_unwatched|info|bpf, unwatched call: attach vs run
+bpftrace/untraced|info|the bpftrace one-liner vs no tracer
+sw_bpf/sw_notify|info|a watched call: bpf vs notify'
+declare -A VERDICT
 
 {
 	echo "### Machine and run"
@@ -614,6 +1005,7 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); kernel \`$(uname -r)\`; \`nproc\` $NCPU; CPU \`$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')\`"
 	echo "- strace: $(if [ "$HAVE_STRACE" = 1 ]; then strace -V | head -n 1 | sed 's/^strace -- //'; else echo "not installed (strace cells skipped)"; fi); perf: $(if command -v perf >/dev/null; then perf version 2>&1 | head -n 1; else echo none; fi); perf trace: $(if [ "$HAVE_PERF" = 1 ]; then echo "usable (probe: it saw 20 of 20 getppid calls)"; else echo "cell skipped: $PERF_WHY"; fi)"
 	echo "- shared machine: load average at the start $LOAD_START; other processes used $IDLE_PCT % of the CPUs in the 2 s before the run, about $M_OTHERS % during the matrix (per rep:$(tr ' ' '\n' <<<"$REP_OTHERS" | grep . | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/^/ /;s/-/ to /') %; 1-min load average$(tr ' ' '\n' <<<"$REP_LOADS" | grep . | sort -n | sed -n '1p;$p' | paste -sd- | sed 's/^/ /;s/-/ to /'))"
+	echo "- bpf backend: $(if [ "$HAVE_BPF" = 1 ]; then echo "usable (probe: it timed 20 of 20 getppid calls)"; else echo "cells skipped: $BPF_WHY"; fi); bpftrace: $(if [ "$HAVE_BPFTRACE" = 1 ]; then bpftrace --version 2>&1 | head -n 1; else echo "cell skipped: $BPFTRACE_WHY"; fi)"
 	[ -n "$PIPE_FREE" ] && echo "- context-switch anchor, \`perf bench sched pipe -l 20000\`, 3 runs before the matrix: round trip$PIPE_FREE us with both tasks free,$PIPE_PINNED us with both on CPU 0 (\`taskset -c 0\`)"
 	echo "- REPS=$REPS ($REPS_DONE done), N_LIGHT=$N_LIGHT (enoent: N_ENOENT_LIGHT=$N_ENOENT_LIGHT), N_HEAVY=$N_HEAVY calls per thread (openclose: half as many iterations, 2 calls each) after a warm-up of WARMUP_MS=$WARMUP_MS ms; matrix $((M_END - M_START)) s, whole run $((T_END - T_START)) s; failed runs: $NFAIL"
 	echo
@@ -634,12 +1026,22 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 		# shellcheck disable=SC2016 # backquotes are Markdown here
 		case $t in
 		sw_attach) p='`build/bench/workload -w -u WARMUP_MS MODE N T &` prints `ready` and waits (sigwaitinfo) with its threads created; then `./stallwatch attach --no-default-policy -e CALLS -o FILE -p PID`; after its `attached` line, `kill -USR1` starts the loops; SIGTERM only if stallwatch has not exited 5 s after the workload' ;;
+		sw_bpf_attach | sw_bpf_attach_unwatched) p="as sw_attach, with \`$(prefix "$t" CALLS | sed "s|$TMPD|\$TMP|g")\`" ;;
+		bpftrace) p='as sw_attach, with `bpftrace -q -e PROG PID 10000000` (PROG below); after its `ready` line (BEGIN), `kill -USR1` starts the loops; SIGINT to bpftrace once the workload exited' ;;
 		*) p="\`$(prefix "$t" CALLS | sed "s|$TMPD|\$TMP|g")\`" ;;
 		esac
 		[ "$t" = untraced ] && p="(none)"
 		echo "| $t | $p | $n |"
 	done
 	echo
+	if [ "$HAVE_BPFTRACE" = 1 ]; then
+		echo "PROG, the bpftrace one-liner (\$1 the pid, \$2 the threshold in ns; \`pid\` is the thread group id):"
+		echo
+		echo '```'
+		echo "$BPFTRACE_PROG"
+		echo '```'
+		echo
+	fi
 	echo "### ns per syscall: median (min-max) over the reps"
 	echo
 	echo "Aggregate ns per call: the workload's wall time (first thread start to last thread end) / all"
@@ -728,6 +1130,7 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 			printf ' %s |' "${cell%%|*}"
 			case ${cell##*|} in 1) met=$((met + 1)) tot=$((tot + 1)) ;; 0) tot=$((tot + 1)) ;; esac
 		done
+		VERDICT[$spec]="$([ "$met" = "$tot" ] && echo MET || echo "NOT MET") ($met of $tot columns)"
 		if [ "$target" = info ]; then
 			printf ' %s |\n' "$what"
 		else
@@ -744,7 +1147,14 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo
 	echo "Records written by the watched stallwatch cells of the matrix at the default 10 ms: run $REC_RUN$(rec_summary "$RES/sw_run.rec"),"
 	echo "attach $REC_ATT$(rec_summary "$RES/sw_attach.rec")$([ "$REC_ATT" != 0 ] && echo " (attach stops on every call; these calls took ≥ 10 ms between their stops on a shared machine)"),"
-	echo "notify $REC_NOT$(rec_summary "$RES/sw_notify.rec")."
+	echo "notify $REC_NOT$(rec_summary "$RES/sw_notify.rec"),"
+	echo "bpf run $REC_BPF$(rec_summary "$RES/sw_bpf.rec"), bpf attach $REC_BPF_ATT$(rec_summary "$RES/sw_bpf_attach.rec"); the bpftrace one-liner printed $REC_BT lines over 10 ms$([ "$BT_SLOW_EXITS" != 0 ] && echo "; in $BT_SLOW_EXITS of its cells bpftrace had not exited 3 s after SIGINT and was killed (where it was: build/bench/results/logs/bpftrace-slow-exit.txt)")."
+	echo
+	echo "In-kernel cost in ns per call, 1 thread (difference of the medians to untraced): $(for m in $MODES; do
+		awk -F, -v m="$m:1" '$1 == m { v[$2] = $4 }
+			END { printf "%s %+d (bpf run), %+d (bpf unwatched), %+d (bpf attach), %+d (bpftrace); ", substr(m, 1, length(m) - 2),
+				v["sw_bpf"] - v["untraced"], v["sw_bpf_unwatched"] - v["untraced"], v["sw_bpf_attach"] - v["untraced"], v["bpftrace"] - v["untraced"] }' "$SUMMARY"
+	done | sed 's/; $/./')"
 	echo "The floor's own count of traced calls: $(awk -F, 'NR > 1 && $3 == "floor" { t++; if ($9 >= $5) ok++ }
 		NR > 1 && $3 == "filter_only" { u++; if ($9 == 0) z++ }
 		END { printf "%d of %d floor runs saw at least every loop call; %d of %d filter_only runs saw none", ok, t, z, u }' "$CSV")."
@@ -764,6 +1174,15 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	echo "|---:|---:|---:|---:|---|"
 	printf '%s' "$SLEEP_ROWS"
 	echo
+	if [ -n "$SLEEP_BPF_ROWS" ]; then
+		echo "The same under the bpf backend (\`./stallwatch run --backend=bpf ...\`), 3 runs, target ±1 %"
+		echo "($([ "$SLEEP_BPF_OK" = 1 ] && echo "MET in all 3" || echo "NOT MET in every run")):"
+		echo
+		echo "| event.duration ns | workload's own ns | vs own | vs 200 ms | within ±1 % |"
+		echo "|---:|---:|---:|---:|---|"
+		printf '%s' "$SLEEP_BPF_ROWS"
+		echo
+	fi
 	echo "**(c) Measurement floor**: \`./stallwatch run --no-default-policy -e getppid -m 0 -o FILE -- build/bench/workload getppid 2000 1\`,"
 	echo "3 runs ($FAST_N records): event.duration min $FAST_MIN ns, median $FAST_MED ns, max $FAST_MAX ns for a call"
 	echo "that takes about $(awk -F, '$1 == "getppid:1" && $2 == "untraced" { print $4 }' "$SUMMARY") ns untraced. Alternating with \`build/bench/floor -v -e getppid\` on the same"
@@ -817,6 +1236,66 @@ sw_run/perf_trace|info|stallwatch run vs perf trace'
 	while IFS='|' read -r t f l o; do
 		[ -n "$t" ] && echo "| $t | $f | $l | $o of 5 |"
 	done <<<"$SU_ROWS"
+	echo
+	echo "**(g) The host tax of an in-kernel watcher.** A process that nobody watches, while \`./stallwatch attach"
+	echo "--backend=bpf --no-default-policy -m 10ms -p SLEEPER\` or the bpftrace one-liner (\`bpftrace -q -e PROG SLEEPER"
+	echo "10000000\`) watches a \`sleep 3600\` started for it, against nothing attached: \`build/bench/workload -u $WARMUP_MS"
+	echo "getppid $N_LIGHT 1\` (ns per call) and \`taskset -c 0 perf bench sched pipe -l 20000\` (two processes on CPU 0"
+	echo "ping-ponging over pipes; ns per round trip: 4 calls and 2 context switches). $HT_REPS reps; each rep runs the"
+	echo "three conditions in a shuffled order, the watcher attached once for both loops (shuffled). Tax = the"
+	echo "condition's time minus nothing attached, per rep (median [range] over the reps); \"fastest reps\": the"
+	echo "minimum of each condition. ${HT_WHY:+Not measured: $HT_WHY.}"
+	echo "$HT_NOTE"
+	echo
+	echo "| loop | nothing attached | stallwatch bpf | bpftrace | tax: stallwatch bpf | tax: bpftrace | tax ratio (target ≤ 1.10 for getppid) | fastest reps: tax bpf / bpftrace |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	printf '%s' "$HT_ROWS"
+	echo
+	echo "**(h) Attach latency**: from the start of the tool to its ready line (stallwatch's \`attached PID (COMM) with N"
+	echo "threads\`, the one-liner's \`ready\` from BEGIN), stamped as it arrives, in every attach cell of the matrix"
+	echo "(the workload has its T loop threads and its main thread); ms, median (min-max), runs:"
+	echo
+	echo "| cell | 1-thread workloads | 2-thread workloads | all |"
+	echo "|---|---:|---:|---:|"
+	for t in sw_attach sw_bpf_attach sw_bpf_attach_unwatched bpftrace; do
+		grep -q ",$t," "$CSV" || continue
+		printf '| %s |' "$t"
+		for th in 1 2 ""; do
+			read -r a_min a_med a_max a_n < <(attach_stats "$t" "$th")
+			printf ' %s (%s-%s), %s |' "$a_med" "$a_min" "$a_max" "$a_n"
+		done
+		echo
+	done
+	echo
+	echo "Attach latency, bpf / ptrace (\`sw_bpf_attach / sw_attach\`, medians of all runs): **$ATT_RATIO** (target ≤ 0.05: $ATT_VERDICT)."
+	echo
+	echo "**(i) The load cost per start**: \`./stallwatch run --backend=B -- true\` (the default policy), wall time"
+	echo "from this shell, $LOAD_RUNS runs per backend, the backends in a shuffled order each run; \`true\` alone for"
+	echo "the fork and exec. ms, median (min-max):"
+	echo
+	echo "| backend | wall ms | minus ptrace |"
+	echo "|---|---:|---:|"
+	for b in none ptrace notify bpf; do
+		read -r l_min l_med l_max l_n < <(load_stats "$b")
+		[ "$l_n" = 0 ] && continue
+		printf '| %s | %s (%s-%s) | %s |\n' "$([ "$b" = none ] && echo "\`true\` alone" || echo "$b")" "$l_med" "$l_min" "$l_max" \
+			"$(awk -v a="$l_med" -v p="$LOAD_PTRACE_MED" 'BEGIN { if (p != "-" && a != "-") printf "%+.1f", a - p; else print "-" }')"
+	done
+	echo
+	echo "Load cost of the bpf backend per start (bpf minus ptrace, medians): **$LOAD_COST_MS ms** (target < 100 ms: $LOAD_VERDICT;"
+	echo "the whole \`run --backend=bpf -- true\` took $LOAD_BPF_MED ms)."
+	echo
+	echo "### The bpf backend's targets"
+	echo
+	echo "| target | result |"
+	echo "|---|---|"
+	echo "| a watched call under bpf ≤ 0.5 × the bpftrace one-liner (\`sw_bpf / bpftrace\`) | ${VERDICT[sw_bpf/bpftrace]:-not measured} |"
+	echo "| a watched call under bpf ≤ 0.05 × the ptrace floor (\`sw_bpf / floor\`) | ${VERDICT[sw_bpf/floor]:-not measured} |"
+	echo "| a watched call while attached, bpf ≤ 0.05 × ptrace (\`sw_bpf_attach / sw_attach\`) | ${VERDICT[sw_bpf_attach/sw_attach]:-not measured} |"
+	echo "| attach latency, bpf ≤ 0.05 × ptrace (h) | $ATT_RATIO: $ATT_VERDICT |"
+	echo "| host tax of an unwatched getppid, stallwatch bpf ≤ 1.1 × bpftrace's (g) | $HT_GETPPID_VERDICT |"
+	echo "| a 200 ms sleep under bpf within ±1 % (b) | $([ -z "$SLEEP_BPF_ROWS" ] && echo "not measured" || { [ "$SLEEP_BPF_OK" = 1 ] && echo "MET (3 of 3)" || echo "NOT MET"; }) |"
+	echo "| load cost per start of the bpf backend < 100 ms (i) | $LOAD_COST_MS ms: $LOAD_VERDICT |"
 } >"$MD"
 
 cat "$MD"

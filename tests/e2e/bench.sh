@@ -4,8 +4,9 @@
 # the cell order of bench/run.sh) do what doc/performance.md says they do:
 # the warm-up runs the same call untimed before the timed calls, the chunk
 # notes name real CPUs (the loop's and its tracer's), the enoent workload
-# removes its private directory, and every rep's cell order is a seeded
-# permutation. `make bench` itself is not run here (minutes, and timing).
+# removes its private directory, every rep's cell order is a seeded
+# permutation, and the attach latency is read from lines stamped as they
+# arrive. `make bench` itself is not run here (minutes, and timing).
 . "$(dirname "$0")/lib.sh"
 
 BIN=$T_TMP/bench-bin
@@ -111,10 +112,37 @@ test_shuffle_seeded() {
 	[ "$a" != "$c" ] || fail "seeds 7 and 8 gave the same order"
 }
 
+# run.sh's attach latency: stamp_lines() stamps each line as it arrives
+# (through a FIFO, as attach_cell feeds it), ready_us() finds the first line
+# that matches and gives the microseconds since the start
+test_ready_stamp() {
+	local t0 us
+	eval "$(sed -n '/^stamp_lines() {/,/^}/p; /^ready_us() {/,/^}/p' "$TOP/bench/run.sh")"
+	declare -F stamp_lines >/dev/null && declare -F ready_us >/dev/null ||
+		fail "no stamp_lines() or ready_us() in bench/run.sh"
+	mkfifo f
+	stamp_lines <f >stamped.txt &
+	local reader=$!
+	t0=$EPOCHREALTIME
+	{
+		echo "stallwatch: attach 1 (x): something first"
+		sleep 0.3
+		echo "stallwatch: attached 1 (x) with 2 threads"
+	} >f
+	wait "$reader"
+	show stamped.txt
+	us=$(ready_us "$t0" '^stallwatch: attached ' stamped.txt)
+	echo "ready after $us us"
+	[ -n "$us" ] || fail "no ready line found"
+	[ "$us" -ge 300000 ] && [ "$us" -lt 3000000 ] || fail "ready after $us us, want 0.3 s or a little more"
+	[ -z "$(ready_us "$t0" '^ready$' stamped.txt)" ] || fail "a line that is not there was found"
+}
+
 t_run warmup_time test_warmup_time
 t_run warmup_is_traced test_warmup_is_traced
 t_run chunks_untraced test_chunks_untraced
 t_run chunks_under_stallwatch test_chunks_under_stallwatch
 t_run enoent_cleanup test_enoent_cleanup
 t_run shuffle_seeded test_shuffle_seeded
+t_run ready_stamp test_ready_stamp
 t_done

@@ -110,7 +110,8 @@ test_units_settings() {
 	expect_setting "$s" ExecStart "/usr/bin/stallwatch scan --interval 1m --state /var/lib/stallwatch/scan.state --metrics-file /var/lib/prometheus/node-exporter/stallwatch-scan.prom"
 	expect_setting "$t" ExecStart "/usr/bin/stallwatch attach --name %i -o /var/log/stallwatch/%i.jsonl --metrics-file /var/lib/prometheus/node-exporter/stallwatch-%i.prom"
 	expect_setting "$s" CapabilityBoundingSet "CAP_DAC_READ_SEARCH"
-	expect_setting "$t" CapabilityBoundingSet "CAP_SYS_PTRACE CAP_DAC_READ_SEARCH"
+	# attach: ptrace, and CAP_BPF + CAP_PERFMON for the bpf backend (Linux 5.8+)
+	expect_setting "$t" CapabilityBoundingSet "CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_BPF CAP_PERFMON"
 	expect_setting "$s" StateDirectory stallwatch
 	expect_setting "$t" LogsDirectory stallwatch
 	for u in "$s" "$t"; do
@@ -131,11 +132,18 @@ test_units_settings() {
 	done
 	unit_value "$t" SystemCallFilter | grep -q '@debug' || fail "the template's filter lacks @debug (ptrace)"
 	unit_value "$s" SystemCallFilter | grep -q '@debug' && fail "scan needs no @debug"
+	# bpf() is in @privileged, which the template denies: an allow line after
+	# the deny line must bring it back (systemd applies the lines in order)
+	unit_value "$t" SystemCallFilter | tail -n 1 | grep -qw bpf ||
+		fail "the template's last SystemCallFilter= line does not allow bpf"
+	grep -q '^AmbientCapabilities=' "$t" && fail "the template runs as root: AmbientCapabilities= would be a no-op"
 	:
 }
 
-# allowed_calls UNIT: the system calls UNIT's SystemCallFilter= lines allow
-# (allow lists added up, then the ~ lists taken away), one per line.
+# allowed_calls UNIT: the system calls UNIT's SystemCallFilter= lines allow,
+# one per line. As systemd does (systemd.exec(5), SystemCallFilter=): the
+# first line is an allow list, and each later line adds its calls (allow) or
+# takes them away (~), in the order of the lines.
 allowed_calls() {
 	"$PY" - "$1" <<-'EOF'
 		import subprocess, sys
@@ -153,18 +161,21 @@ allowed_calls() {
 		                s |= expand(t)
 		        cache[name] = s
 		    return cache[name]
-		allow, deny = set(), set()
+		allow, first = set(), True
 		for line in open(sys.argv[1]):
 		    if line.startswith("SystemCallFilter="):
 		        v = line.split("=", 1)[1].split()
 		        if v and v[0].startswith("~"):
+		            if first:
+		                sys.exit("a deny list first: not the allow-list unit this helper reads")
 		            v[0] = v[0][1:]
 		            for n in v:
-		                deny |= expand(n)
+		                allow -= expand(n)
 		        else:
 		            for n in v:
 		                allow |= expand(n)
-		print("\n".join(sorted(allow - deny)))
+		        first = False
+		print("\n".join(sorted(allow)))
 	EOF
 }
 
@@ -251,6 +262,42 @@ test_units_syscalls_attach() {
 	expect_calls_allowed stallwatch@.service attach.tr ptrace attach
 }
 
+# The same with --backend=bpf (the unit's own command chooses no backend; auto
+# may pick bpf): the loading of the programs (bpf(), BTF) is allowed too, and
+# the bounding set of the unit is enough for it.
+test_units_syscalls_attach_bpf() {
+	need_strace
+	"$STALLWATCH" run --backend=bpf -e getppid -- true >/dev/null 2>probe.txt ||
+		skip "bpf backend unavailable here: $(head -n1 probe.txt)"
+	command -v setpriv >/dev/null || skip "setpriv is missing (Debian package util-linux)"
+	local caps
+	caps=$(unit_value "$TOP/contrib/systemd/stallwatch@.service" CapabilityBoundingSet |
+		tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+	mkdir -p textfile
+	t_bg "$H/slowcalls" 200 20000
+	local tgt=$BGPID
+	# root with only the unit's capabilities, as systemd starts it (setpriv
+	# execs strace, so that its own calls are not in the log)
+	t_bg setpriv --bounding-set="-all,$caps" --inh-caps=-all strace -f -qq -o attach.tr \
+		"$STALLWATCH" attach --backend=bpf -p "$tgt" -m 5ms -o a.jsonl \
+		--metrics-file "$TD/textfile/sw.prom" 2>attach.err
+	local st=$BGPID sw
+	sw=$(strace_child "$st") || fail "no stallwatch under strace"
+	wait_for 'grep -q "attached $tgt" attach.err' 10 || {
+		show attach.err
+		fail "not attached with the bounding set -all,$caps"
+	}
+	wait_for '[ "$(jq_count a.jsonl slow)" -ge 3 ]' 10 || fail "no slow-syscall records"
+	kill -HUP "$sw"
+	sleep 0.2
+	kill -TERM "$sw"
+	t_wait "$st" 20
+	show attach.err
+	expect_rc 0
+	proc_alive "$tgt" || fail "the target did not survive the detach"
+	expect_calls_allowed stallwatch@.service attach.tr bpf "attach --backend=bpf"
+}
+
 # The DaemonSets: kinds, namespaces, PIDs, capabilities, no privileged
 # container, mounts; the ConfigMap's policy is valid.
 test_kubernetes() {
@@ -305,8 +352,13 @@ test_kubernetes() {
 		att = ds["stallwatch-attach"]["spec"]["template"]["spec"]
 		c = att["containers"][0]
 		need(att.get("hostPID") is True, "attach: hostPID")
-		need(set(c["securityContext"]["capabilities"]["add"]) == {"SYS_PTRACE", "DAC_READ_SEARCH"},
-		     "attach: capabilities")
+		need(set(c["securityContext"]["capabilities"]["add"]) == {"SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "PERFMON"},
+		     "attach: capabilities (the bpf backend needs BPF and PERFMON)")
+		m = {m["mountPath"]: m for m in c["volumeMounts"]}
+		need(m.get("/sys/kernel/btf", {}).get("readOnly") is True, "attach: /sys/kernel/btf not mounted read-only")
+		vols = {v["name"]: v for v in att["volumes"]}
+		need(vols[m["/sys/kernel/btf"]["name"]].get("hostPath", {}).get("path") == "/sys/kernel/btf",
+		     "attach: /sys/kernel/btf is not the host's")
 		need(att["nodeSelector"].get("stallwatch.io/attach") == "kubelet", "attach: not opt-in")
 		need(c["args"][0] == "attach" and not any(a.startswith("--metrics-file") for a in c["args"]),
 		     "attach: args (no second metrics file per node)")
@@ -561,6 +613,7 @@ t_run units_verify test_units_verify
 t_run units_settings test_units_settings
 t_run units_syscalls_scan test_units_syscalls_scan
 t_run_ptrace units_syscalls_attach test_units_syscalls_attach
+t_run units_syscalls_attach_bpf test_units_syscalls_attach_bpf
 t_run kubernetes test_kubernetes
 t_run pipelines test_pipelines
 t_run logrotate_debug test_logrotate_debug
