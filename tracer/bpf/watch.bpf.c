@@ -97,6 +97,39 @@ struct {
 	__type(value, __u32); /* argument index, or WATCH_NO_PATH */
 } path_args SEC(".maps");
 
+/* ---- evidence (sched_switch): shared with the programs at the end ---------- */
+
+/*
+ * Kernel stacks of the last block and of the cpu-clock samples, by id. A
+ * stack trace map keeps each distinct stack once, however many calls block
+ * on it (thousands of threads in the same futex wait: one entry), and an id
+ * once given never changes: without BPF_F_REUSE_STACKID a different stack
+ * whose hash lands in a taken bucket gets -EEXIST (kernel/bpf/stackmap.c,
+ * __bpf_get_stackid()), so a record shows no stack rather than another's.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, WATCH_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* The time since ev_mark_ns was ev_run's: add it, and start a new interval at now. */
+static __always_inline void ev_account(struct watch_call *call, __u64 now)
+{
+	__u64 d = now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
+
+	if (!call->ev_mark_ns)
+		d = 0; /* user space seeded it and said nothing of its state */
+	if (call->ev_run == WATCH_RUN_BLOCKED)
+		call->blocked_ns += d;
+	else if (call->ev_run == WATCH_RUN_RUNQ)
+		call->runq_ns += d;
+	else
+		call->on_cpu_ns += d;
+	call->ev_mark_ns = now;
+}
+
 static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
 {
 	__u32 idx;
@@ -221,6 +254,12 @@ static __always_inline void sigreturned(__u32 tid, unsigned long sp, long ret)
 	if (!call || call->user_sp != sp)
 		return;
 	if (ret == call->nr) {
+		/* the handler's own call had the thread meanwhile: that time is not split */
+		__u64 now = bpf_ktime_get_ns();
+
+		call->unsplit_ns += now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
+		call->ev_mark_ns = now;
+		call->ev_run = WATCH_RUN_ON_CPU;
 		if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
 			stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	} else
@@ -254,6 +293,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 				cur->pieces++;
 				return 0;
 			}
+			ev_account(cur, bpf_ktime_get_ns());
 			interrupted(cur, tid);
 		}
 		/* else its exit was never seen (a seeded entry racing the exit): dropped */
@@ -265,6 +305,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	}
 
 	call.start_ns = bpf_ktime_get_ns();
+	call.ev_mark_ns = call.start_ns; /* on a CPU: it is making the call */
 	if (abi == WATCH_ABI_X86) {
 		/* i386: ebx, ecx, edx, esi, edi, ebp (arch/x86/entry/syscall_32.c) */
 		call.args[0] = (__u32)regs->bx;
@@ -313,6 +354,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 			cur->user_sp = regs->sp;
 			return 0;
 		}
+		ev_account(cur, now);
 		finish(cur, tid, now, ret);
 		bpf_map_delete_elem(&inflight, &tid);
 	}
@@ -390,5 +432,100 @@ int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *b
 	if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
 		stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	bpf_map_delete_elem(&inflight, &old);
+	return 0;
+}
+
+/* ---- evidence (sched_switch) ------------------------------------------------
+ *
+ * Where a watched call's time goes: on a CPU, on a run queue, asleep, and
+ * the kernel stack where it last went to sleep. These run for every context
+ * switch and wakeup on the host (and every cpu-clock sample): each looks the
+ * thread up in `inflight` first and returns at once when it has no call
+ * there. Whatever they write lives in the call's own `inflight` entry, so it
+ * goes with the call (sys_exit, sched_process_exit) and nothing is left by
+ * tid. The stack ids point into `stacks`, which is keyed by the stack.
+ */
+
+/*
+ * prev leaves the CPU, next gets it. kernel/sched/core.c (__schedule(),
+ * 6.x): prev_state is the state prev is switched out in; a preempted task
+ * stays on the run queue whatever its state says (the tracepoint prints it
+ * as "R+", __trace_sched_switch_state()), so it went to sleep only when
+ * !preempt and prev_state != TASK_RUNNING (0). prev_state is an argument
+ * since 5.18; the stack is prev's, as prev is current here.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 prev_tid = prev->pid, next_tid = next->pid;
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &prev_tid);
+	__u64 now = 0;
+	long id;
+
+	if (call) {
+		now = bpf_ktime_get_ns();
+		ev_account(call, now);
+		if (!preempt && prev_state) {
+			call->ev_run = WATCH_RUN_BLOCKED;
+			call->blocks++;
+			call->block_state = prev_state;
+			id = bpf_get_stackid(ctx, &stacks, 0);
+			call->block_stack = id >= 0 ? (__u32)id + 1 : 0;
+		} else
+			call->ev_run = WATCH_RUN_RUNQ;
+	}
+	call = bpf_map_lookup_elem(&inflight, &next_tid);
+	if (call) {
+		ev_account(call, now ? now : bpf_ktime_get_ns());
+		call->ev_run = WATCH_RUN_ON_CPU;
+	}
+	return 0;
+}
+
+/* A sleeping thread is runnable again (ttwu_do_wakeup(), kernel/sched/core.c). */
+static __always_inline void woken(struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+
+	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
+	if (!call || call->ev_run != WATCH_RUN_BLOCKED)
+		return;
+	ev_account(call, bpf_ktime_get_ns());
+	call->ev_run = WATCH_RUN_RUNQ;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sw_sched_wakeup, struct task_struct *p)
+{
+	woken(p);
+	return 0;
+}
+
+/*
+ * A cpu-clock sample (one perf event per CPU, user space opens them): the
+ * thread on the CPU is in a watched call. One stack per call is kept, drawn
+ * evenly from all its samples (reservoir sampling: the n-th replaces the
+ * kept one with probability 1/n), so the kept stack is where the call most
+ * likely spent its CPU time, and a call sampled n times walks its stack
+ * about ln(n) times, not n. A sample taken while a signal handler runs
+ * between two pieces of the call (restart_code set) is in user space.
+ */
+SEC("perf_event")
+int sw_cpu_sample(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	long id;
+
+	if (!call || call->restart_code)
+		return 0;
+	call->cpu_samples++;
+	if (bpf_get_prandom_u32() % call->cpu_samples)
+		return 0;
+	id = bpf_get_stackid(ctx, &stacks, 0);
+	if (id >= 0)
+		call->cpu_stack = (__u32)id + 1;
 	return 0;
 }

@@ -58,7 +58,37 @@ struct watch_call {
 	 * 0 in entries user space seeds.
 	 */
 	__u64 user_sp;
+
+	/* evidence (sched_switch) */
+	/*
+	 * Where the call's time goes, accounted at every context switch,
+	 * wakeup and cpu-clock sample of the thread while the call is in
+	 * `inflight` (watch.bpf.c, "evidence"): the time since ev_mark_ns is
+	 * ev_run's and is added at the next change (and by whoever reads it:
+	 * sys_exit, or user space for a call still in flight).
+	 */
+	__u64 ev_mark_ns; /* since when the thread is ev_run; 0: not known yet */
+	__u64 on_cpu_ns; /* running on a CPU */
+	__u64 runq_ns; /* runnable, waiting for a CPU (preempted, or woken) */
+	__u64 blocked_ns; /* asleep */
+	__u64 unsplit_ns; /* set aside while a signal handler's own watched call ran */
+	__u32 ev_run; /* WATCH_RUN_* */
+	__u32 blocks; /* times it went to sleep */
+	__u32 block_state; /* prev_state (TASK_* bits) at the last block */
+	__u32 block_stack; /* stacks id + 1 of the last block; 0: none */
+	__u32 cpu_samples; /* cpu-clock samples that hit it in the kernel */
+	__u32 cpu_stack; /* stacks id + 1 of one of them, drawn evenly; 0: none */
 };
+
+/* watch_call.ev_run: what the thread has been doing since ev_mark_ns */
+#define WATCH_RUN_ON_CPU 0
+#define WATCH_RUN_RUNQ 1
+#define WATCH_RUN_BLOCKED 2
+
+/* frames kept per stack (the `stacks` map's value); the BPF and scheduler frames count */
+#define WATCH_STACK_DEPTH 32
+/* cpu-clock sampler frequency, per CPU (prime: never in step with a 100/250/1000 Hz tick) */
+#define WATCH_SAMPLE_HZ 199
 
 /* path_args[abi * WATCH_MAX_NR + nr]: which argument is a path (WATCH_NO_PATH: none) */
 #define WATCH_NO_PATH 255
