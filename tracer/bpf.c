@@ -180,25 +180,19 @@ static bool have_ksyms(struct bpf_backend *bb, struct record_evidence *e)
 }
 
 /*
- * Stack id + 1 (0: none) into e's frames, innermost first, without the
- * frames of the BPF program and what ran it. wchan: the first frame outside
- * the scheduler (what /proc/TID/wchan shows, get_wchan(): the first return
- * address not in_sched_functions()), when the stack is where it blocked.
+ * ips (n of them) into e's frames, innermost first, without the frames of
+ * the BPF program and what ran it. wchan: the first frame outside the
+ * scheduler (what /proc/TID/wchan shows, get_wchan(): the first return
+ * address not in_sched_functions()).
  */
-static void fill_stack(struct bpf_backend *bb, __u32 stack, const char *from, bool want_wchan,
-		       struct record_evidence *e)
+static void fill_frames(struct bpf_backend *bb, const __u64 *ips, size_t n, const char *from,
+			bool want_wchan, struct record_evidence *e)
 {
-	__u64 ips[WATCH_STACK_DEPTH] = { 0 };
-	__u32 id = stack - 1;
-
-	if (!stack || !have_ksyms(bb, e))
-		return;
-	if (bpf_map__lookup_elem(bb->skel->maps.stacks, &id, sizeof(id), ips, sizeof(ips), 0) < 0)
+	if (!have_ksyms(bb, e))
 		return;
 	e->known |= RECORD_EVIDENCE_STACK;
 	e->stack_from = from;
-	for (size_t i = 0; i < WATCH_STACK_DEPTH && ips[i] && e->n_frames < RECORD_EVIDENCE_FRAMES;
-	     i++) {
+	for (size_t i = 0; i < n && ips[i] && e->n_frames < RECORD_EVIDENCE_FRAMES; i++) {
 		uint64_t off = 0;
 		const char *name = ksyms_find(bb->ksyms, ips[i], &off);
 
@@ -214,19 +208,41 @@ static void fill_stack(struct bpf_backend *bb, __u32 stack, const char *from, bo
 	}
 }
 
+/* A struct watch_stack (block_stacks) into e. */
+static void fill_block_stack(struct bpf_backend *bb, const struct watch_stack *st, bool want_wchan,
+			     struct record_evidence *e)
+{
+	size_t n = st->len / sizeof(st->ips[0]);
+
+	if (n)
+		fill_frames(bb, st->ips, n < WATCH_STACK_DEPTH ? n : WATCH_STACK_DEPTH,
+			    RECORD_STACK_BLOCK, want_wchan, e);
+}
+
+/* The cpu-clock sampler's stack (stacks id + 1) into e. */
+static void fill_sample_stack(struct bpf_backend *bb, __u32 stack, struct record_evidence *e)
+{
+	__u64 ips[WATCH_STACK_DEPTH] = { 0 };
+	__u32 id = stack - 1;
+
+	if (stack &&
+	    bpf_map__lookup_elem(bb->skel->maps.stacks, &id, sizeof(id), ips, sizeof(ips), 0) == 0)
+		fill_frames(bb, ips, WATCH_STACK_DEPTH, RECORD_STACK_CPU_SAMPLE, false, e);
+}
+
 /*
  * The kernel's figures of call c (for a call in flight, plus the interval
- * still open at now_ns), and its stack: where it last blocked, or, when it
- * spent more time on a CPU than asleep (or runs now), where the cpu-clock
- * sampler found it.
+ * still open at now_ns). The stack: for a call that spent more time on a
+ * CPU than asleep, where the cpu-clock sampler found it; else where it last
+ * blocked long (block: the event's copy, NULL for a call in flight).
  */
-static void fill_from_call(struct bpf_backend *bb, const struct watch_call *c, bool in_flight,
-			   uint64_t now_ns, struct record_evidence *e)
+static void fill_from_call(struct bpf_backend *bb, const struct watch_call *c,
+			   const struct watch_stack *block, bool in_flight, uint64_t now_ns,
+			   struct record_evidence *e)
 {
 	uint64_t on_cpu = c->on_cpu_ns, runq = c->runq_ns, blocked = c->blocked_ns;
 	uint64_t open_ns =
 		in_flight && c->ev_mark_ns && now_ns > c->ev_mark_ns ? now_ns - c->ev_mark_ns : 0;
-	bool cpu_stack;
 
 	if (c->ev_run == WATCH_RUN_BLOCKED)
 		blocked += open_ns;
@@ -247,16 +263,16 @@ static void fill_from_call(struct bpf_backend *bb, const struct watch_call *c, b
 		e->known |= RECORD_EVIDENCE_SAMPLES;
 		e->cpu_samples = c->cpu_samples;
 	}
-	if (!in_flight && c->blocks) {
+	if (in_flight)
+		return;
+	if (c->blocks) {
 		e->known |= RECORD_EVIDENCE_STATE;
 		e->state = state_letter(c->block_state);
 	}
-	cpu_stack = c->cpu_stack && (in_flight ? c->ev_run != WATCH_RUN_BLOCKED :
-						 !c->block_stack || on_cpu > blocked);
-	if (cpu_stack)
-		fill_stack(bb, c->cpu_stack, RECORD_STACK_CPU_SAMPLE, false, e);
-	else
-		fill_stack(bb, c->block_stack, RECORD_STACK_BLOCK, !in_flight, e);
+	if (c->cpu_stack && (on_cpu > blocked || !block || !c->block_stack))
+		fill_sample_stack(bb, c->cpu_stack, e);
+	else if (block && c->block_stack)
+		fill_block_stack(bb, block, true, e);
 }
 
 /*
@@ -275,14 +291,15 @@ static bool evidence_fill(void *opaque, const struct tracee *t, bool in_flight, 
 	if (!in_flight) {
 		if (!bb->completing || bb->completing->tid != tid)
 			return false;
-		fill_from_call(bb, &bb->completing->call, false, now_ns, e);
+		fill_from_call(bb, &bb->completing->call, &bb->completing->block_stack, false,
+			       now_ns, e);
 		return true;
 	}
 	if (bpf_map__lookup_elem(bb->skel->maps.inflight, &tid, sizeof(tid), &c, sizeof(c), 0) <
 		    0 ||
 	    c.start_ns != t->call.start_ns)
 		return false;
-	fill_from_call(bb, &c, true, now_ns, e);
+	fill_from_call(bb, &c, NULL, true, now_ns, e);
 	if (procinfo_thread_stat(t->tid, &e->state, &utime, &stime) == 0 && e->state)
 		e->known |= RECORD_EVIDENCE_STATE;
 	if (procinfo_wchan(t->tid, e->wchan, sizeof(e->wchan)) == 0 && e->wchan[0] &&
@@ -290,6 +307,22 @@ static bool evidence_fill(void *opaque, const struct tracee *t, bool in_flight, 
 		e->known |= RECORD_EVIDENCE_WCHAN;
 	else
 		e->wchan[0] = 0;
+	/*
+	 * The stack at this moment: asleep, where it sleeps (/proc/TID/stack);
+	 * running, where the sampler found it.
+	 */
+	if (e->state != 'R') {
+		int n = procinfo_kernel_stack(t->tid, &e->frames[0][0], RECORD_EVIDENCE_FRAME_LEN,
+					      RECORD_EVIDENCE_FRAMES);
+
+		if (n > 0) {
+			e->n_frames = (size_t)n;
+			e->known |= RECORD_EVIDENCE_STACK;
+			e->stack_from = RECORD_STACK_PROC;
+		}
+	}
+	if (!e->n_frames)
+		fill_sample_stack(bb, c.cpu_stack, e);
 	return true;
 }
 

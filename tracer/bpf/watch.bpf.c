@@ -114,6 +114,35 @@ struct {
 	__uint(value_size, WATCH_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
+/*
+ * Where each thread's call last blocked long (watch.h, WATCH_LONG_BLOCK_DIV),
+ * by tid, valid while the call's block_stack is set: written at the wakeup
+ * that ends such a block, sent with the call's event, deleted when the call
+ * ends or its thread exits (drop_block_stack()).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tid */
+	__type(value, struct watch_stack);
+} block_stacks SEC(".maps");
+
+/* bpf_get_task_stack() needs a buffer: one per CPU (a program does not migrate) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct watch_stack);
+} stack_scratch SEC(".maps");
+
+static __always_inline void drop_block_stack(struct watch_call *call, __u32 tid)
+{
+	if (!call->block_stack)
+		return;
+	call->block_stack = 0;
+	bpf_map_delete_elem(&block_stacks, &tid);
+}
+
 /* The time since ev_mark_ns was ev_run's: add it, and start a new interval at now. */
 static __always_inline void ev_account(struct watch_call *call, __u64 now)
 {
@@ -182,6 +211,13 @@ static __always_inline void finish(const struct watch_call *call, __u32 tid, __u
 	ev->tid = tid;
 	ev->kind = WATCH_EVENT_COMPLETED;
 	ev->path_len = 0;
+	ev->block_stack.len = 0;
+	if (call->block_stack) {
+		struct watch_stack *st = bpf_map_lookup_elem(&block_stacks, &tid);
+
+		if (st)
+			ev->block_stack = *st;
+	}
 	/* only for calls that leave the kernel: a string read costs */
 	if (call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR) {
 		__u32 idx = call->abi * WATCH_MAX_NR + call->nr;
@@ -234,8 +270,13 @@ static __always_inline void interrupted(const struct watch_call *call, __u32 tid
 		old = bpf_map_lookup_elem(&suspended, &tid);
 		if (old)
 			finish(old, tid, old->last_exit_ns, -EINTR);
-		if (!bpf_map_update_elem(&suspended, &tid, call, BPF_ANY))
+		if (!bpf_map_update_elem(&suspended, &tid, call, BPF_ANY)) {
+			/* block_stacks[tid] is dropped now: the handler's calls use it */
+			old = bpf_map_lookup_elem(&suspended, &tid);
+			if (old)
+				old->block_stack = 0;
 			return;
+		}
 		stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	}
 	finish(call, tid, call->last_exit_ns, -EINTR);
@@ -260,6 +301,7 @@ static __always_inline void sigreturned(__u32 tid, unsigned long sp, long ret)
 		call->unsplit_ns += now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
 		call->ev_mark_ns = now;
 		call->ev_run = WATCH_RUN_ON_CPU;
+		call->block_stack = 0; /* block_stacks[tid] went with the handler's call */
 		if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
 			stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	} else
@@ -296,6 +338,8 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 			ev_account(cur, bpf_ktime_get_ns());
 			interrupted(cur, tid);
 		}
+		/* its stack went with its event; set aside, it may be the next call's */
+		drop_block_stack(cur, tid);
 		/* else its exit was never seen (a seeded entry racing the exit): dropped */
 	}
 	if (threshold_of(abi, id) == WATCH_UNWATCHED) {
@@ -356,6 +400,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 		}
 		ev_account(cur, now);
 		finish(cur, tid, now, ret);
+		drop_block_stack(cur, tid);
 		bpf_map_delete_elem(&inflight, &tid);
 	}
 	if (sigreturn)
@@ -402,6 +447,7 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 
 	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&suspended, &tid);
+	bpf_map_delete_elem(&block_stacks, &tid);
 	if (task->signal->live.counter != 0)
 		return 0;
 	if (bpf_map_delete_elem(&watched_tgids, &tgid))
@@ -429,9 +475,11 @@ int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *b
 	call = bpf_map_lookup_elem(&inflight, &old);
 	if (!call)
 		return 0;
+	call->block_stack = 0; /* keyed by the old tid: dropped below */
 	if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
 		stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	bpf_map_delete_elem(&inflight, &old);
+	bpf_map_delete_elem(&block_stacks, &old);
 	return 0;
 }
 
@@ -445,6 +493,58 @@ int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *b
  * goes with the call (sys_exit, sched_process_exit) and nothing is left by
  * tid. The stack ids point into `stacks`, which is keyed by the stack.
  */
+
+/*
+ * A block of p's call ends at now. A long one (watch.h, WATCH_LONG_BLOCK_DIV)
+ * has its stack taken now, while p still sleeps where it blocked:
+ * bpf_get_task_stack() (5.9+) walks a task that is not running
+ * (stack_trace_save_tsk(), which leaves out the scheduler's own frames, as
+ * /proc/TID/stack does). Taking it at every switch-out instead, with
+ * bpf_get_stackid(), cost ~1.7 us per block of every watched call.
+ */
+static __always_inline void block_ended(struct watch_call *call, struct task_struct *p, __u32 tid,
+					__u64 now)
+{
+	__u64 blocked = now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
+	struct watch_stack *st;
+	__u32 zero = 0;
+	long len;
+
+	if (blocked * WATCH_LONG_BLOCK_DIV < threshold_of(call->abi, call->nr))
+		return;
+	st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!st)
+		return;
+	len = bpf_get_task_stack(p, st->ips, sizeof(st->ips), 0);
+	if (len <= 0)
+		return;
+	st->len = (__u32)len;
+	if (bpf_map_update_elem(&block_stacks, &tid, st, BPF_ANY) == 0)
+		call->block_stack = 1;
+}
+
+/* A sleeping thread is runnable again (ttwu_do_wakeup(), kernel/sched/core.c). */
+static __always_inline void woken(struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 now;
+
+	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
+	if (!call || call->ev_run != WATCH_RUN_BLOCKED)
+		return;
+	now = bpf_ktime_get_ns();
+	block_ended(call, p, tid, now);
+	ev_account(call, now);
+	call->ev_run = WATCH_RUN_RUNQ;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sw_sched_wakeup, struct task_struct *p)
+{
+	woken(p);
+	return 0;
+}
 
 /*
  * prev leaves the CPU, next gets it. kernel/sched/core.c (__schedule(),
@@ -461,7 +561,6 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	__u32 prev_tid = prev->pid, next_tid = next->pid;
 	struct watch_call *call = bpf_map_lookup_elem(&inflight, &prev_tid);
 	__u64 now = 0;
-	long id;
 
 	if (call) {
 		now = bpf_ktime_get_ns();
@@ -470,36 +569,19 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			call->ev_run = WATCH_RUN_BLOCKED;
 			call->blocks++;
 			call->block_state = prev_state;
-			id = bpf_get_stackid(ctx, &stacks, 0);
-			call->block_stack = id >= 0 ? (__u32)id + 1 : 0;
 		} else
 			call->ev_run = WATCH_RUN_RUNQ;
 	}
 	call = bpf_map_lookup_elem(&inflight, &next_tid);
 	if (call) {
-		ev_account(call, now ? now : bpf_ktime_get_ns());
+		if (!now)
+			now = bpf_ktime_get_ns();
+		/* its wakeup was not seen (another BPF program ran on that CPU then) */
+		if (call->ev_run == WATCH_RUN_BLOCKED)
+			block_ended(call, next, next_tid, now);
+		ev_account(call, now);
 		call->ev_run = WATCH_RUN_ON_CPU;
 	}
-	return 0;
-}
-
-/* A sleeping thread is runnable again (ttwu_do_wakeup(), kernel/sched/core.c). */
-static __always_inline void woken(struct task_struct *p)
-{
-	__u32 tid = p->pid;
-	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
-
-	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
-	if (!call || call->ev_run != WATCH_RUN_BLOCKED)
-		return;
-	ev_account(call, bpf_ktime_get_ns());
-	call->ev_run = WATCH_RUN_RUNQ;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sw_sched_wakeup, struct task_struct *p)
-{
-	woken(p);
 	return 0;
 }
 

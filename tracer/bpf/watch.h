@@ -75,7 +75,7 @@ struct watch_call {
 	__u32 ev_run; /* WATCH_RUN_* */
 	__u32 blocks; /* times it went to sleep */
 	__u32 block_state; /* prev_state (TASK_* bits) at the last block */
-	__u32 block_stack; /* stacks id + 1 of the last block; 0: none */
+	__u32 block_stack; /* nonzero: block_stacks[tid] holds where it last blocked long */
 	__u32 cpu_samples; /* cpu-clock samples that hit it in the kernel */
 	__u32 cpu_stack; /* stacks id + 1 of one of them, drawn evenly; 0: none */
 };
@@ -85,8 +85,22 @@ struct watch_call {
 #define WATCH_RUN_RUNQ 1
 #define WATCH_RUN_BLOCKED 2
 
-/* frames kept per stack (the `stacks` map's value); the BPF and scheduler frames count */
+/* frames kept per stack (the `stacks` and `block_stacks` maps' values) */
 #define WATCH_STACK_DEPTH 32
+
+/* block_stacks values: a sleeping thread's kernel stack (bpf_get_task_stack()) */
+struct watch_stack {
+	__u32 len; /* bytes of ips filled */
+	__u32 pad;
+	__u64 ips[WATCH_STACK_DEPTH];
+};
+
+/*
+ * A block's stack is taken when it ends (the wakeup), and only for a block
+ * at least 1/WATCH_LONG_BLOCK_DIV of the call's threshold long: the walk
+ * costs a few microseconds, and a short block does not make a slow call.
+ */
+#define WATCH_LONG_BLOCK_DIV 8
 /* cpu-clock sampler frequency, per CPU (prime: never in step with a 100/250/1000 Hz tick) */
 #define WATCH_SAMPLE_HZ 199
 
@@ -109,6 +123,9 @@ struct watch_event {
 	__s32 path_len;
 	__u32 pad2;
 	char path[WATCH_PATH_MAX];
+
+	/* evidence (sched_switch): COMPLETED, call.block_stack set: where it last blocked long */
+	struct watch_stack block_stack;
 };
 
 #define WATCH_EVENT_COMPLETED 1 /* call, end_ns, ret */
