@@ -338,9 +338,9 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 			ev_account(cur, bpf_ktime_get_ns());
 			interrupted(cur, tid);
 		}
-		/* its stack went with its event; set aside, it may be the next call's */
-		drop_block_stack(cur, tid);
 		/* else its exit was never seen (a seeded entry racing the exit): dropped */
+		/* its stack went with its event, or is the handler's now (interrupted()) */
+		drop_block_stack(cur, tid);
 	}
 	if (threshold_of(abi, id) == WATCH_UNWATCHED) {
 		if (cur)
