@@ -263,6 +263,59 @@ static json_t *call_host_json(const struct record_call_host *h)
 	return host;
 }
 
+/*
+ * A call is "cpu-starved" when it waited for a CPU longer than it slept and
+ * ran together: a true record of the host (or its cgroup's CPU limit), not
+ * of what the call waited on.
+ */
+static bool evidence_cpu_starved(const struct record_evidence *e)
+{
+	return (e->known & RECORD_EVIDENCE_TIMES) && e->runq_ns > e->on_cpu_ns + e->blocked_ns;
+}
+
+static json_t *encode_evidence(const struct record_evidence *e)
+{
+	json_t *obj = json_object();
+	char state[2] = { e->state, 0 };
+
+	if (!obj)
+		return NULL;
+	if (e->known & RECORD_EVIDENCE_TIMES) {
+		set_new(obj, "on_cpu_ns", json_integer((json_int_t)e->on_cpu_ns));
+		set_new(obj, "runq_ns", json_integer((json_int_t)e->runq_ns));
+		set_new(obj, "blocked_ns", json_integer((json_int_t)e->blocked_ns));
+		set_new(obj, "blocks", json_integer((json_int_t)e->blocks));
+		if (evidence_cpu_starved(e))
+			set_new(obj, "cpu_starved", json_true());
+	}
+	if (e->known & RECORD_EVIDENCE_WINDOW)
+		set_new(obj, "window_ns", json_integer((json_int_t)e->window_ns));
+	if ((e->known & RECORD_EVIDENCE_STATE) && e->state)
+		set_str(obj, "state", state);
+	if ((e->known & RECORD_EVIDENCE_WCHAN) && e->wchan[0])
+		set_str(obj, "wchan", e->wchan);
+	if (e->known & RECORD_EVIDENCE_STACK) {
+		if (e->stack_unavailable)
+			set_str(obj, "kernel_stack_unavailable", e->stack_unavailable);
+		else if (e->n_frames) {
+			json_t *frames = json_array();
+
+			for (size_t i = 0; frames && i < e->n_frames && i < RECORD_EVIDENCE_FRAMES;
+			     i++)
+				json_array_append_new(
+					frames, json_kstring(e->frames[i],
+							     strnlen(e->frames[i],
+								     RECORD_EVIDENCE_FRAME_LEN),
+							     0));
+			set_new(obj, "kernel_stack", frames);
+			set_str(obj, "kernel_stack_from", e->stack_from);
+		}
+	}
+	if (e->known & RECORD_EVIDENCE_SAMPLES)
+		set_new(obj, "cpu_samples", json_integer((json_int_t)e->cpu_samples));
+	return obj;
+}
+
 static json_t *encode_json(const struct record_syscall *ev, const char *host_name,
 			   uint64_t real_minus_mono_ns)
 {
@@ -327,6 +380,8 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 		set_new(sw, "duration_max_ns", json_integer((json_int_t)ev->duration_max_ns));
 	set_str(sw, "end_seen", ev->end_seen);
 	set_str(sw, "inflight_evidence", ev->inflight_evidence);
+	if (ev->evidence && ev->evidence->known)
+		set_new(sw, "evidence", encode_evidence(ev->evidence));
 	sc = json_object();
 	set_str(sc, "name", ev->name);
 	set_new(sc, "nr", json_integer(ev->nr));
@@ -645,6 +700,31 @@ static void text_detail_sep(struct text_line *t, bool *started)
 	*started = true;
 }
 
+/* DETAIL: where the time went, in percent of what the times cover, and where it waited. */
+static void text_evidence(struct text_line *t, bool *started, const struct record_evidence *e)
+{
+	uint64_t total = e->on_cpu_ns + e->runq_ns + e->blocked_ns;
+	char buf[96];
+
+	if ((e->known & RECORD_EVIDENCE_TIMES) && total) {
+		snprintf(buf, sizeof(buf),
+			 "cpu %" PRIu64 "%% runq %" PRIu64 "%% blocked %" PRIu64 "%%",
+			 e->on_cpu_ns * 100 / total, e->runq_ns * 100 / total,
+			 e->blocked_ns * 100 / total);
+		text_detail_sep(t, started);
+		text_ascii(t, buf);
+		if (evidence_cpu_starved(e)) {
+			text_detail_sep(t, started);
+			text_ascii(t, "cpu-starved");
+		}
+	}
+	if ((e->known & RECORD_EVIDENCE_WCHAN) && e->wchan[0]) {
+		text_detail_sep(t, started);
+		text_ascii(t, "in ");
+		text_put(t, e->wchan, TEXT_ESCAPE, SIZE_MAX);
+	}
+}
+
 static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_mono_ns)
 {
 	bool stuck = strcmp(ev->action, "stuck-syscall") == 0, started = false;
@@ -703,6 +783,8 @@ static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_m
 		text_put(&t, ev->note, TEXT_ESCAPE, SIZE_MAX);
 		text_ascii(&t, ")");
 	}
+	if (ev->evidence)
+		text_evidence(&t, &started, ev->evidence);
 	return text_end(&t);
 }
 

@@ -86,6 +86,45 @@ struct record_call_host {
 	uint64_t read_ns; /* what reading host files for this record cost */
 };
 
+/*
+ * stallwatch.evidence (doc/schema.md): where a call's time went and where
+ * in the kernel it waited, from whichever backend can tell (bpf: its
+ * scheduler programs; /proc for the others). A field is written only when
+ * its RECORD_EVIDENCE_* bit is in `known`.
+ */
+#define RECORD_EVIDENCE_TIMES 0x01u /* on_cpu_ns, runq_ns, blocked_ns, blocks */
+#define RECORD_EVIDENCE_STATE 0x02u
+#define RECORD_EVIDENCE_WCHAN 0x04u
+#define RECORD_EVIDENCE_STACK 0x08u /* kernel_stack (n_frames may still be 0: see below) */
+#define RECORD_EVIDENCE_WINDOW 0x10u /* the times cover window_ns, not the whole call */
+#define RECORD_EVIDENCE_SAMPLES 0x20u /* cpu_samples (a sampler ran) */
+
+#define RECORD_EVIDENCE_FRAMES 32
+#define RECORD_EVIDENCE_FRAME_LEN 128
+#define RECORD_EVIDENCE_WCHAN_LEN 128
+
+/* kernel_stack_from: what the stack shows */
+#define RECORD_STACK_BLOCK "block" /* where the call last went to sleep */
+#define RECORD_STACK_CPU_SAMPLE "cpu-sample" /* where a cpu-clock sample found it running */
+#define RECORD_STACK_PROC "proc" /* /proc/TID/stack at the stuck moment */
+
+struct record_evidence {
+	unsigned int known; /* RECORD_EVIDENCE_* */
+	uint64_t on_cpu_ns; /* on a CPU */
+	uint64_t runq_ns; /* runnable, waiting for a CPU */
+	uint64_t blocked_ns; /* asleep */
+	uint64_t blocks; /* times it went to sleep */
+	uint64_t window_ns; /* RECORD_EVIDENCE_WINDOW: the span the times cover */
+	uint64_t cpu_samples;
+	char state; /* R, S, D, ...: at the stuck moment, or at the last block */
+	char wchan[RECORD_EVIDENCE_WCHAN_LEN]; /* the function it waits in */
+	const char *stack_from; /* RECORD_STACK_* */
+	/* NULL: frames below; else why there are none ("kernel addresses hidden") */
+	const char *stack_unavailable;
+	size_t n_frames; /* innermost first, "function+0xoff" */
+	char frames[RECORD_EVIDENCE_FRAMES][RECORD_EVIDENCE_FRAME_LEN];
+};
+
 struct record_syscall {
 	const char *action; /* "slow-syscall" or "stuck-syscall" */
 	const char *rule_name; /* policy rule that fired */
@@ -120,6 +159,7 @@ struct record_syscall {
 	const char *end_seen; /* RECORD_END_*: what showed the bracketed end, or NULL */
 	const char *inflight_evidence; /* RECORD_INFLIGHT_*: what proved it in flight, or NULL */
 	const struct record_call_host *host; /* stallwatch.host, or NULL */
+	const struct record_evidence *evidence; /* stallwatch.evidence, or NULL */
 };
 
 /* stallwatch.backend */

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/perf_event.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@
 #include <seccomp.h>
 
 #include "../common/caps.h"
+#include "../common/ksyms.h"
 #include "../common/macro.h"
 #include "../common/timeutil.h"
 #include "../policy/wait.h"
@@ -71,6 +73,16 @@ struct bpf_backend {
 	struct watch_wait_conf wait_conf[WATCH_ABI_MAX * WATCH_MAX_NR];
 	/* per-syscall counts (kernel): call_counts (and call_hist) are on */
 	bool counts, hist;
+
+	/* evidence (sched_switch) */
+	struct evidence_source evidence;
+	bool sched_evidence; /* the scheduler programs loaded */
+	struct bpf_link **sample_links; /* the cpu-clock sampler, one per CPU; NULL: none */
+	int n_sample_links;
+	const struct watch_event *completing; /* the event lifecycle_completed() is handling */
+	struct ksyms *ksyms; /* loaded at the first record with a stack */
+	int ksyms_error; /* why not (0: not tried yet or loaded) */
+	uint64_t sched_text_start, sched_text_end; /* [start, end): the scheduler's own frames */
 };
 
 static uint32_t abi_arch(uint32_t abi)
@@ -138,6 +150,243 @@ static enum inflight_answer probe_ask(void *opaque, struct tracee *t, uint64_t n
 	}
 	*ret_seen = END_SEEN_THREAD_EXIT;
 	return INFLIGHT_DIED;
+}
+
+/* ---- evidence (sched_switch) ------------------------------------------------ */
+
+/*
+ * The letter /proc/TID/stat shows for a task state (fs/proc/array.c,
+ * task_state_to_char() over include/linux/sched.h's TASK_* bits: the
+ * highest reported bit of 0x7f, TASK_IDLE as I).
+ */
+static char state_letter(unsigned int state)
+{
+	static const char letters[] = "RSDTtXZP";
+
+	if ((state & 0x402) == 0x402)
+		return 'I'; /* TASK_IDLE: TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
+	if (state & 0x1000)
+		return 'D'; /* TASK_RTLOCK_WAIT reads as D */
+	state &= 0x7f;
+	for (int bit = 6; bit >= 0; bit--)
+		if (state & (1u << bit))
+			return letters[bit + 1];
+	return 'R';
+}
+
+/* kallsyms, once; the reason why not in e when it cannot be read. */
+static bool have_ksyms(struct bpf_backend *bb, struct record_evidence *e)
+{
+	if (!bb->ksyms && !bb->ksyms_error) {
+		bb->ksyms_error = ksyms_load(NULL, &bb->ksyms);
+		if (bb->ksyms) {
+			bb->sched_text_start = ksyms_address(bb->ksyms, "__sched_text_start");
+			bb->sched_text_end = ksyms_address(bb->ksyms, "__sched_text_end");
+		}
+	}
+	if (bb->ksyms)
+		return true;
+	e->known |= RECORD_EVIDENCE_STACK;
+	e->stack_unavailable = bb->ksyms_error == -EPERM ?
+				       "kernel addresses hidden (kptr_restrict)" :
+				       "no kernel symbols (/proc/kallsyms)";
+	return false;
+}
+
+/*
+ * ips (n of them) into e's frames, innermost first, without the frames of
+ * the BPF program and what ran it. wchan: the first frame outside the
+ * scheduler (what /proc/TID/wchan shows, get_wchan(): the first return
+ * address not in_sched_functions()).
+ */
+static void fill_frames(struct bpf_backend *bb, const __u64 *ips, size_t n, const char *from,
+			bool want_wchan, struct record_evidence *e)
+{
+	if (!have_ksyms(bb, e))
+		return;
+	e->known |= RECORD_EVIDENCE_STACK;
+	e->stack_from = from;
+	for (size_t i = 0; i < n && ips[i] && e->n_frames < RECORD_EVIDENCE_FRAMES; i++) {
+		uint64_t off = 0;
+		const char *name = ksyms_find(bb->ksyms, ips[i], &off);
+
+		if (name && ksyms_is_tracing_frame(name))
+			continue;
+		ksyms_format(bb->ksyms, ips[i], e->frames[e->n_frames++],
+			     RECORD_EVIDENCE_FRAME_LEN);
+		if (want_wchan && name && !e->wchan[0] &&
+		    !(ips[i] >= bb->sched_text_start && ips[i] < bb->sched_text_end)) {
+			snprintf(e->wchan, sizeof(e->wchan), "%s", name);
+			e->known |= RECORD_EVIDENCE_WCHAN;
+		}
+	}
+}
+
+/* A struct watch_stack (block_stacks) into e. */
+static void fill_block_stack(struct bpf_backend *bb, const struct watch_stack *st, bool want_wchan,
+			     struct record_evidence *e)
+{
+	size_t n = st->len / sizeof(st->ips[0]);
+
+	if (n)
+		fill_frames(bb, st->ips, n < WATCH_STACK_DEPTH ? n : WATCH_STACK_DEPTH,
+			    RECORD_STACK_BLOCK, want_wchan, e);
+}
+
+/* The cpu-clock sampler's stack (stacks id + 1) into e. */
+static void fill_sample_stack(struct bpf_backend *bb, __u32 stack, struct record_evidence *e)
+{
+	__u64 ips[WATCH_STACK_DEPTH] = { 0 };
+	__u32 id = stack - 1;
+
+	if (stack &&
+	    bpf_map__lookup_elem(bb->skel->maps.stacks, &id, sizeof(id), ips, sizeof(ips), 0) == 0)
+		fill_frames(bb, ips, WATCH_STACK_DEPTH, RECORD_STACK_CPU_SAMPLE, false, e);
+}
+
+/*
+ * The kernel's figures of call c (for a call in flight, plus the interval
+ * still open at now_ns). The stack: for a call that spent more time on a
+ * CPU than asleep, where the cpu-clock sampler found it; else where it last
+ * blocked long (block: the event's copy, NULL for a call in flight).
+ */
+static void fill_from_call(struct bpf_backend *bb, const struct watch_call *c,
+			   const struct watch_stack *block, bool in_flight, uint64_t now_ns,
+			   struct record_evidence *e)
+{
+	uint64_t on_cpu = c->on_cpu_ns, runq = c->runq_ns, blocked = c->blocked_ns;
+	uint64_t open_ns =
+		in_flight && c->ev_mark_ns && now_ns > c->ev_mark_ns ? now_ns - c->ev_mark_ns : 0;
+
+	if (c->ev_run == WATCH_RUN_BLOCKED)
+		blocked += open_ns;
+	else if (c->ev_run == WATCH_RUN_RUNQ)
+		runq += open_ns;
+	else
+		on_cpu += open_ns;
+	e->known |= RECORD_EVIDENCE_TIMES;
+	e->on_cpu_ns = on_cpu;
+	e->runq_ns = runq;
+	e->blocked_ns = blocked;
+	e->blocks = c->blocks;
+	if (c->unsplit_ns) {
+		e->known |= RECORD_EVIDENCE_WINDOW;
+		e->window_ns = on_cpu + runq + blocked;
+	}
+	if (bb->n_sample_links) {
+		e->known |= RECORD_EVIDENCE_SAMPLES;
+		e->cpu_samples = c->cpu_samples;
+	}
+	if (in_flight)
+		return;
+	if (c->blocks) {
+		e->known |= RECORD_EVIDENCE_STATE;
+		e->state = state_letter(c->block_state);
+	}
+	if (c->cpu_stack && (on_cpu > blocked || !block || !c->block_stack))
+		fill_sample_stack(bb, c->cpu_stack, e);
+	else if (block && c->block_stack)
+		fill_block_stack(bb, block, true, e);
+}
+
+/*
+ * lc->evidence: a completed call's figures come with its event; a stuck
+ * one's from the in-flight map now (the same call: the same start), with
+ * its state and wchan from /proc at this moment.
+ */
+static bool evidence_fill(void *opaque, const struct tracee *t, bool in_flight, uint64_t now_ns,
+			  struct record_evidence *e)
+{
+	struct bpf_backend *bb = opaque;
+	struct watch_call c;
+	__u32 tid = (__u32)t->tid;
+	uint64_t utime, stime;
+
+	if (!in_flight) {
+		if (!bb->completing || bb->completing->tid != tid)
+			return false;
+		fill_from_call(bb, &bb->completing->call, &bb->completing->block_stack, false,
+			       now_ns, e);
+		return true;
+	}
+	if (bpf_map__lookup_elem(bb->skel->maps.inflight, &tid, sizeof(tid), &c, sizeof(c), 0) <
+		    0 ||
+	    c.start_ns != t->call.start_ns)
+		return false;
+	fill_from_call(bb, &c, NULL, true, now_ns, e);
+	if (procinfo_thread_stat(t->tid, &e->state, &utime, &stime) == 0 && e->state)
+		e->known |= RECORD_EVIDENCE_STATE;
+	if (procinfo_wchan(t->tid, e->wchan, sizeof(e->wchan)) == 0 && e->wchan[0] &&
+	    strcmp(e->wchan, "0") != 0)
+		e->known |= RECORD_EVIDENCE_WCHAN;
+	else
+		e->wchan[0] = 0;
+	/*
+	 * The stack at this moment: asleep, where it sleeps (/proc/TID/stack);
+	 * running, where the sampler found it.
+	 */
+	if (e->state != 'R') {
+		int n = procinfo_kernel_stack(t->tid, &e->frames[0][0], RECORD_EVIDENCE_FRAME_LEN,
+					      RECORD_EVIDENCE_FRAMES);
+
+		if (n > 0) {
+			e->n_frames = (size_t)n;
+			e->known |= RECORD_EVIDENCE_STACK;
+			e->stack_from = RECORD_STACK_PROC;
+		}
+	}
+	if (!e->n_frames)
+		fill_sample_stack(bb, c.cpu_stack, e);
+	return true;
+}
+
+/*
+ * The cpu-clock sampler: one software perf event per CPU
+ * (PERF_COUNT_SW_CPU_CLOCK, an hrtimer, at WATCH_SAMPLE_HZ) running
+ * sw_cpu_sample. Where perf_event_open(2) is refused (perf_event_paranoid,
+ * a container without CAP_PERFMON) there is no sampler and records carry
+ * no cpu_samples; nothing else changes.
+ */
+static void open_sampler(struct bpf_backend *bb)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.freq = 1,
+		.sample_freq = WATCH_SAMPLE_HZ,
+	};
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (!bb->sched_evidence || ncpu <= 0)
+		return;
+	bb->sample_links = calloc((size_t)ncpu, sizeof(*bb->sample_links));
+	if (!bb->sample_links)
+		return;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int fd =
+			(int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		struct bpf_link *link;
+
+		if (fd < 0)
+			continue; /* offline (ENODEV) or refused */
+		link = bpf_program__attach_perf_event(bb->skel->progs.sw_cpu_sample, fd);
+		if (!link) {
+			close(fd);
+			continue;
+		}
+		bb->sample_links[bb->n_sample_links++] = link;
+	}
+}
+
+static void close_sampler(struct bpf_backend *bb)
+{
+	/* destroying a perf event link closes its perf event fd too */
+	for (int i = 0; i < bb->n_sample_links; i++)
+		bpf_link__destroy(bb->sample_links[i]);
+	free(bb->sample_links);
+	bb->sample_links = NULL;
+	bb->n_sample_links = 0;
 }
 
 /* ---- events ----------------------------------------------------------------- */
@@ -265,8 +514,10 @@ static void bb_handle(struct backend *b, const struct event *ev)
 		if (we->path_len > 0 && we->path_len <= WATCH_PATH_MAX &&
 		    we->path[we->path_len - 1] == 0)
 			e.path = we->path;
+		bb->completing = we;
 		lifecycle_completed(bb->lc, t, &e, we->end_ns,
 				    we->call.restart_code ? -EINTR : we->ret);
+		bb->completing = NULL;
 		/* nothing to keep: the next slow call of the thread comes whole too */
 		if (!t->stuck_reported || t->call_state == CALL_NONE)
 			lifecycle_forget(bb->lc, t);
@@ -469,6 +720,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 /* closing the fds unloads everything (the kernel holds no other reference) */
 static void free_backend(struct bpf_backend *bb)
 {
+	close_sampler(bb);
+	ksyms_free(bb->ksyms);
 	ring_buffer__free(bb->rb);
 	watch_bpf__destroy(bb->skel);
 	if (!bb->reaped && bb->pidfd >= 0)
@@ -661,6 +914,51 @@ static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 }
 
 /*
+ * Per-syscall counts in the kernel only when something reads them: the
+ * verifier drops the code when off, and the maps shrink to one entry.
+ */
+static void configure_counts(struct bpf_backend *bb)
+{
+	bb->skel->rodata->count_calls = bb->counts;
+	bb->skel->rodata->count_hist = bb->hist;
+	if (!bb->counts)
+		bpf_map__set_max_entries(bb->skel->maps.call_counts, 1);
+	if (!bb->hist)
+		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
+}
+
+/*
+ * Open and load the programs. A kernel that refuses the scheduler
+ * programs or the sampler (evidence) still gets the timing: loaded again
+ * without them. A refusal of bpf() itself is not retried.
+ */
+static int open_and_load(struct bpf_backend *bb)
+{
+	int r;
+
+	bb->skel = watch_bpf__open();
+	if (!bb->skel)
+		return -errno;
+	configure_counts(bb);
+	r = watch_bpf__load(bb->skel);
+	if (r == 0) {
+		bb->sched_evidence = true;
+		return 0;
+	}
+	if (r == -EPERM || r == -EACCES)
+		return r;
+	watch_bpf__destroy(bb->skel);
+	bb->skel = watch_bpf__open();
+	if (!bb->skel)
+		return -errno;
+	configure_counts(bb);
+	bpf_program__set_autoload(bb->skel->progs.sw_sched_switch, false);
+	bpf_program__set_autoload(bb->skel->progs.sw_sched_wakeup, false);
+	bpf_program__set_autoload(bb->skel->progs.sw_cpu_sample, false);
+	return watch_bpf__load(bb->skel);
+}
+
+/*
  * Why bpf() refused the programs: EPERM without the privilege bpf(2) needs
  * for tracing programs (bpf_capable() and perfmon_capable(): CAP_BPF and
  * CAP_PERFMON, or CAP_SYS_ADMIN, since Linux 5.8), or with it, when
@@ -711,24 +1009,9 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 	bb->pidfd = -1;
 	bb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = bb };
 	libbpf_set_print(quiet);
-	bb->skel = watch_bpf__open();
-	if (!bb->skel) {
-		r = load_error(err, -errno);
-		goto fail;
-	}
-	/*
-	 * Per-syscall counts in the kernel only when something reads them: the
-	 * verifier drops the code when off, and the maps shrink to one entry.
-	 */
 	bb->counts = loop->lc.summary || loop->lc.durations;
 	bb->hist = loop->lc.summary != NULL;
-	bb->skel->rodata->count_calls = bb->counts;
-	bb->skel->rodata->count_hist = bb->hist;
-	if (!bb->counts)
-		bpf_map__set_max_entries(bb->skel->maps.call_counts, 1);
-	if (!bb->hist)
-		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
-	r = watch_bpf__load(bb->skel);
+	r = open_and_load(bb);
 	if (r < 0) {
 		r = load_error(err, r);
 		goto fail;
@@ -759,6 +1042,7 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 		sw_error_set(err, r, "cannot attach the BPF programs");
 		goto fail;
 	}
+	open_sampler(bb);
 	*ret = bb;
 	return 0;
 fail:
@@ -773,6 +1057,12 @@ static void adopt_backend(struct tracer_loop *loop, struct bpf_backend *bb, stru
 	loop->lc.backend_name = bpf_ops.name;
 	/* --summary and the metrics histogram come from the kernel's counts */
 	loop->lc.bulk_counts = bb->counts;
+	/* durations are the kernel's: no tracer delay to correct */
+	loop->lc.timed_in_kernel = true;
+	if (bb->sched_evidence) {
+		bb->evidence = (struct evidence_source){ .fill = evidence_fill, .opaque = bb };
+		loop->lc.evidence = &bb->evidence;
+	}
 	/* run: SIGCHLD says the command stopped for the terminal (Ctrl-Z) */
 	loop->signals.catch_sigchld = loop->mode == MODE_RUN;
 	*ret = &bb->base;
@@ -865,6 +1155,9 @@ static void seed_in_flight(struct bpf_backend *bb, pid_t tgid, pid_t tid)
 	    ps.nr >= WATCH_MAX_NR)
 		return;
 	c.start_ns = sw_mono_ns();
+	/* /proc/TID/syscall names the call only while the thread is off the CPU: asleep in it */
+	c.ev_mark_ns = c.start_ns;
+	c.ev_run = WATCH_RUN_BLOCKED;
 	c.nr = (__u32)ps.nr;
 	c.tgid = (__u32)tgid;
 	memcpy(c.args, ps.args, sizeof(c.args));

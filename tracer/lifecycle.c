@@ -234,7 +234,9 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 	if (!t->reportable || duration_ns < call->threshold_ns)
 		return;
 	if (exact) {
-		delay_ns = tracer_delay_since(lc, call->start_ns, call->threshold_ns, end->hi_ns);
+		if (!lc->timed_in_kernel)
+			delay_ns = tracer_delay_since(lc, call->start_ns, call->threshold_ns,
+						      end->hi_ns);
 		if (delay_ns > duration_ns)
 			delay_ns = duration_ns;
 		/*
@@ -717,7 +719,11 @@ void lifecycle_on_timer(struct lifecycle *lc, uint64_t now_ns)
 			/* the threshold this deadline stands for (a rule's, not always the smallest) */
 			uint64_t due = call->deadline_ns - call->start_ns, rule_next;
 			uint64_t elapsed = now_ns - call->start_ns;
-			uint64_t delay = tracer_delay_since(lc, call->start_ns, due, now_ns);
+			/* a sweep late by our own delay still found it in the kernel's map */
+			uint64_t delay =
+				lc->timed_in_kernel ?
+					0 :
+					tracer_delay_since(lc, call->start_ns, due, now_ns);
 			struct report_call rc = { .action = "stuck-syscall",
 						  .event_ns = call->deadline_ns,
 						  .duration_ns = elapsed };

@@ -68,6 +68,18 @@ struct inflight_probe {
 };
 
 struct hostctx; /* cgroupscan/hostctx.h */
+/*
+ * Where a reported call's time went and where it waited (record field
+ * stallwatch.evidence), from the backend that can tell: asked only for a
+ * call a rule reports, just before its record is written. in_flight: the
+ * call is still running (a stuck record), its figures as of now_ns; else
+ * as of its end. Returns false when it knows nothing of the call.
+ */
+struct evidence_source {
+	bool (*fill)(void *opaque, const struct tracee *t, bool in_flight, uint64_t now_ns,
+		     struct record_evidence *ret);
+	void *opaque;
+};
 
 struct lifecycle {
 	const struct policy *policy;
@@ -77,6 +89,12 @@ struct lifecycle {
 	const struct inflight_probe *probe;
 	/* the thread waits while lifecycle_entered() runs (ptrace): /proc reads at entry are safe */
 	bool stopped_at_entry;
+	/*
+	 * The backend takes both timestamps in the kernel (bpf): stallwatch's
+	 * own run-queue delay is in no duration, so none is subtracted.
+	 */
+	bool timed_in_kernel;
+	const struct evidence_source *evidence; /* NULL: records carry no evidence */
 	void (*warn)(void *opaque, const char *line);
 	void *warn_opaque;
 	/* make sure lifecycle_on_timer() runs no later than deadline_ns */

@@ -425,3 +425,30 @@ int procinfo_wchan(pid_t tid, char *buf, size_t size)
 	}
 	return 0;
 }
+
+int procinfo_kernel_stack(pid_t tid, char *frames, size_t frame_len, size_t max_frames)
+{
+	char path[64], text[4096];
+	size_t n = 0;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/stack", tid);
+	len = sw_read_small_file(path, text, sizeof(text));
+	if (len < 0)
+		return (int)len;
+	/* "[<0>] anon_pipe_read+0x4fa/0x5d0\n": the address hidden, then symbol+off/size */
+	for (char *line = text, *next; line && *line && n < max_frames; line = next) {
+		char *sym = strstr(line, "] ");
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!sym)
+			continue;
+		sym += 2;
+		sym[strcspn(sym, "/ ")] = 0;
+		if (*sym)
+			snprintf(frames + n++ * frame_len, frame_len, "%s", sym);
+	}
+	return (int)n;
+}

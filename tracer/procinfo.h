@@ -140,4 +140,13 @@ int procinfo_thread_stat(pid_t tid, char *ret_state, uint64_t *ret_utime, uint64
  */
 int procinfo_wchan(pid_t tid, char *buf, size_t size);
 
+/*
+ * /proc/TID/stack: the kernel stack of a thread that is not running, as
+ * "function+0xoff" strings (the kernel writes "[<0>] function+0xoff/0xsize"),
+ * innermost first, into max_frames slots of frame_len bytes at frames.
+ * Root only (CAP_SYS_ADMIN, fs/proc/base.c proc_pid_stack()). Returns the
+ * number of frames (0: it runs, or the stack is empty) or -errno.
+ */
+int procinfo_kernel_stack(pid_t tid, char *frames, size_t frame_len, size_t max_frames);
+
 #endif

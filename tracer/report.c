@@ -256,6 +256,8 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 	const struct traced_call *call = &t->call;
 	_cleanup_free_ char *owned_name = NULL;
 	_cleanup_free_ struct record_call_host *host = call_host(lc, t, f);
+	_cleanup_free_ struct record_evidence *evidence = NULL;
+	bool stuck = strcmp(rc->action, "stuck-syscall") == 0;
 	struct record_syscall ev = {
 		.action = rc->action,
 		.rule_name = rule->name,
@@ -298,6 +300,12 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 		ev.proc.command_line_len = t->info->cmdline_len;
 		ev.proc.cgroup = t->info->cgroup[0] ? t->info->cgroup : NULL;
 	}
+	/* where the time went: slow path, for a record a rule fired only */
+	/* a stuck call's figures as of the moment its duration stands for */
+	if (lc->evidence && (evidence = calloc(1, sizeof(*evidence))) &&
+	    lc->evidence->fill(lc->evidence->opaque, t, stuck, call->start_ns + rc->duration_ns,
+			       evidence))
+		ev.evidence = evidence;
 	if (recorder_syscall(lc->recorder, &ev) < 0)
 		lc->stats.records_dropped++;
 	else

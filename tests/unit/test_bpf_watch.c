@@ -216,7 +216,7 @@ static int fixture_close(struct fixture *f)
 		CHECK(f->prog_ids[i] != 0 && wait_gone(f->prog_ids[i], bpf_prog_get_fd_by_id) == 0);
 	for (int i = 0; i < f->nmaps; i++)
 		CHECK(f->map_ids[i] != 0 && wait_gone(f->map_ids[i], bpf_map_get_fd_by_id) == 0);
-	CHECK(f->nprogs == 5 && f->nmaps >= 7);
+	CHECK(f->nprogs == 8 && f->nmaps >= 10);
 	return 0;
 }
 
@@ -422,7 +422,9 @@ static int child_long_sleep(void *arg)
 static int restart(struct fixture *f)
 {
 	const struct watch_event *ev;
-	__u64 dur;
+	struct watch_stack st;
+	__u64 dur, sum;
+	__u32 tid;
 	int go, status;
 
 	CHECK(set_threshold(f, SYS_nanosleep, 50 * MS) == 0);
@@ -443,8 +445,21 @@ static int restart(struct fixture *f)
 	CHECK(ev->call.pieces >= 2);
 	CHECK(dur >= 290 * MS && dur <= 600 * MS);
 	CHECK(ev->ret == 0 && ev->call.restart_code == 0);
+	/*
+	 * evidence: asleep, stopped (a block too), asleep again; the stop
+	 * between the pieces counts as what it was; the times add up to the
+	 * call, and the long block's stack came with the event
+	 */
+	sum = ev->call.on_cpu_ns + ev->call.runq_ns + ev->call.blocked_ns;
+	CHECK(ev->call.blocks >= 2);
+	CHECK(sum * 100 >= dur * 95 && sum * 100 <= dur * 105);
+	CHECK(ev->call.blocked_ns * 10 >= dur * 8);
+	CHECK(ev->call.block_stack && ev->block_stack.len >= sizeof(__u64));
 	CHECK(reap(f, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(!inflight_has(f, ev->call.tgid));
+	/* nothing left by tid */
+	tid = ev->tid;
+	CHECK(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.block_stacks), &tid, &st) != 0);
 	return 0;
 }
 

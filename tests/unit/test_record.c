@@ -878,10 +878,84 @@ static int test_text_bounds(void)
 	return 0;
 }
 
+/* stallwatch.evidence: the contract's names, fields only when known, cpu_starved when runq dominates */
+static int test_evidence_fields(void)
+{
+	struct record_syscall ev = sample();
+	struct record_evidence e = {
+		.known = RECORD_EVIDENCE_TIMES | RECORD_EVIDENCE_STATE | RECORD_EVIDENCE_WCHAN |
+			 RECORD_EVIDENCE_STACK | RECORD_EVIDENCE_SAMPLES,
+		.on_cpu_ns = 1000,
+		.runq_ns = 2000,
+		.blocked_ns = 152997000,
+		.blocks = 2,
+		.state = 'S',
+		.wchan = "anon_pipe_read",
+		.stack_from = RECORD_STACK_BLOCK,
+		.n_frames = 2,
+		.frames = { "schedule+0x23", "anon_pipe_read+0x4fa" },
+		.cpu_samples = 0,
+	};
+	json_t *j, *evid, *stack;
+	char *text;
+
+	ev.evidence = &e;
+	j = encode(&ev);
+	CHECK(j);
+	evid = json_object_get(json_object_get(j, "stallwatch"), "evidence");
+	CHECK(json_is_object(evid));
+	CHECK(json_integer_value(json_object_get(evid, "on_cpu_ns")) == 1000);
+	CHECK(json_integer_value(json_object_get(evid, "runq_ns")) == 2000);
+	CHECK(json_integer_value(json_object_get(evid, "blocked_ns")) == 152997000);
+	CHECK(json_integer_value(json_object_get(evid, "blocks")) == 2);
+	CHECK_STR(json_string_value(json_object_get(evid, "state")), "S");
+	CHECK_STR(json_string_value(json_object_get(evid, "wchan")), "anon_pipe_read");
+	stack = json_object_get(evid, "kernel_stack");
+	CHECK(json_array_size(stack) == 2);
+	CHECK_STR(json_string_value(json_array_get(stack, 1)), "anon_pipe_read+0x4fa");
+	CHECK_STR(json_string_value(json_object_get(evid, "kernel_stack_from")), "block");
+	CHECK(json_integer_value(json_object_get(evid, "cpu_samples")) == 0);
+	CHECK(!json_object_get(evid, "window_ns"));
+	CHECK(!json_object_get(evid, "cpu_starved"));
+	json_decref(j);
+	text = record_encode_syscall(&ev, "node-17", 0, RECORD_FORMAT_TEXT);
+	CHECK(text && strstr(text, "cpu 0% runq 0% blocked 99% in anon_pipe_read"));
+	free(text);
+
+	/* waiting for a CPU most of the time; stack hidden; a window; no state, no sampler */
+	e = (struct record_evidence){
+		.known = RECORD_EVIDENCE_TIMES | RECORD_EVIDENCE_STACK | RECORD_EVIDENCE_WINDOW,
+		.on_cpu_ns = 10,
+		.runq_ns = 90,
+		.window_ns = 100,
+		.stack_unavailable = "kernel addresses hidden (kptr_restrict)"
+	};
+	j = encode(&ev);
+	CHECK(j);
+	evid = json_object_get(json_object_get(j, "stallwatch"), "evidence");
+	CHECK(json_is_true(json_object_get(evid, "cpu_starved")));
+	CHECK(json_integer_value(json_object_get(evid, "window_ns")) == 100);
+	CHECK(!json_object_get(evid, "kernel_stack"));
+	CHECK_STR(json_string_value(json_object_get(evid, "kernel_stack_unavailable")),
+		  "kernel addresses hidden (kptr_restrict)");
+	CHECK(!json_object_get(evid, "state") && !json_object_get(evid, "wchan") &&
+	      !json_object_get(evid, "cpu_samples"));
+	json_decref(j);
+
+	/* nothing known: no object */
+	e = (struct record_evidence){ 0 };
+	j = encode(&ev);
+	CHECK(j);
+	CHECK(!json_object_get(json_object_get(j, "stallwatch"), "evidence"));
+	json_decref(j);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TEST(test_errno_name),
 	  TEST(test_invalid_utf8_is_sanitised), TEST(test_timestamp_format),
 	  TEST(test_durations_for_humans), TEST(test_utf8_sanitiser), TEST(test_text_header),
 	  TEST(test_text_slow), TEST(test_text_stuck), TEST(test_text_partial),
 	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host_header),
 	  TEST(test_text_host), TEST(test_host_json_reals), TEST(test_text_summary_and_dropped),
-	  TEST(test_backend_fields_json), TEST(test_backend_fields_absent), TEST(test_text_bounds))
+	  TEST(test_backend_fields_json), TEST(test_backend_fields_absent), TEST(test_text_bounds),
+	  TEST(test_evidence_fields))

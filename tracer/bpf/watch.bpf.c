@@ -71,7 +71,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	/* ~11,000 slow calls between two reads by user space (an event is ~380 bytes) */
+	/* ~5,700 slow calls between two reads by user space (an event is 720 bytes, 8 more in the buffer) */
 	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
@@ -352,6 +352,68 @@ static __always_inline void count_call(const struct watch_call *call, __u64 dur,
 	}
 }
 
+/* ---- evidence (sched_switch): shared with the programs at the end ---------- */
+
+/*
+ * Kernel stacks of the last block and of the cpu-clock samples, by id. A
+ * stack trace map keeps each distinct stack once, however many calls block
+ * on it (thousands of threads in the same futex wait: one entry), and an id
+ * once given never changes: without BPF_F_REUSE_STACKID a different stack
+ * whose hash lands in a taken bucket gets -EEXIST (kernel/bpf/stackmap.c,
+ * __bpf_get_stackid()), so a record shows no stack rather than another's.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, WATCH_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/*
+ * Where each thread's call last blocked long (watch.h, WATCH_LONG_BLOCK_DIV),
+ * by tid, valid while the call's block_stack is set: written at the wakeup
+ * that ends such a block, sent with the call's event, deleted when the call
+ * ends or its thread exits (drop_block_stack()).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tid */
+	__type(value, struct watch_stack);
+} block_stacks SEC(".maps");
+
+/* bpf_get_task_stack() needs a buffer: one per CPU (a program does not migrate) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct watch_stack);
+} stack_scratch SEC(".maps");
+
+static __always_inline void drop_block_stack(struct watch_call *call, __u32 tid)
+{
+	if (!call->block_stack)
+		return;
+	call->block_stack = 0;
+	bpf_map_delete_elem(&block_stacks, &tid);
+}
+
+/* The time since ev_mark_ns was ev_run's: add it, and start a new interval at now. */
+static __always_inline void ev_account(struct watch_call *call, __u64 now)
+{
+	__u64 d = now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
+
+	if (!call->ev_mark_ns)
+		d = 0; /* user space seeded it and said nothing of its state */
+	if (call->ev_run == WATCH_RUN_BLOCKED)
+		call->blocked_ns += d;
+	else if (call->ev_run == WATCH_RUN_RUNQ)
+		call->runq_ns += d;
+	else
+		call->on_cpu_ns += d;
+	call->ev_mark_ns = now;
+}
+
 static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
 {
 	__u32 idx;
@@ -448,6 +510,13 @@ static __always_inline void finish(const struct watch_call *call, __u32 tid, __u
 	ev->tid = tid;
 	ev->kind = WATCH_EVENT_COMPLETED;
 	ev->path_len = 0;
+	ev->block_stack.len = 0;
+	if (call->block_stack) {
+		struct watch_stack *st = bpf_map_lookup_elem(&block_stacks, &tid);
+
+		if (st)
+			ev->block_stack = *st;
+	}
 	/* only for calls that leave the kernel: a string read costs */
 	if (call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR) {
 		__u32 idx = call->abi * WATCH_MAX_NR + call->nr;
@@ -500,8 +569,13 @@ static __always_inline void interrupted(const struct watch_call *call, __u32 tid
 		old = bpf_map_lookup_elem(&suspended, &tid);
 		if (old)
 			finish(old, tid, old->last_exit_ns, -EINTR);
-		if (!bpf_map_update_elem(&suspended, &tid, call, BPF_ANY))
+		if (!bpf_map_update_elem(&suspended, &tid, call, BPF_ANY)) {
+			/* block_stacks[tid] is dropped now: the handler's calls use it */
+			old = bpf_map_lookup_elem(&suspended, &tid);
+			if (old)
+				old->block_stack = 0;
 			return;
+		}
 		stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	}
 	finish(call, tid, call->last_exit_ns, -EINTR);
@@ -520,6 +594,13 @@ static __always_inline void sigreturned(__u32 tid, unsigned long sp, long ret)
 	if (!call || call->user_sp != sp)
 		return;
 	if (ret == call->nr) {
+		/* the handler's own call had the thread meanwhile: that time is not split */
+		__u64 now = bpf_ktime_get_ns();
+
+		call->unsplit_ns += now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
+		call->ev_mark_ns = now;
+		call->ev_run = WATCH_RUN_ON_CPU;
+		call->block_stack = 0; /* block_stacks[tid] went with the handler's call */
 		if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
 			stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	} else
@@ -553,9 +634,12 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 				cur->pieces++;
 				return 0;
 			}
+			ev_account(cur, bpf_ktime_get_ns());
 			interrupted(cur, tid);
 		}
 		/* else its exit was never seen (a seeded entry racing the exit): dropped */
+		/* its stack went with its event, or is the handler's now (interrupted()) */
+		drop_block_stack(cur, tid);
 	}
 	if (threshold_of(abi, id) == WATCH_UNWATCHED) {
 		if (cur)
@@ -564,6 +648,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	}
 
 	call.start_ns = bpf_ktime_get_ns();
+	call.ev_mark_ns = call.start_ns; /* on a CPU: it is making the call */
 	if (abi == WATCH_ABI_X86) {
 		/* i386: ebx, ecx, edx, esi, edi, ebp (arch/x86/entry/syscall_32.c) */
 		call.args[0] = (__u32)regs->bx;
@@ -613,7 +698,9 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 			cur->user_sp = regs->sp;
 			return 0;
 		}
+		ev_account(cur, now);
 		finish(cur, tid, now, ret);
+		drop_block_stack(cur, tid);
 		bpf_map_delete_elem(&inflight, &tid);
 	}
 	if (sigreturn)
@@ -672,6 +759,7 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 
 	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&suspended, &tid);
+	bpf_map_delete_elem(&block_stacks, &tid);
 	if (task->signal->live.counter != 0)
 		return 0;
 	if (bpf_map_delete_elem(&watched_tgids, &tgid))
@@ -706,8 +794,139 @@ int BPF_PROG(sw_exec, struct task_struct *p, int old_pid, struct linux_binprm *b
 	call = bpf_map_lookup_elem(&inflight, &old);
 	if (!call)
 		return 0;
+	call->block_stack = 0; /* keyed by the old tid: dropped below */
 	if (bpf_map_update_elem(&inflight, &tid, call, BPF_ANY))
 		stat_inc(WATCH_STAT_INFLIGHT_FULL);
 	bpf_map_delete_elem(&inflight, &old);
+	bpf_map_delete_elem(&block_stacks, &old);
+	return 0;
+}
+
+/* ---- evidence (sched_switch) ------------------------------------------------
+ *
+ * Where a watched call's time goes: on a CPU, on a run queue, asleep, and
+ * the kernel stack where it last went to sleep. These run for every context
+ * switch and wakeup on the host (and every cpu-clock sample): each looks the
+ * thread up in `inflight` first and returns at once when it has no call
+ * there. Whatever they write lives in the call's own `inflight` entry, so it
+ * goes with the call (sys_exit, sched_process_exit) and nothing is left by
+ * tid. The stack ids point into `stacks`, which is keyed by the stack.
+ */
+
+/*
+ * A block of p's call ends at now. A long one (watch.h, WATCH_LONG_BLOCK_DIV)
+ * has its stack taken now, while p still sleeps where it blocked:
+ * bpf_get_task_stack() (5.9+) walks a task that is not running
+ * (stack_trace_save_tsk(), which leaves out the scheduler's own frames, as
+ * /proc/TID/stack does). Taking it at every switch-out instead, with
+ * bpf_get_stackid(), cost ~1.7 us per block of every watched call.
+ */
+static __always_inline void block_ended(struct watch_call *call, struct task_struct *p, __u32 tid,
+					__u64 now)
+{
+	__u64 blocked = now > call->ev_mark_ns ? now - call->ev_mark_ns : 0;
+	struct watch_stack *st;
+	__u32 zero = 0;
+	long len;
+
+	if (blocked * WATCH_LONG_BLOCK_DIV < threshold_of(call->abi, call->nr))
+		return;
+	st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!st)
+		return;
+	len = bpf_get_task_stack(p, st->ips, sizeof(st->ips), 0);
+	if (len <= 0)
+		return;
+	st->len = (__u32)len;
+	if (bpf_map_update_elem(&block_stacks, &tid, st, BPF_ANY) == 0)
+		call->block_stack = 1;
+}
+
+/* A sleeping thread is runnable again (ttwu_do_wakeup(), kernel/sched/core.c). */
+static __always_inline void woken(struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 now;
+
+	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
+	if (!call || call->ev_run != WATCH_RUN_BLOCKED)
+		return;
+	now = bpf_ktime_get_ns();
+	block_ended(call, p, tid, now);
+	ev_account(call, now);
+	call->ev_run = WATCH_RUN_RUNQ;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sw_sched_wakeup, struct task_struct *p)
+{
+	woken(p);
+	return 0;
+}
+
+/*
+ * prev leaves the CPU, next gets it. kernel/sched/core.c (__schedule(),
+ * 6.x): prev_state is the state prev is switched out in; a preempted task
+ * stays on the run queue whatever its state says (the tracepoint prints it
+ * as "R+", __trace_sched_switch_state()), so it went to sleep only when
+ * !preempt and prev_state != TASK_RUNNING (0). prev_state is an argument
+ * since 5.18; the stack is prev's, as prev is current here.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 prev_tid = prev->pid, next_tid = next->pid;
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &prev_tid);
+	__u64 now = 0;
+
+	if (call) {
+		now = bpf_ktime_get_ns();
+		ev_account(call, now);
+		if (!preempt && prev_state) {
+			call->ev_run = WATCH_RUN_BLOCKED;
+			call->blocks++;
+			call->block_state = prev_state;
+		} else
+			call->ev_run = WATCH_RUN_RUNQ;
+	}
+	call = bpf_map_lookup_elem(&inflight, &next_tid);
+	if (call) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		/* its wakeup was not seen (another BPF program ran on that CPU then) */
+		if (call->ev_run == WATCH_RUN_BLOCKED)
+			block_ended(call, next, next_tid, now);
+		ev_account(call, now);
+		call->ev_run = WATCH_RUN_ON_CPU;
+	}
+	return 0;
+}
+
+/*
+ * A cpu-clock sample (one perf event per CPU, user space opens them): the
+ * thread on the CPU is in a watched call. One stack per call is kept, drawn
+ * evenly from all its samples (reservoir sampling: the n-th replaces the
+ * kept one with probability 1/n), so the kept stack is where the call most
+ * likely spent its CPU time, and a call sampled n times walks its stack
+ * about ln(n) times, not n. A sample taken while a signal handler runs
+ * between two pieces of the call (restart_code set) is in user space.
+ */
+SEC("perf_event")
+int sw_cpu_sample(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	long id;
+
+	if (!call || call->restart_code)
+		return 0;
+	call->cpu_samples++;
+	if (bpf_get_prandom_u32() % call->cpu_samples)
+		return 0;
+	id = bpf_get_stackid(ctx, &stacks, 0);
+	if (id >= 0)
+		call->cpu_stack = (__u32)id + 1;
 	return 0;
 }

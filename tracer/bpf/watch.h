@@ -75,6 +75,26 @@ struct watch_call {
 	 */
 	__u32 wait;
 	__u32 wait_pad;
+
+	/* evidence (sched_switch) */
+	/*
+	 * Where the call's time goes, accounted at every context switch,
+	 * wakeup and cpu-clock sample of the thread while the call is in
+	 * `inflight` (watch.bpf.c, "evidence"): the time since ev_mark_ns is
+	 * ev_run's and is added at the next change (and by whoever reads it:
+	 * sys_exit, or user space for a call still in flight).
+	 */
+	__u64 ev_mark_ns; /* since when the thread is ev_run; 0: not known yet */
+	__u64 on_cpu_ns; /* running on a CPU */
+	__u64 runq_ns; /* runnable, waiting for a CPU (preempted, or woken) */
+	__u64 blocked_ns; /* asleep */
+	__u64 unsplit_ns; /* set aside while a signal handler's own watched call ran */
+	__u32 ev_run; /* WATCH_RUN_* */
+	__u32 blocks; /* times it went to sleep */
+	__u32 block_state; /* prev_state (TASK_* bits) at the last block */
+	__u32 block_stack; /* nonzero: block_stacks[tid] holds where it last blocked long */
+	__u32 cpu_samples; /* cpu-clock samples that hit it in the kernel */
+	__u32 cpu_stack; /* stacks id + 1 of one of them, drawn evenly; 0: none */
 };
 
 /* ---- %wait (kernel decision) ---------------------------------------------------- */
@@ -116,6 +136,30 @@ struct watch_wait_conf {
 	__u32 pad;
 };
 
+/* watch_call.ev_run: what the thread has been doing since ev_mark_ns */
+#define WATCH_RUN_ON_CPU 0
+#define WATCH_RUN_RUNQ 1
+#define WATCH_RUN_BLOCKED 2
+
+/* frames kept per stack (the `stacks` and `block_stacks` maps' values) */
+#define WATCH_STACK_DEPTH 32
+
+/* block_stacks values: a sleeping thread's kernel stack (bpf_get_task_stack()) */
+struct watch_stack {
+	__u32 len; /* bytes of ips filled */
+	__u32 pad;
+	__u64 ips[WATCH_STACK_DEPTH];
+};
+
+/*
+ * A block's stack is taken when it ends (the wakeup), and only for a block
+ * at least 1/WATCH_LONG_BLOCK_DIV of the call's threshold long: the walk
+ * costs a few microseconds, and a short block does not make a slow call.
+ */
+#define WATCH_LONG_BLOCK_DIV 8
+/* cpu-clock sampler frequency, per CPU (prime: never in step with a 100/250/1000 Hz tick) */
+#define WATCH_SAMPLE_HZ 199
+
 /* path_args[abi * WATCH_MAX_NR + nr]: which argument is a path (WATCH_NO_PATH: none) */
 #define WATCH_NO_PATH 255
 #define WATCH_PATH_MAX 256
@@ -135,6 +179,9 @@ struct watch_event {
 	__s32 path_len;
 	__u32 pad2;
 	char path[WATCH_PATH_MAX];
+
+	/* evidence (sched_switch): COMPLETED, call.block_stack set: where it last blocked long */
+	struct watch_stack block_stack;
 };
 
 #define WATCH_EVENT_COMPLETED 1 /* call, end_ns, ret */
