@@ -651,6 +651,8 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 	if (r < 0)
 		return sw_error_set(err, r, "--backend=bpf: cannot load the BPF programs");
 	loop->lc.bulk_counts = bb->counts;
+	/* failed lookups are counted in the kernel (---- ENOENT storms ----), never from exits */
+	loop->lc.enoent_in_kernel = true;
 	r = bpf_map__update_elem(bb->skel->maps.config, &zero, sizeof(zero), &config,
 				 sizeof(config), 0);
 	if (r < 0)

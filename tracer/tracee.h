@@ -75,6 +75,7 @@ struct traced_call {
 
 struct tracee {
 	pid_t tid;
+	pid_t tgid; /* its process, once needed (0: not read yet) */
 	enum call_state call_state;
 	bool reportable; /* watched, and started after the command's exec */
 	bool stuck_reported; /* the stuck-syscall record of this call is out */
