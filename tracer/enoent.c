@@ -439,6 +439,14 @@ struct enoent_entry *enoent_get(struct enoent_detector *d, const struct enoent_k
 	return e;
 }
 
+bool enoent_plausible(const struct enoent_detector *d, const struct enoent_entry *e,
+		      uint64_t now_ns)
+{
+	double need = d->conf.distinct_per_s * (double)d->conf.window_ns / 1e9;
+
+	return (double)window_count(&e->c, now_ns / d->slice_ns, e->min_epoch) >= need;
+}
+
 double enoent_rate_per_s(const struct enoent_detector *d, const struct enoent_entry *e,
 			 uint64_t now_ns)
 {
@@ -452,9 +460,17 @@ bool enoent_check(struct enoent_detector *d, struct enoent_entry *e, uint64_t no
 	double need = d->conf.distinct_per_s * (double)d->conf.window_ns / 1e9, distinct;
 	uint8_t reg[ENOENT_REGISTERS];
 
-	if (!force && now_ns - e->evaluated_ns < d->slice_ns / ENOENT_EVAL_PER_BUCKET)
+	/*
+	 * The estimate (a merge of the window's sketches) is made at most
+	 * ENOENT_EVAL_PER_BUCKET times a slice, or when need / that many
+	 * lookups came since the last one: a burst is decided within 1/8 of
+	 * what makes a storm, a trickle within 1/8 of a slice.
+	 */
+	if (!force && now_ns - e->evaluated_ns < d->slice_ns / ENOENT_EVAL_PER_BUCKET &&
+	    (double)(e->c.count - e->evaluated_count) < need / ENOENT_EVAL_PER_BUCKET)
 		return false;
 	e->evaluated_ns = now_ns;
+	e->evaluated_count = e->c.count;
 	/* fewer lookups than the names needed: no estimate to make */
 	wcount = window_count(&e->c, epoch, e->min_epoch);
 	if ((double)wcount < need)

@@ -88,6 +88,7 @@ struct enoent_entry {
 	struct enoent_sketch storm_names; /* names since storm_start_ns */
 	struct procinfo *info; /* the process, read when the storm opened (caller's), or NULL */
 	uint64_t evaluated_ns; /* the window was last estimated then */
+	uint64_t evaluated_count; /* ... with c.count at this */
 	uint64_t min_epoch; /* the storm check counts slices from this one (after a record) */
 	/* links: the table's hash chain and its least-recently-failed list (indices, -1 none) */
 	int32_t hnext, lru_prev, lru_next;
@@ -147,6 +148,9 @@ struct enoent_entry *enoent_observe(struct enoent_detector *d, const struct enoe
  * it opened with this check.
  */
 bool enoent_check(struct enoent_detector *d, struct enoent_entry *e, uint64_t now_ns, bool force);
+/* Enough failed lookups in the window for a storm, were their names distinct? */
+bool enoent_plausible(const struct enoent_detector *d, const struct enoent_entry *e,
+		      uint64_t now_ns);
 /* The window's rate of distinct names now, per second. */
 double enoent_rate_per_s(const struct enoent_detector *d, const struct enoent_entry *e,
 			 uint64_t now_ns);

@@ -189,6 +189,15 @@ static bool wanted(const struct policy_enoent *conf, const char *dir)
 
 /* ---- ptrace: a failed call ----------------------------------------------------- */
 
+static void read_info(struct enoent_entry *e, pid_t tid)
+{
+	e->info = malloc(sizeof(*e->info));
+	if (e->info && procinfo_read(tid, e->info) < 0) {
+		free(e->info);
+		e->info = NULL;
+	}
+}
+
 static pid_t tgid_of(struct tracee *t)
 {
 	struct procstatus st;
@@ -255,20 +264,18 @@ void storm_failed_call(struct storm *s, struct tracee *t, int native, uint64_t n
 	enoent_add(&e->c, s->det.slice_ns, now_ns, enoent_hash(name, name_len), name, name_len);
 	if (e->storm)
 		enoent_sketch_add(e->storm_names.reg, enoent_hash(name, name_len));
-	if (!enoent_check(&s->det, e, now_ns, false)) {
-		/* a check put off (at most one per slice/8): the timer makes it if no call does */
-		if (!e->storm)
-			lc->ensure_timer(lc->timer_opaque,
-					 e->evaluated_ns + s->det.slice_ns / ENOENT_EVAL_PER_BUCKET);
-	} else {
-		/* the process as it is now: by the record it may be gone */
-		e->info = malloc(sizeof(*e->info));
-		if (e->info && procinfo_read(t->tid, e->info) < 0) {
-			free(e->info);
-			e->info = NULL;
-		}
+	/*
+	 * The process as it is now, once a storm is possible (enough lookups
+	 * in the window): by the record it may be gone.
+	 */
+	if (!e->info && enoent_plausible(&s->det, e, now_ns))
+		read_info(e, t->tid);
+	if (enoent_check(&s->det, e, now_ns, false))
 		lc->ensure_timer(lc->timer_opaque, enoent_due_ns(&s->det, e));
-	}
+	else if (!e->storm)
+		/* a check put off: the timer makes it if no call does */
+		lc->ensure_timer(lc->timer_opaque,
+				 e->evaluated_ns + s->det.slice_ns / ENOENT_EVAL_PER_BUCKET);
 }
 
 /* ---- bpf: the kernel's counts -------------------------------------------------- */
@@ -346,13 +353,9 @@ void storm_kernel_counts(struct storm *s, const struct enoent_key *kkey,
 				enoent_sketch_merge(reg, c->slot[i]);
 		enoent_sketch_merge(e->storm_names.reg, reg);
 	}
-	if (enoent_check(&s->det, e, now_ns, true)) {
-		e->info = malloc(sizeof(*e->info));
-		if (e->info && procinfo_read((pid_t)key.tgid, e->info) < 0) {
-			free(e->info);
-			e->info = NULL;
-		}
-	}
+	if (!e->info && enoent_plausible(&s->det, e, now_ns))
+		read_info(e, (pid_t)key.tgid);
+	enoent_check(&s->det, e, now_ns, true);
 }
 
 /* ---- due records ------------------------------------------------------------------ */
@@ -366,13 +369,8 @@ uint64_t storm_tick(struct storm *s, uint64_t now_ns)
 			continue;
 		/* names failed since the last estimate (the hot path estimates at most every slice/8) */
 		if (!e->storm && e->c.last_ns > e->evaluated_ns &&
-		    enoent_check(&s->det, e, now_ns, true) && !e->info) {
-			e->info = malloc(sizeof(*e->info));
-			if (e->info && procinfo_read((pid_t)e->key.tgid, e->info) < 0) {
-				free(e->info);
-				e->info = NULL;
-			}
-		}
+		    enoent_check(&s->det, e, now_ns, true) && !e->info)
+			read_info(e, (pid_t)e->key.tgid);
 		if (e->storm && enoent_due_ns(&s->det, e) <= now_ns)
 			emit(s, e, now_ns, NULL);
 	}
