@@ -836,7 +836,8 @@ static void load_enoent(struct loader *ld, size_t src, const char *ptr, json_t *
 	{
 		child_key(kptr, ptr, key);
 		if (strcmp(key, "enabled") == 0) {
-			if (expect_type(ld, src, kptr, v, json_is_boolean(v), "enabled", "a boolean"))
+			if (expect_type(ld, src, kptr, v, json_is_boolean(v), "enabled",
+					"a boolean"))
 				ld->enoent.enabled = json_is_true(v);
 		} else if (strcmp(key, "distinct_per_s") == 0) {
 			if (!expect_type(ld, src, kptr, v, json_is_number(v), "distinct_per_s",
@@ -877,7 +878,8 @@ static void load_enoent(struct loader *ld, size_t src, const char *ptr, json_t *
 		} else if (strcmp(key, "severity") == 0) {
 			int sev;
 
-			if (!expect_type(ld, src, kptr, v, json_is_string(v), "severity", "a string"))
+			if (!expect_type(ld, src, kptr, v, json_is_string(v), "severity",
+					 "a string"))
 				continue;
 			sev = policy_severity_from_name(json_string_value(v));
 			if (sev < 0)

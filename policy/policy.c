@@ -397,9 +397,9 @@ void policy_enoent_calls(struct syscall_set *ret)
 	 * ENOENT. doc/policy.md, "enoent_storms", says why others are left out.
 	 */
 	static const char *const names[] = {
-		"open",	      "openat",	     "openat2",	 "stat",     "lstat",
-		"newfstatat", "statx",	     "access",	 "faccessat", "faccessat2",
-		"readlink",   "readlinkat", "execve",	 "execveat",
+		"open",	      "openat",	    "openat2", "stat",	    "lstat",
+		"newfstatat", "statx",	    "access",  "faccessat", "faccessat2",
+		"readlink",   "readlinkat", "execve",  "execveat",
 	};
 
 	syscall_set_clear(ret);

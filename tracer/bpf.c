@@ -43,6 +43,7 @@
 #include "../common/timeutil.h"
 #include "../policy/wait.h"
 #include "attach.h"
+#include "bpf_enoent.h"
 #include "loop.h"
 #include "procinfo.h"
 #include "spawn.h"
@@ -64,6 +65,8 @@ struct bpf_backend {
 	uint64_t sweep_ns; /* 0: no stuck detection (every threshold < 2 ms) */
 	uint64_t next_sweep_ns;
 	uint64_t next_count_ns; /* when the watched set is next counted */
+	uint64_t
+		next_enoent_ns; /* when the kernel's ENOENT counts are next copied (bpf_enoent.h) */
 	uint64_t lost; /* events the kernel could not send, already reported */
 	/* %wait (kernel decision): what wait_conf holds, for the sweep */
 	struct watch_wait_conf wait_conf[WATCH_ABI_MAX * WATCH_MAX_NR];
@@ -416,6 +419,15 @@ static void bb_counts(struct backend *b)
 	sync_counts((struct bpf_backend *)b);
 }
 
+/* The earliest of the periodic jobs of bb_tick() */
+static uint64_t next_of(const struct bpf_backend *bb)
+{
+	uint64_t next =
+		bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
+
+	return next < bb->next_enoent_ns ? next : bb->next_enoent_ns;
+}
+
 static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 {
 	struct bpf_backend *bb = (struct bpf_backend *)b;
@@ -423,6 +435,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 	__u32 key, next;
 	bool first = true;
 
+	if (now_ns >= bb->next_enoent_ns)
+		bb->next_enoent_ns = bpf_enoent_sync(bb->skel, bb->lc, now_ns);
 	/* a lost EXIT event must not keep us: look at the set once a second */
 	if (now_ns >= bb->next_count_ns) {
 		count_lost(bb);
@@ -434,10 +448,10 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 			bb->loop->done = true;
 	}
 	if (!bb->sweep_ns)
-		return bb->next_count_ns;
+		return bb->next_count_ns < bb->next_enoent_ns ? bb->next_count_ns :
+								bb->next_enoent_ns;
 	if (now_ns < bb->next_sweep_ns)
-		return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns :
-							       bb->next_count_ns;
+		return next_of(bb);
 	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
 		struct watch_call c;
 		struct call_entry e;
@@ -459,7 +473,7 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		lifecycle_in_flight(bb->lc, t, &e);
 	}
 	bb->next_sweep_ns = now_ns + bb->sweep_ns;
-	return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
+	return next_of(bb);
 }
 
 static void bb_destroy(struct backend *b)
@@ -470,6 +484,9 @@ static void bb_destroy(struct backend *b)
 	/* the last counts, before the caller writes the summary and the metrics file */
 	if (bb->skel)
 		sync_counts(bb);
+	/* ... and the last failed lookups, before the detector reports its open storms */
+	if (bb->skel)
+		bpf_enoent_sync(bb->skel, bb->lc, sw_mono_ns());
 	/* closing the fds unloads everything (the kernel holds no other reference) */
 	ring_buffer__free(bb->rb);
 	watch_bpf__destroy(bb->skel);
@@ -647,6 +664,7 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 		bpf_map__set_max_entries(bb->skel->maps.call_counts, 1);
 	if (!bb->hist)
 		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
+	bpf_enoent_configure(bb->skel, policy);
 	r = watch_bpf__load(bb->skel);
 	if (r < 0)
 		return sw_error_set(err, r, "--backend=bpf: cannot load the BPF programs");
@@ -662,6 +680,8 @@ static int backend_new(struct tracer_loop *loop, const struct policy *policy, bo
 		r = fill_path_args(bb);
 	if (r == 0)
 		r = fill_wait_conf(bb, policy);
+	if (r == 0)
+		r = bpf_enoent_start(bb->skel, bb->lc);
 	if (r < 0)
 		return sw_error_set(err, r, "--backend=bpf: cannot set the thresholds");
 	/* stuck detection for thresholds of 2 ms and more: a sweep every threshold/2 */

@@ -109,7 +109,7 @@ struct enoent_detector {
 		pid_t tgid;
 		uint32_t n;
 		int32_t next;
-	} *procs;
+	} * procs;
 	int32_t *proc_heads;
 	int32_t proc_free;
 	uint64_t evictions; /* pairs dropped for room */

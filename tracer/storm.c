@@ -73,6 +73,9 @@ static void emit(struct storm *s, struct enoent_entry *e, uint64_t now_ns, const
 		ev.proc.command_line = e->info->cmdline_len ? e->info->cmdline : NULL;
 		ev.proc.command_line_len = e->info->cmdline_len;
 		ev.proc.cgroup = e->info->cgroup[0] ? e->info->cgroup : NULL;
+	} else if (e->c.comm[0]) {
+		/* gone before it was read: the name the kernel kept (bpf) */
+		ev.proc.name = e->c.comm;
 	}
 	if (recorder_enoent(lc->recorder, &ev) < 0)
 		lc->stats.records_dropped++;
@@ -220,9 +223,8 @@ void storm_failed_call(struct storm *s, struct tracee *t, int native, uint64_t n
 	bool is_new;
 
 	s->failed_calls++;
-	if (a->path_arg == ARG_NONE ||
-	    procinfo_read_string(t->tid, call->args[(int)a->path_arg], s->path, sizeof(s->path)) <
-		    0) {
+	if (a->path_arg == ARG_NONE || procinfo_read_string(t->tid, call->args[(int)a->path_arg],
+							    s->path, sizeof(s->path)) < 0) {
 		s->unresolved++;
 		return;
 	}
@@ -313,7 +315,8 @@ static void resolve_kernel_dir(pid_t tgid, uint64_t dev, uint64_t ino, char *buf
 		return;
 unknown:
 	/* gone, or the fd closed: say which directory it was */
-	snprintf(buf, size, "<dev %u:%u ino %llu>", major(dev), minor(dev), (unsigned long long)ino);
+	snprintf(buf, size, "<dev %u:%u ino %llu>", major(dev), minor(dev),
+		 (unsigned long long)ino);
 }
 
 void storm_kernel_counts(struct storm *s, const struct enoent_key *kkey,

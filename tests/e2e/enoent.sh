@@ -76,12 +76,14 @@ test_same_name() {
 	expect_eq "$(storms out.json)" 0 "enoent-storm records for one name"
 }
 
-# one directory by absolute paths, the other through a dirfd
+# One directory by absolute paths, the other through a dirfd. The helper
+# stays a second after its lookups: under bpf user space names a relative
+# lookup's start directory from the live process (doc/policy.md).
 test_two_directories() {
 	needs_backend ptrace bpf
 	printf '%s\n' "$POLICY" >p.json
 	mkdir d1 d2
-	sw run --policy p.json -o out.json -- "$H" two 20000 "$PWD/d1" "$PWD/d2" >rep.txt 2>err.txt
+	sw run --policy p.json -o out.json -- "$H" two 20000 "$PWD/d1" "$PWD/d2" -s 1500 >rep.txt 2>err.txt
 	show err.txt out.json
 	expect_rc 0
 	expect_eq "$(storms out.json)" 2 "enoent-storm records"
@@ -91,11 +93,11 @@ test_two_directories() {
 
 # The built-in default policy enables the detector (100/s over 60 s) and -e
 # narrows the reported set only: the stat() calls outside -e are still seen.
-# The helper stays a little after its lookups: the record comes before the exit.
+# Relative lookups (the cwd); the helper stays a second, as above.
 test_default_policy_under_e() {
 	needs_backend ptrace bpf
 	mkdir d
-	sw run -e read -o out.json -- "$H" cwd 20000 "$PWD/d" >rep.txt 2>err.txt
+	sw run -e read -o out.json -- "$H" cwd 20000 "$PWD/d" -s 1500 >rep.txt 2>err.txt
 	show err.txt out.json
 	expect_rc 0
 	check_storm out.json "$PWD/d" 20000 20000

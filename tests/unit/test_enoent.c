@@ -163,7 +163,8 @@ static int test_directory_key(void)
 	close(fd2);
 	CHECK(procinfo_dir_id(getpid(), fd2, &dev2, &ino2) < 0);
 	/* dirnames: the same spelling, one key; another, another */
-	CHECK(enoent_split("x/y/a1", &d1, &l1, &n, &nl) && enoent_split("x/y/a2", &d2, &l2, &n, &nl));
+	CHECK(enoent_split("x/y/a1", &d1, &l1, &n, &nl) &&
+	      enoent_split("x/y/a2", &d2, &l2, &n, &nl));
 	CHECK(enoent_hash(d1, l1) == enoent_hash(d2, l2));
 	CHECK(enoent_split("x/z/a1", &d2, &l2, &n, &nl));
 	CHECK(enoent_hash(d1, l1) != enoent_hash(d2, l2));

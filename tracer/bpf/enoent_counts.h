@@ -31,6 +31,15 @@
 #define ENOENT_SAMPLE_LEN 64 /* a sample name, NUL-terminated, longer ones cut */
 #define ENOENT_DIRNAME_LEN 128 /* the dirname as the first failed path spelled it */
 
+/* bpf: enoent_calls[native nr], which syscalls count and where their path and dirfd are */
+#define ENOENT_NO_ARG 255
+struct enoent_call {
+	__u8 counted;
+	__u8 path_arg; /* 0..5 */
+	__u8 fd_arg; /* 0..5, or ENOENT_NO_ARG (no dirfd) */
+	__u8 pad;
+};
+
 /* The key of a (process, directory): what identifies the directory (doc/policy.md). */
 struct enoent_key {
 	__u32 tgid;
@@ -55,6 +64,7 @@ struct enoent_counts {
 	__u32 pad;
 	char sample[ENOENT_SAMPLES][ENOENT_SAMPLE_LEN]; /* the latest few names */
 	char dirname[ENOENT_DIRNAME_LEN];
+	char comm[16]; /* bpf: the thread's comm at the first failure (the process may be gone) */
 };
 
 #endif
