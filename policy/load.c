@@ -1717,6 +1717,7 @@ int policy_load(const struct policy_load_options *o, struct policy **ret,
 		add_command_line_rule(&ld, p);
 	p->scan = ld.scan;
 	p->enoent = ld.enoent;
+	p->enoent.by_default = o->n_sources == 0;
 	ld.enoent.directories = NULL;
 	ld.enoent.n_directories = 0;
 	policy_finalize(p);

@@ -122,6 +122,7 @@ struct policy_scan {
  */
 struct policy_enoent {
 	bool enabled;
+	bool by_default; /* enabled by the built-in default policy, not by a file given */
 	double distinct_per_s;
 	uint64_t window_ns;
 	char **directories; /* fnmatch globs of reported directories; none = every one */

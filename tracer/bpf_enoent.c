@@ -42,6 +42,8 @@ int bpf_enoent_start(struct watch_bpf *skel, struct lifecycle *lc)
 			return r;
 	}
 	if (lc->storm) {
+		/* the kernel's map has no per-process bound: one here would drop pairs it still has */
+		lc->storm->det.per_process_max = lc->storm->det.conf.max_directories;
 		skel->data->enoent_slice_ns = lc->storm->det.slice_ns;
 		skel->bss->enoent_on = bpf_map__max_entries(skel->maps.enoent_dirs) > 1;
 	}

@@ -198,6 +198,7 @@ int enoent_init(struct enoent_detector *d, const struct policy_enoent *conf)
 	d->conf.n_directories = 0;
 	if (!d->conf.max_directories)
 		d->conf.max_directories = POLICY_ENOENT_MAX_DIRECTORIES;
+	d->per_process_max = ENOENT_DIRS_PER_PROCESS;
 	d->slice_ns = d->conf.window_ns / ENOENT_BUCKETS;
 	if (!d->slice_ns)
 		d->slice_ns = 1;
@@ -242,6 +243,7 @@ int enoent_set_conf(struct enoent_detector *d, const struct policy_enoent *conf)
 	void (*release)(void *, struct enoent_entry *) = d->release;
 	void *opaque = d->flush_opaque;
 	uint64_t evictions = d->evictions, storms = d->storms;
+	uint32_t per_process_max = d->per_process_max;
 	int r;
 
 	if (conf->window_ns == d->conf.window_ns &&
@@ -265,6 +267,7 @@ int enoent_set_conf(struct enoent_detector *d, const struct policy_enoent *conf)
 	d->flush_opaque = opaque;
 	d->evictions = evictions;
 	d->storms = storms;
+	d->per_process_max = per_process_max;
 	return r;
 }
 
@@ -396,7 +399,7 @@ struct enoent_entry *enoent_get(struct enoent_detector *d, const struct enoent_k
 		}
 		return e;
 	}
-	if (proc_count(d, (pid_t)key->tgid) >= ENOENT_DIRS_PER_PROCESS) {
+	if (proc_count(d, (pid_t)key->tgid) >= d->per_process_max) {
 		e = oldest_of(d, (pid_t)key->tgid);
 		if (e)
 			evict(d, e);

@@ -100,6 +100,8 @@ struct enoent_detector {
 	uint64_t slice_ns; /* window / ENOENT_BUCKETS */
 	struct enoent_entry *entries; /* pool, grows to conf.max_directories */
 	uint32_t n_alloc, n_used;
+	/* pairs of one process at most (ENOENT_DIRS_PER_PROCESS; bpf: the kernel's bound only) */
+	uint32_t per_process_max;
 	int32_t free_head;
 	int32_t *heads; /* hash chains by key */
 	uint32_t n_heads; /* power of two */

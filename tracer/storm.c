@@ -344,6 +344,12 @@ void storm_kernel_counts(struct storm *s, const struct enoent_key *kkey,
 	}
 	if (e->ignored)
 		return;
+	/* the kernel dropped the pair for room and began it again: what was counted is gone */
+	if (!is_new && (c->count < e->c.count || c->first_ns != e->c.first_ns)) {
+		if (e->storm)
+			emit(s, e, now_ns, "reported early: the kernel's directory table was full");
+		e->min_epoch = 0;
+	}
 	had_storm = e->storm;
 	e->c = *c;
 	if (had_storm) {

@@ -17,6 +17,7 @@
 #ifndef SW_TRACER_STORM_H
 #define SW_TRACER_STORM_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,8 +46,7 @@ void storm_set_policy(struct storm *s);
 /* Does a result ret of this native syscall count? */
 static inline bool storm_counts(const struct storm *s, int native, int64_t ret)
 {
-	return s && ret == -2 /* -ENOENT */ && native >= 0 && native < SW_MAX_NR &&
-	       s->counted[native];
+	return s && ret == -ENOENT && native >= 0 && native < SW_MAX_NR && s->counted[native];
 }
 
 /* ptrace: t's call (native number native) failed with ENOENT at now_ns. */
