@@ -25,7 +25,7 @@
  * one window later (so it describes at least a window of the storm), or
  * at once when its pair is evicted or the tracer ends. After a record the
  * next storm of the pair counts only slices that began after it: at most
- * one record per pair and window, and no name counted in two records.
+ * one record per pair and window, and no slice counted in two records.
  */
 #ifndef SW_TRACER_ENOENT_H
 #define SW_TRACER_ENOENT_H
