@@ -47,6 +47,8 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs --static libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 PKG_CFLAGS += $(LIBBPF_CFLAGS)
 PKG_LIBS += $(LIBBPF_LIBS)
+# log() and ldexp() of the ENOENT-storm sketch (tracer/enoent.c)
+PKG_LIBS += -lm
 
 # The kernel program: clang -target bpf, stripped of DWARF (the BTF it needs
 # stays; 44 KB instead of 660 KB), embedded in a bpftool skeleton.

@@ -230,6 +230,20 @@ static int print_json(const struct validate_options *o, const struct policy_diag
 		json_array_append_new(lists, json_string(p->lists[i]));
 	json_object_set_new(root, "targets", targets);
 	json_object_set_new(root, "lists", lists);
+	if (p) {
+		/* enoent_storms as compiled: the defaults filled in (doc/policy.md) */
+		json_t *e = json_object();
+
+		json_object_set_new(e, "enabled", json_boolean(p->enoent.enabled));
+		json_object_set_new(e, "distinct_per_s", json_real(p->enoent.distinct_per_s));
+		json_object_set_new(e, "window_ns", json_integer((json_int_t)p->enoent.window_ns));
+		json_object_set_new(e, "directories",
+				    strv_json(p->enoent.directories, p->enoent.n_directories));
+		json_object_set_new(e, "max_directories",
+				    json_integer((json_int_t)p->enoent.max_directories));
+		json_object_set_new(e, "severity", json_string(p->enoent.level));
+		json_object_set_new(root, "enoent_storms", e);
+	}
 	text = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (!text)
 		return -ENOMEM;

@@ -23,6 +23,7 @@
 #include "../common/fileio.h"
 #include "../common/strmap.h"
 #include "../common/suggest.h"
+#include "../common/timeutil.h"
 #include "duration.h"
 #include "jsonpos.h"
 
@@ -81,6 +82,7 @@ struct loader {
 	struct rule_def *rules;
 	size_t n_rules;
 	struct policy_scan scan;
+	struct policy_enoent enoent; /* enoent_storms, key by key over the sources */
 	bool mark_used; /* references count as uses (not from replaced fragments) */
 	bool oom;
 	/*
@@ -756,6 +758,145 @@ static void load_scan(struct loader *ld, size_t src, const char *ptr, json_t *ob
 	}
 }
 
+/* ---- phase 1: enoent_storms ------------------------------------------- */
+
+/* clang-format off */
+static const char *const enoent_keys[] = {
+	"enabled", "distinct_per_s", "window", "directories", "max_directories", "severity",
+};
+/* clang-format on */
+
+/* The sliding window: long enough for a rate, short enough to keep per-bucket state small. */
+#define ENOENT_WINDOW_MIN_NS (100 * NSEC_PER_MSEC)
+#define ENOENT_WINDOW_MAX_NS (24 * 3600 * NSEC_PER_SEC)
+#define ENOENT_MAX_DIRECTORIES_MAX 1000000
+
+static void enoent_directories(struct loader *ld, size_t src, const char *ptr, json_t *v)
+{
+	char eptr[PTR_MAX];
+	char **globs = NULL;
+	size_t n = 0, i;
+	json_t *item;
+	bool ok = true;
+
+	if (!expect_type(ld, src, ptr, v, json_is_array(v), "directories",
+			 "an array of directory globs"))
+		return;
+	json_array_foreach(v, i, item)
+	{
+		const char *g, *problem;
+
+		child_index(eptr, ptr, i);
+		if (!expect_type(ld, src, eptr, item, json_is_string(item), "a directory glob",
+				 "a string")) {
+			ok = false;
+			continue;
+		}
+		g = json_string_value(item);
+		if ((problem = glob_problem(g))) {
+			ERR(ld, src, eptr, "bad-glob", "directory pattern `%s`: %s", g, problem);
+			ok = false;
+			continue;
+		}
+		if (g[0] != '/' && g[0] != '*' && g[0] != '?' && g[0] != '[') {
+			ERR(ld, src, eptr, "bad-value",
+			    "directory pattern `%s` must be absolute: directories are reported as "
+			    "absolute paths",
+			    g);
+			ok = false;
+			continue;
+		}
+		if (!push_str(ld, &globs, &n, g))
+			ok = false;
+	}
+	if (ok && n == 0) {
+		ERR(ld, src, ptr, "bad-value",
+		    "directories must not be empty (leave the key out to watch every directory)");
+		ok = false;
+	}
+	if (!ok) {
+		free_strv(globs, n);
+		return;
+	}
+	/* a later file's list replaces the earlier one, as a later scan value does */
+	free_strv(ld->enoent.directories, ld->enoent.n_directories);
+	ld->enoent.directories = globs;
+	ld->enoent.n_directories = n;
+}
+
+static void load_enoent(struct loader *ld, size_t src, const char *ptr, json_t *obj)
+{
+	char kptr[PTR_MAX];
+	const char *key;
+	json_t *v;
+
+	if (!expect_type(ld, src, ptr, obj, json_is_object(obj), "enoent_storms", "an object"))
+		return;
+	json_object_foreach(obj, key, v)
+	{
+		child_key(kptr, ptr, key);
+		if (strcmp(key, "enabled") == 0) {
+			if (expect_type(ld, src, kptr, v, json_is_boolean(v), "enabled",
+					"a boolean"))
+				ld->enoent.enabled = json_is_true(v);
+		} else if (strcmp(key, "distinct_per_s") == 0) {
+			if (!expect_type(ld, src, kptr, v, json_is_number(v), "distinct_per_s",
+					 "a number"))
+				continue;
+			if (!(json_number_value(v) > 0) || json_number_value(v) > 1e9)
+				ERR(ld, src, kptr, "bad-value",
+				    "distinct_per_s must be above 0 and at most 1e9");
+			else
+				ld->enoent.distinct_per_s = json_number_value(v);
+		} else if (strcmp(key, "window") == 0) {
+			struct sw_error err = {};
+			uint64_t ns;
+
+			if (!expect_type(ld, src, kptr, v, json_is_string(v), "window",
+					 "a duration string like \"60s\""))
+				continue;
+			if (duration_parse(json_string_value(v), &ns, &err) < 0)
+				ERR(ld, src, kptr, "bad-duration", "window: %s", err.msg);
+			else if (ns < ENOENT_WINDOW_MIN_NS || ns > ENOENT_WINDOW_MAX_NS)
+				ERR(ld, src, kptr, "bad-value",
+				    "window `%s` must be between 100ms and 86400s",
+				    json_string_value(v));
+			else
+				ld->enoent.window_ns = ns;
+		} else if (strcmp(key, "directories") == 0) {
+			enoent_directories(ld, src, kptr, v);
+		} else if (strcmp(key, "max_directories") == 0) {
+			if (!expect_type(ld, src, kptr, v, json_is_integer(v), "max_directories",
+					 "an integer"))
+				continue;
+			if (json_integer_value(v) < 1 ||
+			    json_integer_value(v) > ENOENT_MAX_DIRECTORIES_MAX)
+				ERR(ld, src, kptr, "bad-value", "max_directories must be in 1..%d",
+				    ENOENT_MAX_DIRECTORIES_MAX);
+			else
+				ld->enoent.max_directories = (uint32_t)json_integer_value(v);
+		} else if (strcmp(key, "severity") == 0) {
+			int sev;
+
+			if (!expect_type(ld, src, kptr, v, json_is_string(v), "severity",
+					 "a string"))
+				continue;
+			sev = policy_severity_from_name(json_string_value(v));
+			if (sev < 0)
+				ERR(ld, src, kptr, "bad-severity",
+				    "severity `%s`: use one of emergency alert critical error "
+				    "warning notice informational debug",
+				    json_string_value(v));
+			else {
+				ld->enoent.severity = (enum policy_severity)sev;
+				ld->enoent.level = policy_severity_name(ld->enoent.severity);
+			}
+		} else
+			unknown_key(ld, src, kptr, false, key, "enoent_storms", enoent_keys,
+				    ARRAY_SIZE(enoent_keys));
+	}
+}
+
 /* ---- phase 1: rules --------------------------------------------------- */
 
 static void load_rule(struct loader *ld, size_t src, const char *ptr, json_t *obj)
@@ -940,10 +1081,7 @@ static void load_source(struct loader *ld, size_t src)
 		} else if (strcmp(key, "scan") == 0)
 			load_scan(ld, src, kptr, v);
 		else if (strcmp(key, "enoent_storms") == 0)
-			WARN_KEY(
-				ld, src, kptr, "reserved-key",
-				"`enoent_storms` is reserved for ENOENT-storm rules, not supported "
-				"by this version (ignored)");
+			load_enoent(ld, src, kptr, v);
 		else
 			unknown_key(ld, src, kptr, false, key, NULL, top_keys,
 				    ARRAY_SIZE(top_keys));
@@ -1423,6 +1561,7 @@ static void loader_free(struct loader *ld)
 	sw_strmap_free(&ld->rule_ix);
 	sw_strmap_free(&ld->diag_ix);
 	sw_strmap_free(&ld->errno_ix);
+	free_strv(ld->enoent.directories, ld->enoent.n_directories);
 }
 
 static int add_sources(struct loader *ld)
@@ -1522,6 +1661,7 @@ int policy_load(const struct policy_load_options *o, struct policy **ret,
 
 	*ret = NULL;
 	policy_scan_defaults(&ld.scan);
+	policy_enoent_defaults(&ld.enoent);
 	r = add_sources(&ld);
 	if (r < 0)
 		goto out;
@@ -1576,6 +1716,10 @@ int policy_load(const struct policy_load_options *o, struct policy **ret,
 	if (o->command_line)
 		add_command_line_rule(&ld, p);
 	p->scan = ld.scan;
+	p->enoent = ld.enoent;
+	p->enoent.by_default = o->n_sources == 0;
+	ld.enoent.directories = NULL;
+	ld.enoent.n_directories = 0;
 	policy_finalize(p);
 	*ret = TAKE_PTR(p);
 	r = 0;

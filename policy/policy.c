@@ -374,6 +374,54 @@ const struct policy_rule *policy_match(const struct policy *p, const struct poli
 	return best;
 }
 
+/* ---- ENOENT storms ------------------------------------------------------ */
+
+void policy_enoent_defaults(struct policy_enoent *e)
+{
+	*e = (struct policy_enoent){
+		.enabled = false,
+		.distinct_per_s = POLICY_ENOENT_DISTINCT_PER_S,
+		.window_ns = POLICY_ENOENT_WINDOW_NS,
+		.max_directories = POLICY_ENOENT_MAX_DIRECTORIES,
+		.severity = POLICY_SEV_WARNING,
+		.level = severity_names[POLICY_SEV_WARNING],
+	};
+}
+
+void policy_enoent_calls(struct syscall_set *ret)
+{
+	/*
+	 * Each resolves a path with a lookup (fs/namei.c, lookup_open() and
+	 * lookup_slow() -> d_alloc_parallel()): a missing last component
+	 * leaves a negative dentry in its parent and the call fails with
+	 * ENOENT. doc/policy.md, "enoent_storms", says why others are left out.
+	 */
+	static const char *const names[] = {
+		"open",	      "openat",	    "openat2", "stat",	    "lstat",
+		"newfstatat", "statx",	    "access",  "faccessat", "faccessat2",
+		"readlink",   "readlinkat", "execve",  "execveat",
+	};
+
+	syscall_set_clear(ret);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int nr = syscall_nr(names[i]);
+
+		if (nr >= 0)
+			syscall_set_add(ret, nr);
+	}
+}
+
+void policy_traced_set(const struct policy *p, struct syscall_set *ret)
+{
+	*ret = p->watched;
+	if (p->enoent.enabled) {
+		struct syscall_set calls;
+
+		policy_enoent_calls(&calls);
+		syscall_set_union(ret, &calls);
+	}
+}
+
 /* ---- lifetime --------------------------------------------------------- */
 
 static void free_strv(char **v, size_t n)
@@ -408,5 +456,6 @@ void policy_free(struct policy *p)
 	}
 	free(p->targets);
 	free_strv(p->lists, p->n_lists);
+	free_strv(p->enoent.directories, p->enoent.n_directories);
 	free(p);
 }

@@ -114,6 +114,29 @@ struct policy_scan {
 	uint64_t growth_window_ns;
 };
 
+/*
+ * ENOENT storms (doc/policy.md, "enoent_storms"): a process failing lookups
+ * of many distinct names in one directory, each failure a new negative
+ * dentry there. A storm is at least distinct_per_s distinct failed names a
+ * second over the sliding window (tracer/enoent.h).
+ */
+struct policy_enoent {
+	bool enabled;
+	bool by_default; /* enabled by the built-in default policy, not by a file given */
+	double distinct_per_s;
+	uint64_t window_ns;
+	char **directories; /* fnmatch globs of reported directories; none = every one */
+	size_t n_directories;
+	uint32_t max_directories; /* (process, directory) pairs tracked at once */
+	enum policy_severity severity;
+	const char *level; /* severity name, static */
+};
+
+#define POLICY_ENOENT_DISTINCT_PER_S 100.0
+#define POLICY_ENOENT_WINDOW_NS (60 * 1000000000ULL)
+#define POLICY_ENOENT_MAX_DIRECTORIES 1024
+#define POLICY_ENOENT_RULE "enoent-storm" /* rule.name of its records */
+
 struct policy {
 	struct policy_rule *rules; /* load order; command-line (if any) is one of them */
 	size_t n_rules;
@@ -122,7 +145,8 @@ struct policy {
 	char **lists; /* names of the lists (their items are compiled into the rules) */
 	size_t n_lists;
 	struct policy_scan scan;
-	/* syscalls any enabled rule watches (the seccomp filter's TRACE set) */
+	struct policy_enoent enoent;
+	/* syscalls any enabled rule watches (their calls can make records) */
 	struct syscall_set watched;
 	bool has_command_line;
 	/* smallest enabled min_duration per ABI and syscall number (x32: without the x32 bit) */
@@ -167,6 +191,21 @@ struct policy_call {
 
 /* Defaults of the scan thresholds (doc/scan.md, Thresholds). */
 void policy_scan_defaults(struct policy_scan *scan);
+/* Defaults of enoent_storms (disabled; 100 distinct names/s over 60 s when enabled). */
+void policy_enoent_defaults(struct policy_enoent *e);
+
+/*
+ * The syscalls whose ENOENT results the storm detector counts
+ * (doc/policy.md, "enoent_storms"): path lookups that leave a negative
+ * dentry when the last component is missing.
+ */
+void policy_enoent_calls(struct syscall_set *ret);
+/*
+ * What a tracer must see of a command's calls: the watched set, plus the
+ * ENOENT-counted calls when the detector is enabled (their exits only feed
+ * it; no rule makes them records unless it watches them).
+ */
+void policy_traced_set(const struct policy *p, struct syscall_set *ret);
 
 /*
  * Threshold for a call, or POLICY_UNWATCHED. arch is the AUDIT_ARCH_* value

@@ -316,11 +316,45 @@ static json_t *encode_evidence(const struct record_evidence *e)
 	return obj;
 }
 
+/* process.*: with_thread adds process.thread (a record about one call of one thread) */
+static json_t *process_json(const struct record_process *p, bool with_thread)
+{
+	json_t *process = json_object(), *thread;
+
+	if (!process)
+		return NULL;
+	if (p->pid > 0)
+		set_new(process, "pid", json_integer(p->pid));
+	if (p->vpid > 0)
+		set_new(process, "vpid", json_integer(p->vpid));
+	set_str(process, "name", p->name);
+	set_str(process, "executable", p->executable);
+	if (p->command_line) {
+		size_t len = p->command_line_len;
+
+		/* cmdline ends with a NUL; don't turn it into a trailing space */
+		while (len > 0 && p->command_line[len - 1] == 0)
+			len--;
+		if (len > RECORD_CMDLINE_MAX)
+			len = RECORD_CMDLINE_MAX;
+		set_new(process, "command_line", json_kstring(p->command_line, len, ' '));
+	}
+	if (with_thread) {
+		thread = json_object();
+		set_new(thread, "id", json_integer(p->tid));
+		set_str(thread, "name", p->thread_name);
+		set_new(process, "thread", thread);
+	}
+	if (p->cgroup)
+		set_new(process, "cgroup", cgroup_array(p->cgroup));
+	return process;
+}
+
 static json_t *encode_json(const struct record_syscall *ev, const char *host_name,
 			   uint64_t real_minus_mono_ns)
 {
 	_cleanup_json_ json_t *root = json_object();
-	json_t *event, *process, *thread, *sw, *sc, *args;
+	json_t *event, *sw, *sc, *args;
 	char message[2048];
 	bool stuck = strcmp(ev->action, "stuck-syscall") == 0;
 
@@ -342,30 +376,7 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 
 	set_host(root, host_name);
 
-	process = json_object();
-	if (ev->proc.pid > 0)
-		set_new(process, "pid", json_integer(ev->proc.pid));
-	if (ev->proc.vpid > 0)
-		set_new(process, "vpid", json_integer(ev->proc.vpid));
-	set_str(process, "name", ev->proc.name);
-	set_str(process, "executable", ev->proc.executable);
-	if (ev->proc.command_line) {
-		size_t len = ev->proc.command_line_len;
-
-		/* cmdline ends with a NUL; don't turn it into a trailing space */
-		while (len > 0 && ev->proc.command_line[len - 1] == 0)
-			len--;
-		if (len > RECORD_CMDLINE_MAX)
-			len = RECORD_CMDLINE_MAX;
-		set_new(process, "command_line", json_kstring(ev->proc.command_line, len, ' '));
-	}
-	thread = json_object();
-	set_new(thread, "id", json_integer(ev->proc.tid));
-	set_str(thread, "name", ev->proc.thread_name);
-	set_new(process, "thread", thread);
-	if (ev->proc.cgroup)
-		set_new(process, "cgroup", cgroup_array(ev->proc.cgroup));
-	set_new(root, "process", process);
+	set_new(root, "process", process_json(&ev->proc, true));
 
 	sw = new_stallwatch(ev->event_mono_ns);
 	set_new(sw, "threshold_ns", json_integer((json_int_t)ev->threshold_ns));
@@ -1327,6 +1338,95 @@ char *record_encode_dropped(const struct record_dropped *d, const char *host_nam
 	if (d->final)
 		set_new(dropped, "final", json_true());
 	set_new(sw, "dropped", dropped);
+	set_new(root, "stallwatch", sw);
+	body = json_dumps(root, RECORD_JSON_FLAGS);
+	if (!body || asprintf(&line, "%s\n", body) < 0)
+		return NULL;
+	return line;
+}
+
+/* ---- enoent-storm records ----------------------------------------------- */
+
+void record_enoent_message(const struct record_enoent *ev, char *buf, size_t size)
+{
+	char comm[64], window[32];
+	double span_s = (double)(ev->last_mono_ns - ev->start_mono_ns) / NSEC_PER_SEC;
+
+	sw_utf8_sanitize(ev->proc.name ? ev->proc.name : "?",
+			 ev->proc.name ? strlen(ev->proc.name) : 1, comm, sizeof(comm), 0);
+	sw_format_duration(ev->window_ns, window, sizeof(window));
+	snprintf(buf, size,
+		 "%s[%d] failed %" PRIu64 " lookups of about %" PRIu64
+		 " distinct missing names in %.1024s within %.1f s (%.0f names/s; threshold %g/s "
+		 "over %s): each leaves a negative dentry there%s%s%s",
+		 comm, ev->proc.pid, ev->count, ev->distinct, ev->directory ? ev->directory : "?",
+		 span_s, ev->rate_per_s, ev->threshold_per_s, window, ev->note ? " (" : "",
+		 ev->note ? ev->note : "", ev->note ? ")" : "");
+}
+
+char *record_encode_enoent(const struct record_enoent *ev, const char *host_name,
+			   uint64_t real_minus_mono_ns, enum record_format format)
+{
+	_cleanup_json_ json_t *root = NULL;
+	_cleanup_free_ char *body = NULL;
+	char message[2048], *line = NULL;
+	json_t *sw, *en, *event, *samples, *key;
+
+	record_enoent_message(ev, message, sizeof(message));
+	if (format == RECORD_FORMAT_TEXT) {
+		struct text_line t;
+		char num[64];
+
+		if (text_begin(&t, ev->event_mono_ns + real_minus_mono_ns, ev->level, "STORM") < 0)
+			return NULL;
+		text_field(&t, TEXT_COMM, ev->proc.name ? ev->proc.name : "?", TEXT_COMM_W);
+		snprintf(num, sizeof(num), "%d", (int)ev->proc.pid);
+		text_field(&t, TEXT_PID, num, TEXT_PID_W);
+		text_to(&t, TEXT_SYSCALL);
+		text_put(&t, message, TEXT_ESCAPE, SIZE_MAX);
+		return text_end(&t);
+	}
+	root = json_object();
+	if (!root)
+		return NULL;
+	event = set_header(root, ev->event_mono_ns, real_minus_mono_ns, message, "alert",
+			   "enoent-storm", ev->last_mono_ns - ev->start_mono_ns, ev->level,
+			   ev->rule_name);
+	set_new(event, "start", timestamp(ev->start_mono_ns, real_minus_mono_ns));
+	set_host(root, host_name);
+	set_new(root, "process", process_json(&ev->proc, false));
+	sw = new_stallwatch(ev->event_mono_ns);
+	set_str(sw, "backend", ev->backend);
+	en = json_object();
+	set_str(en, "directory", ev->directory);
+	key = json_object();
+	set_u64(key, "dev", ev->dir_dev);
+	set_u64(key, "ino", ev->dir_ino);
+	set_new(en, "directory_id", key);
+	set_u64(en, "distinct", ev->distinct);
+	set_u64(en, "count", ev->count);
+	set_new(en, "rate_per_s", real_json(ev->rate_per_s, 1));
+	set_new(en, "peak_rate_per_s", real_json(ev->peak_per_s, 1));
+	set_new(en, "threshold_per_s", real_json(ev->threshold_per_s, 3));
+	set_u64(en, "window_ns", ev->window_ns);
+	set_new(en, "distinct_error_pct", real_json(ev->distinct_error_pct, 1));
+	set_new(en, "first_seen", timestamp(ev->start_mono_ns, real_minus_mono_ns));
+	set_new(en, "last_seen", timestamp(ev->last_mono_ns, real_minus_mono_ns));
+	set_u64(en, "total_distinct", ev->total_distinct);
+	set_u64(en, "total_count", ev->total_count);
+	set_new(en, "tracked_since", timestamp(ev->tracked_since_mono_ns, real_minus_mono_ns));
+	set_u64(en, "evictions", ev->evictions);
+	samples = json_array();
+	for (size_t i = 0; samples && i < ev->n_samples; i++) {
+		json_t *sv = json_kstring(ev->samples[i], strlen(ev->samples[i]), 0);
+
+		if (sv)
+			json_array_append_new(samples, sv);
+	}
+	set_new(en, "samples", samples);
+	if (ev->note)
+		set_str(en, "note", ev->note);
+	set_new(sw, "enoent", en);
 	set_new(root, "stallwatch", sw);
 	body = json_dumps(root, RECORD_JSON_FLAGS);
 	if (!body || asprintf(&line, "%s\n", body) < 0)

@@ -254,6 +254,35 @@ struct record_host {
 	const char *alert_cache; /* slab-growth: the family */
 };
 
+/*
+ * An enoent-storm record (doc/schema.md): one process failed lookups of
+ * many distinct names in one directory (tracer/enoent.h decides).
+ */
+struct record_enoent {
+	const char *level;
+	const char *rule_name;
+	struct record_process proc;
+	const char *directory; /* resolved path, or NULL */
+	uint64_t dir_dev, dir_ino; /* the start directory's device and inode (0, 0: the root) */
+	uint64_t start_mono_ns; /* the storm's first failed lookup (event.start) */
+	uint64_t last_mono_ns; /* its latest (event.duration ends there) */
+	uint64_t event_mono_ns; /* @timestamp: when the record was made */
+	uint64_t distinct; /* distinct failed names of the storm (estimate) */
+	uint64_t count; /* failed lookups of the storm */
+	double rate_per_s; /* distinct / (last - start) */
+	double peak_per_s; /* highest window rate seen */
+	double threshold_per_s; /* distinct_per_s of the policy */
+	uint64_t window_ns;
+	double distinct_error_pct; /* the sketch's standard error */
+	uint64_t total_distinct, total_count; /* since the directory was first seen failing */
+	uint64_t tracked_since_mono_ns;
+	uint64_t evictions; /* pairs the detector dropped for room so far */
+	const char *const *samples;
+	size_t n_samples;
+	const char *backend;
+	const char *note; /* why the record came early, or NULL */
+};
+
 /* --summary: one row per syscall (strace -c -w plus min/max/p99). */
 struct record_summary_row {
 	const char *name;
@@ -305,6 +334,9 @@ char *record_encode_summary(const struct record_summary *sum, const char *host_n
 			    uint64_t real_minus_mono_ns, enum record_format format);
 char *record_encode_dropped(const struct record_dropped *d, const char *host_name,
 			    uint64_t real_minus_mono_ns, enum record_format format);
+char *record_encode_enoent(const struct record_enoent *ev, const char *host_name,
+			   uint64_t real_minus_mono_ns, enum record_format format);
+void record_enoent_message(const struct record_enoent *ev, char *buf, size_t size);
 void record_dropped_message(const struct record_dropped *d, char *buf, size_t size);
 
 /*

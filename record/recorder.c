@@ -121,6 +121,18 @@ int recorder_host(struct recorder *rec, const struct record_host *hr)
 	return submit(rec, json, text, hr->level, hr->action, hr->rule_name, NULL);
 }
 
+int recorder_enoent(struct recorder *rec, const struct record_enoent *ev)
+{
+	uint64_t off = wall_offset_ns(rec);
+	char *json = NULL, *text = NULL;
+
+	if (rec->want_json)
+		json = record_encode_enoent(ev, rec->host_name, off, RECORD_FORMAT_JSON);
+	if (rec->format == RECORD_FORMAT_TEXT)
+		text = record_encode_enoent(ev, rec->host_name, off, RECORD_FORMAT_TEXT);
+	return submit(rec, json, text, ev->level, "enoent-storm", ev->rule_name, NULL);
+}
+
 int recorder_summary(struct recorder *rec, const struct record_summary *sum)
 {
 	uint64_t off = wall_offset_ns(rec);

@@ -66,6 +66,7 @@ void recorder_done(struct recorder *rec, struct output_stats *stats);
 int recorder_syscall(struct recorder *rec, const struct record_syscall *ev);
 int recorder_host(struct recorder *rec, const struct record_host *hr);
 int recorder_summary(struct recorder *rec, const struct record_summary *sum);
+int recorder_enoent(struct recorder *rec, const struct record_enoent *ev);
 
 /* n records of rule and action were cut before encoding (RECORD_DROP_RATE_LIMIT). */
 void recorder_dropped(struct recorder *rec, const char *reason, const char *rule,

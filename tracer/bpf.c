@@ -46,6 +46,7 @@
 #include "../common/timeutil.h"
 #include "../policy/wait.h"
 #include "attach.h"
+#include "bpf_enoent.h"
 #include "loop.h"
 #include "procinfo.h"
 #include "spawn.h"
@@ -68,6 +69,8 @@ struct bpf_backend {
 	uint64_t sweep_ns; /* 0: no stuck detection (every threshold < 2 ms) */
 	uint64_t next_sweep_ns;
 	uint64_t next_count_ns; /* when the watched set is next counted */
+	uint64_t
+		next_enoent_ns; /* when the kernel's ENOENT counts are next copied (bpf_enoent.h) */
 	uint64_t lost; /* events the kernel could not send, already reported */
 	/* %wait (kernel decision): what wait_conf holds, for the sweep */
 	struct watch_wait_conf wait_conf[WATCH_ABI_MAX * WATCH_MAX_NR];
@@ -670,6 +673,15 @@ static void bb_counts(struct backend *b)
 	sync_counts((struct bpf_backend *)b);
 }
 
+/* The earliest of the periodic jobs of bb_tick() */
+static uint64_t next_of(const struct bpf_backend *bb)
+{
+	uint64_t next =
+		bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
+
+	return next < bb->next_enoent_ns ? next : bb->next_enoent_ns;
+}
+
 static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 {
 	struct bpf_backend *bb = (struct bpf_backend *)b;
@@ -677,6 +689,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 	__u32 key, next;
 	bool first = true;
 
+	if (now_ns >= bb->next_enoent_ns)
+		bb->next_enoent_ns = bpf_enoent_sync(bb->skel, bb->lc, now_ns);
 	/* a lost EXIT event must not keep us: look at the set once a second */
 	if (now_ns >= bb->next_count_ns) {
 		count_lost(bb);
@@ -688,10 +702,10 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 			bb->loop->done = true;
 	}
 	if (!bb->sweep_ns)
-		return bb->next_count_ns;
+		return bb->next_count_ns < bb->next_enoent_ns ? bb->next_count_ns :
+								bb->next_enoent_ns;
 	if (now_ns < bb->next_sweep_ns)
-		return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns :
-							       bb->next_count_ns;
+		return next_of(bb);
 	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
 		struct watch_call c;
 		struct call_entry e;
@@ -714,7 +728,7 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		lifecycle_in_flight(bb->lc, t, &e);
 	}
 	bb->next_sweep_ns = now_ns + bb->sweep_ns;
-	return bb->next_sweep_ns < bb->next_count_ns ? bb->next_sweep_ns : bb->next_count_ns;
+	return next_of(bb);
 }
 
 /* closing the fds unloads everything (the kernel holds no other reference) */
@@ -737,6 +751,9 @@ static void bb_destroy(struct backend *b)
 	/* the last counts, before the caller writes the summary and the metrics file */
 	if (bb->skel)
 		sync_counts(bb);
+	/* ... and the last failed lookups, before the detector reports its open storms */
+	if (bb->skel)
+		bpf_enoent_sync(bb->skel, bb->lc, sw_mono_ns());
 	free_backend(bb);
 }
 
@@ -914,10 +931,11 @@ static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 }
 
 /*
- * Per-syscall counts in the kernel only when something reads them: the
- * verifier drops the code when off, and the maps shrink to one entry.
+ * Set before loading: per-syscall counts in the kernel only when something
+ * reads them (the verifier drops the code when off, and the maps shrink to
+ * one entry), and the ENOENT counting as the policy says.
  */
-static void configure_counts(struct bpf_backend *bb)
+static void configure_before_load(struct bpf_backend *bb, const struct policy *policy)
 {
 	bb->skel->rodata->count_calls = bb->counts;
 	bb->skel->rodata->count_hist = bb->hist;
@@ -925,6 +943,7 @@ static void configure_counts(struct bpf_backend *bb)
 		bpf_map__set_max_entries(bb->skel->maps.call_counts, 1);
 	if (!bb->hist)
 		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
+	bpf_enoent_configure(bb->skel, policy);
 }
 
 /*
@@ -932,14 +951,14 @@ static void configure_counts(struct bpf_backend *bb)
  * programs or the sampler (evidence) still gets the timing: loaded again
  * without them. A refusal of bpf() itself is not retried.
  */
-static int open_and_load(struct bpf_backend *bb)
+static int open_and_load(struct bpf_backend *bb, const struct policy *policy)
 {
 	int r;
 
 	bb->skel = watch_bpf__open();
 	if (!bb->skel)
 		return -errno;
-	configure_counts(bb);
+	configure_before_load(bb, policy);
 	r = watch_bpf__load(bb->skel);
 	if (r == 0) {
 		bb->sched_evidence = true;
@@ -951,7 +970,7 @@ static int open_and_load(struct bpf_backend *bb)
 	bb->skel = watch_bpf__open();
 	if (!bb->skel)
 		return -errno;
-	configure_counts(bb);
+	configure_before_load(bb, policy);
 	bpf_program__set_autoload(bb->skel->progs.sw_sched_switch, false);
 	bpf_program__set_autoload(bb->skel->progs.sw_sched_wakeup, false);
 	bpf_program__set_autoload(bb->skel->progs.sw_cpu_sample, false);
@@ -1011,7 +1030,7 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 	libbpf_set_print(quiet);
 	bb->counts = loop->lc.summary || loop->lc.durations;
 	bb->hist = loop->lc.summary != NULL;
-	r = open_and_load(bb);
+	r = open_and_load(bb, policy);
 	if (r < 0) {
 		r = load_error(err, r);
 		goto fail;
@@ -1027,6 +1046,8 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 		r = fill_path_args(bb);
 	if (r == 0)
 		r = fill_wait_conf(bb, policy);
+	if (r == 0)
+		r = bpf_enoent_start(bb->skel, bb->lc);
 	if (r < 0) {
 		sw_error_set(err, r, "cannot set the thresholds");
 		goto fail;
@@ -1057,6 +1078,8 @@ static void adopt_backend(struct tracer_loop *loop, struct bpf_backend *bb, stru
 	loop->lc.backend_name = bpf_ops.name;
 	/* --summary and the metrics histogram come from the kernel's counts */
 	loop->lc.bulk_counts = bb->counts;
+	/* failed lookups are counted in the kernel (---- ENOENT storms ----), never from exits */
+	loop->lc.enoent_in_kernel = true;
 	/* durations are the kernel's: no tracer delay to correct */
 	loop->lc.timed_in_kernel = true;
 	if (bb->sched_evidence) {

@@ -24,6 +24,7 @@
 #include "../common/timeutil.h"
 #include "procinfo.h"
 #include "report.h"
+#include "storm.h"
 
 #define X32_SYSCALL_BIT 0x40000000ULL
 
@@ -68,6 +69,8 @@ int lifecycle_init(struct lifecycle *lc, const struct policy *policy, struct rec
 	r = tracee_table_init(&lc->tracees);
 	if (r < 0)
 		return r;
+	/* NULL when disabled; on ENOMEM storms are not counted (tracing goes on) */
+	lc->storm = storm_new(lc);
 	if (lc->durations)
 		recorder_set_traced_threads(lc->recorder, 0);
 	return 0;
@@ -75,6 +78,9 @@ int lifecycle_init(struct lifecycle *lc, const struct policy *policy, struct rec
 
 void lifecycle_done(struct lifecycle *lc)
 {
+	/* open storms get their records while the recorder is still there */
+	storm_free(lc->storm);
+	lc->storm = NULL;
 	tracee_table_done(&lc->tracees);
 	ratelimit_free(&lc->ratelimit);
 }
@@ -222,6 +228,10 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 	/* entry_fd_path stays valid for the record below; the next entry resets it */
 	t->call_state = CALL_NONE;
 	lc->stats.calls++;
+	/* a failed lookup for the ENOENT-storm detector (ptrace: the thread waits in its exit stop) */
+	if (has_ret && exact && !t->pre_exec && !lc->enoent_in_kernel &&
+	    storm_counts(lc->storm, call->native, ret))
+		storm_failed_call(lc->storm, t, call->native, end->hi_ns);
 	/*
 	 * Without an exact end the time is not known: --summary counts the
 	 * call with its lower bound marked (summary.h), the histogram skips it.
@@ -689,6 +699,13 @@ void lifecycle_on_timer(struct lifecycle *lc, uint64_t now_ns)
 {
 	uint64_t next = forget_gone(lc, now_ns);
 
+	if (lc->storm) {
+		uint64_t due = storm_tick(lc->storm, now_ns);
+
+		if (due < next)
+			next = due;
+	}
+
 	lifecycle_sample_sched(lc, now_ns);
 	for (size_t i = 0; i < lc->tracees.capacity; i++) {
 		struct tracee *t = tracee_at(&lc->tracees, i);
@@ -763,4 +780,11 @@ void lifecycle_set_policy(struct lifecycle *lc, const struct policy *policy)
 {
 	lc->policy = policy;
 	ratelimit_reset(&lc->ratelimit);
+	if (lc->storm && !policy->enoent.enabled) {
+		storm_free(lc->storm); /* open storms reported with what they have */
+		lc->storm = NULL;
+	} else if (lc->storm)
+		storm_set_policy(lc->storm);
+	else
+		lc->storm = storm_new(lc);
 }

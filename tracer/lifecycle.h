@@ -68,6 +68,7 @@ struct inflight_probe {
 };
 
 struct hostctx; /* cgroupscan/hostctx.h */
+struct storm; /* storm.h */
 /*
  * Where a reported call's time went and where it waited (record field
  * stallwatch.evidence), from the backend that can tell: asked only for a
@@ -127,6 +128,10 @@ struct lifecycle {
 	struct tracer_stats stats;
 	/* stallwatch.host of records (report.c), or NULL; the loop owns it */
 	struct hostctx *hostctx;
+	/* ENOENT storms (storm.h), or NULL when the policy does not enable them */
+	struct storm *storm;
+	/* the backend counts failed lookups itself (bpf: in the kernel): exits do not */
+	bool enoent_in_kernel;
 };
 
 /* %wait decided by the backend where the facts are (bpf: in the kernel, at the entry) */

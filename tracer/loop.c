@@ -190,6 +190,7 @@ static void reload_wake(void *opaque)
  */
 static void adopt_policy(struct tracer_loop *loop)
 {
+	struct syscall_set traced;
 	struct policy *np;
 	char names[256] = "";
 	size_t n_missing = 0, len = 0;
@@ -210,9 +211,10 @@ static void adopt_policy(struct tracer_loop *loop)
 	if (loop->mode != MODE_RUN)
 		return;
 	/* the command's seccomp filter cannot be replaced: new syscalls stay unwatched */
+	policy_traced_set(np, &traced);
 	for (int nr = 0; nr < SW_MAX_NR; nr++) {
 		/* the filter sees syscalls by number, whatever their calls */
-		if (!syscall_set_has(&np->watched, nr) || syscall_set_has(&loop->filter_set, nr))
+		if (!syscall_set_has(&traced, nr) || syscall_set_has(&loop->filter_set, nr))
 			continue;
 		if (n_missing++ < 8 && len < sizeof(names))
 			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
@@ -712,7 +714,7 @@ int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	if (!loop)
 		return sw_error_set(err, -ENOMEM, "out of memory");
 	reload_init(loop, opts->reload_build, opts->reload_done, opts->reload_opaque);
-	loop->filter_set = opts->policy->watched;
+	policy_traced_set(opts->policy, &loop->filter_set);
 
 	/* The fork happens before any signal setup of ours: the command inherits the caller's. */
 	sigprocmask(SIG_SETMASK, NULL, &caller_mask);

@@ -397,6 +397,15 @@ int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 	loop->lc.probe = &nb->probe;
 	loop->lc.backend_name = notify_ops.name;
 	loop->signals.catch_sigchld = true;
+	/*
+	 * A notification is the call's entry: its result never comes
+	 * (doc/policy.md). Said when a policy file asked for the detector; the
+	 * built-in default enables it only where a backend can count.
+	 */
+	if (opts->policy->enoent.enabled && !opts->policy->enoent.by_default)
+		lifecycle_warn(&loop->lc,
+			       "enoent_storms: not detected under --backend=notify, which sees "
+			       "calls enter but never their results (use --backend=ptrace or bpf)");
 	r = notify_spawn(opts, &opts->policy->watched, &nb->child, err);
 	if (r < 0) {
 		free(nb);

@@ -214,6 +214,8 @@ int procinfo_status(pid_t pid, struct procstatus *ret)
 	copy_line(ret->comm, sizeof(ret->comm), status_field(status, "Name"));
 	v = status_field(status, "State");
 	ret->state = v && *v != '\n' ? *v : 0;
+	v = status_field(status, "Tgid");
+	ret->tgid = v ? (pid_t)strtol(v, NULL, 10) : 0;
 	v = status_field(status, "PPid");
 	ret->ppid = v ? (pid_t)strtol(v, NULL, 10) : 0;
 	v = status_field(status, "TracerPid");
@@ -290,6 +292,23 @@ int procinfo_is_kthread(pid_t pid)
 	if (sscanf(tail, " %*c %*d %*d %*d %*d %*d %u", &flags) != 1)
 		return -EIO;
 	return flags & 0x00200000 ? 1 : 0; /* PF_KTHREAD */
+}
+
+int procinfo_dir_id(pid_t tid, long fd, uint64_t *ret_dev, uint64_t *ret_ino)
+{
+	char path[64];
+	struct stat st;
+
+	if (fd >= 0)
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", tid, fd);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/cwd", tid);
+	/* stat() follows the magic link to the directory itself (fs/proc/base.c) */
+	if (stat(path, &st) < 0)
+		return -errno;
+	*ret_dev = st.st_dev;
+	*ret_ino = st.st_ino;
+	return 0;
 }
 
 int procinfo_cwd(pid_t tid, char *buf, size_t size)

@@ -58,6 +58,13 @@ int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns);
 /* readlink /proc/TID/cwd into buf. */
 int procinfo_cwd(pid_t tid, char *buf, size_t size);
 
+/*
+ * Device and inode of the directory a lookup of tid starts from: its dirfd
+ * (fd >= 0) or its cwd (AT_FDCWD), by stat() of /proc/TID/fd/FD or
+ * /proc/TID/cwd. 0 or -errno.
+ */
+int procinfo_dir_id(pid_t tid, long fd, uint64_t *ret_dev, uint64_t *ret_ino);
+
 /* Parent process id of pid (/proc/PID/stat), 0 for pid 1 and kernel threads' parent. */
 int procinfo_ppid(pid_t pid, pid_t *ret);
 
@@ -72,6 +79,7 @@ int procinfo_tracer_pid(pid_t tid, pid_t *ret);
 struct procstatus {
 	char comm[PROCINFO_COMM_MAX]; /* Name: */
 	char state; /* State: letter, 0 if absent */
+	pid_t tgid; /* Tgid: */
 	pid_t ppid;
 	pid_t tracer_pid; /* 0: not ptraced */
 	uid_t uid; /* real uid (first of Uid:) */

@@ -572,10 +572,17 @@ int ptrace_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 {
 	_cleanup_seccomp_ scmp_filter_ctx filter = NULL;
 	struct ptrace_backend *pb;
+	struct syscall_set traced;
 	struct tracee *command;
 	int r;
 
-	r = filter_build(&opts->policy->watched, !filter_have_cap_sys_admin(), &filter, err);
+	/*
+	 * The watched calls stop, and with ENOENT storms enabled the path
+	 * lookups too (policy_traced_set): their exits feed the detector
+	 * whatever -e reports; no rule of theirs, no record.
+	 */
+	policy_traced_set(opts->policy, &traced);
+	r = filter_build(&traced, !filter_have_cap_sys_admin(), &filter, err);
 	if (r < 0)
 		return r;
 	pb = backend_new(loop);

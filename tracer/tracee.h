@@ -76,9 +76,10 @@ struct traced_call {
 struct tracee {
 	pid_t tid;
 	/*
-	 * Its thread group, when the backend knows it without /proc (bpf: the
-	 * kernel's event says): the record's process.pid, and where identity
-	 * is read once the thread is gone. 0: from /proc only.
+	 * Its thread group: from the backend when it knows it without /proc
+	 * (bpf: the kernel's event says; the record's process.pid, and where
+	 * identity is read once the thread is gone), else read from /proc once
+	 * needed. 0: not known yet.
 	 */
 	pid_t tgid;
 	enum call_state call_state;

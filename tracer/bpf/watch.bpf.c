@@ -675,6 +675,9 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* ENOENT storms: one failed lookup counted (its section is at the end of this file) */
+static __always_inline void enoent_exit(struct pt_regs *regs, long ret, __u32 tgid);
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -686,6 +689,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!timed(tgid))
 		return 0;
+	enoent_exit(regs, ret, tgid);
 	/* restore_sigcontext() sets orig_ax = -1 ("disable syscall checks") */
 	sigreturn = (long)regs->orig_ax == -1;
 	cur = bpf_map_lookup_elem(&inflight, &tid);
@@ -929,4 +933,302 @@ int sw_cpu_sample(void *ctx)
 	if (id >= 0)
 		call->cpu_stack = (__u32)id + 1;
 	return 0;
+}
+
+/* ---- ENOENT storms (kernel) -------------------------------------------------- */
+
+/*
+ * The failed path lookups of watched processes counted per (process,
+ * directory) where they happen: a key (tgid, the start directory's device
+ * and inode, a hash of the dirname) and struct enoent_counts (sketches of
+ * the names per window slice, enoent_counts.h), the layout user space's
+ * detector reads (tracer/storm.h, storm_kernel_counts()). Only the counts
+ * leave the kernel, at user space's ticks: no event per failed call.
+ * A tracepoint program may be preempted: two updates of one pair can
+ * interleave; a lost register raise costs the estimate little, counts are
+ * added atomically.
+ */
+#include "enoent_counts.h"
+
+#define ENOENT_ERRNO 2
+#define ENOENT_AT_FDCWD -100
+#define ENOENT_PATH_MAX 256 /* longer paths are cut: their name is hashed as cut */
+/* include/uapi/linux/bpf.h, enum bpf_map_type (core.h lists the others) */
+#define ENOENT_MAP_TYPE_LRU_HASH 9
+
+/* set by user space: counting on, and the window slice (a reload may change it) */
+volatile __u32 enoent_on = 0;
+volatile __u64 enoent_slice_ns = 1000000000;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WATCH_MAX_NR);
+	__type(key, __u32);
+	__type(value, struct enoent_call); /* which native syscalls count (user space fills it) */
+} enoent_calls SEC(".maps");
+
+/* the least recently updated pair makes room (max_entries: the policy's max_directories) */
+struct {
+	__uint(type, ENOENT_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct enoent_key);
+	__type(value, struct enoent_counts);
+} enoent_dirs SEC(".maps");
+
+struct enoent_scratch {
+	char path[ENOENT_PATH_MAX];
+	struct enoent_counts fresh; /* zero but for dirname, while a new pair is added */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct enoent_scratch);
+} enoent_scratch SEC(".maps");
+
+/* CO-RE flavours of what this section reads (include/linux/fs_struct.h, dcache.h, fs.h) */
+struct super_block___enoent {
+	__u32 s_dev; /* dev_t: MAJOR << 20 | MINOR (include/linux/kdev_t.h) */
+} __attribute__((preserve_access_index));
+
+struct inode___enoent {
+	unsigned long i_ino;
+	struct super_block___enoent *i_sb;
+} __attribute__((preserve_access_index));
+
+struct dentry___enoent {
+	struct inode___enoent *d_inode;
+} __attribute__((preserve_access_index));
+
+struct path___enoent {
+	struct dentry___enoent *dentry;
+} __attribute__((preserve_access_index));
+
+struct fs_struct___enoent {
+	struct path___enoent pwd;
+} __attribute__((preserve_access_index));
+
+struct file___enoent {
+	struct inode___enoent *f_inode;
+} __attribute__((preserve_access_index));
+
+struct task_struct___enoent {
+	struct fs_struct___enoent *fs;
+	struct files_struct *files;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 enoent_fmix(__u64 h)
+{
+	/* as tracer/enoent.c's enoent_hash(): FNV-1a, then MurmurHash3's fmix64 */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static __always_inline __u32 enoent_clz64(__u64 x)
+{
+	__u32 n = 0;
+
+	if (!(x >> 32)) {
+		n += 32;
+		x <<= 32;
+	}
+	if (!(x >> 48)) {
+		n += 16;
+		x <<= 16;
+	}
+	if (!(x >> 56)) {
+		n += 8;
+		x <<= 8;
+	}
+	if (!(x >> 60)) {
+		n += 4;
+		x <<= 4;
+	}
+	if (!(x >> 62)) {
+		n += 2;
+		x <<= 2;
+	}
+	if (!(x >> 63))
+		n += 1;
+	return n;
+}
+
+/* The start directory of a relative lookup: the dirfd's inode, or the cwd's. */
+static __always_inline bool enoent_start_dir(long dirfd, struct enoent_key *key)
+{
+	struct task_struct___enoent *task = (void *)bpf_get_current_task_btf();
+	struct inode___enoent *inode = 0;
+
+	if (dirfd == ENOENT_AT_FDCWD) {
+		inode = BPF_CORE_READ(task, fs, pwd.dentry, d_inode);
+	} else {
+		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+		struct file___enoent *file = 0;
+		struct file **fds;
+
+		if (dirfd < 0 || !fdt || (unsigned long)dirfd >= BPF_CORE_READ(fdt, max_fds))
+			return false;
+		fds = BPF_CORE_READ(fdt, fd);
+		if (bpf_probe_read_kernel(&file, sizeof(file), &fds[dirfd]) || !file)
+			return false;
+		inode = BPF_CORE_READ(file, f_inode);
+	}
+	if (!inode)
+		return false;
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	return true;
+}
+
+#define ENOENT_FNV_BASIS 0xcbf29ce484222325ULL
+#define ENOENT_FNV_PRIME 0x100000001b3ULL
+
+/* A path scanned one character a call (bpf_loop, 5.17: a plain loop is too many states) */
+struct enoent_scan {
+	struct enoent_scratch *sc;
+	__u64 h, dir_h, name_h; /* FNV-1a of the whole, of all before the last '/', of after it */
+	__u32 last_slash, len; /* len: of the name */
+	bool slash;
+};
+
+static long enoent_scan_char(__u64 i, struct enoent_scan *x)
+{
+	char ch;
+
+	if (i >= ENOENT_PATH_MAX)
+		return 1;
+	ch = x->sc->path[i];
+	if (!ch)
+		return 1;
+	if (ch == '/') {
+		x->dir_h = x->h;
+		x->last_slash = (__u32)i;
+		x->slash = true;
+		x->name_h = ENOENT_FNV_BASIS;
+		x->len = 0;
+	} else {
+		x->name_h = (x->name_h ^ (__u8)ch) * ENOENT_FNV_PRIME;
+		x->len++;
+	}
+	x->h = (x->h ^ (__u8)ch) * ENOENT_FNV_PRIME;
+	return 0;
+}
+
+static __always_inline void enoent_exit(struct pt_regs *regs, long ret, __u32 tgid)
+{
+	struct task_struct *task;
+	struct enoent_scratch *sc;
+	struct enoent_counts *c;
+	struct enoent_call *how;
+	struct enoent_key key = { .tgid = tgid };
+	struct enoent_scan scan = { .h = ENOENT_FNV_BASIS, .name_h = ENOENT_FNV_BASIS };
+	__u64 args[6], dir_h, name_h;
+	__u64 now, epoch, rest;
+	__u32 zero = 0, nr, s, idx, last_slash = 0, len = 0, k;
+	bool slash = false;
+	__u8 rank;
+
+	if (!enoent_on || ret != -ENOENT_ERRNO)
+		return;
+	task = bpf_get_current_task_btf();
+	/* native calls only: an i386 call's number means another syscall */
+	if (task->thread_info.status & TS_COMPAT)
+		return;
+	nr = (__u32)regs->orig_ax;
+	if (nr >= WATCH_MAX_NR)
+		return;
+	how = bpf_map_lookup_elem(&enoent_calls, &nr);
+	if (!how || !how->counted || how->path_arg > 5)
+		return;
+	sc = bpf_map_lookup_elem(&enoent_scratch, &zero);
+	if (!sc)
+		return;
+	/* the argument registers are the caller's still at the exit (arch/x86/entry) */
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+	if (bpf_probe_read_user_str(sc->path, sizeof(sc->path), (void *)args[how->path_arg & 7]) <=
+	    1)
+		return;
+	/* one pass: the dirname's hash at the last '/', the name's after it */
+	scan.sc = sc;
+	bpf_loop(ENOENT_PATH_MAX, enoent_scan_char, &scan, 0);
+	dir_h = scan.dir_h;
+	name_h = scan.name_h;
+	last_slash = scan.last_slash;
+	len = scan.len;
+	slash = scan.slash;
+	/* "dir/": no name (user space's enoent_split() drops trailing slashes; rare) */
+	if (!len)
+		return;
+	if (sc->path[0] != '/') {
+		long dirfd = ENOENT_AT_FDCWD;
+
+		if (how->fd_arg <= 5)
+			dirfd = (int)args[how->fd_arg & 7];
+		if (!enoent_start_dir(dirfd, &key))
+			return;
+	}
+	key.dirname_hash = slash && last_slash > 0 ? enoent_fmix(dir_h) : 0;
+	c = bpf_map_lookup_elem(&enoent_dirs, &key);
+	if (!c) {
+		__u32 n = last_slash < ENOENT_DIRNAME_LEN ? last_slash : ENOENT_DIRNAME_LEN - 1;
+
+		if (n)
+			bpf_probe_read_kernel(sc->fresh.dirname, n & (ENOENT_DIRNAME_LEN - 1),
+					      sc->path);
+		/* its name, for a record made after it is gone */
+		bpf_get_current_comm(sc->fresh.comm, sizeof(sc->fresh.comm));
+		bpf_map_update_elem(&enoent_dirs, &key, &sc->fresh, BPF_NOEXIST);
+		__builtin_memset(sc->fresh.dirname, 0, sizeof(sc->fresh.dirname));
+		__builtin_memset(sc->fresh.comm, 0, sizeof(sc->fresh.comm));
+		c = bpf_map_lookup_elem(&enoent_dirs, &key);
+		if (!c)
+			return;
+	}
+	now = bpf_ktime_get_ns();
+	epoch = now / (enoent_slice_ns ?: 1);
+	s = (__u32)(epoch % ENOENT_SLOTS);
+	/* the verifier cannot bound a modulo: say it again after the compiler forgot it */
+	asm volatile("" : "+r"(s));
+	if (s >= ENOENT_SLOTS)
+		return;
+	if (c->epoch[s] != epoch) {
+		/* a slot of a slice that left the window: reused for this one */
+		__u64 *regs64 = (__u64 *)c->slot[s];
+
+		for (int i = 0; i < ENOENT_REGISTERS / 8; i++)
+			regs64[i] = 0;
+		c->slot_count[s] = 0;
+		c->epoch[s] = epoch;
+	}
+	if (!c->first_ns)
+		c->first_ns = now;
+	c->last_ns = now;
+	k = (__u32)__sync_fetch_and_add(&c->count, 1) + 1;
+	__sync_fetch_and_add(&c->slot_count[s], 1);
+	name_h = enoent_fmix(name_h);
+	idx = (__u32)(name_h >> (64 - ENOENT_REGISTER_BITS)) & (ENOENT_REGISTERS - 1);
+	rest = (name_h << ENOENT_REGISTER_BITS) | (1ULL << (ENOENT_REGISTER_BITS - 1));
+	rank = (__u8)(enoent_clz64(rest) + 1);
+	if (rank > c->total[idx])
+		c->total[idx] = rank;
+	if (rank > c->slot[s][idx])
+		c->slot[s][idx] = rank;
+	/* a few names: the first ones, then one in 256 (as tracer/enoent.c) */
+	if (k <= ENOENT_SAMPLES || (k & 255) == 0) {
+		__u32 at = (last_slash + (slash ? 1 : 0)) & (ENOENT_PATH_MAX - 1);
+		__u32 ring = c->next_sample++ % ENOENT_SAMPLES;
+
+		bpf_probe_read_kernel_str(c->sample[ring & (ENOENT_SAMPLES - 1)], ENOENT_SAMPLE_LEN,
+					  &sc->path[at]);
+	}
 }

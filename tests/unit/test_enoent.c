@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ENOENT-storm detector (tracer/enoent.h, doc/policy.md
+ * "enoent_storms"): the sketch's estimate against exact counts, the
+ * directory key (path split, dirname hash, the start directory's identity
+ * from /proc), the sliding-window storm decision, and the table's bounds.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tracer/enoent.h"
+#include "tracer/procinfo.h"
+#include "unit.h"
+
+#define SEC(x) (UINT64_C(1000000000) * (x))
+#define T0 SEC(5000)
+/* the sketch's standard error (enoent_counts.h): 1.04 / sqrt(128) */
+#define STDERR_REL (1.04 / sqrt(ENOENT_REGISTERS))
+
+static uint64_t name_hash(unsigned seed, unsigned i)
+{
+	char name[64];
+	int n = snprintf(name, sizeof(name), "n%u-%07u", seed, i);
+
+	return enoent_hash(name, (size_t)n);
+}
+
+static int test_sketch_against_exact(void)
+{
+	static const unsigned sizes[] = { 1, 10, 100, 1000, 20000, 100000, 1000000 };
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		unsigned n = sizes[k];
+		uint8_t reg[ENOENT_REGISTERS] = {};
+		double e, rel;
+
+		for (unsigned i = 0; i < n; i++)
+			enoent_sketch_add(reg, name_hash(1, i));
+		e = enoent_sketch_estimate(reg);
+		rel = fabs(e - n) / n;
+		/* every size within 3 standard errors (or 1 for tiny sets: linear counting) */
+		if (!(rel <= 3 * STDERR_REL || fabs(e - n) <= 1)) {
+			fprintf(stderr, "  n %u: estimate %.0f (%.1f %%)\n", n, e, rel * 100);
+			return -1;
+		}
+	}
+	{
+		uint8_t reg[ENOENT_REGISTERS] = {};
+
+		CHECK(enoent_sketch_estimate(reg) == 0);
+	}
+	return 0;
+}
+
+/* Over many sets the error behaves as documented: no bias, RMS about the standard error. */
+static int test_sketch_error_distribution(void)
+{
+	const unsigned trials = 40, n = 20000;
+	double sum = 0, sum2 = 0;
+
+	for (unsigned s = 0; s < trials; s++) {
+		uint8_t reg[ENOENT_REGISTERS] = {};
+		double rel;
+
+		for (unsigned i = 0; i < n; i++)
+			enoent_sketch_add(reg, name_hash(100 + s, i));
+		rel = (enoent_sketch_estimate(reg) - n) / n;
+		sum += rel;
+		sum2 += rel * rel;
+	}
+	fprintf(stderr, "  n %u x %u: mean error %.2f %%, rms %.2f %% (documented %.1f %%)\n", n,
+		trials, 100 * sum / trials, 100 * sqrt(sum2 / trials), 100 * STDERR_REL);
+	CHECK(fabs(sum / trials) < 0.05);
+	CHECK(sqrt(sum2 / trials) < 1.5 * STDERR_REL);
+	return 0;
+}
+
+static int test_sketch_duplicates_and_merge(void)
+{
+	uint8_t once[ENOENT_REGISTERS] = {}, many[ENOENT_REGISTERS] = {};
+	uint8_t a[ENOENT_REGISTERS] = {}, b[ENOENT_REGISTERS] = {};
+
+	for (unsigned i = 0; i < 5000; i++)
+		enoent_sketch_add(once, name_hash(7, i));
+	for (unsigned r = 0; r < 10; r++)
+		for (unsigned i = 0; i < 5000; i++)
+			enoent_sketch_add(many, name_hash(7, i));
+	/* a name seen again changes nothing */
+	CHECK(memcmp(once, many, sizeof(once)) == 0);
+	/* the union of two halves is the sketch of the whole */
+	for (unsigned i = 0; i < 5000; i++)
+		enoent_sketch_add(i % 2 ? a : b, name_hash(7, i));
+	enoent_sketch_merge(a, b);
+	CHECK(memcmp(a, once, sizeof(a)) == 0);
+	/* one name 20000 times: one */
+	memset(a, 0, sizeof(a));
+	for (unsigned i = 0; i < 20000; i++)
+		enoent_sketch_add(a, enoent_hash("missing", 7));
+	CHECK(llround(enoent_sketch_estimate(a)) == 1);
+	return 0;
+}
+
+static int split_is(const char *path, const char *dir, const char *name)
+{
+	const char *d, *n;
+	size_t dl, nl;
+
+	if (!enoent_split(path, &d, &dl, &n, &nl))
+		return name == NULL;
+	return name && dl == strlen(dir) && strncmp(d, dir, dl) == 0 && nl == strlen(name) &&
+	       strncmp(n, name, nl) == 0;
+}
+
+static int test_split(void)
+{
+	CHECK(split_is("/tmp/x/name", "/tmp/x", "name"));
+	CHECK(split_is("/name", "/", "name"));
+	CHECK(split_is("name", "", "name"));
+	CHECK(split_is("a/b/name", "a/b", "name"));
+	CHECK(split_is("a/b/", "a", "b")); /* trailing slashes name nothing */
+	CHECK(split_is("/tmp//x", "/tmp/", "x"));
+	CHECK(split_is("", "", NULL));
+	CHECK(split_is("/", "", NULL));
+	CHECK(split_is("///", "", NULL));
+	return 0;
+}
+
+/* The directory key: the start directory's identity, and the dirname's hash. */
+static int test_directory_key(void)
+{
+	char tmpl[] = "/tmp/sw-unit-enoent.XXXXXX", sub[64];
+	uint64_t dev1, ino1, dev2, ino2, dev3, ino3;
+	struct stat st;
+	int fd1, fd2;
+	const char *d1, *d2, *n;
+	size_t l1, l2, nl;
+
+	if (!mkdtemp(tmpl))
+		return -1;
+	snprintf(sub, sizeof(sub), "%s/sub", tmpl);
+	CHECK(mkdir(sub, 0700) == 0);
+	fd1 = open(tmpl, O_RDONLY | O_DIRECTORY);
+	fd2 = open(sub, O_RDONLY | O_DIRECTORY);
+	CHECK(fd1 >= 0 && fd2 >= 0);
+	/* a dirfd: the directory it is open on */
+	CHECK(procinfo_dir_id(getpid(), fd1, &dev1, &ino1) == 0);
+	CHECK(stat(tmpl, &st) == 0);
+	CHECK(dev1 == st.st_dev && ino1 == st.st_ino);
+	CHECK(procinfo_dir_id(getpid(), fd2, &dev2, &ino2) == 0);
+	CHECK(ino2 != ino1);
+	/* AT_FDCWD: the cwd, which a chdir changes */
+	CHECK(procinfo_dir_id(getpid(), -1, &dev3, &ino3) == 0);
+	CHECK(stat(".", &st) == 0 && dev3 == st.st_dev && ino3 == st.st_ino);
+	CHECK(fchdir(fd2) == 0);
+	CHECK(procinfo_dir_id(getpid(), -1, &dev3, &ino3) == 0);
+	CHECK(dev3 == dev2 && ino3 == ino2);
+	CHECK(chdir("/") == 0);
+	/* a closed fd has no directory */
+	close(fd2);
+	CHECK(procinfo_dir_id(getpid(), fd2, &dev2, &ino2) < 0);
+	/* dirnames: the same spelling, one key; another, another */
+	CHECK(enoent_split("x/y/a1", &d1, &l1, &n, &nl) &&
+	      enoent_split("x/y/a2", &d2, &l2, &n, &nl));
+	CHECK(enoent_hash(d1, l1) == enoent_hash(d2, l2));
+	CHECK(enoent_split("x/z/a1", &d2, &l2, &n, &nl));
+	CHECK(enoent_hash(d1, l1) != enoent_hash(d2, l2));
+	close(fd1);
+	rmdir(sub);
+	rmdir(tmpl);
+	return 0;
+}
+
+static struct policy_enoent conf_of(double per_s, uint64_t window_ns, uint32_t max_dirs)
+{
+	struct policy_enoent c;
+
+	policy_enoent_defaults(&c);
+	c.enabled = true;
+	c.distinct_per_s = per_s;
+	c.window_ns = window_ns;
+	c.max_directories = max_dirs;
+	return c;
+}
+
+/*
+ * Feed rate lookups a second of new names (or of one name) into key from
+ * *t for secs seconds, checking as the hot path does; returns the time the
+ * storm opened (0: it did not).
+ */
+static uint64_t feed(struct enoent_detector *d, const struct enoent_key *key, uint64_t *t,
+		     unsigned rate, unsigned secs, bool same, unsigned *next_name)
+{
+	uint64_t opened = 0, step = SEC(1) / rate;
+
+	for (unsigned i = 0; i < rate * secs; i++) {
+		bool is_new, op;
+		char name[32];
+		int n = same ? snprintf(name, sizeof(name), "missing") :
+			       snprintf(name, sizeof(name), "m%07u", (*next_name)++);
+
+		if (!enoent_observe(d, key, enoent_hash(name, (size_t)n), name, (size_t)n, *t,
+				    &is_new, &op))
+			return 0;
+		if (op && !opened)
+			opened = *t;
+		*t += step;
+	}
+	return opened;
+}
+
+static int test_window_decision(void)
+{
+	struct enoent_detector d;
+	struct policy_enoent c = conf_of(100, SEC(10), 64);
+	struct enoent_key k1 = { .tgid = 10, .dirname_hash = 1 }, k2 = k1, k3 = k1;
+	uint64_t t = T0, opened;
+	unsigned names = 0;
+
+	k2.dirname_hash = 2;
+	k3.dirname_hash = 3;
+	CHECK(enoent_init(&d, &c) == 0);
+	/* 50 new names a second for a minute: half the rate, never a storm */
+	opened = feed(&d, &k1, &t, 50, 60, false, &names);
+	CHECK(opened == 0);
+	CHECK(!enoent_find(&d, &k1)->storm);
+	/* one name 5000 times a second: one negative dentry, never a storm */
+	opened = feed(&d, &k2, &t, 5000, 20, true, &names);
+	CHECK(opened == 0);
+	CHECK(enoent_find(&d, &k2)->c.count == 100000);
+	/* 300 new names a second: 1000 in the window after about 3.3 s */
+	{
+		uint64_t start = t;
+
+		opened = feed(&d, &k3, &t, 300, 20, false, &names);
+		CHECK(opened != 0);
+		CHECK(opened - start >= SEC(2) && opened - start <= SEC(5));
+		/* its record is due a window after it opened, then one per window */
+		CHECK(enoent_due_ns(&d, enoent_find(&d, &k3)) == opened + SEC(10));
+		enoent_closed(&d, enoent_find(&d, &k3), opened + SEC(10));
+		CHECK(!enoent_find(&d, &k3)->storm);
+		/* the storm goes on: the next one needs fresh slices */
+		t = opened + SEC(10);
+		opened = feed(&d, &k3, &t, 300, 20, false, &names);
+		CHECK(opened >= start + SEC(10) + SEC(3));
+	}
+	CHECK(d.storms == 2);
+	enoent_done(&d);
+	return 0;
+}
+
+static int flushed;
+
+/* records written for evicted storms of process 5000 */
+static void count_flush(void *opaque, struct enoent_entry *e)
+{
+	(void)opaque;
+	flushed += e->key.tgid == 5000 && e->storm;
+}
+
+static int test_bounds(void)
+{
+	struct enoent_detector d;
+	struct policy_enoent c = conf_of(1, SEC(1), 100);
+	uint64_t t = T0;
+	bool is_new, op;
+
+	CHECK(enoent_init(&d, &c) == 0);
+	d.flush = count_flush;
+	/* one process, 200 directories: at most ENOENT_DIRS_PER_PROCESS of them */
+	for (unsigned i = 0; i < 200; i++) {
+		struct enoent_key k = { .tgid = 1, .ino = i + 1 };
+
+		CHECK(enoent_observe(&d, &k, i, "x", 1, t++, &is_new, &op) && is_new);
+	}
+	CHECK(d.n_used == ENOENT_DIRS_PER_PROCESS);
+	CHECK(d.evictions == 200 - ENOENT_DIRS_PER_PROCESS);
+	/* the oldest went first: the newest 64 are there */
+	for (unsigned i = 0; i < 200; i++) {
+		struct enoent_key k = { .tgid = 1, .ino = i + 1 };
+
+		CHECK(!!enoent_find(&d, &k) == (i >= 200 - ENOENT_DIRS_PER_PROCESS));
+	}
+	/* many processes: at most max_directories in all */
+	for (unsigned p = 2; p < 300; p++) {
+		struct enoent_key k = { .tgid = p, .ino = 1 };
+
+		CHECK(enoent_observe(&d, &k, p, "x", 1, t++, &is_new, &op));
+	}
+	CHECK(d.n_used == 100);
+	/* 298 new pairs: 36 filled the table, each of the other 262 evicted the oldest */
+	CHECK(d.evictions == 200 - ENOENT_DIRS_PER_PROCESS + 298 - (100 - ENOENT_DIRS_PER_PROCESS));
+	/* an evicted pair with an open storm has its record written first */
+	{
+		struct enoent_key k = { .tgid = 5000, .ino = 9 };
+		struct enoent_entry *e;
+
+		for (unsigned i = 0; i < 50; i++)
+			CHECK(enoent_observe(&d, &k, name_hash(3, i), "x", 1, t, &is_new, &op));
+		e = enoent_find(&d, &k);
+		CHECK(enoent_check(&d, e, t + SEC(1) / 2, true) || e->storm);
+		flushed = 0;
+		for (unsigned p = 6000; p < 6000 + 100; p++) {
+			struct enoent_key k2 = { .tgid = p, .ino = 1 };
+
+			CHECK(enoent_observe(&d, &k2, p, "x", 1, t++, &is_new, &op));
+		}
+		CHECK(enoent_find(&d, &k) == NULL);
+		CHECK(flushed == 1);
+	}
+	enoent_done(&d);
+	return 0;
+}
+
+UNIT_MAIN(TEST(test_sketch_against_exact), TEST(test_sketch_error_distribution),
+	  TEST(test_sketch_duplicates_and_merge), TEST(test_split), TEST(test_directory_key),
+	  TEST(test_window_decision), TEST(test_bounds))
