@@ -143,21 +143,28 @@ void lifecycle_sample_sched(struct lifecycle *lc, uint64_t now_ns)
  * expiry and every crossing, never on the fast path. Returns false when it
  * cannot say (no base sample, schedstat unreadable): *ret_ns is then 0.
  */
-static bool tracer_delay_since(struct lifecycle *lc, uint64_t start_ns, uint64_t window_ns,
+static bool tracer_delay_since(struct lifecycle *lc, struct traced_call *call, uint64_t window_ns,
 			       uint64_t now_ns, uint64_t *ret_ns)
 {
 	unsigned int newest = (lc->next_sample - 1) % LIFECYCLE_SCHED_SAMPLES;
-	uint64_t run_delay, base_mono = 0, base_delay = 0;
-	bool have_base = false;
+	uint64_t run_delay, start_ns = call->start_ns;
+	uint64_t base_mono = call->delay_base_mono_ns, base_delay = call->delay_base_run_ns;
+	/* the base found at its crossing: a long call's later samples may have overwritten it */
+	bool have_base = base_mono != 0;
 
 	*ret_ns = 0;
-	for (unsigned int i = 0; i < LIFECYCLE_SCHED_SAMPLES && i < lc->next_sample; i++) {
+	for (unsigned int i = 0;
+	     !call->delay_base_mono_ns && i < LIFECYCLE_SCHED_SAMPLES && i < lc->next_sample; i++) {
 		if (lc->samples[i].mono_ns <= start_ns &&
 		    (!have_base || lc->samples[i].mono_ns > base_mono)) {
 			base_mono = lc->samples[i].mono_ns;
 			base_delay = lc->samples[i].run_delay_ns;
 			have_base = true;
 		}
+	}
+	if (have_base) {
+		call->delay_base_mono_ns = base_mono;
+		call->delay_base_run_ns = base_delay;
 	}
 	if (procinfo_run_delay_ns(lc->self_tid, &run_delay) < 0)
 		return false;
@@ -206,8 +213,23 @@ static void observe_call(struct lifecycle *lc, const struct traced_call *call, u
  * The call is over. END_SEEN_EXACT: lo_ns == hi_ns, the exit (ptrace); a
  * bracketed end is reported with its proven lower bound as the duration.
  */
+static void finish_call_report(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
+			       bool has_ret, int64_t ret);
+
 static void finish_call(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
 			bool has_ret, int64_t ret)
+{
+	finish_call_report(lc, t, end, has_ret, ret);
+	/* its records are out: the /proc samples of a call that crossed (4 KiB) go */
+	if (t->call.sampled) {
+		free(t->proc_evidence);
+		t->proc_evidence = NULL;
+		t->call.sampled = false;
+	}
+}
+
+static void finish_call_report(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
+			       bool has_ret, int64_t ret)
 {
 	const struct traced_call *call = &t->call;
 	bool exact = end->seen == END_SEEN_EXACT;
@@ -245,7 +267,7 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 		return;
 	if (exact) {
 		if (!lc->timed_in_kernel)
-			delay_known = tracer_delay_since(lc, call->start_ns, call->threshold_ns,
+			delay_known = tracer_delay_since(lc, &t->call, call->threshold_ns,
 							 end->hi_ns, &delay_ns);
 		if (delay_ns > duration_ns)
 			delay_ns = duration_ns;
@@ -738,9 +760,8 @@ void lifecycle_on_timer(struct lifecycle *lc, uint64_t now_ns)
 			uint64_t elapsed = now_ns - call->start_ns;
 			/* a sweep late by our own delay still found it in the kernel's map */
 			uint64_t delay = 0;
-			bool delay_known =
-				lc->timed_in_kernel ||
-				tracer_delay_since(lc, call->start_ns, due, now_ns, &delay);
+			bool delay_known = lc->timed_in_kernel ||
+					   tracer_delay_since(lc, call, due, now_ns, &delay);
 			struct report_call rc = { .action = "stuck-syscall",
 						  .event_ns = call->deadline_ns,
 						  .duration_ns = elapsed,

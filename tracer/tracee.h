@@ -75,6 +75,8 @@ struct traced_call {
 	bool approximate; /* the stuck decision rested on CPU accounting */
 	/* /proc evidence (procevidence.h) was sampled at a crossing of this call */
 	bool sampled;
+	/* lifecycle.c: the sample of our own run delay its sched_delay_ns is measured from (0: none yet) */
+	uint64_t delay_base_mono_ns, delay_base_run_ns;
 };
 
 struct tracee {
