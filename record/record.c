@@ -284,7 +284,8 @@ static json_t *encode_evidence(const struct record_evidence *e)
 		set_new(obj, "on_cpu_ns", json_integer((json_int_t)e->on_cpu_ns));
 		set_new(obj, "runq_ns", json_integer((json_int_t)e->runq_ns));
 		set_new(obj, "blocked_ns", json_integer((json_int_t)e->blocked_ns));
-		set_new(obj, "blocks", json_integer((json_int_t)e->blocks));
+		if (!(e->known & RECORD_EVIDENCE_NO_BLOCKS))
+			set_new(obj, "blocks", json_integer((json_int_t)e->blocks));
 		if (evidence_cpu_starved(e))
 			set_new(obj, "cpu_starved", json_true());
 	}
@@ -380,7 +381,7 @@ static json_t *encode_json(const struct record_syscall *ev, const char *host_nam
 
 	sw = new_stallwatch(ev->event_mono_ns);
 	set_new(sw, "threshold_ns", json_integer((json_int_t)ev->threshold_ns));
-	if (ev->sched_delay_ns)
+	if (ev->sched_delay_ns || ev->sched_delay_known)
 		set_new(sw, "sched_delay_ns", json_integer((json_int_t)ev->sched_delay_ns));
 	if (ev->partial)
 		set_new(sw, "partial", json_true());

@@ -98,6 +98,7 @@ struct record_call_host {
 #define RECORD_EVIDENCE_STACK 0x08u /* kernel_stack (n_frames may still be 0: see below) */
 #define RECORD_EVIDENCE_WINDOW 0x10u /* the times cover window_ns, not the whole call */
 #define RECORD_EVIDENCE_SAMPLES 0x20u /* cpu_samples (a sampler ran) */
+#define RECORD_EVIDENCE_NO_BLOCKS 0x40u /* with TIMES: blocks was not counted (/proc) */
 
 #define RECORD_EVIDENCE_FRAMES 32
 #define RECORD_EVIDENCE_FRAME_LEN 128
@@ -107,6 +108,10 @@ struct record_call_host {
 #define RECORD_STACK_BLOCK "block" /* where the call last went to sleep */
 #define RECORD_STACK_CPU_SAMPLE "cpu-sample" /* where a cpu-clock sample found it running */
 #define RECORD_STACK_PROC "proc" /* /proc/TID/stack at the stuck moment */
+
+/* kernel_stack_unavailable of /proc/TID/stack (procevidence.c) */
+#define RECORD_STACK_RUNNING "running" /* a running thread has no readable stack */
+#define RECORD_STACK_NOT_PERMITTED "not permitted (/proc/TID/stack needs CAP_SYS_ADMIN)"
 
 struct record_evidence {
 	unsigned int known; /* RECORD_EVIDENCE_* */
@@ -144,6 +149,7 @@ struct record_syscall {
 	uint64_t duration_ns; /* event.duration */
 	uint64_t threshold_ns;
 	uint64_t sched_delay_ns; /* tracer run-queue delay that overlapped the call (upper bound) */
+	bool sched_delay_known; /* sched_delay_ns was measured: written even when 0 */
 	bool partial; /* started before the attach */
 	bool wait; /* blocks until an event by design (%wait) */
 	const char *note; /* extra human context for the message, or NULL */

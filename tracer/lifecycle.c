@@ -146,16 +146,21 @@ void lifecycle_sample_sched(struct lifecycle *lc, uint64_t now_ns)
  * rather than the call's (doc/performance.md, "A bare tracer": a 1 us call
  * reads 15-20 us, and with both CPUs busy some read > 1 ms). Uses the newest
  * schedstat sample taken before start_ns; samples are taken at every timer
- * expiry and every crossing, never on the fast path.
+ * expiry and every crossing, never on the fast path. Returns false when it
+ * cannot say (no base sample, schedstat unreadable): *ret_ns is then 0.
  */
-static uint64_t tracer_delay_since(struct lifecycle *lc, uint64_t start_ns, uint64_t window_ns,
-				   uint64_t now_ns)
+static bool tracer_delay_since(struct lifecycle *lc, struct traced_call *call, uint64_t window_ns,
+			       uint64_t now_ns, uint64_t *ret_ns)
 {
 	unsigned int newest = (lc->next_sample - 1) % LIFECYCLE_SCHED_SAMPLES;
-	uint64_t run_delay, base_mono = 0, base_delay = 0;
-	bool have_base = false;
+	uint64_t run_delay, start_ns = call->start_ns;
+	uint64_t base_mono = call->delay_base_mono_ns, base_delay = call->delay_base_run_ns;
+	/* the base found at its crossing: a long call's later samples may have overwritten it */
+	bool have_base = base_mono != 0;
 
-	for (unsigned int i = 0; i < LIFECYCLE_SCHED_SAMPLES && i < lc->next_sample; i++) {
+	*ret_ns = 0;
+	for (unsigned int i = 0;
+	     !call->delay_base_mono_ns && i < LIFECYCLE_SCHED_SAMPLES && i < lc->next_sample; i++) {
 		if (lc->samples[i].mono_ns <= start_ns &&
 		    (!have_base || lc->samples[i].mono_ns > base_mono)) {
 			base_mono = lc->samples[i].mono_ns;
@@ -163,8 +168,12 @@ static uint64_t tracer_delay_since(struct lifecycle *lc, uint64_t start_ns, uint
 			have_base = true;
 		}
 	}
+	if (have_base) {
+		call->delay_base_mono_ns = base_mono;
+		call->delay_base_run_ns = base_delay;
+	}
 	if (procinfo_run_delay_ns(lc->self_tid, &run_delay) < 0)
-		return 0;
+		return false;
 	if (lc->next_sample == 0 || now_ns - lc->samples[newest].mono_ns > NSEC_PER_MSEC) {
 		lc->samples[lc->next_sample % LIFECYCLE_SCHED_SAMPLES].mono_ns = now_ns;
 		lc->samples[lc->next_sample % LIFECYCLE_SCHED_SAMPLES].run_delay_ns = run_delay;
@@ -175,8 +184,9 @@ static uint64_t tracer_delay_since(struct lifecycle *lc, uint64_t start_ns, uint
 	 * before it started and could hide a real stall: then correct nothing.
 	 */
 	if (!have_base || run_delay < base_delay || start_ns - base_mono > window_ns)
-		return 0;
-	return run_delay - base_delay;
+		return false;
+	*ret_ns = run_delay - base_delay;
+	return true;
 }
 
 /* ---- counting ----------------------------------------------------------------- */
@@ -209,13 +219,35 @@ static void observe_call(struct lifecycle *lc, const struct traced_call *call, u
  * The call is over. END_SEEN_EXACT: lo_ns == hi_ns, the exit (ptrace); a
  * bracketed end is reported with its proven lower bound as the duration.
  */
+static void finish_call_report(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
+			       bool has_ret, int64_t ret);
+
 static void finish_call(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
 			bool has_ret, int64_t ret)
+{
+	finish_call_report(lc, t, end, has_ret, ret);
+	/* its records are out: the /proc samples of a call that crossed (4 KiB) go */
+	if (t->call.sampled) {
+		free(t->proc_evidence);
+		t->proc_evidence = NULL;
+		t->call.sampled = false;
+	}
+}
+
+static void finish_call_report(struct lifecycle *lc, struct tracee *t, const struct call_end *end,
+			       bool has_ret, int64_t ret)
 {
 	const struct traced_call *call = &t->call;
 	bool exact = end->seen == END_SEEN_EXACT;
 	uint64_t lo_ns = end->lo_ns > call->start_ns ? end->lo_ns : call->start_ns;
 	uint64_t duration_ns = lo_ns - call->start_ns, delay_ns = 0;
+	/*
+	 * bpf: both ends timed in the kernel, none of stallwatch's delay is in
+	 * the duration. A bracketed end (notify): the lower bound runs from the
+	 * notification to a moment the call was shown in flight, so our delay
+	 * is in it only between taking the notification and answering it.
+	 */
+	bool delay_known = lc->timed_in_kernel || !exact;
 	struct report_call rc = {
 		.action = "slow-syscall",
 		.event_ns = end->hi_ns,
@@ -245,8 +277,8 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 		return;
 	if (exact) {
 		if (!lc->timed_in_kernel)
-			delay_ns = tracer_delay_since(lc, call->start_ns, call->threshold_ns,
-						      end->hi_ns);
+			delay_known = tracer_delay_since(lc, &t->call, call->threshold_ns,
+							 end->hi_ns, &delay_ns);
 		if (delay_ns > duration_ns)
 			delay_ns = duration_ns;
 		/*
@@ -266,6 +298,7 @@ static void finish_call(struct lifecycle *lc, struct tracee *t, const struct cal
 	rc.duration_ns = duration_ns;
 	rc.eff_duration_ns = t->stuck_reported ? duration_ns : duration_ns - delay_ns;
 	rc.sched_delay_ns = delay_ns;
+	rc.sched_delay_known = delay_known;
 	report_call(lc, t, &rc, NULL);
 }
 
@@ -515,6 +548,9 @@ void lifecycle_exited(struct lifecycle *lc, struct tracee *t, uint64_t ts_ns, in
 		t->call.restart_code = ret;
 		return;
 	}
+	/* a call sampled at its crossing: its figures at the exit, while the thread waits */
+	if (t->call.sampled && lc->evidence && lc->evidence->sample)
+		lc->evidence->sample(lc->evidence->opaque, t, SAMPLE_AT_EXIT, ts_ns);
 	finish_exact(lc, t, ts_ns, true, ret);
 	if (t->has_suspended && call_is(&t->call, lc->sigreturn_nr))
 		resume_suspended(lc, t, ret);
@@ -732,18 +768,21 @@ void lifecycle_on_timer(struct lifecycle *lc, uint64_t now_ns)
 		if (t->stuck_reported) {
 			/* bracketing the end of a stuck call (notify): look again soon */
 			call->deadline_ns = now_ns + poll_interval_ns(call);
+			/* its figures so far, for its slow record (not one its rate limit cut) */
+			if (call->sampled && !t->stuck_cut && lc->evidence && lc->evidence->sample)
+				lc->evidence->sample(lc->evidence->opaque, t, SAMPLE_STILL_IN, 0);
 		} else {
 			/* the threshold this deadline stands for (a rule's, not always the smallest) */
 			uint64_t due = call->deadline_ns - call->start_ns, rule_next;
 			uint64_t elapsed = now_ns - call->start_ns;
 			/* a sweep late by our own delay still found it in the kernel's map */
-			uint64_t delay =
-				lc->timed_in_kernel ?
-					0 :
-					tracer_delay_since(lc, call->start_ns, due, now_ns);
+			uint64_t delay = 0;
+			bool delay_known = lc->timed_in_kernel ||
+					   tracer_delay_since(lc, call, due, now_ns, &delay);
 			struct report_call rc = { .action = "stuck-syscall",
 						  .event_ns = call->deadline_ns,
-						  .duration_ns = elapsed };
+						  .duration_ns = elapsed,
+						  .in_flight_now = true };
 
 			if (delay > elapsed)
 				delay = elapsed;
@@ -757,6 +796,7 @@ void lifecycle_on_timer(struct lifecycle *lc, uint64_t now_ns)
 			}
 			rc.eff_duration_ns = elapsed - delay;
 			rc.sched_delay_ns = delay;
+			rc.sched_delay_known = delay_known;
 			rc.approximate = call->approximate;
 			if (report_call(lc, t, &rc, &rule_next)) {
 				t->stuck_reported = true;

@@ -76,9 +76,28 @@ struct storm; /* storm.h */
  * call is still running (a stuck record), its figures as of now_ns; else
  * as of its end. Returns false when it knows nothing of the call.
  */
+/*
+ * When a source that samples /proc (procevidence.h) is asked to look at a
+ * call: never on the fast path, only at a call that crossed its threshold.
+ */
+enum evidence_moment {
+	/* the call crossed its threshold, in flight (report.c, before its rules) */
+	SAMPLE_AT_CROSSING,
+	/* a later poll showed it still in flight (backends that see no exit) */
+	SAMPLE_STILL_IN,
+	/* the thread waits at the call's exit, stopped since ts_ns (ptrace) */
+	SAMPLE_AT_EXIT,
+};
+
 struct evidence_source {
 	bool (*fill)(void *opaque, const struct tracee *t, bool in_flight, uint64_t now_ns,
 		     struct record_evidence *ret);
+	/*
+	 * Optional: take a sample of t's call at this moment (ts_ns:
+	 * SAMPLE_AT_EXIT only). Asked at SAMPLE_AT_CROSSING, then, for that
+	 * call only (traced_call.sampled), at the other two.
+	 */
+	void (*sample)(void *opaque, struct tracee *t, enum evidence_moment moment, uint64_t ts_ns);
 	void *opaque;
 };
 

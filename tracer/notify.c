@@ -39,6 +39,7 @@
 #include "../common/timeutil.h"
 #include "loop.h"
 #include "notify_spawn.h"
+#include "procevidence.h"
 #include "procinfo.h"
 #include "unotify.h"
 
@@ -396,6 +397,7 @@ int notify_backend_run(struct tracer_loop *loop, const struct tracer_run_options
 	nb->probe = (struct inflight_probe){ .ask = probe_ask, .alive = probe_alive, .opaque = nb };
 	loop->lc.probe = &nb->probe;
 	loop->lc.backend_name = notify_ops.name;
+	loop->lc.evidence = &procevidence_source;
 	loop->signals.catch_sigchld = true;
 	/*
 	 * A notification is the call's entry: its result never comes

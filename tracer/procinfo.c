@@ -174,18 +174,33 @@ int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size)
 	return (int)off;
 }
 
-int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns)
+int procinfo_schedstat(pid_t tid, struct proc_schedstat *ret)
 {
 	char path[64], buf[128];
-	unsigned long long on_cpu, run_delay;
+	unsigned long long on_cpu, run_delay, slices;
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", tid);
-	if (sw_read_small_file(path, buf, sizeof(buf)) < 0)
-		return -errno;
+	n = sw_read_small_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	/* "on-cpu-ns run-delay-ns timeslices" (Documentation/scheduler/sched-stats.rst) */
-	if (sscanf(buf, "%llu %llu", &on_cpu, &run_delay) != 2)
+	if (sscanf(buf, "%llu %llu %llu", &on_cpu, &run_delay, &slices) != 3)
 		return -EINVAL;
-	*ret_ns = run_delay;
+	ret->on_cpu_ns = on_cpu;
+	ret->run_delay_ns = run_delay;
+	ret->slices = slices;
+	return 0;
+}
+
+int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns)
+{
+	struct proc_schedstat ss;
+	int r = procinfo_schedstat(tid, &ss);
+
+	if (r < 0)
+		return r;
+	*ret_ns = ss.run_delay_ns;
 	return 0;
 }
 

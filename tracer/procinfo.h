@@ -52,6 +52,23 @@ int procinfo_read_u64(pid_t tid, uint64_t addr, uint64_t *ret);
  */
 int procinfo_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);
 
+/*
+ * /proc/TID/schedstat (fs/proc/base.c, proc_pid_schedstat()): the thread's
+ * se.sum_exec_runtime, sched_info.run_delay and sched_info.pcount since it
+ * began. sum_exec_runtime of a thread running right now is brought up to
+ * date at the scheduler tick or its next switch only (update_curr(),
+ * kernel/sched/fair.c): it lags by up to a tick; run_delay grows when a wait
+ * for a CPU ends (sched_info_arrive(), kernel/sched/stats.h), so a wait in
+ * progress is not in it yet. Needs CONFIG_SCHED_INFO.
+ */
+struct proc_schedstat {
+	uint64_t on_cpu_ns; /* on a CPU */
+	uint64_t run_delay_ns; /* runnable, waiting for a CPU */
+	uint64_t slices; /* times it was switched onto a CPU */
+};
+
+int procinfo_schedstat(pid_t tid, struct proc_schedstat *ret);
+
 /* run_delay (ns spent runnable but waiting for a CPU) of a thread from schedstat. */
 int procinfo_run_delay_ns(pid_t tid, uint64_t *ret_ns);
 

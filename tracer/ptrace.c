@@ -36,6 +36,7 @@
 #include "attach.h"
 #include "filter.h"
 #include "loop.h"
+#include "procevidence.h"
 #include "spawn.h"
 #include "spin.h"
 #include "stop.h"
@@ -562,6 +563,7 @@ static struct ptrace_backend *backend_new(struct tracer_loop *loop)
 	pb->spin.loadavg_fd = -1; /* spin_init() once tracing starts */
 	loop->lc.stopped_at_entry = true;
 	loop->lc.backend_name = ptrace_ops.name;
+	loop->lc.evidence = &procevidence_source;
 	return pb;
 }
 

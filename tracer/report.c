@@ -272,6 +272,7 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 		.duration_ns = rc->duration_ns,
 		.threshold_ns = rule->min_duration_ns,
 		.sched_delay_ns = rc->sched_delay_ns,
+		.sched_delay_known = rc->sched_delay_known,
 		.partial = call->partial,
 		.wait = f->wait,
 		.note = f->note,
@@ -361,6 +362,15 @@ bool report_call(struct lifecycle *lc, struct tracee *t, const struct report_cal
 	if (wait && t->call.name_nr < 0 && t->call.native >= 0 &&
 	    !syscall_set_has_call(&lc->policy->watched, t->call.native, true))
 		return false;
+	/*
+	 * Found in flight at its deadline: the /proc backends' evidence
+	 * (procevidence.h) samples it now, before the facts' reads, and again
+	 * at its end; records of this call draw on both.
+	 */
+	if (rc->in_flight_now && lc->evidence && lc->evidence->sample) {
+		lc->evidence->sample(lc->evidence->opaque, t, SAMPLE_AT_CROSSING, 0);
+		t->call.sampled = true;
+	}
 	f = malloc(sizeof(*f));
 	if (!f)
 		return false;

@@ -23,6 +23,10 @@ struct report_call {
 	bool has_ret;
 	int64_t ret;
 	uint64_t sched_delay_ns;
+	/* sched_delay_ns is a measured figure (0 included), not "not known" */
+	bool sched_delay_known;
+	/* the lifecycle just found the call in flight (its deadline): sample it */
+	bool in_flight_now;
 	const char *note; /* extra human context, or NULL */
 	/* a bracketed end (notify): the upper bound, how it was seen */
 	bool has_duration_max;

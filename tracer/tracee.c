@@ -29,6 +29,7 @@ static void tracee_free(struct tracee *t)
 		close(t->probe.syscall_fd);
 	free(t->entry_fd_path);
 	free(t->info);
+	free(t->proc_evidence);
 	free(t);
 }
 

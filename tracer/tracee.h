@@ -20,6 +20,8 @@
 #include "../policy/policy.h"
 #include "procinfo.h"
 
+struct proc_evidence; /* procevidence.c */
+
 enum call_state {
 	CALL_NONE,
 	CALL_IN_FLIGHT,
@@ -71,6 +73,10 @@ struct traced_call {
 	uint64_t proven_in_ns;
 	enum call_evidence evidence;
 	bool approximate; /* the stuck decision rested on CPU accounting */
+	/* /proc evidence (procevidence.h) was sampled at a crossing of this call */
+	bool sampled;
+	/* lifecycle.c: the sample of our own run delay its sched_delay_ns is measured from (0: none yet) */
+	uint64_t delay_base_mono_ns, delay_base_run_ns;
 };
 
 struct tracee {
@@ -120,6 +126,8 @@ struct tracee {
 		uint64_t utime, stime; /* clock ticks at sample_ns */
 	} probe;
 	struct procinfo *info; /* identity cache, allocated at the first record */
+	/* /proc samples of the call in flight (procevidence.c), allocated at its first crossing */
+	struct proc_evidence *proc_evidence;
 	uint64_t info_ns; /* when info was read (refreshed after a second) */
 };
 

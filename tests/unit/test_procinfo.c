@@ -224,5 +224,28 @@ static int test_refused_access(void)
 	return 0;
 }
 
+/*
+ * schedstat of our own thread: on-CPU time grows with work done (ours is
+ * brought up to date when we read it: we are current), a gone thread is
+ * an error, and the run delay agrees with procinfo_run_delay_ns().
+ */
+static int test_schedstat(void)
+{
+	struct proc_schedstat a, b;
+	uint64_t run_delay;
+	volatile uint64_t spin = 0;
+
+	CHECK(procinfo_schedstat(gettid(), &a) == 0);
+	for (uint64_t i = 0; i < 20000000; i++)
+		spin += i;
+	CHECK(procinfo_schedstat(gettid(), &b) == 0);
+	CHECK(b.on_cpu_ns > a.on_cpu_ns);
+	CHECK(b.run_delay_ns >= a.run_delay_ns && b.slices >= a.slices && b.slices > 0);
+	CHECK(procinfo_run_delay_ns(gettid(), &run_delay) == 0 && run_delay >= b.run_delay_ns);
+	CHECK(procinfo_schedstat(-1, &a) < 0);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_parse_in_syscall), TEST(test_parse_other_kinds), TEST(test_parse_rejects),
-	  TEST(test_blocked_in_pipe_read), TEST(test_spinning_stopped), TEST(test_refused_access))
+	  TEST(test_blocked_in_pipe_read), TEST(test_spinning_stopped), TEST(test_refused_access),
+	  TEST(test_schedstat))
