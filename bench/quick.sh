@@ -22,7 +22,7 @@ declare -A cmd=(
 	[untraced]=""
 	[floor]="$B/floor"
 	[floor_poll]="$B/floor -p"
-	[stallwatch]="./stallwatch run -e getppid -m 10ms --"
+	[stallwatch]="./stallwatch run --backend=ptrace -e getppid -m 10ms --"
 	[stallwatch_bpf]="./stallwatch run --backend=bpf -e getppid -m 10ms --"
 	[strace]="strace -f -qq -o /dev/null --seccomp-bpf -e trace=getppid"
 )

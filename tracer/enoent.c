@@ -19,13 +19,7 @@ uint64_t enoent_hash(const char *s, size_t len)
 		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
-	/* fmix64 (MurmurHash3): FNV's top bits alone are too regular for the register index */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	return enoent_fmix64(h);
 }
 
 void enoent_sketch_add(uint8_t reg[ENOENT_REGISTERS], uint64_t hash)

@@ -31,6 +31,22 @@
 #define ENOENT_SAMPLE_LEN 64 /* a sample name, NUL-terminated, longer ones cut */
 #define ENOENT_DIRNAME_LEN 128 /* the dirname as the first failed path spelled it */
 
+/*
+ * The last step of the name hash, the same in user space (tracer/enoent.c,
+ * enoent_hash()) and in the kernel (watch.bpf.c): FNV-1a over the bytes,
+ * then MurmurHash3's fmix64, because FNV's top bits alone are too regular
+ * for the register index.
+ */
+static inline __u64 enoent_fmix64(__u64 h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 /* bpf: enoent_calls[native nr], which syscalls count and where their path and dirfd are */
 #define ENOENT_NO_ARG 255
 struct enoent_call {

@@ -1018,17 +1018,6 @@ struct task_struct___enoent {
 	struct files_struct *files;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u64 enoent_fmix(__u64 h)
-{
-	/* as tracer/enoent.c's enoent_hash(): FNV-1a, then MurmurHash3's fmix64 */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static __always_inline __u32 enoent_clz64(__u64 x)
 {
 	__u32 n = 0;
@@ -1177,7 +1166,7 @@ static __always_inline void enoent_exit(struct pt_regs *regs, long ret, __u32 tg
 		if (!enoent_start_dir(dirfd, &key))
 			return;
 	}
-	key.dirname_hash = slash && last_slash > 0 ? enoent_fmix(dir_h) : 0;
+	key.dirname_hash = slash && last_slash > 0 ? enoent_fmix64(dir_h) : 0;
 	c = bpf_map_lookup_elem(&enoent_dirs, &key);
 	if (!c) {
 		__u32 n = last_slash < ENOENT_DIRNAME_LEN ? last_slash : ENOENT_DIRNAME_LEN - 1;
@@ -1215,7 +1204,7 @@ static __always_inline void enoent_exit(struct pt_regs *regs, long ret, __u32 tg
 	c->last_ns = now;
 	k = (__u32)__sync_fetch_and_add(&c->count, 1) + 1;
 	__sync_fetch_and_add(&c->slot_count[s], 1);
-	name_h = enoent_fmix(name_h);
+	name_h = enoent_fmix64(name_h);
 	idx = (__u32)(name_h >> (64 - ENOENT_REGISTER_BITS)) & (ENOENT_REGISTERS - 1);
 	rest = (name_h << ENOENT_REGISTER_BITS) | (1ULL << (ENOENT_REGISTER_BITS - 1));
 	rank = (__u8)(enoent_clz64(rest) + 1);
