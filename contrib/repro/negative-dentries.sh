@@ -4,7 +4,10 @@
 # negative-dentries.sh - the Kafka negative-dentry incident (doc/incidents.md,
 # case 2; walked through in doc/diagnosing.md) at small scale on this host.
 #
-#   contrib/repro/negative-dentries.sh [-n N] [-m M] [-o FILE]
+#   contrib/repro/negative-dentries.sh [-n N] [-m M] [-t DUR] [-o FILE]
+#
+# -t DUR reports inotify_add_watch from DUR on (`-e inotify_add_watch -m DUR`,
+# for small M, whose watch takes less than the default policy's 10 ms).
 #
 # What it does, in a private directory it makes:
 #   1. under `stallwatch run` (the built-in default policy), the enoentstorm
@@ -38,13 +41,15 @@ HELPERS=${HELPERS:-$ROOT/build/helpers}
 N=20000
 M=1000000
 OUT=
+ARGS=()
 
 usage() {
 	sed -n '/^#   contrib/p' "$0" >&2
 	exit 2
 }
-while getopts n:m:o:h opt; do
+while getopts n:m:t:o:h opt; do
 	case $opt in
+	t) ARGS=(-e inotify_add_watch -m "$OPTARG") ;;
 	n) N=$OPTARG ;;
 	m) M=$OPTARG ;;
 	o) OUT=$OPTARG ;;
@@ -77,7 +82,7 @@ trap 'exit 130' INT TERM
 mkdir "$TMP/dir"
 dir=$TMP/dir
 echo "negative dentries before: $(awk '{ print $5 }' /proc/sys/fs/dentry-state)" >&2
-"$STALLWATCH" run -o "$TMP/records.json" -- \
+"$STALLWATCH" run ${ARGS[@]+"${ARGS[@]}"} -o "$TMP/records.json" -- \
 	"$HELPERS/enoentstorm" unique "$N" "$dir" -g "$TMP/gate" -i -o "$TMP/helper.txt" &
 SWPID=$!
 for ((i = 0; i < 600; i++)); do
