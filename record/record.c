@@ -231,6 +231,26 @@ static json_t *call_host_json(const struct record_call_host *h)
 		}
 		set_new(host, "dentry", d);
 	}
+	if (h->has_enoent) {
+		json_t *en = json_object(), *top = json_array();
+
+		set_str(en, "directory", h->enoent_directory);
+		for (size_t i = 0; i < h->n_enoent_top && i < RECORD_ENOENT_TOP_MAX; i++) {
+			const struct record_enoent_producer *pr = &h->enoent_top[i];
+			json_t *e = json_object(), *proc = json_object();
+
+			set_new(proc, "pid", json_integer(pr->pid));
+			if (pr->name[0])
+				set_str(proc, "name", pr->name);
+			set_new(e, "process", proc);
+			set_str(e, "directory", pr->directory);
+			set_u64(e, "distinct", pr->distinct);
+			set_u64(e, "count", pr->count);
+			json_array_append_new(top, e);
+		}
+		set_new(en, "top", top);
+		set_new(host, "enoent", en);
+	}
 	if (h->has_softnet) {
 		json_t *n = json_object();
 

@@ -38,6 +38,18 @@ struct record_process {
 	const char *cgroup; /* raw /proc/PID/cgroup text, one "ID:CONTROLLERS:PATH" per line */
 };
 
+/* At most this many ENOENT producers under a directory in stallwatch.host.enoent.top */
+#define RECORD_ENOENT_TOP_MAX 5
+
+/* One (process, directory) of the ENOENT-storm detector's table (tracer/storm.h). */
+struct record_enoent_producer {
+	pid_t pid; /* host tgid */
+	char name[64]; /* comm, "" if unknown (PROCINFO_COMM_MAX) */
+	char directory[4096];
+	uint64_t distinct; /* distinct failed names since the pair was first seen (estimate) */
+	uint64_t count; /* failed lookups since then */
+};
+
 /*
  * stallwatch.host of a syscall record (doc/schema.md, "stallwatch.host"):
  * the host signals that bear on that one call, named as in host records.
@@ -70,6 +82,15 @@ struct record_call_host {
 	bool has_dentry_growth; /* since an earlier reading at least 1 s older */
 	double dentry_negative_growth_per_s;
 	uint64_t dentry_growth_interval_ns;
+	/*
+	 * ... and, when the ENOENT-storm detector runs, the traced processes
+	 * that failed the most lookups of distinct names in that directory or
+	 * below it (tracer/storm.h), most distinct names first
+	 */
+	bool has_enoent;
+	char enoent_directory[4096];
+	size_t n_enoent_top;
+	struct record_enoent_producer enoent_top[RECORD_ENOENT_TOP_MAX];
 
 	/* network calls: softnet_stat read for the record */
 	bool has_softnet;

@@ -18,6 +18,7 @@
 #include "../common/timeutil.h"
 #include "../policy/wait.h"
 #include "procinfo.h"
+#include "storm.h"
 
 /* Process identity, cached per tracee and refreshed when older than this. */
 #define INFO_MAX_AGE_NS NSEC_PER_SEC
@@ -246,6 +247,17 @@ static struct record_call_host *call_host(struct lifecycle *lc, const struct tra
 	if (!hostctx_for_call(lc->hostctx, &c, sw_mono_ns(), host)) {
 		free(host);
 		return NULL;
+	}
+	/* a directory walk: who filled that directory with negative dentries (storm.h) */
+	if (host->has_dentry && lc->storm) {
+		const char *dir = c.path && c.path[0] == '/' ? c.path : c.fd_path;
+
+		if (dir && dir[0] == '/') {
+			host->has_enoent = true;
+			snprintf(host->enoent_directory, sizeof(host->enoent_directory), "%s", dir);
+			host->n_enoent_top = storm_top_under(lc->storm, dir, host->enoent_top,
+							     RECORD_ENOENT_TOP_MAX);
+		}
 	}
 	return host;
 }

@@ -367,6 +367,68 @@ void storm_kernel_counts(struct storm *s, const struct enoent_key *kkey,
 	enoent_check(&s->det, e, now_ns, true);
 }
 
+/* ---- producers under a directory --------------------------------------------------- */
+
+/* Is path dir itself or below it (dir without trailing slashes, dir_len of it; "" is "/")? */
+static bool under(const char *path, const char *dir, size_t dir_len)
+{
+	if (!path || path[0] != '/')
+		return false;
+	if (dir_len == 0)
+		return true;
+	return strncmp(path, dir, dir_len) == 0 && (path[dir_len] == 0 || path[dir_len] == '/');
+}
+
+size_t storm_top_under(struct storm *s, const char *dir, struct record_enoent_producer *out,
+		       size_t max)
+{
+	size_t dir_len, n = 0;
+
+	if (!s || !dir || dir[0] != '/' || max == 0)
+		return 0;
+	dir_len = strlen(dir);
+	while (dir_len > 0 && dir[dir_len - 1] == '/')
+		dir_len--;
+	for (uint32_t i = 0; i < s->det.n_alloc; i++) {
+		const struct enoent_entry *e = enoent_at(&s->det, i);
+		struct record_enoent_producer p;
+		size_t k;
+
+		if (!e || e->ignored || !e->c.count || !under(e->directory, dir, dir_len))
+			continue;
+		p = (struct record_enoent_producer){ .pid = (pid_t)e->key.tgid,
+						     .count = e->c.count };
+		p.distinct = (uint64_t)llround(enoent_sketch_estimate(e->c.total));
+		if (p.distinct > p.count)
+			p.distinct = p.count; /* as in the storm record */
+		/* insertion into the sorted top: most distinct first, then most failed lookups */
+		for (k = n;
+		     k > 0 && (out[k - 1].distinct < p.distinct ||
+			       (out[k - 1].distinct == p.distinct && out[k - 1].count < p.count));
+		     k--)
+			if (k < max)
+				out[k] = out[k - 1];
+		if (k >= max)
+			continue;
+		snprintf(p.directory, sizeof(p.directory), "%s", e->directory);
+		if (e->info)
+			snprintf(p.name, sizeof(p.name), "%s", e->info->comm);
+		else if (e->c.comm[0])
+			snprintf(p.name, sizeof(p.name), "%.*s", (int)sizeof(e->c.comm), e->c.comm);
+		out[k] = p;
+		if (n < max)
+			n++;
+	}
+	/* the name of a process read only now (no storm yet, ptrace): the few that are shown */
+	for (size_t k = 0; k < n; k++) {
+		struct procstatus st;
+
+		if (!out[k].name[0] && procinfo_status(out[k].pid, &st) == 0)
+			snprintf(out[k].name, sizeof(out[k].name), "%s", st.comm);
+	}
+	return n;
+}
+
 /* ---- due records ------------------------------------------------------------------ */
 
 uint64_t storm_tick(struct storm *s, uint64_t now_ns)

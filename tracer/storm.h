@@ -24,6 +24,7 @@
 #include "enoent.h"
 
 struct lifecycle;
+struct record_enoent_producer;
 struct tracee;
 struct traced_call;
 
@@ -58,6 +59,18 @@ void storm_failed_call(struct storm *s, struct tracee *t, int native, uint64_t n
  */
 void storm_kernel_counts(struct storm *s, const struct enoent_key *key,
 			 const struct enoent_counts *c, uint64_t now_ns);
+
+/*
+ * The host context of a call that walks dir's child dentries
+ * (inotify_add_watch, fanotify_mark, rmdir, umount2; cgroupscan/hostctx.h):
+ * the table's (process, directory) pairs in dir or below it (dir "/":
+ * all), most distinct failed names first, at most max into out; returns
+ * how many. Counts are since each pair was first seen; under bpf they are
+ * as of the last copy from the kernel (at most a second old, bpf_enoent.h).
+ * dir must be absolute (else 0).
+ */
+size_t storm_top_under(struct storm *s, const char *dir, struct record_enoent_producer *out,
+		       size_t max);
 
 /* Records that are due; returns when the next one is (UINT64_MAX: none). */
 uint64_t storm_tick(struct storm *s, uint64_t now_ns);

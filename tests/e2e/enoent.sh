@@ -120,9 +120,62 @@ test_record_while_running() {
 		"a note (the record was due, not forced by the end)"
 }
 
+# The PagerDuty case at small scale (doc/diagnosing.md): the traced helper
+# fails 20 000 lookups of new names in a directory of ours, then an
+# untraced one adds NEG_BULK more negative dentries there (1 000 000, about
+# 3 s here), then the traced one calls inotify_add_watch(dir,
+# IN_ALL_EVENTS), which walks every child dentry (about 90 ms here). One
+# slow record with the host's negative dentries (at least half of ours:
+# reclaim may prune some, other tests add or free theirs) and the traced
+# process as the only producer under the directory; one enoent-storm record
+# naming it and the directory. Removing the directory frees our negatives.
+NEG_BULK=${NEG_BULK:-1000000}
+test_watch_over_negatives() {
+	local sel='slow and name == "inotify_add_watch"' storm sel_top pid t0 t1
+	needs_backend ptrace bpf
+	mkdir d
+	storm=".event.action == \"enoent-storm\" and .stallwatch.enoent.directory == \"$PWD/d\""
+	t0=$(now_ms)
+	t_bg "$STALLWATCH" run -e inotify_add_watch -m 1us -o out.json -- \
+		"$H" unique 20000 "$PWD/d" -g "$PWD/gate" -i -o rep.txt
+	SWPID=$BGPID
+	wait_for 'grep -q ready rep.txt 2>/dev/null' 30 || fail "the traced helper's lookups did not end"
+	t1=$(now_ms)
+	"$H" unique "$NEG_BULK" "$PWD/d" -p n >bulk.txt || fail "the untraced bulk lookups failed"
+	echo "traced lookups $((t1 - t0)) ms, bulk $(($(now_ms) - t1)) ms"
+	# bpf: the kernel's counts are copied at least every second (tracer/bpf_enoent.h)
+	[ $(($(now_ms) - t1)) -ge 1100 ] || sleep 1.1
+	touch gate
+	t_wait "$SWPID" 30
+	show out.json rep.txt
+	expect_rc 0
+	expect_eq "$(hval bulk.txt lookups 4)" "$NEG_BULK" "the bulk helper's failed lookups"
+	expect_eq "$(jq_count out.json "$sel")" 1 "slow inotify_add_watch records"
+	pid=$(jq_get out.json "$sel" .process.pid)
+	expect_eq "$(jq_get out.json "$sel" '.event.duration >= 10000000')" true \
+		"a walk of $NEG_BULK negative dentries took at least 10 ms"
+	expect_eq "$(jq_get out.json "$sel" ".stallwatch.host.dentry.negative >= $NEG_BULK / 2")" true \
+		"dentry.negative at least half of our $NEG_BULK"
+	expect_eq "$(jq_get out.json "$sel" .stallwatch.host.enoent.directory)" "$PWD/d" \
+		"host.enoent.directory"
+	expect_eq "$(jq_get out.json "$sel" '.stallwatch.host.enoent.top | length')" 1 \
+		"producers under the directory (the bulk helper is not traced)"
+	sel_top="$sel and .stallwatch.host.enoent.top[0].process.pid == $pid and
+		.stallwatch.host.enoent.top[0].process.name == \"enoentstorm\" and
+		.stallwatch.host.enoent.top[0].directory == \"$PWD/d\" and
+		.stallwatch.host.enoent.top[0].count == 20000 and
+		.stallwatch.host.enoent.top[0].distinct >= $((20000 * (100 - TOL_PCT) / 100)) and
+		.stallwatch.host.enoent.top[0].distinct <= 20000"
+	expect_eq "$(jq_count out.json "$sel_top")" 1 "the top producer: the traced helper, 20000 lookups"
+	check_storm out.json "$PWD/d" 20000 20000
+	expect_eq "$(jq_get out.json "$storm" .process.pid)" "$pid" "the storm's process"
+	rmdir d || fail "rmdir d"
+}
+
 t_run unique_names test_unique_names
 t_run same_name test_same_name
 t_run two_directories test_two_directories
 t_run default_policy_under_e test_default_policy_under_e
 t_run record_while_running test_record_while_running
+t_run watch_over_negatives test_watch_over_negatives
 t_done

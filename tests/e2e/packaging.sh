@@ -607,6 +607,76 @@ test_make_install() {
 	:
 }
 
+# contrib/repro (doc/diagnosing.md): each script parses, and a tiny run of
+# each prints the records its incident is about and leaves nothing behind.
+REPRO=$TOP/contrib/repro
+test_repro_syntax() {
+	local f
+	for f in "$REPRO"/*.sh; do
+		bash -n "$f" || fail "$f: bash -n"
+		head -n 30 "$f" | grep -q 'Needs:' || fail "$f: no 'Needs:' in its header"
+		grep -q '^trap .* EXIT' "$f" || fail "$f: no cleanup trap on EXIT"
+	done
+}
+
+# 20 zombies, one pass of reads: every memory.stat read record carries at
+# least our 20 offline memcgs; the script's cgroup and tmpfs directory are gone.
+test_repro_zombies() {
+	local sel='(.stallwatch.syscall.fd_path // "" | endswith("/memory.stat"))' pid
+	[ "$(id -u)" = 0 ] || skip "needs root to create cgroups"
+	grep -q ' cgroup .*[ ,]memory' /proc/self/mountinfo || skip "no cgroup v1 memory hierarchy"
+	STALLWATCH=$STALLWATCH HELPERS=$H "$REPRO/zombie-memcgs.sh" -n 20 -r 1 -o z.json \
+		>z.txt 2>z.err &
+	pid=$!
+	t_track "$pid"
+	t_wait "$pid" 60
+	show z.err z.json
+	expect_rc 0
+	[ "$(jq_count z.json "$sel")" -ge 1 ] || fail "no memory.stat read record"
+	expect_eq "$(jq_count z.json "$sel and (.stallwatch.host.memcg.offline | type) == \"number\" and
+		.stallwatch.host.memcg.offline >= 20")" "$(jq_count z.json "$sel")" \
+		"memory.stat records with at least our 20 offline memcgs"
+	ls -d /sys/fs/cgroup/*/stallwatch-repro-"$pid" /dev/shm/stallwatch-repro-"$pid" 2>/dev/null &&
+		fail "the script left its cgroup or tmpfs directory"
+	:
+}
+
+# 10 000 traced failed lookups (enough for the default storm threshold,
+# 6000 distinct names a minute, with the sketch's 3 standard errors), 20 000
+# untraced: the watch (reported from 1 us) names the traced helper as the top
+# producer; one enoent-storm record; the directory is gone.
+test_repro_negative_dentries() {
+	local w='.event.action == "slow-syscall" and .stallwatch.syscall.name == "inotify_add_watch"'
+	STALLWATCH=$STALLWATCH HELPERS=$H "$REPRO/negative-dentries.sh" -n 10000 -m 20000 -t 1us \
+		-o n.json >n.txt 2>n.err
+	RC=$?
+	show n.err n.json
+	expect_rc 0
+	expect_eq "$(jq_count n.json "$w")" 1 "slow inotify_add_watch records"
+	expect_eq "$(jq_get n.json "$w" '.stallwatch.host.enoent.top[0] | [.process.name, .count] | join(" ")')" \
+		"enoentstorm 10000" "the top producer under the directory"
+	expect_eq "$(jq_get n.json "$w" '.stallwatch.host.dentry.negative >= 10000')" true \
+		"dentry.negative"
+	expect_eq "$(jq_count n.json '.event.action == "enoent-storm" and .process.name == "enoentstorm"
+		and (.stallwatch.enoent.directory | test("^/tmp/stallwatch-repro-dentries\\.[^/]*/dir$"))')" \
+		1 "enoent-storm records"
+	ls -d "$(jq_get n.json "$w" .stallwatch.host.enoent.directory)" 2>/dev/null &&
+		fail "the script left its directory"
+	:
+}
+
+# The recorded series: one slab-growth alert, kmalloc-32 at 16 MiB/h.
+test_repro_slab() {
+	STALLWATCH=$STALLWATCH "$REPRO/slab-leak.sh" -o s.json >s.txt 2>s.err
+	RC=$?
+	show s.err s.json
+	expect_rc 0
+	expect_eq "$(jq_count s.json '.event.action == "slab-growth"')" 1 "slab-growth alerts"
+	expect_eq "$(jq_get s.json '.event.action == "slab-growth"' \
+		'[.stallwatch.slab.cache, (.stallwatch.slab.top_growing[0].slope_bytes_per_hour / 1048576 | round)]
+		| map(tostring) | join(" ")')" "kmalloc-32 16" "the cache and its MiB/h"
+}
+
 # t_run_ptrace (lib.sh): pinned to --backend=ptrace where the expectation is
 # ptrace's: stallwatch@.service grants ptrace, not bpf: auto falls back there.
 t_run units_verify test_units_verify
@@ -620,4 +690,8 @@ t_run logrotate_debug test_logrotate_debug
 t_run logrotate_run test_logrotate_run
 t_run man test_man
 t_run make_install test_make_install
+t_run repro_syntax test_repro_syntax
+t_run repro_zombies test_repro_zombies
+t_run repro_negative_dentries test_repro_negative_dentries
+t_run repro_slab test_repro_slab
 t_done

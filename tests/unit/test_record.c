@@ -951,6 +951,64 @@ static int test_evidence_fields(void)
 	return 0;
 }
 
+/* stallwatch.host.enoent: the walked directory and its top ENOENT producers, in order */
+static int test_host_enoent_fields(void)
+{
+	struct record_syscall ev = sample();
+	struct record_call_host *h = calloc(1, sizeof(*h));
+	json_t *j, *en, *top, *p;
+
+	CHECK(h);
+	h->has_dentry = h->has_dentry_negative = true;
+	h->dentry_negative = 1115537;
+	h->has_enoent = true;
+	snprintf(h->enoent_directory, sizeof(h->enoent_directory), "/srv/d");
+	h->n_enoent_top = 2;
+	h->enoent_top[0] = (struct record_enoent_producer){ .pid = 42,
+							    .name = "agent",
+							    .directory = "/srv/d/x",
+							    .distinct = 18494,
+							    .count = 20000 };
+	h->enoent_top[1] = (struct record_enoent_producer){
+		.pid = 43, .directory = "/srv/d", .distinct = 3, .count = 9
+	};
+	ev.host = h;
+	j = encode(&ev);
+	CHECK(j);
+	en = json_object_get(json_object_get(json_object_get(j, "stallwatch"), "host"), "enoent");
+	CHECK(json_is_object(en));
+	CHECK_STR(json_string_value(json_object_get(en, "directory")), "/srv/d");
+	top = json_object_get(en, "top");
+	CHECK(json_array_size(top) == 2);
+	p = json_array_get(top, 0);
+	CHECK(json_integer_value(json_object_get(json_object_get(p, "process"), "pid")) == 42);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(p, "process"), "name")),
+		  "agent");
+	CHECK_STR(json_string_value(json_object_get(p, "directory")), "/srv/d/x");
+	CHECK(json_integer_value(json_object_get(p, "distinct")) == 18494);
+	CHECK(json_integer_value(json_object_get(p, "count")) == 20000);
+	/* a name not known: no name, the pid still */
+	p = json_array_get(top, 1);
+	CHECK(!json_object_get(json_object_get(p, "process"), "name"));
+	json_decref(j);
+	/* no producer under it: an empty array, the directory still */
+	h->n_enoent_top = 0;
+	j = encode(&ev);
+	CHECK(j);
+	en = json_object_get(json_object_get(json_object_get(j, "stallwatch"), "host"), "enoent");
+	CHECK(json_array_size(json_object_get(en, "top")) == 0);
+	json_decref(j);
+	/* no detector: no enoent object */
+	h->has_enoent = false;
+	j = encode(&ev);
+	CHECK(j);
+	CHECK(!json_object_get(json_object_get(json_object_get(j, "stallwatch"), "host"),
+			       "enoent"));
+	json_decref(j);
+	free(h);
+	return 0;
+}
+
 UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TEST(test_errno_name),
 	  TEST(test_invalid_utf8_is_sanitised), TEST(test_timestamp_format),
 	  TEST(test_durations_for_humans), TEST(test_utf8_sanitiser), TEST(test_text_header),
@@ -958,4 +1016,4 @@ UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TES
 	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host_header),
 	  TEST(test_text_host), TEST(test_host_json_reals), TEST(test_text_summary_and_dropped),
 	  TEST(test_backend_fields_json), TEST(test_backend_fields_absent), TEST(test_text_bounds),
-	  TEST(test_evidence_fields))
+	  TEST(test_evidence_fields), TEST(test_host_enoent_fields))
