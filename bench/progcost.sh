@@ -2,9 +2,12 @@
 # bench/progcost.sh - what each of the bpf backend's kernel programs costs per
 # run, from the kernel's own BPF run-time statistics.
 #
-# usage: bench/progcost.sh [N] [LOOPS]   (from the repo root, after `make`; root)
+# usage: bench/progcost.sh [N] [LOOPS] [REPS]   (from the repo root, after `make`; root;
+#        SW=PATH picks another stallwatch binary, to compare two builds)
 #   N      getppid calls per window (default 1000000)
 #   LOOPS  round trips of the pinned pipe ping-pong per window (default 50000)
+#   REPS   times every window runs (default 3); the table shows the median
+#          and the range of the reps (other work on the host moves them)
 #
 # With kernel.bpf_stats_enabled=1 the kernel times every run of every BPF
 # program (kernel/bpf/syscall.c, bpf_prog_run() under the static key
@@ -37,9 +40,11 @@
 set -u
 N=${1:-1000000}
 LOOPS=${2:-50000}
+REPS=${3:-3}
 cd "$(dirname "$0")/.." || exit 1
 [ "$(id -u)" = 0 ] || { echo "progcost: needs root (bpf, sysctl)" >&2; exit 1; }
-[ -x ./stallwatch ] || { echo "progcost: run make first" >&2; exit 1; }
+SW=${SW:-./stallwatch}
+[ -x "$SW" ] || { echo "progcost: run make first" >&2; exit 1; }
 command -v bpftool >/dev/null || { echo "progcost: needs bpftool" >&2; exit 1; }
 B=build/bench
 mkdir -p $B
@@ -83,7 +88,7 @@ wait_loaded() {
 }
 
 # measure WINDOW SWPID CMD...: runs CMD with the statistics on, prints
-# "WINDOW name runs ns_per_run" per program that ran
+# "WINDOW name runs ns_per_run rep" per program that ran
 measure() {
 	local win=$1 pid=$2
 	shift 2
@@ -93,7 +98,7 @@ measure() {
 	snapshot "$pid" >"$TMPD/after"
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_BEFORE"
 	join "$TMPD/before" "$TMPD/after" |
-		awk -v w="$win" '{ c = $4 - $2; t = $5 - $3; if (c > 0) printf "%s %s %d %.1f\n", w, $1, c, t / c }'
+		awk -v w="$win" -v rep="$rep" '{ c = $4 - $2; t = $5 - $3; if (c > 0) printf "%s %s %d %.1f %d\n", w, $1, c, t / c, rep }'
 }
 
 # the workload run under stallwatch run: it waits on $TMPD/go, loops, says so
@@ -111,25 +116,13 @@ pipe_loop="taskset -c 0 perf bench sched pipe -l $LOOPS"
 RES=$TMPD/res
 : >"$RES"
 
-# host: an attach to a sleeping process, unwatched loops
-sleep 600 &
-SLEEPER=$!
-./stallwatch attach --backend=bpf --no-default-policy -e getppid -p "$SLEEPER" 2>"$TMPD/sw.err" &
-SW_PID=$!
-wait_loaded "$SW_PID" || { echo "progcost: the bpf backend did not load: $(head -c 300 "$TMPD/sw.err")" >&2; exit 1; }
-measure host "$SW_PID" $getppid_loop | grep ' sw_sys_' >>"$RES"
-[ "$HAVE_PERF" = 1 ] && measure host "$SW_PID" $pipe_loop | grep ' sw_sched_' >>"$RES"
-kill -INT "$SW_PID"
-wait "$SW_PID" 2>/dev/null
-SW_PID=""
-
 # run_window WINDOW LOOP FILTER STALLWATCH-OPTIONS...
 run_window() {
 	local win=$1 loop=$2 filter=$3
 	shift 3
 	rm -f "$TMPD/go" "$TMPD/done"
 	mkfifo "$TMPD/go" "$TMPD/done"
-	./stallwatch run --backend=bpf --no-default-policy -m 10s -o /dev/null "$@" -- \
+	"$SW" run --backend=bpf --no-default-policy -m 10s -o /dev/null "$@" -- \
 		bash -c "$(inner_script "$loop")" >/dev/null 2>"$TMPD/sw.err" &
 	SW_PID=$!
 	if ! wait_loaded "$SW_PID"; then
@@ -141,22 +134,54 @@ run_window() {
 	wait "$SW_PID" 2>/dev/null
 	SW_PID=""
 }
-run_window unwatched "$getppid_loop" sw_sys_ -e nanosleep
-run_window watched "$getppid_loop" sw_sys_ -e getppid
-run_window summary "$getppid_loop" sw_sys_ -e getppid --summary
-[ "$HAVE_PERF" = 1 ] && run_window switch "$pipe_loop" sw_sched_ -e read,write
+# host: an attach to a sleeping process, unwatched loops
+sleep 600 &
+SLEEPER=$!
+for ((rep = 1; rep <= REPS; rep++)); do
+	"$SW" attach --backend=bpf --no-default-policy -e getppid -p "$SLEEPER" 2>"$TMPD/sw.err" &
+	SW_PID=$!
+	wait_loaded "$SW_PID" || { echo "progcost: the bpf backend did not load: $(head -c 300 "$TMPD/sw.err")" >&2; exit 1; }
+	measure host "$SW_PID" $getppid_loop | grep ' sw_sys_' >>"$RES"
+	[ "$HAVE_PERF" = 1 ] && measure host "$SW_PID" $pipe_loop | grep ' sw_sched_' >>"$RES"
+	kill -INT "$SW_PID"
+	wait "$SW_PID" 2>/dev/null
+	SW_PID=""
+
+	run_window unwatched "$getppid_loop" sw_sys_ -e nanosleep
+	run_window watched "$getppid_loop" sw_sys_ -e getppid
+	run_window summary "$getppid_loop" sw_sys_ -e getppid --summary
+	[ "$HAVE_PERF" = 1 ] && run_window switch "$pipe_loop" sw_sched_ -e read,write
+done
 
 # the table, with the host window's cost per run taken out of the others
 awk -v n="$N" -v loops="$LOOPS" '
-	{ win[NR] = $1; prog[NR] = $2; runs[NR] = $3; ns[NR] = $4 }
-	$1 == "host" { host[$2] = $4 }
+	function median(list,   a, k, m) {
+		k = split(list, a, " ")
+		# insertion sort: a few reps
+		for (i2 = 2; i2 <= k; i2++) { m = a[i2] + 0; for (j = i2 - 1; j >= 1 && a[j] + 0 > m; j--) a[j + 1] = a[j]; a[j + 1] = m }
+		lo = a[1]; hi = a[k]
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	{
+		key = $1 " " $2
+		if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
+		ns[key] = ns[key] " " $4
+		runs[key] = runs[key] " " $3
+		if ($1 == "host") host[$2, $5] = $4
+		else {
+			ours = $2 ~ /^sw_sys_/ ? n : 2 * loops
+			if ((($2, $5) in host) && $3 >= ours && $2 != "sw_sched_wakeup")
+				corr[key] = corr[key] " " ($4 * $3 - ($3 - ours) * host[$2, $5]) / ours
+		}
+	}
 	END {
-		printf "| window | program | runs | ns per run | corrected ns per run |\n|---|---|---:|---:|---:|\n"
-		for (i = 1; i <= NR; i++) {
-			ours = prog[i] ~ /^sw_sys_/ ? n : 2 * loops
-			c = "-"
-			if (win[i] != "host" && (prog[i] in host) && runs[i] >= ours)
-				c = sprintf("%.1f", (ns[i] * runs[i] - (runs[i] - ours) * host[prog[i]]) / ours)
-			printf "| %s | %s | %d | %.1f | %s |\n", win[i], prog[i], runs[i], ns[i], c
+		printf "| window | program | runs (median) | ns per run: median (min-max) | corrected ns per run |\n"
+		printf "|---|---|---:|---:|---:|\n"
+		for (i = 1; i <= nk; i++) {
+			key = order[i]; split(key, kk, " ")
+			r = median(runs[key])
+			m = median(ns[key]); l = lo; h = hi
+			c = key in corr ? sprintf("%.0f", median(corr[key])) : "-"
+			printf "| %s | %s | %d | %.0f (%.0f-%.0f) | %s |\n", kk[1], kk[2], r, m, l, h, c
 		}
 	}' "$RES"
