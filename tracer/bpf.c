@@ -701,7 +701,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		key = next;
 		if (bpf_map__lookup_elem(map, &key, sizeof(key), &c, sizeof(c), 0) < 0)
 			continue;
-		if (now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
+		/* start_ns 0: the thread's entry between two calls (watch.bpf.c, inflight) */
+		if (!c.start_ns || now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
 			continue;
 		/* %wait decided in the kernel: a kind of call no rule takes is no one's */
 		if (decided_threshold_ns(bb, &c) == WATCH_UNWATCHED)
