@@ -923,6 +923,8 @@ static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 {
 	__u32 key = (__u32)tgid;
 
+	/* the programs' first filter (watch.h), before the set: the bpf() call orders the two */
+	bb->skel->bss->tgid_filter[key & (WATCH_TGID_FILTER - 1)] = 1;
 	return bpf_map__update_elem(bb->skel->maps.watched_tgids, &key, sizeof(key), &how,
 				    sizeof(how), BPF_ANY);
 }

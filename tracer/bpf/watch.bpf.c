@@ -35,6 +35,20 @@ struct {
 	__type(value, __u32); /* WATCH_TGID_* */
 } watched_tgids SEC(".maps");
 
+/*
+ * The first filter of every program that runs for the whole host (watch.h):
+ * a byte load from the programs' global data, where a watched_tgids lookup
+ * (a helper call, jhash, the bucket walk) cost about 50 ns a run here even
+ * when it found nothing (bench/progcost.sh): every syscall and context
+ * switch of every process on the host pays it twice.
+ */
+__u8 tgid_filter[WATCH_TGID_FILTER];
+
+static __always_inline bool maybe_watched(__u32 tgid)
+{
+	return tgid_filter[tgid & (WATCH_TGID_FILTER - 1)];
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
@@ -452,8 +466,11 @@ static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
  */
 static __always_inline bool timed(__u32 tgid)
 {
-	__u32 *how = bpf_map_lookup_elem(&watched_tgids, &tgid);
+	__u32 *how;
 
+	if (!maybe_watched(tgid))
+		return false;
+	how = bpf_map_lookup_elem(&watched_tgids, &tgid);
 	return how && *how != WATCH_TGID_PENDING_EXEC;
 }
 
@@ -800,6 +817,7 @@ int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (ctid != ctgid)
 		return 0; /* a thread: its calls are filtered by tgid already */
+	tgid_filter[ctgid & (WATCH_TGID_FILTER - 1)] = 1;
 	if (bpf_map_update_elem(&watched_tgids, &ctgid, &val, BPF_ANY)) {
 		stat_inc(WATCH_STAT_TGIDS_FULL);
 		return 0;
@@ -822,6 +840,8 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 {
 	__u32 tid = task->pid, tgid = task->tgid;
 
+	if (!maybe_watched(tgid))
+		return 0;
 	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&suspended, &tid);
 	bpf_map_delete_elem(&block_stacks, &tid);
@@ -911,7 +931,7 @@ static __always_inline void block_ended(struct watch_call *call, struct task_str
 static __always_inline void woken(struct task_struct *p)
 {
 	__u32 tid = p->pid;
-	struct watch_call *call = call_of(tid);
+	struct watch_call *call = maybe_watched(p->tgid) ? call_of(tid) : NULL;
 	__u64 now;
 
 	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
@@ -943,7 +963,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	     unsigned int prev_state)
 {
 	__u32 prev_tid = prev->pid, next_tid = next->pid;
-	struct watch_call *call = call_of(prev_tid);
+	struct watch_call *call = maybe_watched(prev->tgid) ? call_of(prev_tid) : NULL;
 	__u64 now = 0;
 
 	if (call) {
@@ -956,7 +976,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		} else
 			call->ev_run = WATCH_RUN_RUNQ;
 	}
-	call = call_of(next_tid);
+	call = maybe_watched(next->tgid) ? call_of(next_tid) : NULL;
 	if (call) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -981,8 +1001,9 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 SEC("perf_event")
 int sw_cpu_sample(void *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct watch_call *call = call_of(tid);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct watch_call *call = maybe_watched(pid_tgid >> 32) ? call_of(tid) : NULL;
 	long id;
 
 	if (!call || call->restart_code)

@@ -41,6 +41,15 @@
  */
 #define WATCH_TGID_PENDING_EXEC 3
 
+/*
+ * tgid_filter[tgid % WATCH_TGID_FILTER] (the programs' .bss, which user
+ * space writes through the skeleton's mapping): nonzero when a watched
+ * thread group may have a tgid of that remainder; set before the tgid
+ * joins watched_tgids, never cleared (a stale slot costs a hash lookup,
+ * nothing else). A power of two; pids above it share slots.
+ */
+#define WATCH_TGID_FILTER 65536
+
 /* config (one-element array), set before attaching */
 struct watch_config {
 	__u32 follow_forks; /* children of watched processes join the set at fork */
