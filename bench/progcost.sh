@@ -69,7 +69,8 @@ trap 'exit 130' INT TERM
 snapshot() {
 	local id
 	# a program appears under its own fd and its link's
-	for id in $(cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u); do
+	# shellcheck disable=SC2013 # ids are words
+	for id in $(awk '$1 == "prog_id:" { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -u); do
 		bpftool prog show id "$id" 2>/dev/null |
 			awk 'NR == 1 { for (i = 1; i < NF; i++) { if ($i == "name") n = $(i + 1);
 				if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) }
@@ -141,7 +142,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	"$SW" attach --backend=bpf --no-default-policy -e getppid -p "$SLEEPER" 2>"$TMPD/sw.err" &
 	SW_PID=$!
 	wait_loaded "$SW_PID" || { echo "progcost: the bpf backend did not load: $(head -c 300 "$TMPD/sw.err")" >&2; exit 1; }
+	# shellcheck disable=SC2086 # the loop's words are its command and arguments
 	measure host "$SW_PID" $getppid_loop | grep ' sw_sys_' >>"$RES"
+	# shellcheck disable=SC2086
 	[ "$HAVE_PERF" = 1 ] && measure host "$SW_PID" $pipe_loop | grep ' sw_sched_' >>"$RES"
 	kill -INT "$SW_PID"
 	wait "$SW_PID" 2>/dev/null
