@@ -93,23 +93,48 @@ static uint32_t abi_arch(uint32_t abi)
 	return abi == WATCH_ABI_X86 ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64;
 }
 
-/* Which argument of each syscall is a path, for the kernel to read at a slow call's end. */
-static int fill_path_args(struct bpf_backend *bb)
+/*
+ * An array map indexed by abi * WATCH_MAX_NR + nr, all of it from values:
+ * one BPF_MAP_UPDATE_BATCH (5.6+) instead of 1,024 BPF_MAP_UPDATE_ELEM; a
+ * key at a time where the kernel refuses the batch.
+ */
+static int fill_syscall_array(struct bpf_map *map, const void *values, size_t value_size)
 {
-	struct bpf_map *map = bb->skel->maps.path_args;
+	static __u32 keys[WATCH_ABI_MAX * WATCH_MAX_NR];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = WATCH_ABI_MAX * WATCH_MAX_NR;
 
+	if (bpf_map__value_size(map) != value_size || bpf_map__max_entries(map) < count)
+		return -EINVAL;
+	for (__u32 key = 0; key < count; key++)
+		keys[key] = key;
+	if (bpf_map_update_batch(bpf_map__fd(map), keys, values, &count, &opts) == 0)
+		return 0;
 	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
-		__u32 nr = key % WATCH_MAX_NR, value = WATCH_NO_PATH;
-		int r;
+		int r = bpf_map__update_elem(map, &key, sizeof(key),
+					     (const char *)values + key * value_size, value_size,
+					     0);
 
-		/* native calls only: the argument table is the native one */
-		if (key < WATCH_MAX_NR && nr < SW_MAX_NR && bb->lc->argmap[nr].path_arg != ARG_NONE)
-			value = (__u32)bb->lc->argmap[nr].path_arg;
-		r = bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value), 0);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+/* Which argument of each syscall is a path, for the kernel to read at a slow call's end. */
+static int fill_path_args(struct bpf_backend *bb)
+{
+	__u32 values[WATCH_ABI_MAX * WATCH_MAX_NR];
+
+	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
+		__u32 nr = key % WATCH_MAX_NR;
+
+		values[key] = WATCH_NO_PATH;
+		/* native calls only: the argument table is the native one */
+		if (key < WATCH_MAX_NR && nr < SW_MAX_NR && bb->lc->argmap[nr].path_arg != ARG_NONE)
+			values[key] = (__u32)bb->lc->argmap[nr].path_arg;
+	}
+	return fill_syscall_array(bb->skel->maps.path_args, values, sizeof(values[0]));
 }
 
 static void entry_of(const struct watch_call *c, struct call_entry *e)
@@ -715,7 +740,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		key = next;
 		if (bpf_map__lookup_elem(map, &key, sizeof(key), &c, sizeof(c), 0) < 0)
 			continue;
-		if (now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
+		/* start_ns 0: the thread's entry between two calls (watch.bpf.c, inflight) */
+		if (!c.start_ns || now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
 			continue;
 		/* %wait decided in the kernel: a kind of call no rule takes is no one's */
 		if (decided_threshold_ns(bb, &c) == WATCH_UNWATCHED)
@@ -828,24 +854,20 @@ static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
 			   uint64_t *ret_min_ns)
 {
 	static const uint32_t arch[WATCH_ABI_MAX] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386 };
-	struct bpf_map *map = bb->skel->maps.thresholds;
+	__u64 values[WATCH_ABI_MAX * WATCH_MAX_NR];
 	uint64_t min_ns = UINT64_MAX;
 
 	for (__u32 abi = 0; abi < WATCH_ABI_MAX; abi++)
 		for (__u32 nr = 0; nr < WATCH_MAX_NR; nr++) {
 			uint64_t ns = policy_threshold_ns(policy, arch[abi], nr);
-			__u32 key = abi * WATCH_MAX_NR + nr;
-			__u64 value = ns == POLICY_UNWATCHED ? WATCH_UNWATCHED : ns;
-			int r;
 
-			r = bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value), 0);
-			if (r < 0)
-				return r;
+			values[abi * WATCH_MAX_NR + nr] =
+				ns == POLICY_UNWATCHED ? WATCH_UNWATCHED : ns;
 			if (ns != POLICY_UNWATCHED && ns < min_ns)
 				min_ns = ns;
 		}
 	*ret_min_ns = min_ns;
-	return 0;
+	return fill_syscall_array(bb->skel->maps.thresholds, values, sizeof(values[0]));
 }
 
 /* ---- %wait (kernel decision) ---------------------------------------------------- */
@@ -882,8 +904,6 @@ static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy)
 	_cleanup_free_ uint64_t *wait_ns = calloc(SW_MAX_NR, sizeof(*wait_ns));
 	_cleanup_free_ uint64_t *pathless_ns = calloc(SW_MAX_NR, sizeof(*pathless_ns));
 	_cleanup_free_ uint64_t *other_ns = calloc(SW_MAX_NR, sizeof(*other_ns));
-	struct bpf_map *map = bb->skel->maps.wait_conf;
-
 	if (!wait_ns || !pathless_ns || !other_ns)
 		return -ENOMEM;
 	policy_wait_thresholds(policy, wait_ns, pathless_ns, other_ns);
@@ -912,20 +932,16 @@ static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy)
 			lower_ns(&conf->other_threshold_ns, other_ns[nr]);
 		}
 	}
-	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
-		int r = bpf_map__update_elem(map, &key, sizeof(key), &bb->wait_conf[key],
-					     sizeof(bb->wait_conf[key]), 0);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return fill_syscall_array(bb->skel->maps.wait_conf, bb->wait_conf,
+				  sizeof(bb->wait_conf[0]));
 }
 
 static int watch_tgid(struct bpf_backend *bb, pid_t tgid, __u32 how)
 {
 	__u32 key = (__u32)tgid;
 
+	/* the programs' first filter (watch.h), before the set: the bpf() call orders the two */
+	bb->skel->bss->tgid_filter[key & (WATCH_TGID_FILTER - 1)] = 1;
 	return bpf_map__update_elem(bb->skel->maps.watched_tgids, &key, sizeof(key), &how,
 				    sizeof(how), BPF_ANY);
 }

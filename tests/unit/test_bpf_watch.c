@@ -293,6 +293,8 @@ static int watch_tgid(struct fixture *f, pid_t pid)
 {
 	__u32 tgid = (__u32)pid, val = WATCH_TGID_TARGET;
 
+	/* the programs' first filter, as tracer/bpf.c's watch_tgid() sets it */
+	f->skel->bss->tgid_filter[tgid & (WATCH_TGID_FILTER - 1)] = 1;
 	return bpf_map_update_elem(bpf_map__fd(f->skel->maps.watched_tgids), &tgid, &val,
 				   BPF_NOEXIST);
 }

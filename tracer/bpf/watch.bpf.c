@@ -35,6 +35,20 @@ struct {
 	__type(value, __u32); /* WATCH_TGID_* */
 } watched_tgids SEC(".maps");
 
+/*
+ * The first filter of every program that runs for the whole host (watch.h):
+ * a byte load from the programs' global data, where a watched_tgids lookup
+ * (a helper call, jhash, the bucket walk) cost about 50 ns a run here even
+ * when it found nothing (bench/progcost.sh): every syscall and context
+ * switch of every process on the host pays it twice.
+ */
+__u8 tgid_filter[WATCH_TGID_FILTER];
+
+static __always_inline bool maybe_watched(__u32 tgid)
+{
+	return tgid_filter[tgid & (WATCH_TGID_FILTER - 1)];
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
@@ -49,12 +63,32 @@ struct {
 	__type(value, struct watch_config);
 } config SEC(".maps");
 
+/*
+ * Each watched thread's call, by tid. A thread's entry is made at its first
+ * watched call and stays until the thread exits (sched_process_exit) or
+ * forks into a reused tid: between calls it is idle (start_ns 0, watch.h).
+ * A call is written into the entry in place and ended by a store: no
+ * update (bucket lock, element allocation, a 176-byte copy) at every entry
+ * and no delete at every exit, which cost about 100 ns a watched call here
+ * (bench/progcost.sh).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32); /* tid */
 	__type(value, struct watch_call);
 } inflight SEC(".maps");
+
+/* what a thread's entry starts as (read-only: the insert copies it) */
+const volatile struct watch_call idle_call = {};
+
+/* tid's call, in flight or waiting for its restart; NULL when it has none */
+static __always_inline struct watch_call *call_of(__u32 tid)
+{
+	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+
+	return call && call->start_ns ? call : NULL;
+}
 
 /*
  * Calls interrupted with -ERESTARTSYS or -ERESTARTNOINTR while a signal
@@ -432,8 +466,11 @@ static __always_inline __u64 threshold_of(__u32 abi, __u64 nr)
  */
 static __always_inline bool timed(__u32 tgid)
 {
-	__u32 *how = bpf_map_lookup_elem(&watched_tgids, &tgid);
+	__u32 *how;
 
+	if (!maybe_watched(tgid))
+		return false;
+	how = bpf_map_lookup_elem(&watched_tgids, &tgid);
 	return how && *how != WATCH_TGID_PENDING_EXEC;
 }
 
@@ -477,31 +514,42 @@ static __always_inline void emit(__u32 kind, __u32 tgid, __u32 tid, __s64 ret)
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* A call is over: count it, and send it up if it took at least its threshold. */
-static __always_inline void finish(const struct watch_call *call, __u32 tid, __u64 end_ns,
-				   __s64 ret)
+/*
+ * A call is over: count it, and send it up if it took at least its
+ * threshold. A global function (5.6+): the verifier checks it once, on its
+ * own, instead of once per call site and path of its callers. Inlined at
+ * its four call sites (two of them in sys_enter, behind interrupted()) it
+ * made sys_enter 4,100 instructions whose verification was most of a
+ * start (90 ms here; 180 ms with the --summary histogram). Its one
+ * pointer is a read-only copy of the call (PTR_TO_MEM of the struct's size).
+ */
+__noinline int finish(const struct watch_call *call, __u32 tid, __u64 end_ns, __s64 ret)
 {
 	struct watch_event *ev;
+	__u64 dur;
+	__u32 wait;
+
+	/* the verifier takes a global function's pointer argument as maybe NULL */
+	if (!call)
+		return 0;
 	/* a seeded entry's start (the attach) may be a little after an early exit */
-	__u64 dur = end_ns > call->start_ns ? end_ns - call->start_ns : 0;
-
-	__u32 wait = call->wait;
-
+	dur = end_ns > call->start_ns ? end_ns - call->start_ns : 0;
+	wait = call->wait;
 	stat_inc(WATCH_STAT_CALLS);
 	count_call(call, dur, ret);
 	/* read now, not at entry: a policy reload applies to the calls in flight */
 	if (dur < threshold_of(call->abi, call->nr))
-		return;
+		return 0;
 	/* %wait: the calls the entry could not decide (by their fds; seeded ones) */
 	if (wait == WATCH_WAIT_UNDECIDED && call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR)
 		wait = decide_wait(bpf_get_current_task_btf(), call->abi * WATCH_MAX_NR + call->nr,
 				   call->args, true);
 	if (dur < threshold_after(call, wait, dur))
-		return;
+		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		stat_inc(WATCH_STAT_RINGBUF_FULL);
-		return;
+		return 0;
 	}
 	ev->call = *call;
 	ev->call.wait = wait;
@@ -527,6 +575,7 @@ static __always_inline void finish(const struct watch_call *call, __u32 tid, __u
 							       (const void *)call->args[*arg]);
 	}
 	bpf_ringbuf_submit(ev, 0);
+	return 0;
 }
 
 static __always_inline bool is_restart_code(long ret)
@@ -613,9 +662,10 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-	struct watch_call *cur, call = {};
+	struct watch_call *cur, *call;
 	struct task_struct *task;
 	unsigned long sp;
+	__u64 start_ns;
 	__u32 abi;
 
 	if (!timed(tgid))
@@ -626,7 +676,8 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	if (abi == WATCH_ABI_NATIVE && id >= 0 && (id & __X32_SYSCALL_BIT))
 		return 0;
 	sp = regs->sp;
-	cur = bpf_map_lookup_elem(&inflight, &tid);
+	call = bpf_map_lookup_elem(&inflight, &tid);
+	cur = call && call->start_ns ? call : NULL;
 	if (cur) {
 		if (cur->restart_code) {
 			if (resumes(cur, abi, id, sp)) {
@@ -643,35 +694,66 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	}
 	if (threshold_of(abi, id) == WATCH_UNWATCHED) {
 		if (cur)
-			bpf_map_delete_elem(&inflight, &tid);
+			cur->start_ns = 0;
 		return 0;
 	}
+	if (!call) {
+		/* the thread's first watched call: its entry, kept until it exits */
+		bpf_map_update_elem(&inflight, &tid, (const void *)&idle_call, BPF_NOEXIST);
+		call = bpf_map_lookup_elem(&inflight, &tid);
+		if (!call) {
+			stat_inc(WATCH_STAT_INFLIGHT_FULL);
+			return 0;
+		}
+	}
 
-	call.start_ns = bpf_ktime_get_ns();
-	call.ev_mark_ns = call.start_ns; /* on a CPU: it is making the call */
+	/*
+	 * Written in place, start_ns last: until then the entry reads as idle
+	 * to the scheduler programs and the sampler (which may interrupt this
+	 * one), and to user space's sweep. The barriers keep the compiler from
+	 * moving the stores across.
+	 */
+	start_ns = bpf_ktime_get_ns();
+	call->start_ns = 0;
+	barrier();
 	if (abi == WATCH_ABI_X86) {
 		/* i386: ebx, ecx, edx, esi, edi, ebp (arch/x86/entry/syscall_32.c) */
-		call.args[0] = (__u32)regs->bx;
-		call.args[1] = (__u32)regs->cx;
-		call.args[2] = (__u32)regs->dx;
-		call.args[3] = (__u32)regs->si;
-		call.args[4] = (__u32)regs->di;
-		call.args[5] = (__u32)regs->bp;
+		call->args[0] = (__u32)regs->bx;
+		call->args[1] = (__u32)regs->cx;
+		call->args[2] = (__u32)regs->dx;
+		call->args[3] = (__u32)regs->si;
+		call->args[4] = (__u32)regs->di;
+		call->args[5] = (__u32)regs->bp;
 	} else {
-		call.args[0] = regs->di;
-		call.args[1] = regs->si;
-		call.args[2] = regs->dx;
-		call.args[3] = regs->r10;
-		call.args[4] = regs->r8;
-		call.args[5] = regs->r9;
+		call->args[0] = regs->di;
+		call->args[1] = regs->si;
+		call->args[2] = regs->dx;
+		call->args[3] = regs->r10;
+		call->args[4] = regs->r8;
+		call->args[5] = regs->r9;
 	}
-	call.nr = (__u32)id;
-	call.abi = abi;
-	call.pieces = 1;
-	call.tgid = tgid;
-	call.wait = decide_wait(task, abi * WATCH_MAX_NR + (__u32)id, call.args, false);
-	if (bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY))
-		stat_inc(WATCH_STAT_INFLIGHT_FULL);
+	call->last_exit_ns = 0;
+	call->restart_code = 0;
+	call->nr = (__u32)id;
+	call->abi = abi;
+	call->pieces = 1;
+	call->tgid = tgid;
+	call->partial = 0;
+	call->user_sp = 0;
+	call->ev_mark_ns = start_ns; /* on a CPU: it is making the call */
+	call->on_cpu_ns = 0;
+	call->runq_ns = 0;
+	call->blocked_ns = 0;
+	call->unsplit_ns = 0;
+	call->ev_run = WATCH_RUN_ON_CPU;
+	call->blocks = 0;
+	call->block_state = 0;
+	call->block_stack = 0; /* block_stacks[tid] went with the last call (drop_block_stack()) */
+	call->cpu_samples = 0;
+	call->cpu_stack = 0;
+	call->wait = decide_wait(task, abi * WATCH_MAX_NR + (__u32)id, call->args, false);
+	barrier();
+	call->start_ns = start_ns;
 	return 0;
 }
 
@@ -692,7 +774,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 	enoent_exit(regs, ret, tgid);
 	/* restore_sigcontext() sets orig_ax = -1 ("disable syscall checks") */
 	sigreturn = (long)regs->orig_ax == -1;
-	cur = bpf_map_lookup_elem(&inflight, &tid);
+	cur = call_of(tid);
 	if (cur) {
 		now = bpf_ktime_get_ns();
 		if (!sigreturn && is_restart_code(ret)) {
@@ -705,7 +787,7 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 		ev_account(cur, now);
 		finish(cur, tid, now, ret);
 		drop_block_stack(cur, tid);
-		bpf_map_delete_elem(&inflight, &tid);
+		cur->start_ns = 0; /* idle: the entry stays for the thread's next call */
 	}
 	if (sigreturn)
 		sigreturned(tid, regs->sp, ret);
@@ -739,6 +821,7 @@ int BPF_PROG(sw_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (ctid != ctgid)
 		return 0; /* a thread: its calls are filtered by tgid already */
+	tgid_filter[ctgid & (WATCH_TGID_FILTER - 1)] = 1;
 	if (bpf_map_update_elem(&watched_tgids, &ctgid, &val, BPF_ANY)) {
 		stat_inc(WATCH_STAT_TGIDS_FULL);
 		return 0;
@@ -761,6 +844,8 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 {
 	__u32 tid = task->pid, tgid = task->tgid;
 
+	if (!maybe_watched(tgid))
+		return 0;
 	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&suspended, &tid);
 	bpf_map_delete_elem(&block_stacks, &tid);
@@ -850,7 +935,7 @@ static __always_inline void block_ended(struct watch_call *call, struct task_str
 static __always_inline void woken(struct task_struct *p)
 {
 	__u32 tid = p->pid;
-	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	struct watch_call *call = maybe_watched(p->tgid) ? call_of(tid) : NULL;
 	__u64 now;
 
 	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
@@ -882,7 +967,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	     unsigned int prev_state)
 {
 	__u32 prev_tid = prev->pid, next_tid = next->pid;
-	struct watch_call *call = bpf_map_lookup_elem(&inflight, &prev_tid);
+	struct watch_call *call = maybe_watched(prev->tgid) ? call_of(prev_tid) : NULL;
 	__u64 now = 0;
 
 	if (call) {
@@ -895,7 +980,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		} else
 			call->ev_run = WATCH_RUN_RUNQ;
 	}
-	call = bpf_map_lookup_elem(&inflight, &next_tid);
+	call = maybe_watched(next->tgid) ? call_of(next_tid) : NULL;
 	if (call) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -920,8 +1005,9 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 SEC("perf_event")
 int sw_cpu_sample(void *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct watch_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct watch_call *call = maybe_watched(pid_tgid >> 32) ? call_of(tid) : NULL;
 	long id;
 
 	if (!call || call->restart_code)

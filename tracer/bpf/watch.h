@@ -5,7 +5,8 @@
  * both, so only fixed-size types (the kernel side has no libc).
  *
  * The kernel side times every watched call of every watched thread group:
- * sys_enter stores the call in `inflight` (by tid), sys_exit subtracts;
+ * sys_enter writes the call into its thread's `inflight` entry (by tid),
+ * sys_exit subtracts and marks the entry idle;
  * only a call that took at least its syscall's lowest threshold leaves
  * the kernel, as one struct watch_event through the `events` ring buffer.
  * User space finds calls still in flight past a threshold by sweeping
@@ -40,15 +41,27 @@
  */
 #define WATCH_TGID_PENDING_EXEC 3
 
+/*
+ * tgid_filter[tgid % WATCH_TGID_FILTER] (the programs' .bss, which user
+ * space writes through the skeleton's mapping): nonzero when a watched
+ * thread group may have a tgid of that remainder; set before the tgid
+ * joins watched_tgids, never cleared (a stale slot costs a hash lookup,
+ * nothing else). A power of two; pids above it share slots.
+ */
+#define WATCH_TGID_FILTER 65536
+
 /* config (one-element array), set before attaching */
 struct watch_config {
 	__u32 follow_forks; /* children of watched processes join the set at fork */
 	__u32 pad;
 };
 
-/* A call in flight, by tid (and what a completed one reports). */
+/*
+ * A call in flight, by tid (and what a completed one reports). An inflight
+ * entry with start_ns 0 holds no call: its thread is between two calls.
+ */
 struct watch_call {
-	__u64 start_ns; /* bpf_ktime_get_ns() at the first entry (CLOCK_MONOTONIC) */
+	__u64 start_ns; /* bpf_ktime_get_ns() at the first entry (CLOCK_MONOTONIC); 0: idle */
 	__u64 args[6];
 	__u64 last_exit_ns; /* when it last exited with restart_code */
 	__s64 restart_code; /* the -ERESTART* it last exited with, 0 while in flight;
