@@ -89,6 +89,11 @@ test_path_field() {
 	expect_rc 1 "cat's status"
 	local ok='name == "openat" and slow and sc.path == "/etc/hostname"'
 	local bad='name == "openat" and slow and sc.path == "/nonexistent-stallwatch-e2e"'
+	# notify reads paths after it answers: on a busy host cat may be gone
+	# before its records are built, and then no record can name a path
+	if backend_is notify && [ "$(jq_count rec.json 'name == "openat" and (.process | has("name"))')" = 0 ]; then
+		skip "notify: cat exited before its records were built (paths are read after the call)"
+	fi
 	expect_eq "$(jq_count rec.json "$ok")" 1 "openat(/etc/hostname) records"
 	expect_eq "$(jq_count rec.json "$bad")" 1 "openat(/nonexistent...) records"
 	expect_result rec.json "$bad" -2 ENOENT
