@@ -43,6 +43,17 @@ HELPERS=$(t__abs "${HELPERS:-build/helpers}")
 T_TEST_TIMEOUT=${T_TEST_TIMEOUT:-60}
 T_ONLY=${T_ONLY:-}
 export STALLWATCH HELPERS
+# the binary as given, before any backend wrapper (sanitizer_pass below)
+T_BINARY=$STALLWATCH
+
+# sanitizer_pass: this run is tests/run.sh's ASan+UBSan pass (build/asan).
+# A test whose cost is a host-scale workload (a million dentries, hundreds
+# of cgroups) or kernel work (BPF verification per attach), not stallwatch's
+# own code, may skip there: `sanitizer_pass && skip "why"`. The plain passes
+# run it; lighter tests cover the same code under the sanitizers.
+sanitizer_pass() {
+	[[ $T_BINARY == */asan/* ]]
+}
 # Most tests ask for JSON explicitly with -o; keep the environment neutral.
 unset STALLWATCH_FORMAT 2>/dev/null || true
 
