@@ -27,8 +27,8 @@
 # RUN_BUDGET for the whole run (scripts not started in time count as FAIL).
 #
 # RUN_BUDGET (780 s) is what a run alone on a quiet 2-CPU machine may take, so
-# that `make check` ends within 15 minutes there (the build and the unit
-# tests before it take about 90 s). On a busy machine the same
+# that `make check` ends within 15 minutes there (the build before the run
+# takes about 90 s). On a busy machine the same
 # run takes longer without anything being wrong, and beside a second
 # `make check` both must pass. So the budget grows by the CPU time that other
 # processes took from this run: at each script's start, the host's busy CPU
