@@ -186,4 +186,101 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 int tracer_run(const struct tracer_run_options *opts, struct tracer_result *ret,
 	       struct sw_error *err);
 
+/*
+ * `stallwatch watch`: a daemon's dynamic target set (tracer/watch.c).
+ *
+ * The processes to watch are chosen by the caller (cli/watch.c, from the
+ * policy's targets) through select(): called on the tracing thread for
+ * every live process at start, for every process that execs (the proc
+ * connector, tracer/procconn.h: never a /proc polling loop), and for every
+ * watched process at each recheck (cgroup moves, which the proc connector
+ * does not report: every recheck_ns). A process select() takes is added to
+ * the backend's watched set (bpf: its tgid in the kernel's set; ptrace:
+ * PTRACE_SEIZE of every thread) and its children after it (fork follows);
+ * one that execs into a program select() refuses, or that moved out of a
+ * selected cgroup, is released cleanly (bpf: out of the set; ptrace:
+ * detached, every thread resumed as it was). A target that exits is
+ * simply gone.
+ *
+ * host_wide (bpf only): the policy has rules that name no targets, which
+ * apply to every process on the host. The kernel then times the calls of
+ * host_wide_set for every process, not only targets (tracer/bpf/watch.bpf.c);
+ * the caller refuses host_wide under ptrace before calling.
+ */
+enum tracer_watch_why {
+	TRACER_WATCH_START, /* found in /proc at start */
+	TRACER_WATCH_EXEC, /* it just exec'd */
+	TRACER_WATCH_RECHECK, /* periodic recheck of a watched process (cgroup moves) */
+};
+
+/* What the caller decided of one process; cli/ fills reason for --dry-run and the lines. */
+struct tracer_watch_choice {
+	bool watch; /* watch it (or keep watching it) */
+	char reason[160]; /* "target kubelet (comm)"; or why not */
+};
+
+/* Counts for the daemon's self record and the metrics file. */
+struct tracer_watch_stats {
+	uint64_t watched_now; /* processes in the watched set now (targets, not their children) */
+	uint64_t added_total; /* taken since start */
+	uint64_t released_total; /* let go because they stopped matching */
+	uint64_t exited_total; /* gone on their own */
+	uint64_t missed_max_targets; /* matched, but --max-targets was reached */
+	uint64_t missed_failed; /* matched, but could not be attached (EPERM, gone, traced) */
+	uint64_t exec_events; /* proc connector exec events seen */
+	uint64_t connector_lost; /* proc connector overruns (ENOBUFS): a rescan of /proc followed */
+	uint64_t pickup_ns_max; /* worst exec-to-watched delay seen (ns) */
+	uint64_t pickup_ns_sum, pickups; /* for the mean */
+	uint64_t stop_ns_max; /* ptrace: longest a target was held stopped by an add or release */
+};
+
+struct tracer_watch_options {
+	const struct policy *policy;
+	struct recorder *recorder;
+	enum tracer_backend backend; /* AUTO (bpf, else ptrace), BPF or PTRACE */
+	bool host_wide; /* rules without targets: bpf times their calls for every process */
+	size_t max_targets; /* 0: no limit; beyond it a match counts as missed_max_targets */
+	uint64_t recheck_ns; /* period of the cgroup-move recheck of watched processes */
+	/*
+	 * Should pid be watched? proc: its comm, exe, cgroup (any may be NULL
+	 * when unreadable). Called on the tracing thread; must not block long.
+	 */
+	void (*select)(void *opaque, const struct policy_process *proc, enum tracer_watch_why why,
+		       struct tracer_watch_choice *ret);
+	/* one line for each process taken / let go / missed (cli/ prints them) */
+	void (*attached)(void *opaque, pid_t pid, const char *comm, int threads, const char *reason);
+	void (*released)(void *opaque, pid_t pid, const char *comm, const char *why);
+	void (*failed)(void *opaque, const struct sw_error *err);
+	/*
+	 * The daemon's own periodic work (scheduled scans, the self record),
+	 * called on the tracing thread at its first pass and then whenever
+	 * the time it returned has come, or when wake_tick() was called
+	 * (from any thread): returns the next CLOCK_MONOTONIC ns it wants to
+	 * run at (UINT64_MAX: only when woken). It may write records.
+	 */
+	uint64_t (*tick)(void *opaque, uint64_t now_ns, const struct tracer_watch_stats *stats);
+	/* called once with a function another thread may call to run tick soon */
+	void (*tick_waker)(void *opaque, void (*wake_tick)(void *loop), void *loop);
+	/* every process the first pass chose is watched: readiness (sd_notify READY=1) */
+	void (*ready)(void *opaque, const struct tracer_result *res);
+	/* SIGUSR1 reopens -o in the loop; SIGHUP as in tracer_run_options */
+	struct policy *(*reload_build)(void *opaque);
+	void (*reload_done)(void *opaque, struct policy *np, bool adopted);
+	void *reload_opaque;
+	void (*backend_chosen)(void *opaque, const struct tracer_result *ret);
+	void (*warn)(void *opaque, const char *line);
+	void *opaque;
+	const sigset_t *caller_mask;
+};
+
+/*
+ * Run the daemon's loop until SIGINT/SIGTERM (release every target, return
+ * 0) or stallwatch fails (-errno, err). Never ends because no target is
+ * left: a daemon waits for the next one. After a SIGHUP's policy is
+ * adopted, every watched process and every live process is checked with
+ * select() again (new selectors pick up, dropped ones let go).
+ */
+int tracer_watch(const struct tracer_watch_options *opts, struct tracer_result *ret,
+		 struct tracer_watch_stats *stats, struct sw_error *err);
+
 #endif
