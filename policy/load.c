@@ -762,7 +762,8 @@ static void load_scan(struct loader *ld, size_t src, const char *ptr, json_t *ob
 
 /* clang-format off */
 static const char *const enoent_keys[] = {
-	"enabled", "distinct_per_s", "window", "directories", "max_directories", "severity",
+	"enabled", "distinct_per_s", "distinct_per_day", "window", "directories",
+	"max_directories", "severity",
 };
 /* clang-format on */
 
@@ -848,6 +849,15 @@ static void load_enoent(struct loader *ld, size_t src, const char *ptr, json_t *
 				    "distinct_per_s must be above 0 and at most 1e9");
 			else
 				ld->enoent.distinct_per_s = json_number_value(v);
+		} else if (strcmp(key, "distinct_per_day") == 0) {
+			if (!expect_type(ld, src, kptr, v, json_is_integer(v), "distinct_per_day",
+					 "an integer"))
+				continue;
+			if (json_integer_value(v) < 0 || json_integer_value(v) > 1000000000)
+				ERR(ld, src, kptr, "bad-value",
+				    "distinct_per_day must be between 0 (off) and 1e9");
+			else
+				ld->enoent.distinct_per_day = (uint64_t)json_integer_value(v);
 		} else if (strcmp(key, "window") == 0) {
 			struct sw_error err = {};
 			uint64_t ns;

@@ -382,6 +382,7 @@ void policy_enoent_defaults(struct policy_enoent *e)
 		.enabled = false,
 		.distinct_per_s = POLICY_ENOENT_DISTINCT_PER_S,
 		.window_ns = POLICY_ENOENT_WINDOW_NS,
+		.distinct_per_day = POLICY_ENOENT_DISTINCT_PER_DAY,
 		.max_directories = POLICY_ENOENT_MAX_DIRECTORIES,
 		.severity = POLICY_SEV_WARNING,
 		.level = severity_names[POLICY_SEV_WARNING],

@@ -125,6 +125,11 @@ struct policy_enoent {
 	bool by_default; /* enabled by the built-in default policy, not by a file given */
 	double distinct_per_s;
 	uint64_t window_ns;
+	/*
+	 * The slow storm: at least this many distinct failed names in one
+	 * directory within a day, whatever the rate (0: off).
+	 */
+	uint64_t distinct_per_day;
 	char **directories; /* fnmatch globs of reported directories; none = every one */
 	size_t n_directories;
 	uint32_t max_directories; /* (process, directory) pairs tracked at once */
@@ -134,6 +139,8 @@ struct policy_enoent {
 
 #define POLICY_ENOENT_DISTINCT_PER_S 100.0
 #define POLICY_ENOENT_WINDOW_NS (60 * 1000000000ULL)
+#define POLICY_ENOENT_DISTINCT_PER_DAY 100000
+#define POLICY_ENOENT_DAY_NS (86400 * 1000000000ULL)
 #define POLICY_ENOENT_MAX_DIRECTORIES 1024
 #define POLICY_ENOENT_RULE "enoent-storm" /* rule.name of its records */
 

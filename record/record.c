@@ -757,6 +757,69 @@ static void text_evidence(struct text_line *t, bool *started, const struct recor
 	}
 }
 
+/*
+ * DETAIL: the host signals of stallwatch.host that bear on the call, the
+ * few a reader acts on (the JSON record has them all): offline memcgs and
+ * their growth, the self-timed stat read, negative dentries and their
+ * growth, the top ENOENT producer, softnet squeezes and drops since the
+ * last sample, and PSI some avg10 of a resource under pressure (>= 1 %).
+ */
+static void text_call_host(struct text_line *t, bool *started, const struct record_call_host *h)
+{
+	static const char *const resource[] = { "cpu", "mem", "io" };
+	char buf[192];
+
+	if (h->has_memcg && h->memcg_counted) {
+		int n = snprintf(buf, sizeof(buf), "memcg-offline %" PRIu64, h->memcg_offline);
+
+		if (h->has_memcg_rate && n > 0 && (size_t)n < sizeof(buf))
+			snprintf(buf + n, sizeof(buf) - (size_t)n, " (%+.0f/min)",
+				 h->memcg_offline_growth_per_min);
+		text_detail_sep(t, started);
+		text_ascii(t, buf);
+	}
+	if (h->has_memcg && h->has_stat_read) {
+		snprintf(buf, sizeof(buf), "stat-read %" PRIu64 ".%03" PRIu64 "ms",
+			 h->stat_read_ns / NSEC_PER_MSEC,
+			 h->stat_read_ns % NSEC_PER_MSEC / NSEC_PER_USEC);
+		text_detail_sep(t, started);
+		text_ascii(t, buf);
+	}
+	if (h->has_dentry && h->has_dentry_negative) {
+		int n = snprintf(buf, sizeof(buf), "negative-dentries %" PRIu64,
+				 h->dentry_negative);
+
+		if (h->has_dentry_growth && n > 0 && (size_t)n < sizeof(buf))
+			snprintf(buf + n, sizeof(buf) - (size_t)n, " (%+.0f/s)",
+				 h->dentry_negative_growth_per_s);
+		text_detail_sep(t, started);
+		text_ascii(t, buf);
+	}
+	if (h->has_enoent && h->n_enoent_top > 0) {
+		const struct record_enoent_producer *p = &h->enoent_top[0];
+
+		text_detail_sep(t, started);
+		text_ascii(t, "enoent-top ");
+		text_put(t, p->name[0] ? p->name : "?", TEXT_ESCAPE, SIZE_MAX);
+		snprintf(buf, sizeof(buf), "[%d] %" PRIu64 " names", (int)p->pid, p->distinct);
+		text_ascii(t, buf);
+	}
+	if (h->has_softnet && h->has_softnet_delta &&
+	    (h->time_squeeze_delta || h->softnet_dropped_delta)) {
+		snprintf(buf, sizeof(buf), "softnet squeezed +%" PRIu64 " dropped +%" PRIu64,
+			 h->time_squeeze_delta, h->softnet_dropped_delta);
+		text_detail_sep(t, started);
+		text_ascii(t, buf);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (!h->pressure[i].present || h->pressure[i].some_avg10 < 1.0)
+			continue;
+		snprintf(buf, sizeof(buf), "psi-%s %.1f%%", resource[i], h->pressure[i].some_avg10);
+		text_detail_sep(t, started);
+		text_ascii(t, buf);
+	}
+}
+
 static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_mono_ns)
 {
 	bool stuck = strcmp(ev->action, "stuck-syscall") == 0, started = false;
@@ -817,6 +880,8 @@ static char *text_syscall(const struct record_syscall *ev, uint64_t real_minus_m
 	}
 	if (ev->evidence)
 		text_evidence(&t, &started, ev->evidence);
+	if (ev->host)
+		text_call_host(&t, &started, ev->host);
 	return text_end(&t);
 }
 
@@ -1376,6 +1441,16 @@ void record_enoent_message(const struct record_enoent *ev, char *buf, size_t siz
 	sw_utf8_sanitize(ev->proc.name ? ev->proc.name : "?",
 			 ev->proc.name ? strlen(ev->proc.name) : 1, comm, sizeof(comm), 0);
 	sw_format_duration(ev->window_ns, window, sizeof(window));
+	if (ev->trigger && strcmp(ev->trigger, "day") == 0) {
+		snprintf(buf, size,
+			 "%s[%d] failed lookups of about %" PRIu64
+			 " distinct missing names in %.1024s within %.0f s (%" PRIu64
+			 " lookups; threshold %.0f distinct names a day): each leaves a negative "
+			 "dentry there",
+			 comm, ev->proc.pid, ev->distinct, ev->directory ? ev->directory : "?",
+			 span_s, ev->count, ev->threshold_per_s * 86400.0);
+		return;
+	}
 	snprintf(buf, size,
 		 "%s[%d] failed %" PRIu64 " lookups of about %" PRIu64
 		 " distinct missing names in %.1024s within %.1f s (%.0f names/s; threshold %g/s "
@@ -1424,6 +1499,7 @@ char *record_encode_enoent(const struct record_enoent *ev, const char *host_name
 	set_u64(key, "dev", ev->dir_dev);
 	set_u64(key, "ino", ev->dir_ino);
 	set_new(en, "directory_id", key);
+	set_str(en, "trigger", ev->trigger ? ev->trigger : "window");
 	set_u64(en, "distinct", ev->distinct);
 	set_u64(en, "count", ev->count);
 	set_new(en, "rate_per_s", real_json(ev->rate_per_s, 1));

@@ -288,6 +288,11 @@ struct record_host {
 struct record_enoent {
 	const char *level;
 	const char *rule_name;
+	/*
+	 * What fired: NULL or "window" (distinct_per_s over the window), "day"
+	 * (distinct_per_day within a day; window_ns is then the day)
+	 */
+	const char *trigger;
 	struct record_process proc;
 	const char *directory; /* resolved path, or NULL */
 	uint64_t dir_dev, dir_ino; /* the start directory's device and inode (0, 0: the root) */

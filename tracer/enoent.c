@@ -513,11 +513,52 @@ struct enoent_entry *enoent_observe(struct enoent_detector *d, const struct enoe
 	if (e->storm)
 		enoent_sketch_add(e->storm_names.reg, name_hash);
 	*ret_opened = enoent_check(d, e, now_ns, false);
+	if (enoent_check_day(d, e, now_ns))
+		*ret_opened = true;
 	return e;
+}
+
+bool enoent_check_day(struct enoent_detector *d, struct enoent_entry *e, uint64_t now_ns)
+{
+	uint64_t per_day = d->conf.distinct_per_day, distinct;
+
+	if (!per_day || e->day_due || e->c.count == 0)
+		return false;
+	if (!e->day_start_ns)
+		e->day_start_ns = e->c.first_ns;
+	/* a day without enough: the next one counts from here (the sketch keeps everything) */
+	if (now_ns - e->day_start_ns > POLICY_ENOENT_DAY_NS) {
+		e->day_start_ns = now_ns;
+		e->day_base_distinct = (uint64_t)llround(enoent_sketch_estimate(e->c.total));
+		e->day_base_count = e->day_evaluated_count = e->c.count;
+		return false;
+	}
+	/* fewer lookups than names needed, or too few since the last estimate */
+	if (e->c.count - e->day_base_count < per_day ||
+	    (e->day_evaluated_count > e->day_base_count &&
+	     e->c.count - e->day_evaluated_count < per_day / ENOENT_EVAL_PER_BUCKET))
+		return false;
+	e->day_evaluated_count = e->c.count;
+	distinct = (uint64_t)llround(enoent_sketch_estimate(e->c.total));
+	if (distinct < e->day_base_distinct + per_day)
+		return false;
+	e->day_due = true;
+	return true;
+}
+
+void enoent_day_closed(struct enoent_detector *d, struct enoent_entry *e, uint64_t now_ns)
+{
+	(void)d;
+	e->day_due = false;
+	e->day_start_ns = now_ns;
+	e->day_base_distinct = (uint64_t)llround(enoent_sketch_estimate(e->c.total));
+	e->day_base_count = e->day_evaluated_count = e->c.count;
 }
 
 uint64_t enoent_due_ns(const struct enoent_detector *d, const struct enoent_entry *e)
 {
+	if (e->day_due)
+		return 0;
 	return e->storm ? e->storm_open_ns + d->conf.window_ns : UINT64_MAX;
 }
 
@@ -526,7 +567,7 @@ uint64_t enoent_next_due_ns(const struct enoent_detector *d)
 	uint64_t next = UINT64_MAX;
 
 	for (uint32_t i = 0; i < d->n_alloc; i++)
-		if (d->entries[i].used && d->entries[i].storm &&
+		if (d->entries[i].used && (d->entries[i].storm || d->entries[i].day_due) &&
 		    enoent_due_ns(d, &d->entries[i]) < next)
 			next = enoent_due_ns(d, &d->entries[i]);
 	return next;

@@ -90,6 +90,14 @@ struct enoent_entry {
 	uint64_t evaluated_ns; /* the window was last estimated then */
 	uint64_t evaluated_count; /* ... with c.count at this */
 	uint64_t min_epoch; /* the storm check counts slices from this one (after a record) */
+	/*
+	 * The slow storm (distinct_per_day): the day it counts began at
+	 * day_start_ns, with day_base_distinct names (the estimate of c.total)
+	 * and day_base_count lookups behind it; day_due: its record is due.
+	 */
+	uint64_t day_start_ns, day_base_distinct, day_base_count;
+	uint64_t day_evaluated_count;
+	bool day_due;
 	/* links: the table's hash chain and its least-recently-failed list (indices, -1 none) */
 	int32_t hnext, lru_prev, lru_next;
 	bool used;
@@ -156,6 +164,16 @@ bool enoent_plausible(const struct enoent_detector *d, const struct enoent_entry
 /* The window's rate of distinct names now, per second. */
 double enoent_rate_per_s(const struct enoent_detector *d, const struct enoent_entry *e,
 			 uint64_t now_ns);
+/*
+ * The slow storm: are there distinct_per_day distinct failed names in e
+ * since its day began (at most a day ago; an older day starts again from
+ * what is counted now)? Sets e->day_due and returns true when it fired
+ * with this check. Cheap unless distinct_per_day lookups came since the
+ * day began, then one sketch estimate per 1/8 of distinct_per_day lookups.
+ */
+bool enoent_check_day(struct enoent_detector *d, struct enoent_entry *e, uint64_t now_ns);
+/* The slow storm's record was written at now_ns: a new day begins. */
+void enoent_day_closed(struct enoent_detector *d, struct enoent_entry *e, uint64_t now_ns);
 /* The storm's record is due at (UINT64_MAX: none open). */
 uint64_t enoent_due_ns(const struct enoent_detector *d, const struct enoent_entry *e);
 /* The earliest due record of the table (UINT64_MAX: none). */

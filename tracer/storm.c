@@ -22,6 +22,8 @@
 
 /* ---- records ----------------------------------------------------------------- */
 
+static void submit(struct storm *s, struct enoent_entry *e, struct record_enoent *evp);
+
 static void emit(struct storm *s, struct enoent_entry *e, uint64_t now_ns, const char *note)
 {
 	struct lifecycle *lc = s->lc;
@@ -65,6 +67,70 @@ static void emit(struct storm *s, struct enoent_entry *e, uint64_t now_ns, const
 		samples[n_samples++] = e->c.sample[i % ENOENT_SAMPLES];
 	ev.samples = samples;
 	ev.n_samples = n_samples;
+	submit(s, e, &ev);
+	enoent_closed(&s->det, e, now_ns);
+	free(e->info);
+	e->info = NULL;
+}
+
+/*
+ * The slow storm (distinct_per_day): as many distinct failed names within
+ * a day as the policy allows, whatever the rate. Its record covers the
+ * day so far: event.start is when that day began.
+ */
+static void emit_day(struct storm *s, struct enoent_entry *e, uint64_t now_ns)
+{
+	const struct policy_enoent *conf = &s->lc->policy->enoent;
+	const char *samples[ENOENT_SAMPLES];
+	size_t n_samples = 0;
+	uint32_t first;
+	uint64_t total = (uint64_t)llround(enoent_sketch_estimate(e->c.total));
+	struct record_enoent ev = {
+		.level = conf->level ?: "warning",
+		.rule_name = POLICY_ENOENT_RULE,
+		.trigger = "day",
+		.directory = e->directory,
+		.dir_dev = e->key.dev,
+		.dir_ino = e->key.ino,
+		.start_mono_ns = e->day_start_ns,
+		.last_mono_ns = e->c.last_ns > e->day_start_ns ? e->c.last_ns : e->day_start_ns,
+		.event_mono_ns = now_ns,
+		.distinct = total > e->day_base_distinct ? total - e->day_base_distinct : 0,
+		.count = e->c.count - e->day_base_count,
+		.threshold_per_s = (double)conf->distinct_per_day / 86400.0,
+		.window_ns = POLICY_ENOENT_DAY_NS,
+		.distinct_error_pct = 104.0 / sqrt(ENOENT_REGISTERS),
+		.total_distinct = total,
+		.total_count = e->c.count,
+		.tracked_since_mono_ns = e->c.first_ns,
+		.evictions = s->det.evictions,
+		.backend = s->lc->backend_name,
+	};
+	double span_s = (double)(ev.last_mono_ns - ev.start_mono_ns) / 1e9;
+
+	if (ev.distinct > ev.count)
+		ev.distinct = ev.count;
+	ev.rate_per_s = span_s > 1.0 ? (double)ev.distinct / span_s : (double)ev.distinct;
+	ev.peak_per_s = ev.rate_per_s;
+	first = e->c.next_sample > ENOENT_SAMPLES ? e->c.next_sample - ENOENT_SAMPLES : 0;
+	for (uint32_t i = first; i < e->c.next_sample; i++)
+		samples[n_samples++] = e->c.sample[i % ENOENT_SAMPLES];
+	ev.samples = samples;
+	ev.n_samples = n_samples;
+	submit(s, e, &ev);
+	enoent_day_closed(&s->det, e, now_ns);
+	if (!e->storm) {
+		free(e->info);
+		e->info = NULL;
+	}
+}
+
+/* The process of e's record, then the record. */
+static void submit(struct storm *s, struct enoent_entry *e, struct record_enoent *evp)
+{
+	struct lifecycle *lc = s->lc;
+	struct record_enoent ev = *evp;
+
 	ev.proc.pid = (pid_t)e->key.tgid;
 	if (e->info) {
 		ev.proc.vpid = e->info->vpid;
@@ -81,9 +147,6 @@ static void emit(struct storm *s, struct enoent_entry *e, uint64_t now_ns, const
 		lc->stats.records_dropped++;
 	else
 		lc->stats.records++;
-	enoent_closed(&s->det, e, now_ns);
-	free(e->info);
-	e->info = NULL;
 }
 
 /* The detector drops a pair with an open storm for room: its record first. */
@@ -148,6 +211,11 @@ void storm_free(struct storm *s)
 		if (!e)
 			continue;
 		enoent_check(&s->det, e, now_ns, true);
+		if (e->ignored)
+			continue;
+		enoent_check_day(&s->det, e, now_ns);
+		if (e->day_due)
+			emit_day(s, e, now_ns);
 		if (e->storm)
 			emit(s, e, now_ns, "reported early: tracing ended");
 	}
@@ -272,6 +340,11 @@ void storm_failed_call(struct storm *s, struct tracee *t, int native, uint64_t n
 	 */
 	if (!e->info && enoent_plausible(&s->det, e, now_ns))
 		read_info(e, t->tid);
+	if (enoent_check_day(&s->det, e, now_ns)) {
+		if (!e->info)
+			read_info(e, t->tid);
+		lc->ensure_timer(lc->timer_opaque, now_ns);
+	}
 	if (enoent_check(&s->det, e, now_ns, false))
 		lc->ensure_timer(lc->timer_opaque, enoent_due_ns(&s->det, e));
 	else if (!e->storm)
@@ -365,6 +438,8 @@ void storm_kernel_counts(struct storm *s, const struct enoent_key *kkey,
 	if (!e->info && enoent_plausible(&s->det, e, now_ns))
 		read_info(e, (pid_t)key.tgid);
 	enoent_check(&s->det, e, now_ns, true);
+	if (enoent_check_day(&s->det, e, now_ns) && !e->info)
+		read_info(e, (pid_t)key.tgid);
 }
 
 /* ---- producers under a directory --------------------------------------------------- */
@@ -442,6 +517,8 @@ uint64_t storm_tick(struct storm *s, uint64_t now_ns)
 		if (!e->storm && e->c.last_ns > e->evaluated_ns &&
 		    enoent_check(&s->det, e, now_ns, true) && !e->info)
 			read_info(e, (pid_t)e->key.tgid);
+		if (e->day_due)
+			emit_day(s, e, now_ns);
 		if (e->storm && enoent_due_ns(&s->det, e) <= now_ns)
 			emit(s, e, now_ns, NULL);
 	}

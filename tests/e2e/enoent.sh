@@ -76,6 +76,29 @@ test_same_name() {
 	expect_eq "$(storms out.json)" 0 "enoent-storm records for one name"
 }
 
+# The slow storm: 1500 distinct names, far below distinct_per_s, but above
+# distinct_per_day: one record with trigger "day" (the window never fires).
+test_day_threshold() {
+	needs_backend ptrace bpf
+	cat >p.json <<'EOF2'
+{"rules":[{"name":"never","syscalls":["nanosleep"],"min_duration":"60s"}],
+ "enoent_storms":{"enabled":true,"distinct_per_s":100000,"window":"2s","distinct_per_day":1000}}
+EOF2
+	mkdir d
+	sw run --policy p.json -o out.json -- "$H" unique 1500 "$PWD/d" >rep.txt 2>err.txt
+	show err.txt out.json
+	expect_rc 0
+	expect_eq "$(storms out.json)" 1 "enoent-storm records"
+	local sel='.event.action == "enoent-storm"'
+	expect_eq "$(jq_get out.json "$sel" .stallwatch.enoent.trigger)" day "trigger"
+	expect_eq "$(jq_get out.json "$sel" .stallwatch.enoent.directory)" "$PWD/d" "directory"
+	expect_eq "$(jq_get out.json "$sel" .stallwatch.enoent.window_ns)" 86400000000000 "window_ns"
+	expect_eq "$(jq_get out.json "$sel" .process.name)" enoentstorm "process.name"
+	expect_eq "$(jq_get out.json "$sel" \
+		'.stallwatch.enoent.distinct >= 720 and .stallwatch.enoent.distinct <= 1920')" true \
+		"distinct within 28 % of 1000..1500"
+}
+
 # One directory by absolute paths, the other through a dirfd. The helper
 # stays a second after its lookups: under bpf user space names a relative
 # lookup's start directory from the live process (doc/policy.md).
@@ -176,6 +199,7 @@ test_watch_over_negatives() {
 t_run unique_names test_unique_names
 t_run same_name test_same_name
 t_run two_directories test_two_directories
+t_run day_threshold test_day_threshold
 t_run default_policy_under_e test_default_policy_under_e
 t_run record_while_running test_record_while_running
 t_run watch_over_negatives test_watch_over_negatives

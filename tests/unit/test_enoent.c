@@ -3,16 +3,20 @@
  * The ENOENT-storm detector (tracer/enoent.h, doc/policy.md
  * "enoent_storms"): the sketch's estimate against exact counts, the
  * directory key (path split, dirname hash, the start directory's identity
- * from /proc), the sliding-window storm decision, and the table's bounds.
+ * from /proc), the sliding-window storm decision, the slow (per-day)
+ * storm, the table's bounds, and the top producers under a directory.
  */
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "record/record.h"
 #include "tracer/enoent.h"
+#include "tracer/storm.h"
 #include "tracer/procinfo.h"
 #include "unit.h"
 
@@ -252,6 +256,131 @@ static int test_window_decision(void)
 	return 0;
 }
 
+/* One new name every step_ns from *t, n times, into key; returns when the day's storm fired (0: never). */
+static uint64_t feed_slow(struct enoent_detector *d, const struct enoent_key *key, uint64_t *t,
+			  uint64_t step_ns, unsigned n, unsigned *next_name)
+{
+	uint64_t fired = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		bool is_new, op;
+		char name[32];
+		int len = snprintf(name, sizeof(name), "s%07u", (*next_name)++);
+		struct enoent_entry *e = enoent_observe(d, key, enoent_hash(name, (size_t)len),
+							name, (size_t)len, *t, &is_new, &op);
+
+		if (!e)
+			return 0;
+		if (e->day_due && !fired)
+			fired = *t;
+		*t += step_ns;
+	}
+	return fired;
+}
+
+static int test_day_decision(void)
+{
+	struct enoent_detector d;
+	struct policy_enoent c = conf_of(100, SEC(60), 64);
+	struct enoent_key k1 = { .tgid = 11, .dirname_hash = 1 }, k2 = k1;
+	uint64_t t = T0, fired;
+	unsigned names = 0;
+	struct enoent_entry *e;
+
+	k2.dirname_hash = 2;
+	c.distinct_per_day = 2000;
+	CHECK(enoent_init(&d, &c) == 0);
+	/* one new name a second: far below 100/s, but 2000 distinct within a day */
+	fired = feed_slow(&d, &k1, &t, SEC(1), 3000, &names);
+	e = enoent_find(&d, &k1);
+	CHECK(!e->storm && d.storms == 0);
+	CHECK(fired != 0);
+	/* the estimate's error decides the moment: within 4 standard errors of 2000 names */
+	CHECK(fired - T0 >= SEC(2000 * (1 - 4 * STDERR_REL)) &&
+	      fired - T0 <= SEC(2000 * (1 + 4 * STDERR_REL)));
+	CHECK(enoent_due_ns(&d, e) == 0 && enoent_next_due_ns(&d) == 0);
+	/* written: not due again until 2000 more distinct names */
+	enoent_day_closed(&d, e, fired);
+	CHECK(!e->day_due && enoent_due_ns(&d, e) == UINT64_MAX);
+	t = fired;
+	CHECK(feed_slow(&d, &k1, &t, SEC(1), 500, &names) == 0);
+	/* 1500 names over 1.5 days: never 2000 within one day */
+	t = T0;
+	CHECK(feed_slow(&d, &k2, &t, SEC(90), 1500, &names) == 0);
+	CHECK(!enoent_find(&d, &k2)->day_due);
+	/* off: never */
+	enoent_done(&d);
+	c.distinct_per_day = 0;
+	CHECK(enoent_init(&d, &c) == 0);
+	t = T0;
+	CHECK(feed_slow(&d, &k1, &t, SEC(1), 3000, &names) == 0);
+	enoent_done(&d);
+	return 0;
+}
+
+/* A pair with directory dir, count failed lookups of distinct distinct names, comm comm. */
+static struct enoent_entry *add_pair(struct storm *s, uint32_t tgid, const char *dir,
+				     unsigned distinct, unsigned count, const char *comm)
+{
+	struct enoent_key key = { .tgid = tgid, .dirname_hash = enoent_hash(dir, strlen(dir)) };
+	struct enoent_entry *e;
+	bool is_new;
+
+	e = enoent_get(&s->det, &key, T0, &is_new);
+	if (!e || !is_new)
+		return NULL;
+	e->directory = strdup(dir);
+	snprintf(e->c.comm, sizeof(e->c.comm), "%s", comm);
+	for (unsigned i = 0; i < count; i++) {
+		char name[32];
+		int n = snprintf(name, sizeof(name), "t%u", i % distinct);
+
+		enoent_add(&e->c, s->det.slice_ns, T0 + i, enoent_hash(name, (size_t)n), name,
+			   (size_t)n);
+	}
+	return e;
+}
+
+static int test_top_under(void)
+{
+	struct storm *s = calloc(1, sizeof(*s));
+	struct policy_enoent c = conf_of(100, SEC(60), 64);
+	struct record_enoent_producer out[4];
+	struct enoent_entry *ign;
+	size_t n;
+
+	CHECK(s && enoent_init(&s->det, &c) == 0);
+	/* tgids above PID_MAX_LIMIT: no /proc entry, so the names are the kernel's (c.comm) */
+	CHECK(add_pair(s, 4200001, "/srv/a", 100, 200, "one"));
+	CHECK(add_pair(s, 4200002, "/srv/a/b", 300, 300, "two"));
+	CHECK(add_pair(s, 4200003, "/srv/ab", 500, 500, "three")); /* not below /srv/a */
+	CHECK(add_pair(s, 4200004, "/srv/a/c", 100, 400, "four"));
+	CHECK((ign = add_pair(s, 4200005, "/srv/a/d", 900, 900, "five")));
+	ign->ignored = true; /* a directory the policy does not report */
+
+	n = storm_top_under(s, "/srv/a/", out, 2);
+	CHECK(n == 2);
+	CHECK(out[0].pid == 4200002 && strcmp(out[0].name, "two") == 0);
+	CHECK(strcmp(out[0].directory, "/srv/a/b") == 0);
+	CHECK(out[0].count == 300 && fabs((double)out[0].distinct - 300) < 300 * 4 * STDERR_REL);
+	/* equal distinct names (100 each): more failed lookups first */
+	CHECK(out[1].pid == 4200004 && out[1].count == 400);
+	n = storm_top_under(s, "/srv/a", out, 4);
+	CHECK(n == 3 && out[2].pid == 4200001);
+	/* "/" is every directory; a relative or NULL one is none */
+	n = storm_top_under(s, "/", out, 4);
+	CHECK(n == 4 && out[0].pid == 4200003);
+	CHECK(storm_top_under(s, "srv/a", out, 4) == 0 && storm_top_under(s, NULL, out, 4) == 0);
+	CHECK(storm_top_under(NULL, "/", out, 4) == 0);
+
+	for (uint32_t i = 0; i < s->det.n_alloc; i++)
+		if (enoent_at(&s->det, i))
+			free(s->det.entries[i].directory);
+	enoent_done(&s->det);
+	free(s);
+	return 0;
+}
+
 static int flushed;
 
 /* records written for evicted storms of process 5000 */
@@ -317,4 +446,5 @@ static int test_bounds(void)
 
 UNIT_MAIN(TEST(test_sketch_against_exact), TEST(test_sketch_error_distribution),
 	  TEST(test_sketch_duplicates_and_merge), TEST(test_split), TEST(test_directory_key),
-	  TEST(test_window_decision), TEST(test_bounds))
+	  TEST(test_window_decision), TEST(test_day_decision), TEST(test_bounds),
+	  TEST(test_top_under))

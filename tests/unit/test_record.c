@@ -952,6 +952,56 @@ static int test_evidence_fields(void)
 }
 
 /* stallwatch.host.enoent: the walked directory and its top ENOENT producers, in order */
+/* --format text: the host signals that bear on the call, in DETAIL after the rule */
+static int test_text_call_host(void)
+{
+	struct record_syscall ev = sample();
+	struct record_call_host *h = calloc(1, sizeof(*h));
+	char *line;
+	int ok;
+
+	CHECK(h);
+	text_tz("UTC");
+	h->has_memcg = h->memcg_counted = h->has_memcg_rate = h->has_stat_read = true;
+	h->memcg_offline = 331;
+	h->memcg_offline_growth_per_min = 12.4;
+	h->stat_read_ns = 43210000;
+	h->has_dentry = h->has_dentry_negative = h->has_dentry_growth = true;
+	h->dentry_negative = 1115537;
+	h->dentry_negative_growth_per_s = 2500;
+	h->has_enoent = true;
+	h->n_enoent_top = 1;
+	h->enoent_top[0] =
+		(struct record_enoent_producer){ .pid = 42, .name = "agent", .distinct = 18494 };
+	h->has_softnet = h->has_softnet_delta = true;
+	h->time_squeeze_delta = 7;
+	h->pressure[1].present = true;
+	h->pressure[1].some_avg10 = 23.5;
+	h->pressure[0].present = true;
+	h->pressure[0].some_avg10 = 0.2; /* no pressure to speak of: left out */
+	ev.host = h;
+	line = text_line(&ev);
+	CHECK(line);
+	ok = one_line(line) &&
+	     strstr(line, "[command-line] memcg-offline 331 (+12/min) stat-read 43.210ms "
+			  "negative-dentries 1115537 (+2500/s) enoent-top agent[42] 18494 names "
+			  "softnet squeezed +7 dropped +0 psi-mem 23.5%\n") &&
+	     !strstr(line, "psi-cpu");
+	if (!ok)
+		fprintf(stderr, "  got: %s", line);
+	free(line);
+	CHECK(ok);
+	/* nothing known: nothing added */
+	memset(h, 0, sizeof(*h));
+	line = text_line(&ev);
+	CHECK(line);
+	ok = strstr(line, "[command-line]\n") != NULL;
+	free(line);
+	CHECK(ok);
+	free(h);
+	return 0;
+}
+
 static int test_host_enoent_fields(void)
 {
 	struct record_syscall ev = sample();
@@ -1016,4 +1066,4 @@ UNIT_MAIN(TEST(test_slow_record_fields), TEST(test_stuck_record_has_no_ret), TES
 	  TEST(test_text_long_values), TEST(test_text_strings), TEST(test_text_host_header),
 	  TEST(test_text_host), TEST(test_host_json_reals), TEST(test_text_summary_and_dropped),
 	  TEST(test_backend_fields_json), TEST(test_backend_fields_absent), TEST(test_text_bounds),
-	  TEST(test_evidence_fields), TEST(test_host_enoent_fields))
+	  TEST(test_evidence_fields), TEST(test_host_enoent_fields), TEST(test_text_call_host))
