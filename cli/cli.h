@@ -210,9 +210,18 @@ void cli_policy_adopt(void *opaque, struct policy *np, bool adopted);
 void cli_policy_reload(struct cli_policy *cp);
 void cli_policy_done(struct cli_policy *cp);
 
+/*
+ * The records of one host scan, on the recorder's producer thread: the
+ * host-scan record, one record per alert, and the metrics file's host
+ * gauges (scan, and watch's scheduled scans).
+ */
+struct hostscan_result;
+void cli_write_host_records(struct recorder *rec, const struct hostscan_result *r);
+
 int cli_run(int argc, char **argv);
 int cli_attach(int argc, char **argv);
 int cli_validate(int argc, char **argv);
 int cli_scan(int argc, char **argv);
+int cli_watch(int argc, char **argv);
 
 #endif

@@ -21,10 +21,8 @@ static const struct command commands[] = {
 	{ "attach", cli_attach, "attach to running processes (all threads)" },
 	{ "scan", cli_scan, "host scan: memcgs, memory.stat timing, dentries, slab" },
 	{ "validate", cli_validate, "check policy files, do nothing else" },
+	{ "watch", cli_watch, "daemon: policy-selected targets + scheduled scans" },
 };
-
-/* In stallwatch(8)'s synopsis, not available yet: answered with one line and exit 2. */
-static const char *const planned[] = { "watch" };
 
 static const char main_usage[] =
 	"USAGE: stallwatch COMMAND [OPTIONS] [ARGS]\n"
@@ -40,6 +38,8 @@ static const char main_usage[] =
 	"  scan     [--interval DUR] [--count N] [--state FILE]\n"
 	"                                           host scan: memcgs, memory.stat timing,\n"
 	"                                           dentries, slab\n"
+	"  watch    [--policy FILE]... [OPTIONS]    daemon: policy-selected targets +\n"
+	"                                           scheduled scans\n"
 	"  validate [--json] FILE...                check policy files, do nothing else\n"
 	"\n"
 	"  stallwatch COMMAND --help    options of one command\n"
@@ -90,11 +90,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
-		if (strcmp(argv[1], planned[i]) == 0) {
-			cli_error("%s: not available in this version yet", argv[1]);
-			return EXIT_USAGE;
-		}
 	cli_error("unknown command `%s` (try `stallwatch --help`)", argv[1]);
 	return EXIT_USAGE;
 }

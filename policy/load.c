@@ -689,6 +689,7 @@ static const struct scan_key {
 	K(slab_leak_min_r2, SCAN_RATIO),
 	KD(slab_leak_min_span, slab_leak_min_span_ns),
 	KD(growth_window, growth_window_ns),
+	KD(interval, interval_ns),
 #undef K
 #undef KD
 };
@@ -752,6 +753,10 @@ static void load_scan(struct loader *ld, size_t src, const char *ptr, json_t *ob
 				break;
 			if (duration_parse(json_string_value(v), (uint64_t *)field, &err) < 0)
 				ERR(ld, src, kptr, "bad-duration", "%s: %s", key, err.msg);
+			/* a scan costs 1-2 ms (doc/scan.md): more often than 100 ms is a mistake */
+			else if (field == (char *)&ld->scan.interval_ns &&
+				 ld->scan.interval_ns < POLICY_SCAN_INTERVAL_MIN_NS)
+				ERR(ld, src, kptr, "bad-value", "interval must be at least 100ms");
 			break;
 		}
 		}

@@ -6,6 +6,8 @@
 #include "policy.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <string.h>
@@ -53,6 +55,7 @@ void policy_scan_defaults(struct policy_scan *scan)
 		.slab_leak_min_r2 = 0.9,
 		.slab_leak_min_span_ns = 6 * 3600 * NSEC_PER_SEC, /* "monotonic over >= 6 h" */
 		.growth_window_ns = 10 * 60 * NSEC_PER_SEC,
+		.interval_ns = POLICY_SCAN_INTERVAL_NS,
 	};
 }
 
@@ -372,6 +375,156 @@ const struct policy_rule *policy_match(const struct policy *p, const struct poli
 	if (ret_next_ns)
 		*ret_next_ns = next_ns;
 	return best;
+}
+
+/* ---- watch: who is watched --------------------------------------------- */
+
+static bool is_command_line_rule(const struct policy_rule *rule)
+{
+	return strcmp(rule->name, POLICY_COMMAND_LINE_RULE) == 0 && !rule->file;
+}
+
+/* Append ", TEXT" (or TEXT first) to buf. */
+static void reason_add(char *buf, size_t size, size_t *len, const char *what, const char *value)
+{
+	int n;
+
+	if (*len >= size)
+		return;
+	n = snprintf(buf + *len, size - *len, "%s%s %s",
+		     *len && buf[*len - 1] != '(' && buf[*len - 1] != ' ' ? ", " : "", what, value);
+	*len = n < 0 ? size : *len + (size_t)n >= size ? size : *len + (size_t)n;
+}
+
+/* "comm kubelet, exe /usr/bin/kubelet": the selectors of t, with what matched them in proc. */
+static void describe_match(const struct policy_target *t, const struct policy_process *proc,
+			   char *buf, size_t size, size_t *len)
+{
+	char pid[16];
+
+	if (t->n_pids) {
+		snprintf(pid, sizeof(pid), "%d", (int)proc->tgid);
+		reason_add(buf, size, len, "pid", pid);
+	}
+	if (t->n_comms && proc->comm)
+		reason_add(buf, size, len, "comm", proc->comm);
+	if (t->n_exes && proc->exe)
+		reason_add(buf, size, len, "exe", proc->exe);
+	for (size_t i = 0; t->n_cgroups && proc->cgroup && i < t->n_cgroups; i++) {
+		/* the prefix that matched: the path in /proc/PID/cgroup may be long */
+		struct policy_target one = *t;
+
+		one.cgroups = &t->cgroups[i];
+		one.n_cgroups = 1;
+		if (cgroup_matches(&one, proc->cgroup)) {
+			reason_add(buf, size, len, "cgroup", t->cgroups[i]);
+			break;
+		}
+	}
+}
+
+bool policy_has_watch_targets(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].enabled && p->rules[i].n_targets)
+			return true;
+	return false;
+}
+
+size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size)
+{
+	size_t n = 0, len = 0;
+
+	if (names && size)
+		names[0] = 0;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+		int w;
+
+		if (!rule->enabled || rule->n_targets || is_command_line_rule(rule))
+			continue;
+		n++;
+		if (!names || len >= size)
+			continue;
+		w = snprintf(names + len, size - len, "%s%s", len ? ", " : "", rule->name);
+		len = w < 0 || len + (size_t)w >= size ? size : len + (size_t)w;
+	}
+	return n;
+}
+
+bool policy_watch_match(const struct policy *p, const struct policy_process *proc,
+			int (*parent_of)(void *opaque, pid_t pid, struct policy_ancestor *ret),
+			void *opaque, char *reason, size_t size)
+{
+	_cleanup_free_ unsigned char *named = NULL;
+	_cleanup_free_ struct policy_ancestor *anc = NULL;
+	bool any_children = false;
+	size_t len = 0;
+	pid_t pid;
+
+	if (reason && size)
+		reason[0] = 0;
+	if (!p->n_targets)
+		return false;
+	named = calloc(p->n_targets, 1);
+	if (!named)
+		return false;
+	/* the targets of enabled rules only: a disabled rule watches nothing */
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t k = 0; p->rules[i].enabled && k < p->rules[i].n_targets; k++)
+			named[p->rules[i].targets[k]] = 1;
+	for (size_t ti = 0; ti < p->n_targets; ti++) {
+		const struct policy_target *t = &p->targets[ti];
+
+		if (!named[ti])
+			continue;
+		any_children |= t->children;
+		if (!target_matches_process(t, proc))
+			continue;
+		if (reason && size) {
+			int n = snprintf(reason, size, "target %s (", t->name);
+
+			len = n < 0 ? size : (size_t)n;
+			describe_match(t, proc, reason, size, &len);
+			if (len + 1 < size) {
+				reason[len] = ')';
+				reason[len + 1] = 0;
+			}
+		}
+		return true;
+	}
+	if (!any_children || !parent_of)
+		return false;
+	/* one walk up the tree for every "children" target, nearest ancestor first */
+	anc = malloc(sizeof(*anc));
+	if (!anc)
+		return false;
+	pid = proc->tgid;
+	for (int depth = 0; depth < MAX_ANCESTRY && pid > 1; depth++) {
+		if (parent_of(opaque, pid, anc) < 0)
+			return false;
+		for (size_t ti = 0; ti < p->n_targets; ti++) {
+			const struct policy_target *t = &p->targets[ti];
+
+			if (!named[ti] || !t->children || !target_matches_process(t, &anc->proc))
+				continue;
+			if (reason && size) {
+				int n = snprintf(
+					reason, size, "target %s (child of %d %s: ", t->name,
+					(int)anc->proc.tgid, anc->proc.comm ? anc->proc.comm : "?");
+
+				len = n < 0 ? size : (size_t)n;
+				describe_match(t, &anc->proc, reason, size, &len);
+				if (len + 1 < size) {
+					reason[len] = ')';
+					reason[len + 1] = 0;
+				}
+			}
+			return true;
+		}
+		pid = anc->proc.tgid;
+	}
+	return false;
 }
 
 /* ---- ENOENT storms ------------------------------------------------------ */

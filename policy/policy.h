@@ -112,7 +112,12 @@ struct policy_scan {
 	double slab_leak_min_r2;
 	uint64_t slab_leak_min_span_ns; /* a leak grows steadily for at least this long */
 	uint64_t growth_window_ns;
+	/* `watch`: a host scan every interval_ns (the `scan` command's is --interval) */
+	uint64_t interval_ns;
 };
+
+#define POLICY_SCAN_INTERVAL_NS (60 * 1000000000ULL)
+#define POLICY_SCAN_INTERVAL_MIN_NS (100 * 1000000ULL)
 
 /*
  * ENOENT storms (doc/policy.md, "enoent_storms"): a process failing lookups
@@ -195,6 +200,30 @@ struct policy_call {
 	int (*parent_of)(void *opaque, pid_t pid, struct policy_ancestor *ret);
 	void *opaque;
 };
+
+/*
+ * `stallwatch watch`: who is watched. A daemon watches the union of the
+ * targets its enabled rules name (the command-line rule names none and
+ * applies to the same processes). Does proc match one of them, directly
+ * or, for a target with "children", through an ancestor (parent_of as in
+ * struct policy_call; NULL: ancestors are not looked at)? On a match,
+ * reason (if not NULL) says which, e.g. "target kubelet (comm kubelet)" or
+ * "target build (child of 812 make: comm make)"; the first matching target
+ * in the policy's order is named.
+ */
+bool policy_watch_match(const struct policy *p, const struct policy_process *proc,
+			int (*parent_of)(void *opaque, pid_t pid, struct policy_ancestor *ret),
+			void *opaque, char *reason, size_t size);
+
+/* Does the policy's enabled set of rules name any target? */
+bool policy_has_watch_targets(const struct policy *p);
+
+/*
+ * Host-wide rules: enabled rules that name no targets, the command-line
+ * rule left out (it applies where the targets do). Returns how many; their
+ * names, ", " between them, go to names (if not NULL; cut to size).
+ */
+size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size);
 
 /* Defaults of the scan thresholds (doc/scan.md, Thresholds). */
 void policy_scan_defaults(struct policy_scan *scan);

@@ -62,6 +62,7 @@ struct family {
 
 static const char *const record_labels[] = { "action", "rule", "syscall" };
 static const char *const dropped_labels[] = { "reason", "rule", "sink" };
+static const char *const stall_labels[] = { "rule", "severity" };
 
 struct metrics {
 	char *path;
@@ -71,7 +72,9 @@ struct metrics {
 	uint64_t start_unix_ns;
 	size_t n_slots;
 	struct hist_entry **slots; /* written by metrics_observe() only */
-	struct family records, dropped;
+	struct family records, dropped, stalls;
+	bool has_watch;
+	struct metrics_watch watch;
 	bool has_host;
 	struct metrics_host host;
 	uint64_t scans;
@@ -110,6 +113,9 @@ struct metrics *metrics_new(const char *path, const char *mode, size_t n_slots)
 	m->dropped.label_names = dropped_labels;
 	m->dropped.n_labels = ARRAY_SIZE(dropped_labels);
 	m->dropped.rule_label = 1;
+	m->stalls.label_names = stall_labels;
+	m->stalls.n_labels = ARRAY_SIZE(stall_labels);
+	m->stalls.rule_label = 0;
 	m->path = strdup(path);
 	m->mode = strdup(mode);
 	/* same directory: rename(2) is atomic only within one filesystem */
@@ -147,6 +153,7 @@ void metrics_free(struct metrics *m)
 	free(m->slots);
 	family_free(&m->records);
 	family_free(&m->dropped);
+	family_free(&m->stalls);
 	free(m->path);
 	free(m->tmp_path);
 	free(m->source);
@@ -362,6 +369,19 @@ void metrics_set_host(struct metrics *m, const struct metrics_host *h)
 	m->host = *h;
 	m->has_host = true;
 	m->scans++;
+}
+
+int metrics_count_stall(struct metrics *m, const char *rule, const char *severity)
+{
+	const char *key[] = { rule, severity };
+
+	return family_add(&m->stalls, key, 1);
+}
+
+void metrics_set_watch(struct metrics *m, const struct metrics_watch *w)
+{
+	m->watch = *w;
+	m->has_watch = true;
 }
 
 void metrics_set_suppressed(struct metrics *m, uint64_t n)
@@ -621,6 +641,34 @@ static void render_self_cpu(struct buf *b)
 	buf_add(b, "\n", 1);
 }
 
+static void render_watch(struct buf *b, const struct metrics *m)
+{
+	const struct metrics_watch *w = &m->watch;
+	static const char missed[] = "stallwatch_watch_missed_total";
+
+	buf_family(
+		b, "stallwatch_watch_targets", "gauge",
+		"watch: processes watched now (the policy's targets; their children not counted).");
+	buf_sample_u64(b, "stallwatch_watch_targets", w->targets);
+	buf_family(b, "stallwatch_watch_targets_added_total", "counter",
+		   "watch: processes taken since start.");
+	buf_sample_u64(b, "stallwatch_watch_targets_added_total", w->added_total);
+	buf_family(b, "stallwatch_watch_targets_released_total", "counter",
+		   "watch: processes let go because they stopped matching (exec, cgroup move).");
+	buf_sample_u64(b, "stallwatch_watch_targets_released_total", w->released_total);
+	buf_family(b, missed, "counter",
+		   "watch: processes that matched but are not watched, by reason (max-targets: "
+		   "--max-targets reached; attach-failed: gone, refused, already traced).");
+	buf_printf(b, "%s{reason=\"attach-failed\"} %" PRIu64 "\n", missed, w->missed_failed);
+	buf_printf(b, "%s{reason=\"max-targets\"} %" PRIu64 "\n", missed, w->missed_max_targets);
+	buf_family(b, "stallwatch_watch_pickup_seconds_max", "gauge",
+		   "watch: the longest delay from a target's exec to its being watched.");
+	buf_sample_seconds(b, "stallwatch_watch_pickup_seconds_max", w->pickup_ns_max);
+	buf_family(b, "stallwatch_self_resident_bytes", "gauge",
+		   "Resident memory of stallwatch itself (VmRSS).");
+	buf_sample_u64(b, "stallwatch_self_resident_bytes", w->rss_bytes);
+}
+
 static void render_host(struct buf *b, const struct metrics *m)
 {
 	const struct metrics_host *h = &m->host;
@@ -692,8 +740,13 @@ char *metrics_render(struct metrics *m)
 		   "(stream, syslog, metrics; empty for losses before any sink).");
 	render_family(&b, &m->dropped, "stallwatch_records_dropped_total");
 
-	if (m->n_slots)
+	if (m->n_slots) {
+		buf_family(
+			&b, "stallwatch_stalls_total", "counter",
+			"slow-syscall and stuck-syscall records, by rule and severity (log.level).");
+		render_family(&b, &m->stalls, "stallwatch_stalls_total");
 		render_histogram(&b, m);
+	}
 
 	render_self_cpu(&b);
 
@@ -715,6 +768,8 @@ char *metrics_render(struct metrics *m)
 
 	if (m->has_host)
 		render_host(&b, m);
+	if (m->has_watch)
+		render_watch(&b, m);
 
 	if (b.failed) {
 		free(b.p);

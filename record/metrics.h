@@ -14,6 +14,8 @@
  *   metrics_count_record           one record made (action, rule, syscall)
  *   metrics_count_dropped          n records of a rule lost for a reason on a sink
  *   metrics_set_host               the latest host scan (`stallwatch scan`)
+ *   metrics_set_watch              the watch daemon's targets and own cost
+ *   metrics_count_stall            one slow/stuck record, by rule and severity
  *   metrics_set_traced_threads     run/attach: how many threads are traced
  *   metrics_render                 the exposition text (malloc'd)
  *   metrics_write                  render + temp file + rename over FILE
@@ -62,6 +64,15 @@ struct metrics_host {
 	uint64_t dentry_negative;
 	bool has_slab;
 	uint64_t slab_unreclaimable_bytes, slab_reclaimable_bytes;
+};
+
+/* `watch`: the daemon's target set and own cost (doc/metrics.md, "watch"). */
+struct metrics_watch {
+	uint64_t targets; /* watched now */
+	uint64_t added_total, released_total;
+	uint64_t missed_max_targets, missed_failed;
+	uint64_t pickup_ns_max; /* worst exec-to-watched delay */
+	uint64_t rss_bytes; /* stallwatch_self_resident_bytes */
 };
 
 struct metrics;
@@ -118,6 +129,15 @@ int metrics_count_dropped(struct metrics *m, const char *reason, const char *rul
 
 /* The latest host scan (copied); also counts stallwatch_scans_total. */
 void metrics_set_host(struct metrics *m, const struct metrics_host *h);
+
+/* watch: the daemon's numbers (copied), rendered from then on. */
+void metrics_set_watch(struct metrics *m, const struct metrics_watch *w);
+
+/*
+ * A slow-syscall or stuck-syscall record of rule at severity (its
+ * log.level): stallwatch_stalls_total{rule,severity}. 0 or -ENOMEM.
+ */
+int metrics_count_stall(struct metrics *m, const char *rule, const char *severity);
 
 /* run/attach: stallwatch_calls_suppressed_total (calls explained by our own scheduling delay). */
 void metrics_set_suppressed(struct metrics *m, uint64_t n);

@@ -92,8 +92,9 @@ struct sink {
 	/* ---- under out->lock ---- */
 	struct queued *head, *tail;
 	size_t records, bytes;
-	bool reopen_requested, host_pending;
+	bool reopen_requested, host_pending, watch_pending;
 	struct metrics_host host;
+	struct metrics_watch watch;
 	bool stopping; /* close: take what is queued, report, end */
 	bool started; /* a thread was created and not joined */
 	bool idle_exited; /* it ended for lack of work: join it, start anew */
@@ -150,13 +151,14 @@ struct output {
 	size_t n_drops;
 };
 
+/* log.level names by syslog priority: LOG_EMERG is 0 ... LOG_DEBUG is 7 */
+static const char *const level_names[] = { "emergency", "alert",  "critical",	   "error",
+					   "warning",	"notice", "informational", "debug" };
+
 int output_priority_of(const char *level)
 {
-	static const char *const names[] = { "emergency", "alert",  "critical",	     "error",
-					     "warning",	  "notice", "informational", "debug" };
-
-	for (size_t i = 0; level && i < ARRAY_SIZE(names); i++)
-		if (strcmp(level, names[i]) == 0)
+	for (size_t i = 0; level && i < ARRAY_SIZE(level_names); i++)
+		if (strcmp(level, level_names[i]) == 0)
 			return (int)i; /* LOG_EMERG is 0 ... LOG_DEBUG is 7 */
 	return LOG_WARNING;
 }
@@ -748,6 +750,24 @@ int output_host_metrics(struct output *out, const struct metrics_host *h)
 	return r;
 }
 
+int output_watch_metrics(struct output *out, const struct metrics_watch *w)
+{
+	struct sink *s = &out->sink[SINK_METRICS];
+	int r;
+
+	if (!out->metrics)
+		return 0;
+	pthread_mutex_lock(&out->lock);
+	r = sink_ensure_locked(s);
+	if (r == 0) {
+		s->watch = *w;
+		s->watch_pending = true;
+		pthread_cond_signal(&s->wake);
+	}
+	pthread_mutex_unlock(&out->lock);
+	return r;
+}
+
 /* ---- writing without blocking ------------------------------------------- */
 
 static uint64_t close_deadline(const struct output *out)
@@ -1146,6 +1166,11 @@ static enum outcome sink_deliver(struct sink *s, const struct queued *q, uint64_
 
 	if (s->kind == SINK_METRICS) {
 		metrics_count_record(s->out->metrics, q->action, q->rule, q->syscall);
+		/* the priority came from log.level: the rule's severity */
+		if ((strcmp(q->action, "slow-syscall") == 0 ||
+		     strcmp(q->action, "stuck-syscall") == 0) &&
+		    q->priority >= 0 && (size_t)q->priority < ARRAY_SIZE(level_names))
+			metrics_count_stall(s->out->metrics, q->rule, level_names[q->priority]);
 		s->metrics_dirty = true;
 		return DELIVERED;
 	}
@@ -1332,7 +1357,7 @@ static uint64_t sink_next_deadline(const struct sink *s)
 
 static bool sink_has_work_locked(const struct sink *s)
 {
-	return s->head || s->stopping || s->reopen_requested || s->host_pending;
+	return s->head || s->stopping || s->reopen_requested || s->host_pending || s->watch_pending;
 }
 
 /*
@@ -1422,8 +1447,9 @@ static void *sink_main(void *arg)
 
 	pthread_mutex_lock(&out->lock);
 	for (;;) {
-		bool stopping, reopen, host_pending;
+		bool stopping, reopen, host_pending, watch_pending;
 		struct metrics_host host;
+		struct metrics_watch watch;
 		uint64_t now_ns;
 
 		if (!sink_wait_work_locked(s))
@@ -1434,17 +1460,22 @@ static void *sink_main(void *arg)
 		host_pending = s->host_pending;
 		s->host_pending = false;
 		host = s->host;
+		watch_pending = s->watch_pending;
+		s->watch_pending = false;
+		watch = s->watch;
 		pthread_mutex_unlock(&out->lock);
 
 		if (reopen)
 			stream_reopen(s);
 		if (host_pending)
 			metrics_set_host(out->metrics, &host);
+		if (watch_pending)
+			metrics_set_watch(out->metrics, &watch);
 		if (!sink_drain(s))
 			return NULL;
 		now_ns = sw_mono_ns();
 		if (s->kind == SINK_METRICS) {
-			if (host_pending || stopping || metrics_due(s, now_ns))
+			if (host_pending || watch_pending || stopping || metrics_due(s, now_ns))
 				write_metrics(s, now_ns);
 		} else {
 			if (s->failing && (now_ns >= s->next_retry_ns || stopping) &&

@@ -153,6 +153,9 @@ void output_reopen(struct output *out);
 /* scan: the latest host gauges for the metrics file (rewritten at once). */
 int output_host_metrics(struct output *out, const struct metrics_host *h);
 
+/* watch: the daemon's numbers for the metrics file (rewritten at once). */
+int output_watch_metrics(struct output *out, const struct metrics_watch *w);
+
 /* Hot path: one completed watched call (no-op without --metrics-file). */
 void output_observe(struct output *out, size_t slot, const char *syscall, uint64_t duration_ns);
 void output_set_traced_threads(struct output *out, uint64_t n);

@@ -1431,6 +1431,75 @@ char *record_encode_dropped(const struct record_dropped *d, const char *host_nam
 	return line;
 }
 
+/* ---- watch-status (the daemon's own cost) ------------------------------- */
+
+void record_watch_status_message(const struct record_watch_status *ws, char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "watching %llu process%s (%llu missed), %.1f MiB resident, %.2f s CPU in %.0f s; "
+		 "pickup max %.1f ms",
+		 (unsigned long long)ws->targets, ws->targets == 1 ? "" : "es",
+		 (unsigned long long)(ws->missed_max_targets + ws->missed_failed),
+		 (double)ws->rss_bytes / (1024.0 * 1024.0), (double)ws->cpu_ns / NSEC_PER_SEC,
+		 (double)ws->uptime_ns / NSEC_PER_SEC, (double)ws->pickup_ns_max / NSEC_PER_MSEC);
+}
+
+char *record_encode_watch_status(const struct record_watch_status *ws, const char *host_name,
+				 uint64_t real_minus_mono_ns, enum record_format format)
+{
+	_cleanup_json_ json_t *root = NULL;
+	_cleanup_free_ char *body = NULL;
+	char message[512], *line = NULL;
+	json_t *sw, *self, *event;
+
+	record_watch_status_message(ws, message, sizeof(message));
+	if (format == RECORD_FORMAT_TEXT) {
+		struct text_line t;
+
+		if (text_message(&t, ws->mono_ns + real_minus_mono_ns, "informational", "WATCH",
+				 NULL, message) < 0)
+			return NULL;
+		return text_end(&t);
+	}
+	root = json_object();
+	if (!root)
+		return NULL;
+	event = set_header(root, ws->mono_ns, real_minus_mono_ns, message, "metric", "watch-status",
+			   ws->mono_ns - ws->since_mono_ns, "informational", "watch-status");
+	set_new(event, "start", timestamp(ws->since_mono_ns, real_minus_mono_ns));
+	set_host(root, host_name);
+	sw = new_stallwatch(ws->mono_ns);
+	if (ws->backend)
+		set_str(sw, "backend", ws->backend);
+	self = json_object();
+#define SELF_U64(name, v) set_new(self, name, json_integer((json_int_t)(v)))
+	SELF_U64("uptime_ns", ws->uptime_ns);
+	SELF_U64("rss_bytes", ws->rss_bytes);
+	SELF_U64("cpu_ns", ws->cpu_ns);
+	SELF_U64("targets", ws->targets);
+	SELF_U64("added", ws->added);
+	SELF_U64("released", ws->released);
+	SELF_U64("exited", ws->exited);
+	SELF_U64("missed", ws->missed_max_targets + ws->missed_failed);
+	SELF_U64("missed_max_targets", ws->missed_max_targets);
+	SELF_U64("missed_attach_failed", ws->missed_failed);
+	SELF_U64("pickups", ws->pickups);
+	SELF_U64("pickup_ns_max", ws->pickup_ns_max);
+	SELF_U64("pickup_ns_mean", ws->pickup_ns_mean);
+	SELF_U64("stop_ns_max", ws->stop_ns_max);
+	SELF_U64("connector_lost", ws->connector_lost);
+	SELF_U64("scans", ws->scans);
+	SELF_U64("scans_lost", ws->scans_lost);
+#undef SELF_U64
+	set_new(self, "host_wide", json_boolean(ws->host_wide));
+	set_new(sw, "self", self);
+	set_new(root, "stallwatch", sw);
+	body = json_dumps(root, RECORD_JSON_FLAGS);
+	if (!body || asprintf(&line, "%s\n", body) < 0)
+		return NULL;
+	return line;
+}
+
 /* ---- enoent-storm records ----------------------------------------------- */
 
 void record_enoent_message(const struct record_enoent *ev, char *buf, size_t size)

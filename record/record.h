@@ -315,6 +315,28 @@ struct record_enoent {
 	const char *note; /* why the record came early, or NULL */
 };
 
+/*
+ * `watch`: the daemon's own cost and its target set, every 60 s and at exit
+ * (event.action watch-status, event.kind metric; doc/schema.md). Its
+ * stallwatch.self object extends the host-scan record's.
+ */
+struct record_watch_status {
+	uint64_t mono_ns; /* @timestamp */
+	uint64_t since_mono_ns; /* the previous watch-status (or the start): event.duration */
+	uint64_t uptime_ns; /* since the daemon started */
+	uint64_t rss_bytes; /* VmRSS */
+	uint64_t cpu_ns; /* user + system of every thread (getrusage RUSAGE_SELF) */
+	uint64_t targets; /* processes watched now */
+	uint64_t added, released, exited; /* since start */
+	uint64_t missed_max_targets, missed_failed; /* matched but not watched */
+	uint64_t connector_lost; /* proc connector overruns */
+	uint64_t pickups, pickup_ns_max, pickup_ns_mean; /* exec-to-watched delay */
+	uint64_t stop_ns_max; /* ptrace: longest a target was held stopped */
+	uint64_t scans, scans_lost; /* host scans done; results dropped untaken */
+	const char *backend; /* "bpf", "ptrace" */
+	bool host_wide; /* host-wide rules are applied */
+};
+
 /* --summary: one row per syscall (strace -c -w plus min/max/p99). */
 struct record_summary_row {
 	const char *name;
@@ -370,6 +392,9 @@ char *record_encode_enoent(const struct record_enoent *ev, const char *host_name
 			   uint64_t real_minus_mono_ns, enum record_format format);
 void record_enoent_message(const struct record_enoent *ev, char *buf, size_t size);
 void record_dropped_message(const struct record_dropped *d, char *buf, size_t size);
+char *record_encode_watch_status(const struct record_watch_status *ws, const char *host_name,
+				 uint64_t real_minus_mono_ns, enum record_format format);
+void record_watch_status_message(const struct record_watch_status *ws, char *buf, size_t size);
 
 /*
  * The column titles of the text format, with units, as one line ending in

@@ -133,6 +133,18 @@ int recorder_enoent(struct recorder *rec, const struct record_enoent *ev)
 	return submit(rec, json, text, ev->level, "enoent-storm", ev->rule_name, NULL);
 }
 
+int recorder_watch_status(struct recorder *rec, const struct record_watch_status *ws)
+{
+	uint64_t off = wall_offset_ns(rec);
+	char *json = NULL, *text = NULL;
+
+	if (rec->want_json)
+		json = record_encode_watch_status(ws, rec->host_name, off, RECORD_FORMAT_JSON);
+	if (rec->format == RECORD_FORMAT_TEXT)
+		text = record_encode_watch_status(ws, rec->host_name, off, RECORD_FORMAT_TEXT);
+	return submit(rec, json, text, "informational", "watch-status", "watch-status", NULL);
+}
+
 int recorder_summary(struct recorder *rec, const struct record_summary *sum)
 {
 	uint64_t off = wall_offset_ns(rec);
@@ -159,4 +171,9 @@ void recorder_reopen(struct recorder *rec)
 int recorder_host_metrics(struct recorder *rec, const struct metrics_host *h)
 {
 	return output_host_metrics(rec->out, h);
+}
+
+int recorder_watch_metrics(struct recorder *rec, const struct metrics_watch *w)
+{
+	return output_watch_metrics(rec->out, w);
 }

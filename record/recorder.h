@@ -67,6 +67,7 @@ int recorder_syscall(struct recorder *rec, const struct record_syscall *ev);
 int recorder_host(struct recorder *rec, const struct record_host *hr);
 int recorder_summary(struct recorder *rec, const struct record_summary *sum);
 int recorder_enoent(struct recorder *rec, const struct record_enoent *ev);
+int recorder_watch_status(struct recorder *rec, const struct record_watch_status *ws);
 
 /* n records of rule and action were cut before encoding (RECORD_DROP_RATE_LIMIT). */
 void recorder_dropped(struct recorder *rec, const char *reason, const char *rule,
@@ -77,6 +78,8 @@ void recorder_reopen(struct recorder *rec);
 
 /* scan: the host gauges of the metrics file. */
 int recorder_host_metrics(struct recorder *rec, const struct metrics_host *h);
+/* watch: the daemon's gauges and counters of the metrics file. */
+int recorder_watch_metrics(struct recorder *rec, const struct metrics_watch *w);
 
 /* hot path: a completed watched call, for the metrics file's histogram */
 static inline bool recorder_wants_durations(const struct recorder *rec)

@@ -486,3 +486,31 @@ int procinfo_kernel_stack(pid_t tid, char *frames, size_t frame_len, size_t max_
 	}
 	return (int)n;
 }
+
+int procinfo_policy_parent(void *opaque, pid_t pid, struct policy_ancestor *ret)
+{
+	_cleanup_free_ struct procinfo *info = NULL;
+	pid_t ppid;
+	int r;
+
+	(void)opaque;
+	r = procinfo_ppid(pid, &ppid);
+	if (r < 0)
+		return r;
+	if (ppid <= 0)
+		return -ESRCH;
+	info = malloc(sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	r = procinfo_read(ppid, info);
+	if (r < 0)
+		return r;
+	snprintf(ret->comm, sizeof(ret->comm), "%s", info->comm);
+	snprintf(ret->exe, sizeof(ret->exe), "%s", info->exe);
+	snprintf(ret->cgroup, sizeof(ret->cgroup), "%s", info->cgroup);
+	ret->proc = (struct policy_process){ .tgid = ppid,
+					     .comm = ret->comm,
+					     .exe = ret->exe[0] ? ret->exe : NULL,
+					     .cgroup = ret->cgroup };
+	return 0;
+}

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../policy/policy.h"
 #include "../policy/wait.h"
 
 #define PROCINFO_COMM_MAX 64
@@ -173,5 +174,12 @@ int procinfo_wchan(pid_t tid, char *buf, size_t size);
  * number of frames (0: it runs, or the stack is empty) or -errno.
  */
 int procinfo_kernel_stack(pid_t tid, char *frames, size_t frame_len, size_t max_frames);
+
+/*
+ * policy_call.parent_of (policy/policy.h) from /proc: the parent of pid with
+ * its comm, exe and cgroup, for targets with "children" (opaque unused).
+ * 0, or -errno when it is gone or pid is 1.
+ */
+int procinfo_policy_parent(void *opaque, pid_t pid, struct policy_ancestor *ret);
 
 #endif

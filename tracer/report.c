@@ -325,35 +325,6 @@ static void emit(struct lifecycle *lc, struct tracee *t, const struct policy_rul
 		lc->stats.records++;
 }
 
-/* policy_call.parent_of: the parent of pid, for targets with "children". */
-static int parent_of(void *opaque, pid_t pid, struct policy_ancestor *ret)
-{
-	_cleanup_free_ struct procinfo *info = NULL;
-	pid_t ppid;
-	int r;
-
-	(void)opaque;
-	r = procinfo_ppid(pid, &ppid);
-	if (r < 0)
-		return r;
-	if (ppid <= 0)
-		return -ESRCH;
-	info = malloc(sizeof(*info));
-	if (!info)
-		return -ENOMEM;
-	r = procinfo_read(ppid, info);
-	if (r < 0)
-		return r;
-	snprintf(ret->comm, sizeof(ret->comm), "%s", info->comm);
-	snprintf(ret->exe, sizeof(ret->exe), "%s", info->exe);
-	snprintf(ret->cgroup, sizeof(ret->cgroup), "%s", info->cgroup);
-	ret->proc = (struct policy_process){ .tgid = ppid,
-					     .comm = ret->comm,
-					     .exe = ret->exe[0] ? ret->exe : NULL,
-					     .cgroup = ret->cgroup };
-	return 0;
-}
-
 bool report_call(struct lifecycle *lc, struct tracee *t, const struct report_call *rc,
 		 uint64_t *ret_next_ns)
 {
@@ -406,7 +377,7 @@ bool report_call(struct lifecycle *lc, struct tracee *t, const struct report_cal
 		.failed = rc->has_ret && rc->ret < 0 && rc->ret >= -4095,
 		.error = rc->has_ret && rc->ret < 0 && rc->ret >= -4095 ? (int)-rc->ret : 0,
 		.proc = &proc,
-		.parent_of = parent_of,
+		.parent_of = procinfo_policy_parent,
 		.opaque = lc,
 	};
 	rule = policy_match(lc->policy, &pc, ret_next_ns);

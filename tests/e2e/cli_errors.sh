@@ -300,9 +300,11 @@ test_regex_too_big() {
 		fail "no sleep record with a long regex"
 }
 
-test_watch_not_available() {
-	# run, attach, scan and validate exist; watch is the command still to come
-	one_line_error "watch" watch
+test_watch_usage() {
+	# who watch watches comes from the policy: an argument is a usage error
+	one_line_error "watch ARG" watch --backend=bpf "./ran"
+	one_line_error "watch --summary" watch --summary
+	one_line_error "watch --max-targets -1" watch --max-targets -1
 }
 
 test_no_arguments() {
@@ -335,7 +337,7 @@ t_run pid_digits_only test_pid_digits_only
 t_run blank_selectors test_blank_selectors
 t_run closed_record_stream test_closed_record_stream
 t_run regex_too_big test_regex_too_big
-t_run watch_not_available test_watch_not_available
+t_run watch_usage test_watch_usage
 t_run no_arguments test_no_arguments
 t_run version_only test_version_only
 t_done

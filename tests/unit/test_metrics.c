@@ -494,6 +494,50 @@ static int test_families_when_empty(void)
 	return 0;
 }
 
+/* watch: its series with their exact names (alerting rules use them), and stalls by severity */
+static int test_watch_series(void)
+{
+	_cleanup_metrics_ struct metrics *m = metrics_new("m.prom", "watch", 4);
+	_cleanup_free_ char *empty = NULL, *text = NULL;
+	struct metrics_watch w = {
+		.targets = 3,
+		.added_total = 5,
+		.released_total = 1,
+		.missed_max_targets = 2,
+		.missed_failed = 4,
+		.pickup_ns_max = 1500000,
+		.rss_bytes = 8388608,
+	};
+
+	CHECK(m);
+	empty = render_plain(m);
+	CHECK(empty);
+	CHECK_LINE(empty, "stallwatch_info{version=\"" SW_VERSION "\",mode=\"watch\"} 1");
+	CHECK_LINE(empty, "# TYPE stallwatch_stalls_total counter");
+	CHECK(!strstr(empty, "stallwatch_watch_"));
+	CHECK_EXPOSITION(empty);
+	metrics_set_watch(m, &w);
+	CHECK(metrics_count_stall(m, "slow-call", "warning") == 0);
+	CHECK(metrics_count_stall(m, "slow-call", "warning") == 0);
+	CHECK(metrics_count_stall(m, "slow-call", "critical") == 0);
+	text = render_plain(m);
+	CHECK(text);
+	CHECK_LINE(text, "stallwatch_stalls_total{rule=\"slow-call\",severity=\"critical\"} 1");
+	CHECK_LINE(text, "stallwatch_stalls_total{rule=\"slow-call\",severity=\"warning\"} 2");
+	CHECK_LINE(text, "# TYPE stallwatch_watch_targets gauge");
+	CHECK_LINE(text, "stallwatch_watch_targets 3");
+	CHECK_LINE(text, "# TYPE stallwatch_watch_targets_added_total counter");
+	CHECK_LINE(text, "stallwatch_watch_targets_added_total 5");
+	CHECK_LINE(text, "stallwatch_watch_targets_released_total 1");
+	CHECK_LINE(text, "stallwatch_watch_missed_total{reason=\"attach-failed\"} 4");
+	CHECK_LINE(text, "stallwatch_watch_missed_total{reason=\"max-targets\"} 2");
+	CHECK_LINE(text, "# TYPE stallwatch_watch_pickup_seconds_max gauge");
+	CHECK_LINE(text, "stallwatch_watch_pickup_seconds_max 0.0015");
+	CHECK_LINE(text, "stallwatch_self_resident_bytes 8388608");
+	CHECK_EXPOSITION(text);
+	return 0;
+}
+
 static int test_histogram_buckets(void)
 {
 	_cleanup_metrics_ struct metrics *m = metrics_new("m.prom", "run", 8);
@@ -984,4 +1028,4 @@ static int test_source_label(void)
 UNIT_MAIN(TEST(test_source_label), TEST(test_render_lines), TEST(test_families_when_empty),
 	  TEST(test_histogram_buckets), TEST(test_label_escaping), TEST(test_series_bound),
 	  TEST(test_grammar_everything), TEST(test_write_file), TEST(test_write_missing_dir),
-	  TEST(test_write_enospc), TEST(test_threaded_observe))
+	  TEST(test_write_enospc), TEST(test_threaded_observe), TEST(test_watch_series))

@@ -1278,6 +1278,146 @@ static int test_load_scan(void)
 	return 0;
 }
 
+/* scan.interval: watch's scan period (default 60 s, at least 100 ms). */
+static int test_load_scan_interval(void)
+{
+	static const char *const later[] = { "{'scan': {'interval': '5s'}}",
+					     "{'scan': {'memcg_offline_warning': 3}}" };
+	_cleanup_policy_ struct policy *none = load1("{'rules': []}");
+	_cleanup_policy_ struct policy *one = load1("{'scan': {'interval': '250ms'}}");
+	_cleanup_policy_ struct policy *kept = load_texts(later, 2, NULL);
+	struct policy_scan defaults;
+	struct policy_source src = { .name = "bad.json",
+				     .text = "{\"scan\": {\"interval\": \"50ms\"}}" };
+	struct policy_load_options o = { .sources = &src, .n_sources = 1 };
+	struct policy_diags diags = {};
+	struct policy *bad = NULL;
+	char line[512] = "";
+	int r;
+
+	policy_scan_defaults(&defaults);
+	CHECK(defaults.interval_ns == SEC(60));
+	CHECK(none && none->scan.interval_ns == SEC(60));
+	CHECK(one && one->scan.interval_ns == MS(250));
+	/* a later file that does not give it keeps the earlier value */
+	CHECK(kept && kept->scan.interval_ns == SEC(5));
+	/* below 100 ms: an error with its position */
+	src.len = strlen(src.text);
+	r = policy_load(&o, &bad, &diags);
+	CHECK(r < 0 && !bad);
+	CHECK(diags.n_errors == 1);
+	policy_diag_format(&diags.v[0], line, sizeof(line));
+	policy_diags_free(&diags);
+	CHECK(strstr(line, "bad.json:1:") && strstr(line, "error[bad-value]") &&
+	      strstr(line, "at least 100ms"));
+	return 0;
+}
+
+/* ---- watch: who is watched --------------------------------------------- */
+
+static int test_watch_match(void)
+{
+	_cleanup_policy_ struct policy *p = load1(
+		"{'targets': {"
+		"  'kube': {'comm': 'kube*'},"
+		"  'agent': {'exe': '/opt/agent/*'},"
+		"  'kafka': {'cgroup': '/system.slice/kafka.service'},"
+		"  'one': {'pid': 4242},"
+		"  'tree': {'comm': 'kubelet', 'children': true},"
+		"  'off': {'comm': 'disabled-only'}},"
+		" 'rules': ["
+		" {'name': 'a', 'targets': ['kube', 'agent'], 'min_duration': '1ms'},"
+		" {'name': 'b', 'targets': ['kafka', 'one'], 'min_duration': '1ms'},"
+		" {'name': 'c', 'targets': ['tree'], 'min_duration': '1ms'},"
+		" {'name': 'd', 'targets': ['off'], 'enabled': false, 'min_duration': '1ms'}]}");
+	struct policy_process proc = { .tgid = 10, .comm = "kubelet", .exe = "/usr/bin/kubelet" };
+	char why[160];
+
+	CHECK(p);
+	CHECK(policy_has_watch_targets(p));
+	CHECK(policy_host_wide_rules(p, NULL, 0) == 0);
+	/* comm (a glob), the first matching target in the policy's order */
+	CHECK(policy_watch_match(p, &proc, NULL, NULL, why, sizeof(why)));
+	CHECK_STR(why, "target kube (comm kubelet)");
+	/* exe */
+	proc = (struct policy_process){ .tgid = 11,
+					.comm = "agentd",
+					.exe = "/opt/agent/bin/agentd" };
+	CHECK(policy_watch_match(p, &proc, NULL, NULL, why, sizeof(why)));
+	CHECK_STR(why, "target agent (exe /opt/agent/bin/agentd)");
+	/* cgroup: the prefix that matched, at a component boundary */
+	proc = (struct policy_process){ .tgid = 12,
+					.comm = "java",
+					.cgroup = "12:memory:/system.slice/kafka.service/x\n" };
+	CHECK(policy_watch_match(p, &proc, NULL, NULL, why, sizeof(why)));
+	CHECK_STR(why, "target kafka (cgroup /system.slice/kafka.service)");
+	proc.cgroup = "12:memory:/system.slice/kafka.service2\n";
+	CHECK(!policy_watch_match(p, &proc, NULL, NULL, why, sizeof(why)));
+	CHECK_STR(why, "");
+	/* pid */
+	proc = (struct policy_process){ .tgid = 4242, .comm = "x" };
+	CHECK(policy_watch_match(p, &proc, NULL, NULL, why, sizeof(why)));
+	CHECK_STR(why, "target one (pid 4242)");
+	/* a disabled rule's target is nobody's */
+	proc = (struct policy_process){ .tgid = 13, .comm = "disabled-only" };
+	CHECK(!policy_watch_match(p, &proc, fake_parent_of, NULL, why, sizeof(why)));
+	/* children: through the ancestors (fake tree: 300 mount -> 200 kubelet -> 1) */
+	proc = (struct policy_process){ .tgid = 300, .comm = "mount", .exe = "/usr/bin/mount" };
+	CHECK(!policy_watch_match(p, &proc, NULL, NULL, why, sizeof(why)));
+	CHECK(policy_watch_match(p, &proc, fake_parent_of, NULL, why, sizeof(why)));
+	CHECK_STR(why, "target tree (child of 200 kubelet: comm kubelet)");
+	proc = (struct policy_process){ .tgid = 400, .comm = "bash", .exe = "/usr/bin/bash" };
+	CHECK(!policy_watch_match(p, &proc, fake_parent_of, NULL, why, sizeof(why)));
+	/* no room for a reason: the answer alone */
+	proc = (struct policy_process){ .tgid = 10, .comm = "kubelet" };
+	CHECK(policy_watch_match(p, &proc, NULL, NULL, NULL, 0));
+	return 0;
+}
+
+static int test_watch_host_wide(void)
+{
+	struct syscall_set all;
+	struct load_args a = { .command_line = true, .watch = &all, .min_duration_ns = MS(10) };
+	static const char *const targeted =
+		"{'targets': {'t': {'comm': 'x'}},"
+		" 'rules': [{'name': 'r', 'targets': ['t'], 'min_duration': '1ms'}]}";
+	static const char *const mixed =
+		"{'targets': {'t': {'comm': 'x'}},"
+		" 'rules': [{'name': 'r', 'targets': ['t'], 'min_duration': '1ms'},"
+		" {'name': 'everyone', 'syscalls': ['fsync'], 'min_duration': '1s'},"
+		" {'name': 'quiet', 'enabled': false, 'min_duration': '1s'},"
+		" {'name': 'everyone2', 'syscalls': ['read'], 'min_duration': '1s'}]}";
+	static const char *const empty = "{'rules': []}";
+	_cleanup_policy_ struct policy *t = NULL, *m = NULL, *cl = NULL, *d = NULL;
+	struct policy_load_options o = {};
+	struct policy_diags diags = {};
+	char names[64];
+
+	syscall_set_fill_all(&all);
+	t = load_texts(&targeted, 1, &a);
+	m = load1(mixed);
+	cl = load_texts(&empty, 1, &a);
+	CHECK(t && m && cl);
+	/* the command-line rule applies where the targets do: never host-wide */
+	CHECK(policy_host_wide_rules(t, names, sizeof(names)) == 0);
+	CHECK_STR(names, "");
+	CHECK(policy_has_watch_targets(t));
+	/* -e/-m alone: no target, nothing host-wide: nothing to watch */
+	CHECK(policy_host_wide_rules(cl, NULL, 0) == 0);
+	CHECK(!policy_has_watch_targets(cl));
+	/* rules without targets, disabled ones left out; names cut to the room */
+	CHECK(policy_host_wide_rules(m, names, sizeof(names)) == 2);
+	CHECK_STR(names, "everyone, everyone2");
+	CHECK(policy_host_wide_rules(m, names, 12) == 2);
+	CHECK(strlen(names) < 12);
+	/* the built-in default names no targets: all of it is host-wide */
+	CHECK(policy_load(&o, &d, &diags) == 0);
+	policy_diags_free(&diags);
+	CHECK(!policy_has_watch_targets(d));
+	CHECK(policy_host_wide_rules(d, NULL, 0) == d->n_rules);
+	return 0;
+}
+
 /* ---- the built-in default policy -------------------------------------- */
 
 static int check_default_rules(const struct policy *p)
@@ -1633,6 +1773,7 @@ UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts
 	  TEST(test_targets_children), TEST(test_targets_children_deep_chain),
 	  TEST(test_load_later_rule_replaces), TEST(test_load_append),
 	  TEST(test_load_targets_and_lists_replace), TEST(test_load_scan),
+	  TEST(test_load_scan_interval), TEST(test_watch_match), TEST(test_watch_host_wide),
 	  TEST(test_default_policy), TEST(test_wait_rules), TEST(test_default_rate_limit),
 	  TEST(test_default_policy_matches_file), TEST(test_wait_thresholds_default),
 	  TEST(test_wait_thresholds_paths))
