@@ -259,7 +259,7 @@ bench-quick: all
 	@bench/quick.sh
 
 # The units name /usr/bin/stallwatch; the installed copies name $(BINDIR)/stallwatch.
-SYSTEMD_UNITS := stallwatch-scan.service stallwatch@.service
+SYSTEMD_UNITS := stallwatch.service stallwatch@.service
 
 install: $(BIN)
 	$(INSTALL) -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/stallwatch

@@ -30,6 +30,8 @@ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev"
 #   rsyslog, prometheus-node-exporter, curl
 #                     a private rsyslogd and node_exporter (sinks_daemons.sh)
 #   logrotate         contrib/logrotate/stallwatch (packaging.sh)
+#   prometheus        promtool check/test rules of contrib/prometheus (packaging.sh;
+#                     the Prometheus server it also ships is not started)
 #   man-db, groff-base
 #                     the man page renders without warnings (packaging.sh)
 #   systemd           systemd-analyze verify/security of the units (packaging.sh)
@@ -37,7 +39,7 @@ clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev"
 #   cppcheck, clang-format
 #                     the lint tests (tests/run.sh)
 PKGS_CHECK="strace procps util-linux python3 python3-yaml rsyslog prometheus-node-exporter curl
-logrotate man-db groff-base systemd linux-perf cppcheck clang-format"
+logrotate prometheus man-db groff-base systemd linux-perf cppcheck clang-format"
 
 # bench/run.sh compares with strace and perf trace; bench/quick.sh uses bc.
 PKGS_BENCH="strace linux-perf bc"
@@ -74,7 +76,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Some packages (rsyslog, prometheus-node-exporter) are daemons the tests start
+# Some packages (rsyslog, prometheus-node-exporter, prometheus) are daemons the tests start
 # and stop themselves: their services must not be started (or enabled to run)
 # by the install. A policy-rc.d that exits 101 forbids it; ours is temporary
 # and removed afterwards, a pre-existing one is left alone.

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # packaging.sh - what ships next to the binary (doc/deployment.md): the
 # systemd units (systemd-analyze verify, their system call filters against
-# the calls stallwatch really makes, the settings the issue asks for), the
+# the calls stallwatch really makes, the settings the deployment depends on), the
 # logrotate file (logrotate -d, and a real rotation of an attach -o file),
-# the Kubernetes DaemonSet, the Vector and Fluent Bit snippets, the man page
+# the Kubernetes DaemonSet (and its readiness probe on a real metrics file),
+# the Prometheus alerting rules (promtool check and test, the test input from
+# a real run), the Vector and Fluent Bit snippets, the man page
 # (renders without warnings, names every long option of the --help texts),
 # and make install / make uninstall into a DESTDIR under the test's temp dir.
 #
@@ -19,7 +21,7 @@ esac
 . "$(dirname "$0")/lib.sh"
 
 H=$HELPERS
-UNITS="stallwatch-scan.service stallwatch@.service"
+UNITS="stallwatch.service stallwatch@.service"
 
 find_python() {
 	local p
@@ -62,30 +64,30 @@ verify() {
 test_units_verify() {
 	need_sa
 	units_for_test units
-	verify units ./stallwatch-scan.service ./stallwatch@cadvisor.service
+	verify units ./stallwatch.service ./stallwatch@cadvisor.service
 	show verify.out
 	expect_rc 0
 	[ -s verify.out ] && fail "systemd-analyze verify reported: $(head -c 300 verify.out)"
 	# the check bites: the template's instance really loads the template
 	sed 's/^ProtectClock=/ProtectClok=/' units/stallwatch@.service >broken.tmp
 	mkdir -p broken && mv broken.tmp broken/stallwatch@.service
-	sed 's/^Restart=on-failure/Restart=sometimes/' units/stallwatch-scan.service \
-		>broken/stallwatch-scan.service
-	verify broken ./stallwatch@cadvisor.service ./stallwatch-scan.service
+	sed 's/^Restart=on-failure/Restart=sometimes/' units/stallwatch.service \
+		>broken/stallwatch.service
+	verify broken ./stallwatch@cadvisor.service ./stallwatch.service
 	show verify.out
 	grep -q "Unknown key 'ProtectClok'" verify.out ||
 		fail "a misspelled directive in the template went unreported"
 	grep -q "restart specifier.*sometimes" verify.out ||
 		fail "a bad Restart= value went unreported"
 	# and an ExecStart= binary that does not exist fails verify outright
-	sed "s|$STALLWATCH|/nonexistent/stallwatch|" units/stallwatch-scan.service \
-		>broken/stallwatch-scan.service
-	verify broken ./stallwatch-scan.service
+	sed "s|$STALLWATCH|/nonexistent/stallwatch|" units/stallwatch.service \
+		>broken/stallwatch.service
+	verify broken ./stallwatch.service
 	show verify.out
 	[ "$RC" != 0 ] || fail "a missing ExecStart= binary passed verify"
 	# Exposure as systemd rates it (offline mode, systemd >= 250): keep it low.
 	local u score
-	for u in stallwatch-scan.service stallwatch@cadvisor.service; do
+	for u in stallwatch.service stallwatch@cadvisor.service; do
 		(cd units && systemd-analyze security --offline=yes "./$u") >security.out 2>&1 || true
 		score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' security.out)
 		[ -n "$score" ] || continue
@@ -106,17 +108,27 @@ expect_setting() {
 
 # The settings the deployment depends on, exactly as documented.
 test_units_settings() {
-	local s=$TOP/contrib/systemd/stallwatch-scan.service t=$TOP/contrib/systemd/stallwatch@.service u
-	expect_setting "$s" ExecStart "/usr/bin/stallwatch scan --interval 1m --state /var/lib/stallwatch/scan.state --metrics-file /var/lib/prometheus/node-exporter/stallwatch-scan.prom"
+	local s=$TOP/contrib/systemd/stallwatch.service t=$TOP/contrib/systemd/stallwatch@.service u
+	[ -e "$TOP/contrib/systemd/stallwatch-scan.service" ] &&
+		fail "stallwatch-scan.service is back: watch runs the host scans"
+	expect_setting "$s" ExecStart "/usr/bin/stallwatch watch --policy /etc/stallwatch/default.json -o /var/log/stallwatch/watch.jsonl --metrics-file /var/lib/prometheus/node-exporter/stallwatch.prom"
 	expect_setting "$t" ExecStart "/usr/bin/stallwatch attach --name %i -o /var/log/stallwatch/%i.jsonl --metrics-file /var/lib/prometheus/node-exporter/stallwatch-%i.prom"
-	expect_setting "$s" CapabilityBoundingSet "CAP_DAC_READ_SEARCH"
-	# attach: ptrace, and CAP_BPF + CAP_PERFMON for the bpf backend (Linux 5.8+)
+	# watch: sd_notify readiness, from the main process only
+	expect_setting "$s" Type notify
+	expect_setting "$s" NotifyAccess main
+	expect_setting "$t" Type exec
+	expect_setting "$s" ExecReload '/bin/kill -HUP $MAINPID'
+	expect_setting "$t" ExecReload 'kill -HUP $MAINPID'
+	# bpf (CAP_BPF + CAP_PERFMON), ptrace, the proc connector (CAP_NET_ADMIN)
+	expect_setting "$s" CapabilityBoundingSet "CAP_BPF CAP_PERFMON CAP_SYS_PTRACE CAP_NET_ADMIN CAP_DAC_READ_SEARCH"
 	expect_setting "$t" CapabilityBoundingSet "CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_BPF CAP_PERFMON"
-	expect_setting "$s" StateDirectory stallwatch
-	expect_setting "$t" LogsDirectory stallwatch
+	# AF_UNIX: sd_notify, /dev/log; AF_NETLINK: the proc connector, which a
+	# private network namespace cannot reach (ECONNREFUSED)
+	expect_setting "$s" RestrictAddressFamilies "AF_UNIX AF_NETLINK"
+	grep -q '^PrivateNetwork=yes' "$s" && fail "stallwatch.service: PrivateNetwork=yes cuts off the proc connector"
+	expect_setting "$s" ExecStopPost "+/bin/rm -f /var/lib/prometheus/node-exporter/stallwatch.prom"
 	for u in "$s" "$t"; do
-		expect_setting "$u" Type exec
-		expect_setting "$u" ExecReload 'kill -HUP $MAINPID'
+		expect_setting "$u" LogsDirectory stallwatch
 		expect_setting "$u" KillSignal SIGTERM
 		expect_setting "$u" Restart on-failure
 		expect_setting "$u" RestartSec 15s
@@ -129,14 +141,14 @@ test_units_settings() {
 		grep -q '^ProcSubset=' "$u" && fail "$(basename "$u") sets ProcSubset="
 		grep -q '^PrivatePIDs=\|^DynamicUser=yes\|^ProtectProc=invisible' "$u" &&
 			fail "$(basename "$u") hides processes or /proc"
+		unit_value "$u" SystemCallFilter | grep -q '@debug' || fail "$(basename "$u"): the filter lacks @debug (ptrace)"
+		# bpf() is in @privileged, which the units deny: an allow line after
+		# the deny line must bring it back (systemd applies the lines in order)
+		unit_value "$u" SystemCallFilter | tail -n 1 | grep -qw bpf ||
+			fail "$(basename "$u"): the last SystemCallFilter= line does not allow bpf"
+		grep -q '^AmbientCapabilities=' "$u" &&
+			fail "$(basename "$u") runs as root: AmbientCapabilities= would be a no-op"
 	done
-	unit_value "$t" SystemCallFilter | grep -q '@debug' || fail "the template's filter lacks @debug (ptrace)"
-	unit_value "$s" SystemCallFilter | grep -q '@debug' && fail "scan needs no @debug"
-	# bpf() is in @privileged, which the template denies: an allow line after
-	# the deny line must bring it back (systemd applies the lines in order)
-	unit_value "$t" SystemCallFilter | tail -n 1 | grep -qw bpf ||
-		fail "the template's last SystemCallFilter= line does not allow bpf"
-	grep -q '^AmbientCapabilities=' "$t" && fail "the template runs as root: AmbientCapabilities= would be a no-op"
 	:
 }
 
@@ -212,24 +224,88 @@ expect_calls_allowed() {
 	echo "used: $(tr '\n' ' ' <used.txt)"
 }
 
-# Every call scan makes, with the options of the unit plus --syslog, SIGHUP
-# and SIGUSR1, is allowed by stallwatch-scan.service's filter.
-test_units_syscalls_scan() {
+# has_watch: the binary under test has the watch command.
+has_watch() { "$STALLWATCH" watch --help >/dev/null 2>&1; }
+
+# notify_listener SOCK LOG: a $NOTIFY_SOCKET stand-in (systemd's is an
+# AF_UNIX datagram socket): every datagram, one line each, into LOG.
+notify_listener() {
+	t_bg "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as log:
+    while True:
+        log.write(s.recv(4096).decode(errors="replace").replace("\n", " ") + "\n")
+        log.flush()
+' "$1" "$2"
+}
+
+# What stallwatch.service runs: every call of `watch` with the unit's options
+# plus --syslog (its policy with a target and a 1 s scan interval), run as
+# root with only the unit's bounding set (setpriv, as systemd starts it), a
+# target picked up at exec, READY=1 on $NOTIFY_SOCKET, SIGHUP, SIGUSR1 and
+# SIGTERM (exit 0), is allowed by the unit's filter. Until the binary has
+# watch, the host scan it runs (scan, the same code) is checked against
+# stallwatch.service's filter instead.
+test_units_syscalls_watch() {
 	need_strace
 	mkdir -p textfile
-	t_bg strace -f -qq -o scan.tr "$STALLWATCH" scan --interval 200ms --count 6 \
-		--state "$TD/scan.state" --metrics-file "$TD/textfile/sw.prom" --syslog -o scan.jsonl \
-		2>scan.err
+	if ! has_watch; then
+		t_bg strace -f -qq -o scan.tr "$STALLWATCH" scan --interval 200ms --count 6 \
+			--metrics-file "$TD/textfile/sw.prom" --syslog -o scan.jsonl 2>scan.err
+		local st=$BGPID sw
+		sw=$(strace_child "$st") || fail "no stallwatch under strace"
+		wait_for '[ -s scan.jsonl ]' 10 || fail "no scan record"
+		kill -HUP "$sw"
+		sleep 0.3
+		kill -USR1 "$sw"
+		t_wait "$st" 20
+		show scan.err
+		expect_rc 0
+		expect_calls_allowed stallwatch.service scan.tr openat "scan (watch's host scan; no watch command in this binary yet)"
+		return 0
+	fi
+	command -v setpriv >/dev/null || skip "setpriv is missing (Debian package util-linux)"
+	local caps
+	caps=$(unit_value "$TOP/contrib/systemd/stallwatch.service" CapabilityBoundingSet |
+		tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+	cat >watch.json <<-'JSON'
+		{"version": 1,
+		 "targets": {"slow": {"comm": "slowcalls"}},
+		 "rules": [{"name": "unit-test", "targets": ["slow"], "syscalls": ["nanosleep", "clock_nanosleep"],
+		            "min_duration": "5ms", "severity": "warning"}],
+		 "scan": {"interval": "1s"}}
+	JSON
+	notify_listener "$TD/notify.sock" notify.log
+	wait_for '[ -S "$TD/notify.sock" ]' 10 || fail "harness: no notify socket"
+	NOTIFY_SOCKET=$TD/notify.sock t_bg setpriv --bounding-set="-all,$caps" --inh-caps=-all \
+		strace -f -qq -o watch.tr "$STALLWATCH" watch --policy "$TOP/contrib/policy/default.json" \
+		--policy watch.json -o w.jsonl --metrics-file "$TD/textfile/stallwatch.prom" --syslog 2>watch.err
 	local st=$BGPID sw
 	sw=$(strace_child "$st") || fail "no stallwatch under strace"
-	wait_for '[ -s scan.jsonl ]' 10 || fail "no scan record"
+	wait_for 'grep -q "^READY=1" notify.log' 30 || {
+		show watch.err
+		fail "no READY=1 on \$NOTIFY_SOCKET (Type=notify would time out)"
+	}
+	t_bg "$H/slowcalls" 20 20000
+	local tgt=$BGPID
+	wait_for '[ "$(jq_count w.jsonl slow)" -ge 3 ]' 20 || {
+		show watch.err
+		fail "no slow-syscall records of a target picked up at exec"
+	}
 	kill -HUP "$sw"
 	sleep 0.3
 	kill -USR1 "$sw"
+	sleep 0.3
+	kill -TERM "$sw"
 	t_wait "$st" 20
-	show scan.err
+	show watch.err
 	expect_rc 0
-	expect_calls_allowed stallwatch-scan.service scan.tr openat scan
+	t_wait "$tgt" 20
+	grep -q 'stallwatch_info{[^}]*mode="watch"' textfile/stallwatch.prom ||
+		fail "no stallwatch_info{mode=\"watch\"} in the metrics file"
+	expect_calls_allowed stallwatch.service watch.tr socket "watch"
 }
 
 # The same for attach and stallwatch@.service: seize, slow calls with a
@@ -260,6 +336,8 @@ test_units_syscalls_attach() {
 	expect_rc 0
 	proc_alive "$tgt" || fail "the target did not survive the detach"
 	expect_calls_allowed stallwatch@.service attach.tr ptrace attach
+	# watch attaches with the same code (stallwatch.service)
+	expect_calls_allowed stallwatch.service attach.tr ptrace attach
 }
 
 # The same with --backend=bpf (the unit's own command chooses no backend; auto
@@ -296,13 +374,16 @@ test_units_syscalls_attach_bpf() {
 	expect_rc 0
 	proc_alive "$tgt" || fail "the target did not survive the detach"
 	expect_calls_allowed stallwatch@.service attach.tr bpf "attach --backend=bpf"
+	expect_calls_allowed stallwatch.service attach.tr bpf "attach --backend=bpf"
 }
 
-# The DaemonSets: kinds, namespaces, PIDs, capabilities, no privileged
-# container, mounts; the ConfigMap's policy is valid.
+# The DaemonSet: kinds, namespace, host namespaces, capabilities, no
+# privileged container, mounts; the ConfigMap's policy is valid; the
+# readiness probe, run on real metrics files, tells a live watch file from a
+# stale or a non-watch one.
 test_kubernetes() {
 	need_py
-	"$PY" - "$TOP/contrib/kubernetes/stallwatch-daemonset.yaml" policy.json <<-'EOF' || fail "$(tail -1 py.err)"
+	"$PY" - "$TOP/contrib/kubernetes/stallwatch-daemonset.yaml" policy.json probe.sh <<-'EOF' || fail "$(tail -1 py.err)"
 		import sys, yaml
 		docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 		def need(cond, why):
@@ -310,63 +391,114 @@ test_kubernetes() {
 		        print(why, file=open("py.err", "a"))
 		        sys.exit(1)
 		kinds = [d["kind"] for d in docs]
-		need(kinds == ["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet", "DaemonSet"],
-		     f"kinds {kinds}")
+		need(kinds == ["Namespace", "ServiceAccount", "ConfigMap", "DaemonSet"], f"kinds {kinds}")
 		ns = docs[0]["metadata"]["name"]
 		need(all(d["metadata"].get("namespace") == ns for d in docs[1:]), "objects outside the namespace")
 		open(sys.argv[2], "w").write(docs[2]["data"]["policy.json"])
-		ds = {d["metadata"]["name"]: d for d in docs if d["kind"] == "DaemonSet"}
-		need(set(ds) == {"stallwatch-scan", "stallwatch-attach"}, f"daemonsets {sorted(ds)}")
-		for name, d in ds.items():
-		    need(d["apiVersion"] == "apps/v1", f"{name}: apiVersion")
-		    spec = d["spec"]["template"]["spec"]
-		    sel = d["spec"]["selector"]["matchLabels"]
-		    labels = d["spec"]["template"]["metadata"]["labels"]
-		    need(all(labels.get(k) == v for k, v in sel.items()), f"{name}: selector does not match")
-		    need({"operator": "Exists"} in spec.get("tolerations", []), f"{name}: no toleration for all taints")
-		    for c in spec["containers"]:
-		        sc = c["securityContext"]
-		        need(sc.get("privileged") is False, f"{name}/{c['name']}: privileged")
-		        need(sc.get("allowPrivilegeEscalation") is False, f"{name}/{c['name']}: privilege escalation")
-		        need(sc.get("readOnlyRootFilesystem") is True, f"{name}/{c['name']}: writable root")
-		        need(sc["capabilities"]["drop"] == ["ALL"], f"{name}/{c['name']}: drop")
-		        need(c["image"] == "stallwatch:0.1.0", f"{name}/{c['name']}: image {c['image']}")
-		        need("memory" in c["resources"]["limits"], f"{name}/{c['name']}: no memory limit")
-		        need("--policy=/etc/stallwatch/policy.json" in c["args"], f"{name}/{c['name']}: no policy")
-		        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
-		        need(mounts["/etc/stallwatch"].get("readOnly") is True, f"{name}: policy mount")
-		    vols = {v["name"]: v for v in spec["volumes"]}
-		    need(vols["policy"]["configMap"]["name"] == docs[2]["metadata"]["name"], f"{name}: configmap")
-		scan = ds["stallwatch-scan"]["spec"]["template"]["spec"]
-		c = scan["containers"][0]
-		need(c["args"][0] == "scan" and "--interval=1m" in c["args"], "scan: args")
-		need("--metrics-file=/textfile/stallwatch.prom" in c["args"], "scan: metrics file")
-		need(c["securityContext"]["capabilities"]["add"] == ["DAC_READ_SEARCH"], "scan: capabilities")
-		need(c["securityContext"]["runAsUser"] == 0, "scan: uid 0 reads /proc/slabinfo")
-		need(not scan.get("hostPID"), "scan: hostPID (it reads nothing per process)")
+		d = docs[3]
+		need(d["metadata"]["name"] == "stallwatch" and d["apiVersion"] == "apps/v1", "the DaemonSet")
+		spec = d["spec"]["template"]["spec"]
+		sel = d["spec"]["selector"]["matchLabels"]
+		labels = d["spec"]["template"]["metadata"]["labels"]
+		need(all(labels.get(k) == v for k, v in sel.items()), "selector does not match")
+		need({"operator": "Exists"} in spec.get("tolerations", []), "no toleration for all taints")
+		# the targets are host processes; the proc connector answers only the
+		# initial PID and network namespaces
+		need(spec.get("hostPID") is True, "hostPID")
+		need(spec.get("hostNetwork") is True, "hostNetwork (the proc connector)")
+		need(len(spec["containers"]) == 1, "one container")
+		vols = {v["name"]: v for v in spec["volumes"]}
+		need(vols["policy"]["configMap"]["name"] == docs[2]["metadata"]["name"], "configmap")
+		for c in spec["containers"] + spec.get("initContainers", []):
+		    sc = c["securityContext"]
+		    need(sc.get("privileged") is False, f"{c['name']}: privileged")
+		    need(sc.get("allowPrivilegeEscalation") is False, f"{c['name']}: privilege escalation")
+		    need(sc.get("readOnlyRootFilesystem") is True, f"{c['name']}: writable root")
+		    need(sc["capabilities"]["drop"] == ["ALL"], f"{c['name']}: drop")
+		    need(c["image"] == "stallwatch:0.1.0", f"{c['name']}: image {c['image']}")
+		    need("memory" in c["resources"]["limits"], f"{c['name']}: no memory limit")
+		c = spec["containers"][0]
+		need(c["args"][:1] == ["watch"], "args: not watch")
+		need("--policy=/etc/stallwatch/policy.json" in c["args"], "no policy")
+		need("--metrics-file=/textfile/stallwatch.prom" in c["args"], "metrics file")
+		need(set(c["securityContext"]["capabilities"]["add"]) ==
+		     {"BPF", "PERFMON", "SYS_PTRACE", "NET_ADMIN", "DAC_READ_SEARCH"}, "capabilities")
+		need(c["securityContext"]["runAsUser"] == 0, "uid 0 reads /proc/slabinfo")
+		need("cpu" not in c["resources"]["limits"], "a CPU limit would throttle the tracer and the timed reads")
 		m = {m["mountPath"]: m for m in c["volumeMounts"]}
-		need(m["/sys/fs/cgroup"].get("readOnly") is True, "scan: /sys/fs/cgroup not read-only")
-		vols = {v["name"]: v for v in scan["volumes"]}
-		need(vols[m["/sys/fs/cgroup"]["name"]]["hostPath"]["path"] == "/sys/fs/cgroup", "scan: cgroup hostPath")
-		need(vols[m["/textfile"]["name"]]["hostPath"]["path"] == "/var/lib/prometheus/node-exporter", "scan: textfile")
-		att = ds["stallwatch-attach"]["spec"]["template"]["spec"]
-		c = att["containers"][0]
-		need(att.get("hostPID") is True, "attach: hostPID")
-		need(set(c["securityContext"]["capabilities"]["add"]) == {"SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "PERFMON"},
-		     "attach: capabilities (the bpf backend needs BPF and PERFMON)")
-		m = {m["mountPath"]: m for m in c["volumeMounts"]}
-		need(m.get("/sys/kernel/btf", {}).get("readOnly") is True, "attach: /sys/kernel/btf not mounted read-only")
-		vols = {v["name"]: v for v in att["volumes"]}
+		need(m["/etc/stallwatch"].get("readOnly") is True, "policy mount")
+		need(m["/sys/fs/cgroup"].get("readOnly") is True, "/sys/fs/cgroup not read-only")
+		need(vols[m["/sys/fs/cgroup"]["name"]]["hostPath"]["path"] == "/sys/fs/cgroup", "cgroup hostPath")
+		need(m.get("/sys/kernel/btf", {}).get("readOnly") is True, "/sys/kernel/btf not mounted read-only")
 		need(vols[m["/sys/kernel/btf"]["name"]].get("hostPath", {}).get("path") == "/sys/kernel/btf",
-		     "attach: /sys/kernel/btf is not the host's")
-		need(att["nodeSelector"].get("stallwatch.io/attach") == "kubelet", "attach: not opt-in")
-		need(c["args"][0] == "attach" and not any(a.startswith("--metrics-file") for a in c["args"]),
-		     "attach: args (no second metrics file per node)")
-		need("cpu" not in c["resources"]["limits"], "attach: a CPU limit would throttle the tracer")
+		     "/sys/kernel/btf is not the host's")
+		need(vols[m["/textfile"]["name"]]["hostPath"]["path"] == "/var/lib/prometheus/node-exporter", "textfile")
+		ic = spec["initContainers"][0]
+		need(ic["command"] == ["/bin/rm", "-f", "/textfile/stallwatch.prom"], "init: removes the old file")
+		p = c["readinessProbe"]["exec"]["command"]
+		need(p[:2] == ["/bin/sh", "-c"], "readiness: not a shell command")
+		open(sys.argv[3], "w").write(p[2])
 	EOF
 	sw validate policy.json >validate.out 2>&1
 	show validate.out
 	expect_rc 0
+	# The probe, on a real metrics file under /textfile's stand-in.
+	mkdir -p tf
+	sed "s|/textfile/|$TD/tf/|g" probe.sh >probe.run
+	grep -q "$TD/tf/stallwatch.prom" probe.run || fail "harness: probe path not replaced"
+	if has_watch; then
+		t_bg "$STALLWATCH" watch --policy "$TOP/contrib/policy/default.json" -o /dev/null \
+			--metrics-file "$TD/tf/stallwatch.prom" 2>watch.err
+		wait_for '[ -s tf/stallwatch.prom ]' 20 || fail "watch wrote no metrics file"
+		kill -TERM "$BGPID"
+		t_wait "$BGPID" 20
+	else
+		# until the binary has watch: scan's file, its mode renamed
+		sw scan --metrics-file "$TD/tf/stallwatch.prom" -o /dev/null
+		expect_rc 0
+		sh -c "$(cat probe.run)" && fail "readiness: a scan file (mode=\"scan\") passed"
+		sed -i 's/mode="scan"/mode="watch"/' tf/stallwatch.prom
+	fi
+	sh -c "$(cat probe.run)" || fail "readiness: a fresh watch file failed the probe"
+	touch -d '-181 seconds' tf/stallwatch.prom
+	sh -c "$(cat probe.run)" && fail "readiness: a file 181 s old passed"
+	rm tf/stallwatch.prom
+	sh -c "$(cat probe.run)" 2>/dev/null && fail "readiness: no file passed"
+	:
+}
+
+# The alerting rules: promtool accepts them; the committed unit test passes;
+# and a test written now from a real run of this binary passes too, so the
+# rules name series and labels that stallwatch really writes.
+test_prometheus_rules() {
+	command -v promtool >/dev/null || skip "promtool is missing (make deps-check installs prometheus)"
+	need_py
+	[ "$(id -u)" = 0 ] || skip "the real run attaches to a process: root"
+	local p=$TOP/contrib/prometheus
+	promtool check rules "$p/stallwatch-alerts.yml" >check.out 2>&1 || {
+		show check.out
+		fail "promtool check rules"
+	}
+	(cd "$p" && promtool test rules stallwatch-alerts.test.yml) >test.out 2>&1 || {
+		show test.out
+		fail "promtool test rules on the committed test"
+	}
+	STALLWATCH=$STALLWATCH HELPERS=$H "$PY" "$p/gen-alerts-test.py" "$TD/fresh.test.yml" \
+		"$p/stallwatch-alerts.yml" >gen.out 2>&1 || {
+		show gen.out
+		fail "gen-alerts-test.py (a real run)"
+	}
+	promtool test rules fresh.test.yml >fresh.out 2>&1 || {
+		show fresh.out
+		fail "promtool test rules on a test from a real run now"
+	}
+	# it bites: a rule that names a series stallwatch does not write fails it
+	sed 's/stallwatch_memcg_offline > 10000/stallwatch_memcg_offlines > 10000/' \
+		"$p/stallwatch-alerts.yml" >broken.yml
+	sed "s|$p/stallwatch-alerts.yml|$TD/broken.yml|" fresh.test.yml >broken.test.yml
+	promtool test rules broken.test.yml >broken.out 2>&1 && fail "a misspelt series name passed promtool test"
+	grep -q 'StallwatchZombieMemcgsCritical' broken.out || fail "harness: the broken rule was not the one reported"
+	:
 }
 
 # Vector and Fluent Bit: valid TOML/YAML, the record time with nanoseconds.
@@ -456,7 +588,7 @@ test_logrotate_run() {
 	wait_for 'grep -q "attached $tgt" attach.err' 20 || fail "stallwatch did not attach"
 	touch "$TD/start"
 	sed -e "s|/var/log/stallwatch/|$TD/log/|" \
-		-e "s|systemctl kill -s USR1 --kill-whom=main 'stallwatch@\*.service'|kill -USR1 \$(cat $TD/sw.pid)|" \
+		-e "s|systemctl kill -s USR1 --kill-whom=main stallwatch.service 'stallwatch@\*.service'|kill -USR1 \$(cat $TD/sw.pid)|" \
 		"$TOP/contrib/logrotate/stallwatch" >lr.conf
 	grep -q "kill -USR1" lr.conf || fail "harness: postrotate not replaced"
 	chmod 0644 lr.conf
@@ -567,7 +699,7 @@ test_make_install() {
 	cat >want.txt <<-EOF
 		644 etc/logrotate.d/stallwatch
 		644 etc/stallwatch/default.json
-		644 usr/lib/systemd/system/stallwatch-scan.service
+		644 usr/lib/systemd/system/stallwatch.service
 		644 usr/lib/systemd/system/stallwatch@.service
 		644 usr/share/man/man8/stallwatch.8
 		755 usr/bin/stallwatch
@@ -681,10 +813,11 @@ test_repro_slab() {
 # ptrace's: stallwatch@.service grants ptrace, not bpf: auto falls back there.
 t_run units_verify test_units_verify
 t_run units_settings test_units_settings
-t_run units_syscalls_scan test_units_syscalls_scan
+t_run units_syscalls_watch test_units_syscalls_watch
 t_run_ptrace units_syscalls_attach test_units_syscalls_attach
 t_run units_syscalls_attach_bpf test_units_syscalls_attach_bpf
 t_run kubernetes test_kubernetes
+t_run prometheus_rules test_prometheus_rules
 t_run pipelines test_pipelines
 t_run logrotate_debug test_logrotate_debug
 t_run logrotate_run test_logrotate_run
