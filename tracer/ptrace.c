@@ -669,3 +669,12 @@ int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_o
 	spin_init(&pb->spin);
 	return 0;
 }
+
+int ptrace_backend_watch(struct tracer_loop *loop, const struct tracer_watch_options *opts,
+			 struct backend **ret, struct sw_error *err)
+{
+	(void)loop;
+	(void)opts;
+	*ret = NULL;
+	return sw_error_set(err, -ENOSYS, "watch: the ptrace backend cannot watch yet");
+}

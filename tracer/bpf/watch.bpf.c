@@ -49,6 +49,28 @@ static __always_inline bool maybe_watched(__u32 tgid)
 	return tgid_filter[tgid & (WATCH_TGID_FILTER - 1)];
 }
 
+/*
+ * watch --host-wide (tracer/watch.c): rules that name no targets apply to
+ * every process on the host, so the calls of their syscalls are timed for
+ * every thread group, watched or not. User space fills every tgid_filter
+ * byte then (the scheduler programs and sched_process_exit must see every
+ * thread's inflight entry) and host_wide_nr[abi * WATCH_MAX_NR + nr] from
+ * the rules without targets. A thread group that is not watched passes
+ * sys_enter only for those syscalls; what user space makes of the call is
+ * the policy's business (policy_match(): a rule with targets takes only
+ * its targets' calls).
+ */
+const volatile __u32 host_wide = 0;
+__u8 host_wide_nr[WATCH_ABI_MAX * WATCH_MAX_NR];
+
+/* Could syscall id be timed host-wide under either ABI? (exact per ABI: host_wide_nr) */
+static __always_inline bool host_wide_call(long id)
+{
+	if (!host_wide || id < 0 || id >= WATCH_MAX_NR)
+		return false;
+	return host_wide_nr[id] | host_wide_nr[WATCH_MAX_NR + id];
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
@@ -667,13 +689,17 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	unsigned long sp;
 	__u64 start_ns;
 	__u32 abi;
+	bool target = timed(tgid);
 
-	if (!timed(tgid))
+	if (!target && !host_wide_call(id))
 		return 0;
 	task = bpf_get_current_task_btf();
 	abi = task->thread_info.status & TS_COMPAT ? WATCH_ABI_X86 : WATCH_ABI_NATIVE;
 	/* x32 calls are not watched: their numbers map to x86_64 ones only by name */
 	if (abi == WATCH_ABI_NATIVE && id >= 0 && (id & __X32_SYSCALL_BIT))
+		return 0;
+	/* host-wide, not a target: host_wide_call() let both ABIs' numbers by */
+	if (!target && !host_wide_nr[(abi * WATCH_MAX_NR + (__u32)id) % (WATCH_ABI_MAX * WATCH_MAX_NR)])
 		return 0;
 	sp = regs->sp;
 	call = bpf_map_lookup_elem(&inflight, &tid);
@@ -769,9 +795,10 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 	bool sigreturn;
 	__u64 now;
 
-	if (!timed(tgid))
-		return 0;
-	enoent_exit(regs, ret, tgid);
+	if (timed(tgid))
+		enoent_exit(regs, ret, tgid); /* ENOENT storms: targets only */
+	else if (!host_wide || ((long)regs->orig_ax != -1 && !host_wide_call(regs->orig_ax)))
+		return 0; /* host-wide: its calls, and sigreturns (which may settle one) */
 	/* restore_sigcontext() sets orig_ax = -1 ("disable syscall checks") */
 	sigreturn = (long)regs->orig_ax == -1;
 	cur = call_of(tid);
