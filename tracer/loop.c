@@ -902,6 +902,9 @@ int tracer_watch(const struct tracer_watch_options *opts, struct tracer_result *
 	if (!loop->backend->ops->watch_add || !loop->backend->ops->watch_release)
 		return sw_error_set(err, -EINVAL, "watch: the %s backend cannot watch",
 				    loop->backend->ops->name);
+	r = watcher_arm(loop->watcher, err);
+	if (r < 0)
+		return r;
 	if (opts->tick_waker)
 		opts->tick_waker(opts->opaque, loop_wake_tick, loop);
 	watcher_start(loop->watcher, ret);

@@ -325,19 +325,24 @@ int watcher_new(struct tracer_loop *loop, const struct tracer_watch_options *opt
 	r = procconn_open(&w->pc, err);
 	if (r < 0)
 		return sw_error_prefix(err, "watch");
+	*ret = w;
+	w = NULL;
+	return 0;
+}
+
+int watcher_arm(struct watcher *w, struct sw_error *err)
+{
+	int r;
+
 	/*
 	 * The socket raises SIGIO at this (the tracing) thread: the loop's
 	 * handler notes it and interrupts whatever the backend sleeps in
 	 * (wait4, poll), as it does for every signal (loop.h, struct sigstate).
 	 */
-	loop->signals.io_signo = SIGIO;
+	w->loop->signals.io_signo = SIGIO;
 	r = procconn_set_signal(&w->pc, gettid(), SIGIO);
-	if (r < 0) {
-		procconn_close(&w->pc);
+	if (r < 0)
 		return sw_error_set(err, r, "watch: cannot have the proc connector signal us");
-	}
-	*ret = w;
-	w = NULL;
 	return 0;
 }
 

@@ -17,12 +17,18 @@
 #include "tracer.h"
 
 /*
- * Open the proc connector (its signal raised at the calling thread, which
- * must be the tracing thread) and an empty table. -errno with err saying
- * why the connector cannot be used: never a silent fallback.
+ * Open the proc connector and an empty table. -errno with err saying why
+ * the connector cannot be used: never a silent fallback to /proc polling.
  */
 int watcher_new(struct tracer_loop *loop, const struct tracer_watch_options *opts,
 		struct tracer_watch_stats *stats, struct watcher **ret, struct sw_error *err);
+/*
+ * From here on the connector raises SIGIO at the calling (tracing) thread.
+ * After the backend is loaded: a signal pending in the verifier makes it
+ * give up (-EAGAIN, kernel/bpf/verifier.c do_check(), signal_pending()),
+ * and the loop's kick timer keeps one pending every 1 ms until it runs.
+ */
+int watcher_arm(struct watcher *w, struct sw_error *err);
 void watcher_free(struct watcher *w);
 
 /* The first pass over /proc (TRACER_WATCH_START); then ready() and the first tick(). */
