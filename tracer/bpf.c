@@ -1424,10 +1424,7 @@ int bpf_backend_watch(struct tracer_loop *loop, const struct tracer_watch_option
 	if (r < 0)
 		return r;
 	adopt_backend(loop, bb, ret);
-	if (bb->host_wide) {
+	if (bb->host_wide)
 		fill_host_wide(bb, opts->policy);
-		/* every tgid may have a host-wide call: the programs' first filter lets all by */
-		memset(bb->skel->bss->tgid_filter, 1, sizeof(bb->skel->bss->tgid_filter));
-	}
 	return 0;
 }

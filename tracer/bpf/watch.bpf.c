@@ -52,16 +52,23 @@ static __always_inline bool maybe_watched(__u32 tgid)
 /*
  * watch --host-wide (tracer/watch.c): rules that name no targets apply to
  * every process on the host, so the calls of their syscalls are timed for
- * every thread group, watched or not. User space fills every tgid_filter
- * byte then (the scheduler programs and sched_process_exit must see every
- * thread's inflight entry) and host_wide_nr[abi * WATCH_MAX_NR + nr] from
- * the rules without targets. A thread group that is not watched passes
- * sys_enter only for those syscalls; what user space makes of the call is
- * the policy's business (policy_match(): a rule with targets takes only
- * its targets' calls).
+ * every thread group, watched or not. User space fills
+ * host_wide_nr[abi * WATCH_MAX_NR + nr] from the rules without targets. A
+ * thread group that is not watched (tgid_filter keeps its meaning: sys_enter
+ * and sys_exit skip the watched_tgids lookup for it) passes sys_enter only
+ * for those syscalls; the scheduler programs and sched_process_exit look
+ * every thread's inflight entry up (may_have_call()). What user space makes
+ * of a call is the policy's business (policy_match(): a rule with targets
+ * takes only its targets' calls).
  */
 const volatile __u32 host_wide = 0;
 __u8 host_wide_nr[WATCH_ABI_MAX * WATCH_MAX_NR];
+
+/* May tgid's threads have an inflight entry? (host-wide: any thread may) */
+static __always_inline bool may_have_call(__u32 tgid)
+{
+	return host_wide || maybe_watched(tgid);
+}
 
 /* Could syscall id be timed host-wide under either ABI? (exact per ABI: host_wide_nr) */
 static __always_inline bool host_wide_call(long id)
@@ -871,7 +878,7 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 {
 	__u32 tid = task->pid, tgid = task->tgid;
 
-	if (!maybe_watched(tgid))
+	if (!may_have_call(tgid))
 		return 0;
 	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&suspended, &tid);
@@ -962,7 +969,7 @@ static __always_inline void block_ended(struct watch_call *call, struct task_str
 static __always_inline void woken(struct task_struct *p)
 {
 	__u32 tid = p->pid;
-	struct watch_call *call = maybe_watched(p->tgid) ? call_of(tid) : NULL;
+	struct watch_call *call = may_have_call(p->tgid) ? call_of(tid) : NULL;
 	__u64 now;
 
 	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
@@ -994,7 +1001,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	     unsigned int prev_state)
 {
 	__u32 prev_tid = prev->pid, next_tid = next->pid;
-	struct watch_call *call = maybe_watched(prev->tgid) ? call_of(prev_tid) : NULL;
+	struct watch_call *call = may_have_call(prev->tgid) ? call_of(prev_tid) : NULL;
 	__u64 now = 0;
 
 	if (call) {
@@ -1007,7 +1014,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		} else
 			call->ev_run = WATCH_RUN_RUNQ;
 	}
-	call = maybe_watched(next->tgid) ? call_of(next_tid) : NULL;
+	call = may_have_call(next->tgid) ? call_of(next_tid) : NULL;
 	if (call) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -1034,7 +1041,7 @@ int sw_cpu_sample(void *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct watch_call *call = maybe_watched(pid_tgid >> 32) ? call_of(tid) : NULL;
+	struct watch_call *call = may_have_call(pid_tgid >> 32) ? call_of(tid) : NULL;
 	long id;
 
 	if (!call || call->restart_code)
