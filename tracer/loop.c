@@ -893,6 +893,7 @@ int tracer_watch(const struct tracer_watch_options *opts, struct tracer_result *
 	if (r < 0)
 		return sw_error_set(err, r, "signal setup");
 	/* the connector first: no programs loaded, no target touched when it is refused */
+	loop->watch_stats = stats;
 	r = watcher_new(loop, opts, stats, &loop->watcher, err);
 	if (r < 0)
 		return r;

@@ -220,6 +220,7 @@ struct tracer_loop {
 	/* watch: the target table and the proc connector (watch.h) */
 	struct watcher *watcher;
 	int tick_woken; /* wake_tick() was called (any thread; __atomic) */
+	struct tracer_watch_stats *watch_stats; /* the backend's figures (ptrace: stop_ns_max) */
 };
 
 /* Add an event to the batch (backends, from gather()). */

@@ -107,6 +107,12 @@ static int read_process(struct watcher *w, pid_t pid, struct policy_process *ret
 	if (len > 0) {
 		w->exe[len] = 0;
 		ret->exe = w->exe;
+	} else if (errno == ENOENT) {
+		struct procstatus st;
+
+		/* no exe: a zombie (exit_mm() dropped it) with no live thread is gone for us */
+		if (procinfo_status(pid, &st) < 0 || (st.state == 'Z' && st.threads <= 1))
+			return -ESRCH;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	if (sw_read_small_file(path, w->cgroup, sizeof(w->cgroup)) > 0)

@@ -18,6 +18,7 @@
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -103,7 +104,10 @@ struct scenario {
 	char match_path[128], other_path[128], target_path[128];
 	char out_path[128];
 	bool host_wide;
+	enum tracer_backend backend;
 	atomic_bool ready;
+	/* p_match's TracerPid once it was let go (ptrace: 0 again) */
+	int released_tracer_pid;
 	/* what the callbacks saw */
 	pid_t attached[MAX_PIDS], released[MAX_PIDS];
 	atomic_int n_attached, n_released;
@@ -185,11 +189,51 @@ static void w_warn(void *opaque, const char *line)
 	fprintf(stderr, "  warn: %s\n", line);
 }
 
+/*
+ * argv started as a grandchild (its parent exits at once): not our child,
+ * so the ptrace backend's wait for any tracee never reaps it, as a
+ * daemon's targets are never its children. Its pid, or -1.
+ */
 static pid_t spawn(char *const argv[])
 {
-	pid_t pid;
+	int fds[2];
+	pid_t mid, pid = -1;
 
-	return posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) == 0 ? pid : -1;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	mid = fork();
+	if (mid == 0) {
+		pid_t grandchild = -1;
+
+		if (posix_spawn(&grandchild, argv[0], NULL, NULL, argv, environ) != 0)
+			grandchild = -1;
+		if (write(fds[1], &grandchild, sizeof(grandchild)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (mid < 0 || read(fds[0], &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+		pid = -1;
+	close(fds[0]);
+	if (mid > 0)
+		waitpid(mid, NULL, 0);
+	return pid;
+}
+
+/*
+ * Until pid is gone, at most timeout_ms. The test is a child subreaper
+ * (run_watch): an orphaned grandchild is ours to reap, here or by the
+ * ptrace backend's wait (init here reaps orphans only every ~2 s).
+ */
+static void wait_gone(pid_t pid, long timeout_ms)
+{
+	for (long i = 0; pid > 0 && i < timeout_ms / 10; i++) {
+		struct timespec ts = { .tv_nsec = 10000000L };
+
+		if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) < 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
 }
 
 static void sleep_ms(long ms)
@@ -199,6 +243,8 @@ static void sleep_ms(long ms)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+
+static bool has(const pid_t *v, int n, pid_t pid);
 
 /* The scenario, on its own thread (every signal blocked): the loop runs on the main thread. */
 static void *scenario_thread(void *opaque)
@@ -224,17 +270,24 @@ static void *scenario_thread(void *opaque)
 		s->p_long = spawn((char *[]){ s->match_path, "20000", "/bin/true", NULL });
 		if (s->wake_tick)
 			s->wake_tick(s->wake_loop);
-		waitpid(s->p_other, NULL, 0);
-		waitpid(s->p_match, NULL, 0);
+		/* once let go (after its exec, 300 ms in), no tracer holds it */
+		for (int i = 0; i < 200 && !has(s->released, s->n_released, s->p_match); i++)
+			sleep_ms(10);
+		sleep_ms(50);
+		s->released_tracer_pid = -1;
+		if (has(s->released, s->n_released, s->p_match))
+			procinfo_tracer_pid(s->p_match, &s->released_tracer_pid);
+		wait_gone(s->p_other, 3000);
+		wait_gone(s->p_match, 3000);
 	} else {
 		/* not targets: a 320 ms sleep (the untargeted rule) and a 180 ms one (targeted only) */
 		s->p_other = spawn((char *[]){ s->other_path, "320", "/dev/null", NULL });
 		s->p_other_fast = spawn((char *[]){ s->other_path, "180", "/dev/null", NULL });
 		/* a target: its 180 ms sleep is the targeted rule's */
 		s->p_target = spawn((char *[]){ s->target_path, "180", "/dev/null", NULL });
-		waitpid(s->p_other, NULL, 0);
-		waitpid(s->p_other_fast, NULL, 0);
-		waitpid(s->p_target, NULL, 0);
+		wait_gone(s->p_other, 3000);
+		wait_gone(s->p_other_fast, 3000);
+		wait_gone(s->p_target, 3000);
 	}
 	/* the records of the last calls are made on the loop's thread: give it a moment */
 	sleep_ms(300);
@@ -349,6 +402,7 @@ static int run_watch(struct scenario *s, const char *policy_json, struct tracer_
 		SKIP("not root: the proc connector needs CAP_NET_ADMIN, bpf() CAP_BPF");
 	if (access(SLEEPER, X_OK) < 0 || access(EXECAFTER, X_OK) < 0)
 		SKIP("no build/helpers (make helpers)");
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	snprintf(s->dir, sizeof(s->dir), "/tmp/sw-watch-XXXXXX");
 	CHECK(mkdtemp(s->dir));
 	snprintf(s->match_name, sizeof(s->match_name), "sww%d", getpid() % 1000000);
@@ -372,7 +426,7 @@ static int run_watch(struct scenario *s, const char *policy_json, struct tracer_
 		&(struct tracer_watch_options){
 			.policy = policy,
 			.recorder = &rec,
-			.backend = TRACER_BACKEND_BPF,
+			.backend = s->backend,
 			.host_wide = s->host_wide,
 			.recheck_ns = NSEC_PER_SEC / 4,
 			.select = w_select,
@@ -395,7 +449,7 @@ static int run_watch(struct scenario *s, const char *policy_json, struct tracer_
 		SKIP("bpf() or the proc connector refused");
 	CHECK(r == 0);
 	CHECK(s->thread_error == 0);
-	CHECK(res.backend_used == TRACER_BACKEND_BPF);
+	CHECK(res.backend_used == s->backend);
 	CHECK(sw_read_file(s->out_path, 16 << 20, ret_text, &len) == 0);
 	return 0;
 }
@@ -407,7 +461,7 @@ static void cleanup(struct scenario *s, char *text)
 	free(text);
 	if (s->p_long > 0) {
 		kill(s->p_long, SIGKILL);
-		waitpid(s->p_long, NULL, 0);
+		wait_gone(s->p_long, 3000);
 	}
 	snprintf(path, sizeof(path), "%s", s->out_path);
 	unlink(path);
@@ -416,7 +470,7 @@ static void cleanup(struct scenario *s, char *text)
 	rmdir(s->dir);
 }
 
-static int test_watch_bpf_select_release(void)
+static int select_release(enum tracer_backend backend)
 {
 	static struct scenario s;
 	struct tracer_watch_stats stats;
@@ -425,6 +479,7 @@ static int test_watch_bpf_select_release(void)
 	int r;
 
 	memset(&s, 0, sizeof(s));
+	s.backend = backend;
 	r = run_watch(&s,
 		      "{\"version\":1,\"rules\":[{\"name\":\"sleeps\",\"syscalls\":[\"nanosleep\"],"
 		      "\"min_duration\":\"200ms\"}]}",
@@ -435,12 +490,12 @@ static int test_watch_bpf_select_release(void)
 	}
 	fprintf(stderr,
 		"  added %llu released %llu exited %llu exec_events %llu pickup max %.3f ms mean "
-		"%.3f ms (%llu) ticks %d\n",
+		"%.3f ms (%llu) ticks %d stop max %.3f ms\n",
 		(unsigned long long)stats.added_total, (unsigned long long)stats.released_total,
 		(unsigned long long)stats.exited_total, (unsigned long long)stats.exec_events,
 		stats.pickup_ns_max / 1e6,
 		stats.pickups ? stats.pickup_ns_sum / 1e6 / (double)stats.pickups : 0.0,
-		(unsigned long long)stats.pickups, s.n_ticks);
+		(unsigned long long)stats.pickups, s.n_ticks, stats.stop_ns_max / 1e6);
 	/* the matching ones were taken at their exec, the other never */
 	CHECK(has(s.attached, s.n_attached, s.p_match));
 	CHECK(has(s.attached, s.n_attached, s.p_long));
@@ -448,6 +503,7 @@ static int test_watch_bpf_select_release(void)
 	/* p_match exec'd into the refused program: let go */
 	CHECK(has(s.released, s.n_released, s.p_match));
 	CHECK(stats.released_total >= 1);
+	CHECK(s.released_tracer_pid == 0);
 	CHECK(stats.pickups >= 2);
 	/* loose: a busy host; the target is < 100 ms (see the report) */
 	CHECK(stats.pickup_ns_max < NSEC_PER_SEC);
@@ -460,8 +516,20 @@ static int test_watch_bpf_select_release(void)
 	/* SIGTERM let go of p_long: running, not traced, not stopped */
 	CHECK(kill(s.p_long, 0) == 0);
 	CHECK(!traced_or_stopped(s.p_long));
+	if (backend == TRACER_BACKEND_PTRACE)
+		CHECK(stats.stop_ns_max > 0 && stats.stop_ns_max < NSEC_PER_SEC);
 	cleanup(&s, text);
 	return 0;
+}
+
+static int test_watch_bpf_select_release(void)
+{
+	return select_release(TRACER_BACKEND_BPF);
+}
+
+static int test_watch_ptrace_select_release(void)
+{
+	return select_release(TRACER_BACKEND_PTRACE);
 }
 
 static int test_watch_bpf_host_wide(void)
@@ -473,6 +541,7 @@ static int test_watch_bpf_host_wide(void)
 	int r;
 
 	memset(&s, 0, sizeof(s));
+	s.backend = TRACER_BACKEND_BPF;
 	s.host_wide = true;
 	snprintf(policy, sizeof(policy),
 		 "{\"version\":1,\"targets\":{\"t\":{\"comm\":\"sww%d\"}},\"rules\":["
@@ -499,4 +568,4 @@ static int test_watch_bpf_host_wide(void)
 }
 
 UNIT_MAIN(TEST(test_procconn_exec_exit), TEST(test_watch_bpf_select_release),
-	  TEST(test_watch_bpf_host_wide))
+	  TEST(test_watch_ptrace_select_release), TEST(test_watch_bpf_host_wide))
