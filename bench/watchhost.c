@@ -18,8 +18,8 @@
 #include "record/recorder.h"
 #include "tracer/tracer.h"
 
-static void take_nothing(void *opaque, const struct policy_process *proc,
-			 enum tracer_watch_why why, struct tracer_watch_choice *ret)
+static void take_nothing(void *opaque, const struct policy_process *proc, enum tracer_watch_why why,
+			 struct tracer_watch_choice *ret)
 {
 	(void)opaque;
 	(void)proc;

@@ -706,7 +706,8 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	if (abi == WATCH_ABI_NATIVE && id >= 0 && (id & __X32_SYSCALL_BIT))
 		return 0;
 	/* host-wide, not a target: host_wide_call() let both ABIs' numbers by */
-	if (!target && !host_wide_nr[(abi * WATCH_MAX_NR + (__u32)id) % (WATCH_ABI_MAX * WATCH_MAX_NR)])
+	if (!target &&
+	    !host_wide_nr[(abi * WATCH_MAX_NR + (__u32)id) % (WATCH_ABI_MAX * WATCH_MAX_NR)])
 		return 0;
 	sp = regs->sp;
 	call = bpf_map_lookup_elem(&inflight, &tid);
