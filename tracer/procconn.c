@@ -84,11 +84,16 @@ int procconn_set_signal(struct procconn *pc, pid_t tid, int signo)
 	return 0;
 }
 
-static void one_event(const struct proc_event *pe,
+static void one_event(const void *data,
 		      void (*on_event)(void *opaque, const struct procconn_event *ev), void *opaque,
 		      int *handed)
 {
-	struct procconn_event ev = { .ts_ns = pe->timestamp_ns };
+	struct proc_event event, *pe = &event;
+	struct procconn_event ev;
+
+	/* cn_msg's data sits 4 bytes off the 8-byte alignment struct proc_event asks for */
+	memcpy(&event, data, sizeof(event));
+	ev = (struct procconn_event){ .ts_ns = pe->timestamp_ns };
 
 	switch (pe->what) {
 	case PROC_EVENT_FORK:
@@ -147,7 +152,7 @@ int procconn_drain(struct procconn *pc, size_t max,
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)) ||
 			    cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
 				continue;
-			one_event((const struct proc_event *)cn->data, on_event, opaque, &handed);
+			one_event(cn->data, on_event, opaque, &handed);
 		}
 	}
 	return handed;
