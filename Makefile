@@ -178,6 +178,12 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
+# bench/progcost.sh's host-wide windows: tracer_watch() alone (no cli/watch.c needed)
+$(OUTPUT)/bench/watchhost: bench/watchhost.c $(LIB)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+
 $(FUZZ_REPLAY_BIN): tests/fuzz/replay.c tests/fuzz/fuzz_policy.c $(LIB)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)

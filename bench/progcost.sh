@@ -32,6 +32,11 @@
 #   summary     the same with --summary (the per-syscall counts and histogram)
 #   switch      stallwatch run -e read,write -- (the ping-pong): every switch
 #               and wakeup that of a thread in a watched call
+#   hw-other    `watch` in host-wide mode (build/bench/watchhost: tracer_watch()
+#               with one rule without targets, on nanosleep; no target): the
+#               unwatched getppid loop and the ping-pong, now that every tgid
+#               passes the programs' first filter (the host tax of host-wide)
+#   hw-timed    the same with the rule on getppid: every getppid on the host timed
 # The other windows also count the runs of everything else on the host; the
 # "corrected" column takes those out at the host window's cost per run:
 # (time - (runs - ours) x host) / ours, with ours = N calls (sys_*) or 2 x
@@ -138,6 +143,21 @@ run_window() {
 # host: an attach to a sleeping process, unwatched loops
 sleep 600 &
 SLEEPER=$!
+WH=build/bench/watchhost
+make -s "$WH" >/dev/null 2>&1 || WH=""
+# hostwide WINDOW SYSCALL: watchhost's programs over the getppid loop (and the ping-pong)
+hostwide() {
+	"$WH" "$2" >/dev/null 2>"$TMPD/sw.err" &
+	SW_PID=$!
+	wait_loaded "$SW_PID" || { echo "progcost: watchhost did not load: $(head -c 300 "$TMPD/sw.err")" >&2; exit 1; }
+	# shellcheck disable=SC2086
+	measure "$1" "$SW_PID" $getppid_loop | grep ' sw_sys_' >>"$RES"
+	# shellcheck disable=SC2086
+	[ "$HAVE_PERF" = 1 ] && [ "$2" = nanosleep ] && measure "$1" "$SW_PID" $pipe_loop | grep ' sw_sched_' >>"$RES"
+	kill -INT "$SW_PID"
+	wait "$SW_PID" 2>/dev/null
+	SW_PID=""
+}
 for ((rep = 1; rep <= REPS; rep++)); do
 	"$SW" attach --backend=bpf --no-default-policy -e getppid -p "$SLEEPER" 2>"$TMPD/sw.err" &
 	SW_PID=$!
@@ -154,6 +174,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	run_window watched "$getppid_loop" sw_sys_ -e getppid
 	run_window summary "$getppid_loop" sw_sys_ -e getppid --summary
 	[ "$HAVE_PERF" = 1 ] && run_window switch "$pipe_loop" sw_sched_ -e read,write
+	if [ -n "$WH" ]; then
+		hostwide hw-other nanosleep
+		hostwide hw-timed getppid
+	fi
 done
 
 # the table, with the host window's cost per run taken out of the others
@@ -171,7 +195,7 @@ awk -v n="$N" -v loops="$LOOPS" '
 		ns[key] = ns[key] " " $4
 		runs[key] = runs[key] " " $3
 		if ($1 == "host") host[$2, $5] = $4
-		else {
+		else if ($1 !~ /^hw-/) {
 			ours = $2 ~ /^sw_sys_/ ? n : 2 * loops
 			if ((($2, $5) in host) && $3 >= ours && $2 != "sw_sched_wakeup")
 				corr[key] = corr[key] " " ($4 * $3 - ($3 - ours) * host[$2, $5]) / ours

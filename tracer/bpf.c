@@ -54,6 +54,12 @@
 
 #define SWEEP_MAX_NS (100 * NSEC_PER_MSEC)
 #define SWEEP_MIN_NS (1 * NSEC_PER_MSEC)
+/*
+ * watch --host-wide: inflight entries (one per thread that made a
+ * host-wide call, until it exits; about 200 bytes each, preallocated):
+ * beyond it calls are not timed (WATCH_STAT_INFLIGHT_FULL)
+ */
+#define HOST_WIDE_INFLIGHT_MAX 65536
 #define KERNEL_BTF_PATH "/sys/kernel/btf/vmlinux"
 
 struct bpf_backend {
@@ -76,6 +82,8 @@ struct bpf_backend {
 	struct watch_wait_conf wait_conf[WATCH_ABI_MAX * WATCH_MAX_NR];
 	/* per-syscall counts (kernel): call_counts (and call_hist) are on */
 	bool counts, hist;
+	/* watch --host-wide: untargeted rules' syscalls timed for every process (watch.bpf.c) */
+	bool host_wide;
 
 	/* evidence (sched_switch) */
 	struct evidence_source evidence;
@@ -485,6 +493,9 @@ static size_t count_live(struct bpf_backend *bb)
 
 static bool finished(struct bpf_backend *bb)
 {
+	/* a daemon waits for its next target (tracer.h, tracer_watch) */
+	if (bb->loop->mode == MODE_WATCH)
+		return false;
 	if (bb->loop->mode == MODE_RUN && !bb->reaped)
 		return false;
 	if (bb->live_tgids)
@@ -707,11 +718,32 @@ static uint64_t next_of(const struct bpf_backend *bb)
 	return next < bb->next_enoent_ns ? next : bb->next_enoent_ns;
 }
 
+/*
+ * watch: is c still someone's call? A released process (bb_watch_release)
+ * may have been inside sys_enter when it left the set, or in a call that
+ * now ends where sys_exit no longer looks: such an entry would read as
+ * stuck for ever. Its tgid no longer watched (and not host-wide for its
+ * syscall): not ours.
+ */
+static bool still_watched(struct bpf_backend *bb, const struct watch_call *c)
+{
+	__u32 tgid = c->tgid, how;
+
+	if (bpf_map__lookup_elem(bb->skel->maps.watched_tgids, &tgid, sizeof(tgid), &how,
+				 sizeof(how), 0) == 0)
+		return how != WATCH_TGID_PENDING_EXEC;
+	return bb->host_wide && c->abi < WATCH_ABI_MAX && c->nr < WATCH_MAX_NR &&
+	       bb->skel->bss->host_wide_nr[c->abi * WATCH_MAX_NR + c->nr];
+}
+
+#define STALE_PER_SWEEP 64
+
 static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 {
 	struct bpf_backend *bb = (struct bpf_backend *)b;
 	struct bpf_map *map = bb->skel->maps.inflight;
-	__u32 key, next;
+	__u32 key, next, stale[STALE_PER_SWEEP];
+	size_t n_stale = 0;
 	bool first = true;
 
 	if (now_ns >= bb->next_enoent_ns)
@@ -746,6 +778,12 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		/* %wait decided in the kernel: a kind of call no rule takes is no one's */
 		if (decided_threshold_ns(bb, &c) == WATCH_UNWATCHED)
 			continue;
+		if (bb->loop->mode == MODE_WATCH && !still_watched(bb, &c)) {
+			/* deleted after the walk: a deleted key restarts the iteration */
+			if (n_stale < STALE_PER_SWEEP)
+				stale[n_stale++] = key;
+			continue;
+		}
 		t = lifecycle_thread(bb->lc, (pid_t)key);
 		if (!t)
 			continue;
@@ -753,6 +791,8 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 		entry_of(&c, &e);
 		lifecycle_in_flight(bb->lc, t, &e);
 	}
+	for (size_t i = 0; i < n_stale; i++)
+		bpf_map__delete_elem(map, &stale[i], sizeof(stale[i]), 0);
 	bb->next_sweep_ns = now_ns + bb->sweep_ns;
 	return next_of(bb);
 }
@@ -793,6 +833,10 @@ static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
 			   uint64_t *ret_min_ns);
 static uint64_t sweep_period_ns(uint64_t min_threshold_ns);
 static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy);
+static void fill_host_wide(struct bpf_backend *bb, const struct policy *policy);
+static int bb_watch_add(struct backend *b, pid_t pid, char *comm, size_t comm_size,
+			struct sw_error *err);
+static void bb_watch_release(struct backend *b, pid_t pid);
 
 /*
  * SIGHUP: the kernel's thresholds follow the new policy at once (no
@@ -807,6 +851,8 @@ static void bb_policy_changed(struct backend *b, const struct policy *np)
 
 	if (r == 0)
 		r = fill_wait_conf(bb, np);
+	if (r == 0 && bb->host_wide)
+		fill_host_wide(bb, np);
 	if (r < 0) {
 		lifecycle_warn(bb->lc,
 			       "SIGHUP: the kernel's thresholds were only partly updated: %s",
@@ -828,6 +874,8 @@ static const struct backend_ops bpf_ops = {
 	.counts = bb_counts,
 	.policy_changed = bb_policy_changed,
 	.destroy = bb_destroy,
+	.watch_add = bb_watch_add,
+	.watch_release = bb_watch_release,
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -960,6 +1008,11 @@ static void configure_before_load(struct bpf_backend *bb, const struct policy *p
 	if (!bb->hist)
 		bpf_map__set_max_entries(bb->skel->maps.call_hist, 1);
 	bpf_enoent_configure(bb->skel, policy);
+	if (bb->host_wide) {
+		/* every thread on the host that made a host-wide call keeps an entry until it exits */
+		bb->skel->rodata->host_wide = 1;
+		bpf_map__set_max_entries(bb->skel->maps.inflight, HOST_WIDE_INFLIGHT_MAX);
+	}
 }
 
 /*
@@ -1021,7 +1074,7 @@ static int load_error(struct sw_error *err, int code)
  * another backend (loop.h).
  */
 static int open_backend(struct tracer_loop *loop, const struct policy *policy, bool follow_forks,
-			struct bpf_backend **ret, struct sw_error *err)
+			bool host_wide, struct bpf_backend **ret, struct sw_error *err)
 {
 	struct bpf_backend *bb;
 	struct watch_config config = { .follow_forks = follow_forks };
@@ -1045,6 +1098,7 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 	bb->probe = (struct inflight_probe){ .ask = probe_ask, .opaque = bb };
 	libbpf_set_print(quiet);
 	bb->counts = loop->lc.summary || loop->lc.durations;
+	bb->host_wide = host_wide;
 	bb->hist = loop->lc.summary != NULL;
 	r = open_and_load(bb, policy);
 	if (r < 0) {
@@ -1116,7 +1170,7 @@ int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *o
 	pid_t pid;
 
 	*ret = NULL;
-	r = open_backend(loop, opts->policy, true, &bb, err);
+	r = open_backend(loop, opts->policy, true, false, &bb, err);
 	if (r < 0)
 		return r;
 	adopt_backend(loop, bb, ret);
@@ -1259,7 +1313,7 @@ int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_opti
 	int r;
 
 	*ret = NULL;
-	r = open_backend(loop, opts->policy, opts->follow_forks, &bb, err);
+	r = open_backend(loop, opts->policy, opts->follow_forks, false, &bb, err);
 	if (r < 0)
 		return r;
 	adopt_backend(loop, bb, ret);
@@ -1267,5 +1321,110 @@ int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_opti
 	if (r < 0)
 		return r;
 	bb->live_tgids = (size_t)r;
+	return 0;
+}
+
+/* ---- watch (tracer/watch.c) ---------------------------------------------------- */
+
+static int bb_watch_add(struct backend *b, pid_t pid, char *comm, size_t comm_size,
+			struct sw_error *err)
+{
+	return watch_process(b, pid, comm, comm_size, err);
+}
+
+/*
+ * Out of the set. Its threads' calls in flight are dropped (not timed,
+ * never reported) and the lifecycle forgets them; an entry a thread writes
+ * while this runs (it was inside sys_enter) is taken back by the sweep
+ * (still_watched()). Its children joined at fork stay watched until they
+ * exit: the kernel does not know whose they are once the parent left.
+ */
+static void bb_watch_release(struct backend *b, pid_t pid)
+{
+	struct bpf_backend *bb = (struct bpf_backend *)b;
+	__u32 key = (__u32)pid;
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	char path[64];
+
+	bpf_map__delete_elem(bb->skel->maps.watched_tgids, &key, sizeof(key), 0);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		__u32 tid = (__u32)strtoul(de->d_name, NULL, 10);
+		struct tracee *t;
+
+		if (!tid)
+			continue;
+		/* host-wide: its calls of host-wide syscalls are everyone's: timed on */
+		if (!bb->host_wide)
+			bpf_map__delete_elem(bb->skel->maps.inflight, &tid, sizeof(tid), 0);
+		t = tracee_find(&bb->lc->tracees, (pid_t)tid);
+		if (t)
+			lifecycle_forget(bb->lc, t);
+	}
+}
+
+/*
+ * host_wide_nr from the rules without targets: their syscalls under both
+ * ABIs (i386 by name, as fill_wait_conf()), and the calls that settle an
+ * interrupted call (restart_syscall, the sigreturns), which sys_enter must
+ * see for a thread that is not watched.
+ */
+static void fill_host_wide(struct bpf_backend *bb, const struct policy *policy)
+{
+	static const char *const settle[] = { "restart_syscall", "rt_sigreturn", "sigreturn" };
+	__u8 *nr_on = bb->skel->bss->host_wide_nr;
+	struct syscall_set set;
+	bool any = false;
+
+	syscall_set_clear(&set);
+	for (size_t i = 0; i < policy->n_rules; i++) {
+		const struct policy_rule *rule = &policy->rules[i];
+
+		if (!rule->enabled || rule->n_targets)
+			continue;
+		if (rule->all_syscalls)
+			syscall_set_fill_all(&set);
+		else
+			syscall_set_union(&set, &rule->syscalls);
+	}
+	memset(nr_on, 0, WATCH_ABI_MAX * WATCH_MAX_NR);
+	for (int nr = 0; nr < SW_MAX_NR && nr < WATCH_MAX_NR; nr++) {
+		const char *name = syscall_name(nr);
+		int nr32 = name ? seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, name) : -1;
+
+		if (!syscall_set_has(&set, nr))
+			continue;
+		any = true;
+		nr_on[nr] = 1;
+		if (nr32 >= 0 && nr32 < WATCH_MAX_NR)
+			nr_on[WATCH_MAX_NR + nr32] = 1;
+	}
+	for (size_t i = 0; any && i < ARRAY_SIZE(settle); i++) {
+		int nr = seccomp_syscall_resolve_name(settle[i]);
+		int nr32 = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, settle[i]);
+
+		if (nr >= 0 && nr < WATCH_MAX_NR)
+			nr_on[nr] = 1;
+		if (nr32 >= 0 && nr32 < WATCH_MAX_NR)
+			nr_on[WATCH_MAX_NR + nr32] = 1;
+	}
+}
+
+int bpf_backend_watch(struct tracer_loop *loop, const struct tracer_watch_options *opts,
+		      struct backend **ret, struct sw_error *err)
+{
+	struct bpf_backend *bb = NULL;
+	int r;
+
+	*ret = NULL;
+	/* children are followed: a daemon's target forks its workers */
+	r = open_backend(loop, opts->policy, true, opts->host_wide, &bb, err);
+	if (r < 0)
+		return r;
+	adopt_backend(loop, bb, ret);
+	if (bb->host_wide)
+		fill_host_wide(bb, opts->policy);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "../common/timeutil.h"
 #include "spawn.h"
 #include "tracer.h"
+#include "watch.h"
 
 enum { TIMER_TAG_DEADLINE = 1, TIMER_TAG_KICK = 2 };
 
@@ -50,6 +51,8 @@ static void on_signal_handler(int sig, siginfo_t *si, void *ucontext)
 		st->deadline_fired = 1;
 	else if (sig == SIGCHLD)
 		st->child_changed = 1;
+	else if (st->io_signo && sig == st->io_signo)
+		st->io_ready = 1; /* the proc connector (watch): drained by the loop */
 	else if (st->drop_terminal_signals && si->si_code == SI_KERNEL && sig != SIGUSR1)
 		; /* from the terminal: the command's process group got it too */
 	else if (st->command_alive && sig != SIGUSR1 && sig != SIGHUP && sig != SIGUSR2 &&
@@ -204,11 +207,12 @@ static void adopt_policy(struct tracer_loop *loop)
 	lifecycle_set_policy(&loop->lc, np);
 	if (loop->reload_done)
 		loop->reload_done(loop->reload_opaque, np, true);
-	if (loop->backend->ops->policy_changed) {
+	if (loop->backend->ops->policy_changed)
 		loop->backend->ops->policy_changed(loop->backend, np);
-		return;
-	}
-	if (loop->mode != MODE_RUN)
+	/* watch: new selectors pick up, dropped ones let go (tracer.h, tracer_watch) */
+	if (loop->watcher)
+		watcher_policy_adopted(loop->watcher);
+	if (loop->backend->ops->policy_changed || loop->mode != MODE_RUN)
 		return;
 	/* the command's seccomp filter cannot be replaced: new syscalls stay unwatched */
 	policy_traced_set(np, &traced);
@@ -237,6 +241,8 @@ static void start_detach(struct tracer_loop *loop)
 	if (loop->detaching)
 		return;
 	loop->detaching = true;
+	if (loop->watcher)
+		watcher_stop(loop->watcher);
 	/* a target that never stops (uninterruptible sleep) must not keep us */
 	loop->detach_deadline_ns = sw_mono_ns() + NSEC_PER_SEC;
 	arm_timer(loop, loop->detach_deadline_ns);
@@ -254,7 +260,7 @@ static void on_signal(struct tracer_loop *loop, const struct received_signal *si
 		return;
 	case SIGINT:
 	case SIGTERM:
-		if (loop->mode == MODE_ATTACH) {
+		if (loop->mode != MODE_RUN) {
 			start_detach(loop);
 			return;
 		}
@@ -296,7 +302,8 @@ void loop_push(struct tracer_loop *loop, const struct event *ev)
 }
 
 /* Take what the handler left: signals as events, the deadline and SIGCHLD as flags. */
-static bool take_signals(struct tracer_loop *loop, bool *ret_deadline, bool *ret_child)
+static bool take_signals(struct tracer_loop *loop, bool *ret_deadline, bool *ret_child,
+			 bool *ret_io)
 {
 	struct sigstate *st = &loop->signals;
 	unsigned int head, tail;
@@ -310,6 +317,8 @@ static bool take_signals(struct tracer_loop *loop, bool *ret_deadline, bool *ret
 	st->deadline_fired = 0;
 	*ret_child = st->child_changed;
 	st->child_changed = 0;
+	*ret_io = st->io_ready;
+	st->io_ready = 0;
 	head = __atomic_load_n(&st->ring_head, __ATOMIC_RELAXED);
 	tail = __atomic_load_n(&st->ring_tail, __ATOMIC_ACQUIRE);
 	for (; head != tail; head++) {
@@ -328,14 +337,14 @@ static const struct event *next_event(struct tracer_loop *loop)
 	const struct backend_ops *ops = loop->backend->ops;
 
 	for (;;) {
-		bool deadline = false, child = false;
+		bool deadline = false, child = false, io = false, tick;
 		int r;
 
 		if (loop->batch_pos < loop->batch_len)
 			return &loop->batch[loop->batch_pos++];
 		loop->batch_pos = loop->batch_len = 0;
 
-		if (take_signals(loop, &deadline, &child) || loop->need_drain) {
+		if (take_signals(loop, &deadline, &child, &io) || loop->need_drain) {
 			if (child && ops->child_changed)
 				ops->child_changed(loop->backend);
 			/* what is ready first, so a call that ended is not reported stuck */
@@ -354,6 +363,12 @@ static const struct event *next_event(struct tracer_loop *loop)
 			 */
 			if (reloader_ready(&loop->reloader))
 				loop_push(loop, &(struct event){ .kind = EV_RELOADED });
+			/* after take_signals() too: a later wake_tick() kicks again */
+			tick = __atomic_exchange_n(&loop->tick_woken, 0, __ATOMIC_ACQ_REL);
+			if (loop->watcher && (io || tick))
+				loop_push(loop, &(struct event){ .kind = EV_WATCH,
+								 .watch = { .connector = io,
+									    .tick = tick } });
 			continue;
 		}
 		if (loop->done)
@@ -382,6 +397,12 @@ static bool dispatch(struct tracer_loop *loop, const struct event *ev)
 				loop_ensure_timer(loop, next);
 		}
 		lifecycle_on_timer(&loop->lc, ev->ts_ns);
+		if (loop->watcher) {
+			uint64_t next = watcher_on_timer(loop->watcher, ev->ts_ns);
+
+			if (next != UINT64_MAX)
+				loop_ensure_timer(loop, next);
+		}
 		if (loop->detaching)
 			loop_ensure_timer(loop, loop->detach_deadline_ns);
 		return true;
@@ -390,6 +411,10 @@ static bool dispatch(struct tracer_loop *loop, const struct event *ev)
 		return true;
 	case EV_RELOADED:
 		adopt_policy(loop);
+		return true;
+	case EV_WATCH:
+		if (loop->watcher)
+			watcher_on_event(loop->watcher, ev->watch.connector, ev->watch.tick);
 		return true;
 	case EV_DONE:
 	case EV_ERROR:
@@ -428,6 +453,11 @@ static int setup_signals(struct tracer_loop *ctx, const sigset_t *caller_mask)
 
 		for (size_t i = 0; i < ARRAY_SIZE(not_handled); i++)
 			skip |= sig == not_handled[i];
+		/* watch: the proc connector's SIGIO is ours, whatever the caller blocked */
+		if (sig == SIGIO && ctx->mode == MODE_WATCH) {
+			sigaddset(&ctx->handled, sig);
+			continue;
+		}
 		/* glibc reserves 32 and 33 for its threads; sigaddset refuses them */
 		if (skip || (sig == SIGCHLD && !ctx->signals.catch_sigchld) ||
 		    sigismember(caller_mask, sig))
@@ -548,6 +578,7 @@ static void loop_free(struct tracer_loop *loop)
 	/* before teardown_signals(): the loader kicks the timer */
 	if (loop->backend)
 		loop->backend->ops->destroy(loop->backend);
+	watcher_free(loop->watcher);
 	hostctx_free(loop->lc.hostctx);
 	lifecycle_done(&loop->lc);
 	if (loop->fail_fd >= 0)
@@ -785,6 +816,102 @@ int tracer_attach(const struct tracer_attach_options *opts, struct tracer_result
 		if (r < 0)
 			return r;
 	}
+	run_loop(loop);
+	if (!loop->done && !loop->detaching)
+		return err->code ? err->code : -EIO;
+	ret->outcome = TRACER_EXITED;
+	ret->code = 0;
+	ret->stats = loop->lc.stats;
+	return 0;
+}
+
+/*
+ * wake_tick() for tracer_watch_options.tick_waker, from any thread: a flag
+ * and the kick timer (timer_settime(2) is async-signal-safe and
+ * thread-safe); the timer's signal interrupts the backend's sleep like any
+ * of ours, and next_event() turns the flag into EV_WATCH. Must not be
+ * called once tracer_watch() returned.
+ */
+static void loop_wake_tick(void *opaque)
+{
+	struct tracer_loop *loop = opaque;
+
+	__atomic_store_n(&loop->tick_woken, 1, __ATOMIC_RELEASE);
+	kick_in(loop->signals.kick_timer, 1);
+}
+
+/* watch's backend: bpf (auto, bpf), else ptrace (auto fell back, or ptrace asked for). */
+static int start_watch_backend(struct tracer_loop *loop, const struct tracer_watch_options *opts,
+			       struct tracer_result *ret, struct sw_error *err)
+{
+	int r;
+
+	ret->fallback_reason[0] = 0;
+	if (opts->backend == TRACER_BACKEND_BPF || opts->backend == TRACER_BACKEND_AUTO) {
+		r = try_bpf(loop, opts->backend, bpf_backend_watch(loop, opts, &loop->backend, err),
+			    ret, err);
+		if (r <= 0)
+			return r;
+	}
+	if (opts->host_wide)
+		return sw_error_set(err, -EINVAL,
+				    "watch: rules without targets (host-wide) need --backend=bpf; "
+				    "%s",
+				    ret->fallback_reason[0] ? ret->fallback_reason :
+							      "ptrace cannot watch every process");
+	ret->backend_used = TRACER_BACKEND_PTRACE;
+	if (opts->backend_chosen)
+		opts->backend_chosen(opts->opaque, ret);
+	return ptrace_backend_watch(loop, opts, &loop->backend, err);
+}
+
+int tracer_watch(const struct tracer_watch_options *opts, struct tracer_result *ret,
+		 struct tracer_watch_stats *stats, struct sw_error *err)
+{
+	_cleanup_(loop_freep) struct tracer_loop *loop = NULL;
+	sigset_t caller_mask;
+	int r;
+
+	memset(stats, 0, sizeof(*stats));
+	if (!opts->select)
+		return sw_error_set(err, -EINVAL, "watch: no select()");
+	if (opts->host_wide && opts->backend != TRACER_BACKEND_BPF &&
+	    opts->backend != TRACER_BACKEND_AUTO)
+		return sw_error_set(err, -EINVAL,
+				    "watch: rules without targets (host-wide) need --backend=bpf; "
+				    "ptrace cannot watch every process");
+	loop = loop_new(MODE_WATCH, opts->policy, opts->recorder, NULL, opts->warn, opts->opaque,
+			err);
+	if (!loop)
+		return sw_error_set(err, -ENOMEM, "out of memory");
+	reload_init(loop, opts->reload_build, opts->reload_done, opts->reload_opaque);
+	if (opts->caller_mask)
+		caller_mask = *opts->caller_mask;
+	else
+		sigprocmask(SIG_SETMASK, NULL, &caller_mask);
+	r = setup_signals(loop, &caller_mask);
+	if (r < 0)
+		return sw_error_set(err, r, "signal setup");
+	/* the connector first: no programs loaded, no target touched when it is refused */
+	loop->watch_stats = stats;
+	r = watcher_new(loop, opts, stats, &loop->watcher, err);
+	if (r < 0)
+		return r;
+	r = start_watch_backend(loop, opts, ret, err);
+	if (r < 0)
+		return r;
+	if (!loop->backend->ops->watch_add || !loop->backend->ops->watch_release)
+		return sw_error_set(err, -EINVAL, "watch: the %s backend cannot watch",
+				    loop->backend->ops->name);
+	r = watcher_arm(loop->watcher, err);
+	if (r < 0)
+		return r;
+	if (opts->tick_waker)
+		opts->tick_waker(opts->opaque, loop_wake_tick, loop);
+	watcher_start(loop->watcher, ret);
+	/* whatever the connector queued during the first pass */
+	loop->signals.io_ready = 1;
+	loop->signals.pending = 1;
 	run_loop(loop);
 	if (!loop->done && !loop->detaching)
 		return err->code ? err->code : -EIO;

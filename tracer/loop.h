@@ -35,6 +35,7 @@ enum event_kind {
 	EV_TIMER, /* the deadline timer fired */
 	EV_SIGNAL, /* a signal to stallwatch */
 	EV_RELOADED, /* the loader thread of a SIGHUP has its policy ready */
+	EV_WATCH, /* watch: the proc connector has events, or wake_tick() was called */
 	EV_DONE, /* nothing left to watch */
 	EV_ERROR, /* stallwatch itself failed (loop->error says why) */
 };
@@ -64,6 +65,10 @@ struct event {
 			bool interrupted; /* our answer came too late (ENOENT) */
 		} notif; /* notify: a notification, already answered */
 		struct watch_event bpf; /* bpf: a record of the kernel programs */
+		struct {
+			bool connector; /* the proc connector's signal came */
+			bool tick; /* wake_tick() was called */
+		} watch;
 	};
 };
 
@@ -83,6 +88,13 @@ struct sigstate {
 	volatile sig_atomic_t pending; /* something below needs the loop */
 	volatile sig_atomic_t deadline_fired; /* the deadline timer expired */
 	volatile sig_atomic_t child_changed; /* SIGCHLD (notify: the command stopped or exited) */
+	/*
+	 * watch: the proc connector's socket raises io_signo (F_SETSIG) when
+	 * it has events or overran (procconn.h); the handler sets io_ready
+	 * and the loop drains the socket. 0: none.
+	 */
+	volatile sig_atomic_t io_ready;
+	int io_signo;
 	struct received_signal ring[SIGNAL_RING];
 	unsigned int ring_head; /* next to read (loop) */
 	unsigned int ring_tail; /* next to write (handler) */
@@ -142,6 +154,15 @@ struct backend_ops {
 	void (*policy_changed)(struct backend *b, const struct policy *np);
 	/* The loop ended: let go of every target and free b. */
 	void (*destroy)(struct backend *b);
+	/*
+	 * watch (tracer/watch.c): take pid (every thread; its children
+	 * followed), returning its thread count or -errno with err filled
+	 * (comm filled as far as known); let go of pid, every thread of it
+	 * and nothing else, as it was. NULL: the backend cannot watch.
+	 */
+	int (*watch_add)(struct backend *b, pid_t pid, char *comm, size_t comm_size,
+			 struct sw_error *err);
+	void (*watch_release)(struct backend *b, pid_t pid);
 };
 
 struct backend {
@@ -152,7 +173,11 @@ struct backend {
 enum tracer_mode {
 	MODE_RUN, /* our command and its descendants */
 	MODE_ATTACH, /* running processes */
+	MODE_WATCH, /* a daemon's changing set of processes (tracer/watch.h) */
 };
+
+struct watcher; /* tracer/watch.h */
+struct tracer_watch_options; /* tracer.h */
 
 struct tracer_loop {
 	enum tracer_mode mode;
@@ -191,6 +216,11 @@ struct tracer_loop {
 	size_t batch_len, batch_pos;
 	bool need_drain; /* gather again before sleeping */
 	bool done; /* nothing left to watch */
+
+	/* watch: the target table and the proc connector (watch.h) */
+	struct watcher *watcher;
+	int tick_woken; /* wake_tick() was called (any thread; __atomic) */
+	struct tracer_watch_stats *watch_stats; /* the backend's figures (ptrace: stop_ns_max) */
 };
 
 /* Add an event to the batch (backends, from gather()). */
@@ -245,5 +275,10 @@ int bpf_backend_run(struct tracer_loop *loop, const struct tracer_run_options *o
 		    struct backend **ret, struct sw_error *err);
 int bpf_backend_attach(struct tracer_loop *loop, const struct tracer_attach_options *opts,
 		       struct backend **ret, struct sw_error *err);
+/* watch: the backend with nothing watched yet; targets come through ops->watch_add */
+int bpf_backend_watch(struct tracer_loop *loop, const struct tracer_watch_options *opts,
+		      struct backend **ret, struct sw_error *err);
+int ptrace_backend_watch(struct tracer_loop *loop, const struct tracer_watch_options *opts,
+			 struct backend **ret, struct sw_error *err);
 
 #endif

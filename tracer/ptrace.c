@@ -19,6 +19,7 @@
  * watched call on a ~16 us floor (+25%), on every stop. A blocking wait4()
  * costs what the floor does; our signals and timer interrupt it (loop.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -37,6 +38,7 @@
 #include "filter.h"
 #include "loop.h"
 #include "procevidence.h"
+#include "procinfo.h"
 #include "spawn.h"
 #include "spin.h"
 #include "stop.h"
@@ -61,11 +63,16 @@ struct ptrace_backend {
 	/* attach: signal stops wait_next() handed out unreaped since a resume took */
 	unsigned int unresumed_peeks;
 	long seize_options; /* attach: PTRACE_O_* for every seized thread */
+	/* watch: thread groups being let go (a new thread of one is detached quietly) */
+	pid_t *releasing;
+	size_t n_releasing, cap_releasing;
+	uint64_t add_started_ns; /* watch: when the add under way began */
 };
 
+/* attach and watch: processes that were running before us, and must outlive us as they were */
 static bool attaching(const struct ptrace_backend *pb)
 {
-	return pb->loop->mode == MODE_ATTACH;
+	return pb->loop->mode != MODE_RUN;
 }
 
 /* ---- target bookkeeping (attach) ---------------------------------------- */
@@ -110,7 +117,15 @@ static void drop_tgid(struct ptrace_backend *pb, pid_t tgid)
  * child of one is ours; anything else is an unexpected tracee (a
  * CLONE_PTRACE or PTRACE_TRACEME child) and gets detached, as strace does.
  */
-static bool adopt_unknown(struct ptrace_backend *pb, pid_t pid)
+static bool in_list(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+static bool adopt_unknown(struct ptrace_backend *pb, pid_t pid, bool *ret_releasing)
 {
 	char path[64], status[4096];
 	const char *tgid_s, *ppid_s;
@@ -135,6 +150,10 @@ static bool adopt_unknown(struct ptrace_backend *pb, pid_t pid)
 		return false;
 	tgid = (pid_t)strtol(tgid_s + 6, NULL, 10);
 	ppid = (pid_t)strtol(ppid_s + 6, NULL, 10);
+	/* watch: a thread its process created while we let it go */
+	*ret_releasing = in_list(pb->releasing, pb->n_releasing, tgid);
+	if (*ret_releasing)
+		return false;
 	if (traced_tgid(pb, tgid))
 		return true;
 	if (pb->follow_forks && traced_tgid(pb, ppid))
@@ -143,6 +162,18 @@ static bool adopt_unknown(struct ptrace_backend *pb, pid_t pid)
 }
 
 /* ---- stops ------------------------------------------------------------------ */
+
+/* watch: t was held stopped by an add or a release since held_since_ns; now it is not */
+static void held_until(struct ptrace_backend *pb, struct tracee *t, uint64_t now_ns)
+{
+	struct tracer_watch_stats *stats = pb->loop->watch_stats;
+
+	if (!t->held_since_ns)
+		return;
+	if (stats && now_ns > t->held_since_ns && now_ns - t->held_since_ns > stats->stop_ns_max)
+		stats->stop_ns_max = now_ns - t->held_since_ns;
+	t->held_since_ns = 0;
+}
 
 static void resume(struct ptrace_backend *pb, struct tracee *t, int sig)
 {
@@ -263,6 +294,7 @@ static void detach_at_stop(struct ptrace_backend *pb, struct tracee *t, enum sto
 		pass = sig;
 	if (ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)pass) == 0)
 		pb->unresumed_peeks = 0;
+	held_until(pb, t, sw_mono_ns());
 	lifecycle_forget(pb->lc, t);
 }
 
@@ -272,6 +304,7 @@ static void on_wait(struct ptrace_backend *pb, pid_t pid, int status, uint64_t t
 	int sig, event, inject = 0;
 	enum stop_kind kind = stop_classify(status, &sig, &event);
 	struct tracee *t = tracee_find(&pb->lc->tracees, pid);
+	bool releasing = false;
 	unsigned long msg;
 
 	pb->lc->stats.stops++;
@@ -286,12 +319,14 @@ static void on_wait(struct ptrace_backend *pb, pid_t pid, int status, uint64_t t
 	}
 	if (kind == STOP_UNKNOWN)
 		return;
-	if (!t && !adopt_unknown(pb, pid)) {
+	if (!t && !adopt_unknown(pb, pid, &releasing)) {
 		ptrace(PTRACE_DETACH, pid, 0, (void *)(long)(kind == STOP_SIGNAL ? sig : 0));
-		lifecycle_warn(pb->lc,
-			       "detached pid %d: it became our tracee (CLONE_PTRACE) but is not a "
-			       "target",
-			       pid);
+		if (!releasing)
+			lifecycle_warn(
+				pb->lc,
+				"detached pid %d: it became our tracee (CLONE_PTRACE) but is not a "
+				"target",
+				pid);
 		return;
 	}
 	if (!t) {
@@ -304,7 +339,7 @@ static void on_wait(struct ptrace_backend *pb, pid_t pid, int status, uint64_t t
 		}
 	}
 
-	if (loop->detaching) {
+	if (loop->detaching || t->releasing) {
 		detach_at_stop(pb, t, kind, sig, ts_ns);
 		return;
 	}
@@ -331,6 +366,7 @@ static void on_wait(struct ptrace_backend *pb, pid_t pid, int status, uint64_t t
 		 * without us. CONT or SYSCALL here would resume it.
 		 */
 		ptrace(PTRACE_LISTEN, t->tid, 0, 0);
+		held_until(pb, t, sw_mono_ns());
 		if (t->tid == loop->command_pid && !t->pre_exec)
 			loop_command_stopped(loop, sig);
 		return;
@@ -346,6 +382,7 @@ static void on_wait(struct ptrace_backend *pb, pid_t pid, int status, uint64_t t
 		break;
 	}
 	resume(pb, t, inject);
+	held_until(pb, t, sw_mono_ns());
 }
 
 /* ---- gathering stops ----------------------------------------------------- */
@@ -430,7 +467,8 @@ static void drain_wait(struct ptrace_backend *pb)
 		}
 		if (pid < 0 && errno == EINTR)
 			continue;
-		if (pid < 0 && errno == ECHILD)
+		/* watch: no tracee now is no reason to end (tracer.h, tracer_watch) */
+		if (pid < 0 && errno == ECHILD && (loop->mode != MODE_WATCH || loop->detaching))
 			loop->done = true;
 		loop->need_drain = false;
 		return;
@@ -474,6 +512,11 @@ static int pt_gather(struct backend *b, bool block)
 	int status = 0;
 	pid_t pid;
 
+	/* watch: SIGTERM let go of every tracee (untraced children of ours may remain) */
+	if (loop->mode == MODE_WATCH && loop->detaching && !pb->lc->tracees.count) {
+		loop->done = true;
+		return 0;
+	}
 	if (!block) {
 		/* exit stops first, so a call that returned is not reported stuck */
 		drain_wait(pb);
@@ -486,7 +529,14 @@ static int pt_gather(struct backend *b, bool block)
 	if (pid == 0)
 		pid = wait_next(pb, 0, &status);
 	if (pid < 0) {
-		if (errno == ECHILD)
+		if (errno == ECHILD && loop->mode == MODE_WATCH && !loop->detaching)
+			/*
+			 * no tracee and no child: sleep until a signal (the
+			 * connector's, the timer's); one that landed before the
+			 * pause() is repeated by the kick timer every 1 ms (loop.h)
+			 */
+			pause();
+		else if (errno == ECHILD)
 			loop->done = true;
 		else if (errno != EINTR)
 			return sw_error_set(loop->error, -errno, "wait4");
@@ -539,8 +589,13 @@ static void pt_destroy(struct backend *b)
 	/* the kernel detaches what is left when we exit; run's EXITKILL ends the command */
 	spin_done(&pb->spin);
 	free(pb->tgids);
+	free(pb->releasing);
 	free(pb);
 }
+
+static int pt_watch_add(struct backend *b, pid_t pid, char *comm, size_t comm_size,
+			struct sw_error *err);
+static void pt_watch_release(struct backend *b, pid_t pid);
 
 static const struct backend_ops ptrace_ops = {
 	.name = RECORD_BACKEND_PTRACE,
@@ -548,6 +603,8 @@ static const struct backend_ops ptrace_ops = {
 	.handle = pt_handle,
 	.detach = pt_detach,
 	.destroy = pt_destroy,
+	.watch_add = pt_watch_add,
+	.watch_release = pt_watch_release,
 };
 
 static struct ptrace_backend *backend_new(struct tracer_loop *loop)
@@ -618,6 +675,9 @@ static int add_seized(void *opaque, pid_t tid, int syscall_nr)
 
 	if (!t)
 		return -ENOMEM;
+	/* watch: held stopped from the add's start until its first resume */
+	if (pb->loop->mode == MODE_WATCH)
+		t->held_since_ns = pb->add_started_ns;
 	t->first_after_attach = true;
 	t->attach_syscall_nr = syscall_nr;
 	return 0;
@@ -667,5 +727,95 @@ int ptrace_backend_attach(struct tracer_loop *loop, const struct tracer_attach_o
 		return r;
 	loop->need_drain = true;
 	spin_init(&pb->spin);
+	return 0;
+}
+
+/* ---- watch (tracer/watch.c) -------------------------------------------------------- */
+
+/*
+ * Take pid: every thread seized as attach -f does (attach_process()). A
+ * child we follow already (it forked from a target) just becomes a target.
+ */
+static int pt_watch_add(struct backend *b, pid_t pid, char *comm, size_t comm_size,
+			struct sw_error *err)
+{
+	struct ptrace_backend *pb = (struct ptrace_backend *)b;
+	struct procstatus st;
+	int r;
+
+	for (size_t i = 0; i < pb->n_releasing; i++)
+		if (pb->releasing[i] == pid)
+			pb->releasing[i] = pb->releasing[--pb->n_releasing];
+	if (traced_tgid(pb, pid)) {
+		r = attach_check_target(pid, comm, comm_size, err);
+		if (r < 0)
+			return r;
+		return procinfo_status(pid, &st) == 0 && st.threads > 0 ? st.threads : 1;
+	}
+	pb->add_started_ns = sw_mono_ns();
+	r = attach_one(pb, pid, comm, comm_size, err);
+	pb->add_started_ns = 0;
+	return r;
+}
+
+/*
+ * Let go of pid, every thread of it and nothing else: each is interrupted
+ * and detached at its next stop (detach_at_stop(): a completed call is
+ * still reported, a signal being delivered is handed back, a stopped
+ * thread stays stopped), as SIGTERM does for all. Its children we follow
+ * stay traced (their own thread groups).
+ */
+static void pt_watch_release(struct backend *b, pid_t pid)
+{
+	struct ptrace_backend *pb = (struct ptrace_backend *)b;
+	_cleanup_closedir_ DIR *dir = NULL;
+	uint64_t now_ns = sw_mono_ns();
+	struct dirent *de;
+	char path[64];
+
+	drop_tgid(pb, pid);
+	if (!in_list(pb->releasing, pb->n_releasing, pid)) {
+		if (pb->n_releasing == pb->cap_releasing) {
+			size_t cap = pb->cap_releasing ? pb->cap_releasing * 2 : 16;
+			pid_t *n = realloc(pb->releasing, cap * sizeof(*n));
+
+			if (n) {
+				pb->releasing = n;
+				pb->cap_releasing = cap;
+			}
+		}
+		if (pb->n_releasing < pb->cap_releasing)
+			pb->releasing[pb->n_releasing++] = pid;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+		struct tracee *t = tid > 0 ? tracee_find(&pb->lc->tracees, tid) : NULL;
+
+		if (!t || t->releasing)
+			continue;
+		t->releasing = true;
+		t->held_since_ns = now_ns;
+		ptrace(PTRACE_INTERRUPT, tid, 0, 0); /* ESRCH: gone, wait4 says so */
+	}
+}
+
+int ptrace_backend_watch(struct tracer_loop *loop, const struct tracer_watch_options *opts,
+			 struct backend **ret, struct sw_error *err)
+{
+	/* as attach -f; no EXITKILL: if we die, the kernel detaches and the targets live on */
+	long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+		       PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	struct ptrace_backend *pb;
+
+	(void)opts;
+	pb = backend_new(loop);
+	if (!pb)
+		return sw_error_set(err, -ENOMEM, "out of memory");
+	pb->follow_forks = true;
+	pb->seize_options = options;
+	spin_init(&pb->spin);
+	*ret = &pb->base;
 	return 0;
 }

@@ -101,6 +101,13 @@ struct tracee {
 	 */
 	bool first_after_attach;
 	int attach_syscall_nr;
+	/*
+	 * watch (ptrace.c): since when an add or a release of its process
+	 * holds it stopped (0: not held), for stop_ns_max; releasing: its
+	 * process is let go, so it is detached at its next stop.
+	 */
+	uint64_t held_since_ns;
+	bool releasing;
 	struct traced_call call;
 	/*
 	 * An interrupted call (RESTART_PENDING) set aside while a signal

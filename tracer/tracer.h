@@ -248,7 +248,8 @@ struct tracer_watch_options {
 	void (*select)(void *opaque, const struct policy_process *proc, enum tracer_watch_why why,
 		       struct tracer_watch_choice *ret);
 	/* one line for each process taken / let go / missed (cli/ prints them) */
-	void (*attached)(void *opaque, pid_t pid, const char *comm, int threads, const char *reason);
+	void (*attached)(void *opaque, pid_t pid, const char *comm, int threads,
+			 const char *reason);
 	void (*released)(void *opaque, pid_t pid, const char *comm, const char *why);
 	void (*failed)(void *opaque, const struct sw_error *err);
 	/*

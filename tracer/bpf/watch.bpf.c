@@ -49,6 +49,35 @@ static __always_inline bool maybe_watched(__u32 tgid)
 	return tgid_filter[tgid & (WATCH_TGID_FILTER - 1)];
 }
 
+/*
+ * watch --host-wide (tracer/watch.c): rules that name no targets apply to
+ * every process on the host, so the calls of their syscalls are timed for
+ * every thread group, watched or not. User space fills
+ * host_wide_nr[abi * WATCH_MAX_NR + nr] from the rules without targets. A
+ * thread group that is not watched (tgid_filter keeps its meaning: sys_enter
+ * and sys_exit skip the watched_tgids lookup for it) passes sys_enter only
+ * for those syscalls; the scheduler programs and sched_process_exit look
+ * every thread's inflight entry up (may_have_call()). What user space makes
+ * of a call is the policy's business (policy_match(): a rule with targets
+ * takes only its targets' calls).
+ */
+const volatile __u32 host_wide = 0;
+__u8 host_wide_nr[WATCH_ABI_MAX * WATCH_MAX_NR];
+
+/* May tgid's threads have an inflight entry? (host-wide: any thread may) */
+static __always_inline bool may_have_call(__u32 tgid)
+{
+	return host_wide || maybe_watched(tgid);
+}
+
+/* Could syscall id be timed host-wide under either ABI? (exact per ABI: host_wide_nr) */
+static __always_inline bool host_wide_call(long id)
+{
+	if (!host_wide || id < 0 || id >= WATCH_MAX_NR)
+		return false;
+	return host_wide_nr[id] | host_wide_nr[WATCH_MAX_NR + id];
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, (WATCH_ABI_MAX * WATCH_MAX_NR));
@@ -667,13 +696,18 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	unsigned long sp;
 	__u64 start_ns;
 	__u32 abi;
+	bool target = timed(tgid);
 
-	if (!timed(tgid))
+	if (!target && !host_wide_call(id))
 		return 0;
 	task = bpf_get_current_task_btf();
 	abi = task->thread_info.status & TS_COMPAT ? WATCH_ABI_X86 : WATCH_ABI_NATIVE;
 	/* x32 calls are not watched: their numbers map to x86_64 ones only by name */
 	if (abi == WATCH_ABI_NATIVE && id >= 0 && (id & __X32_SYSCALL_BIT))
+		return 0;
+	/* host-wide, not a target: host_wide_call() let both ABIs' numbers by */
+	if (!target &&
+	    !host_wide_nr[(abi * WATCH_MAX_NR + (__u32)id) % (WATCH_ABI_MAX * WATCH_MAX_NR)])
 		return 0;
 	sp = regs->sp;
 	call = bpf_map_lookup_elem(&inflight, &tid);
@@ -769,9 +803,10 @@ int BPF_PROG(sw_sys_exit, struct pt_regs *regs, long ret)
 	bool sigreturn;
 	__u64 now;
 
-	if (!timed(tgid))
-		return 0;
-	enoent_exit(regs, ret, tgid);
+	if (timed(tgid))
+		enoent_exit(regs, ret, tgid); /* ENOENT storms: targets only */
+	else if (!host_wide || ((long)regs->orig_ax != -1 && !host_wide_call(regs->orig_ax)))
+		return 0; /* host-wide: its calls, and sigreturns (which may settle one) */
 	/* restore_sigcontext() sets orig_ax = -1 ("disable syscall checks") */
 	sigreturn = (long)regs->orig_ax == -1;
 	cur = call_of(tid);
@@ -844,7 +879,7 @@ int BPF_PROG(sw_exit, struct task_struct *task)
 {
 	__u32 tid = task->pid, tgid = task->tgid;
 
-	if (!maybe_watched(tgid))
+	if (!may_have_call(tgid))
 		return 0;
 	bpf_map_delete_elem(&inflight, &tid);
 	bpf_map_delete_elem(&suspended, &tid);
@@ -935,7 +970,7 @@ static __always_inline void block_ended(struct watch_call *call, struct task_str
 static __always_inline void woken(struct task_struct *p)
 {
 	__u32 tid = p->pid;
-	struct watch_call *call = maybe_watched(p->tgid) ? call_of(tid) : NULL;
+	struct watch_call *call = may_have_call(p->tgid) ? call_of(tid) : NULL;
 	__u64 now;
 
 	/* a wakeup before it got off the CPU (ttwu_runnable()) changes nothing */
@@ -967,7 +1002,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	     unsigned int prev_state)
 {
 	__u32 prev_tid = prev->pid, next_tid = next->pid;
-	struct watch_call *call = maybe_watched(prev->tgid) ? call_of(prev_tid) : NULL;
+	struct watch_call *call = may_have_call(prev->tgid) ? call_of(prev_tid) : NULL;
 	__u64 now = 0;
 
 	if (call) {
@@ -980,7 +1015,7 @@ int BPF_PROG(sw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		} else
 			call->ev_run = WATCH_RUN_RUNQ;
 	}
-	call = maybe_watched(next->tgid) ? call_of(next_tid) : NULL;
+	call = may_have_call(next->tgid) ? call_of(next_tid) : NULL;
 	if (call) {
 		if (!now)
 			now = bpf_ktime_get_ns();
@@ -1007,7 +1042,7 @@ int sw_cpu_sample(void *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct watch_call *call = maybe_watched(pid_tgid >> 32) ? call_of(tid) : NULL;
+	struct watch_call *call = may_have_call(pid_tgid >> 32) ? call_of(tid) : NULL;
 	long id;
 
 	if (!call || call->restart_code)
