@@ -187,6 +187,14 @@ static void watch_ready(void *opaque, const struct tracer_result *res)
 	if (res->backend_used != TRACER_BACKEND_AUTO)
 		ctx->backend = res->backend_used == TRACER_BACKEND_BPF ? RECORD_BACKEND_BPF :
 									 RECORD_BACKEND_PTRACE;
+	/* scripts and tests wait for this line (stallwatch(8), WATCH), as systemd for READY=1 */
+	if (ctx->host_wide && !ctx->host_wide_warned)
+		cli_print_escaped(stderr,
+				  "stallwatch: watch: ready (bpf); rules on every process: ",
+				  ctx->host_wide_rules);
+	else
+		fprintf(stderr, "stallwatch: watch: ready (%s)\n",
+			res->backend_used == TRACER_BACKEND_BPF ? "bpf" : "ptrace");
 	if (sdnotify_send(&ctx->notify, "READY=1", &err) < 0)
 		cli_print_error(&err);
 }
@@ -315,8 +323,14 @@ static void watch_policy_adopt(void *opaque, struct policy *np, bool adopted)
 static struct policy *watch_policy_build(void *opaque)
 {
 	struct watch_ctx *ctx = opaque;
+	struct policy *np = cli_policy_build(&ctx->o->policy);
 
-	return cli_policy_build(&ctx->o->policy);
+	if (np && policy_scope_command_line(np) < 0) {
+		cli_error("watch: SIGHUP: out of memory; the policy stays as it was");
+		policy_free(np);
+		return NULL;
+	}
+	return np;
 }
 
 /* ---- --dry-run ----------------------------------------------------------------------- */
@@ -521,6 +535,10 @@ int cli_watch(int argc, char **argv)
 	r = cli_policy_load(&o->policy, &o->trace);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : 1;
+	if (policy_scope_command_line(o->policy.current) < 0) {
+		cli_error("out of memory");
+		return 1;
+	}
 
 	targets = policy_has_watch_targets(o->policy.current);
 	n_host_wide = policy_host_wide_rules(o->policy.current, ctx.host_wide_rules,

@@ -431,6 +431,38 @@ bool policy_has_watch_targets(const struct policy *p)
 	return false;
 }
 
+int policy_scope_command_line(struct policy *p)
+{
+	struct policy_rule *cl = NULL;
+	bool *named;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (is_command_line_rule(&p->rules[i]))
+			cl = &p->rules[i];
+	if (!cl || cl->n_targets || !policy_has_watch_targets(p))
+		return 0;
+	named = calloc(p->n_targets ? p->n_targets : 1, sizeof(*named));
+	if (!named)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t k = 0; p->rules[i].enabled && k < p->rules[i].n_targets; k++)
+			if (!named[p->rules[i].targets[k]]) {
+				named[p->rules[i].targets[k]] = true;
+				n++;
+			}
+	cl->targets = calloc(n, sizeof(*cl->targets));
+	if (!cl->targets) {
+		free(named);
+		return -ENOMEM;
+	}
+	for (size_t t = 0; t < p->n_targets; t++)
+		if (named[t])
+			cl->targets[cl->n_targets++] = t;
+	free(named);
+	return 0;
+}
+
 size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size)
 {
 	size_t n = 0, len = 0;

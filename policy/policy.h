@@ -219,6 +219,14 @@ bool policy_watch_match(const struct policy *p, const struct policy_process *pro
 bool policy_has_watch_targets(const struct policy *p);
 
 /*
+ * watch: the command-line rule (-e/-m) applies to the processes the
+ * targets select, so when any enabled rule names targets it is given the
+ * union of them (else, host-wide rules only, it stays on every process).
+ * Returns 0 or -ENOMEM.
+ */
+int policy_scope_command_line(struct policy *p);
+
+/*
  * Host-wide rules: enabled rules that name no targets, the command-line
  * rule left out (it applies where the targets do). Returns how many; their
  * names, ", " between them, go to names (if not NULL; cut to size).
