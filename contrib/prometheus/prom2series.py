@@ -34,7 +34,6 @@ at 0:
   `K=` removes K), and VALUES; if the run wrote that series too, its values
   are replaced. For series a run did not write but could, with the labels
   the real ones have.
-- --as-watch, --severity RULE=SEVERITY: pre-`watch` emulation (see the flag).
 
 Exit status 0, or 2 with a message for a bad option or a selector that
 matched nothing.
@@ -134,18 +133,9 @@ def main():
     ap.add_argument("--clone", action="append", default=[])
     ap.add_argument("--drop", help="regex: leave out series whose name matches")
     ap.add_argument("--indent", type=int, default=6)
-    # Until `stallwatch watch` exists, one attach and one scan stand in for
-    # it: their files are merged as if one watch process had written them
-    # (mode="watch", one source), and stallwatch_stalls_total{rule,severity}
-    # is derived from their slow/stuck-syscall records with the severities
-    # the policy gives (--severity RULE=SEVERITY). Drop both once the series
-    # come from a real watch run.
-    ap.add_argument("--as-watch", metavar="SOURCE")
-    ap.add_argument("--severity", action="append", default=[])
     a = ap.parse_args()
 
     extra = dict(kv.split("=", 1) for kv in a.label)
-    sev = dict(kv.split("=", 1) for kv in a.severity)
     first = a.snapshots[0].split("+")[0]
     t0 = a.t0 if a.t0 is not None else int(os.stat(first).st_mtime)
     order, values, types = [], {}, {}
@@ -155,33 +145,16 @@ def main():
         for path in snap.split("+"):
             rows = read_file(path)
             if a.textfile_dir:
-                fname = os.path.basename(first if a.as_watch else path)
+                fname = os.path.basename(path)
                 rows.append(("node_textfile_mtime_seconds",
                              {"file": f"{a.textfile_dir.rstrip('/')}/{fname}"},
                              repr(os.stat(path).st_mtime), "gauge"))
                 rows.append(("node_textfile_scrape_error", {}, "0", "gauge"))
-            if a.as_watch:
-                conv = []
-                for name, labels, v, t in rows:
-                    if "source" in labels:
-                        labels = dict(labels, source=a.as_watch)
-                    if name == "stallwatch_info":
-                        labels = dict(labels, mode="watch")
-                    conv.append((name, labels, v, t))
-                    if name == "stallwatch_records_total" and \
-                            labels.get("action") in ("slow-syscall", "stuck-syscall"):
-                        s = sev.get(labels.get("rule"))
-                        if s is None:
-                            die(f"--as-watch: no --severity for rule {labels.get('rule')!r}")
-                        conv.append(("stallwatch_stalls_total",
-                                     {"rule": labels["rule"], "severity": s, "source": a.as_watch},
-                                     v, "counter"))
-                rows = conv
             for name, labels, v, t in rows:
                 if a.drop and re.search(a.drop, name):
                     continue
                 k = key(name, labels)
-                if k in seen and name != "stallwatch_stalls_total":
+                if k in seen:
                     continue  # the first file of the snapshot wins
                 if is_unix_time(name):
                     v = repr(round(float(v) - t0, 3))
@@ -189,10 +162,7 @@ def main():
                     order.append(k)
                     values[k] = [None] * n
                     types[k] = t
-                if k in seen:  # stalls summed over the syscalls of a rule
-                    values[k][i] = repr(float(values[k][i]) + float(v))
-                else:
-                    values[k][i] = v
+                values[k][i] = v
                 seen.add(k)
 
     out = {}
