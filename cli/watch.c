@@ -52,6 +52,7 @@ struct watch_ctx {
 	bool host_wide; /* asked of the tracer */
 	bool host_wide_warned;
 	char host_wide_rules[512];
+	char unapplied_rules[512]; /* catch-alls without targets in a policy naming none */
 	uint64_t start_ns, last_status_ns, next_status_ns, next_metrics_ns;
 	const char *backend; /* stallwatch.backend of watch-status, once chosen */
 	uint64_t scan_errors_said;
@@ -75,18 +76,20 @@ static const char watch_usage[] =
 	"\n"
 	"The node daemon: watch the processes the policy's targets name, taking each\n"
 	"one as it starts (exec) and letting it go when it stops matching, and run the\n"
-	"host scan every scan.interval (default 60s), until SIGINT/SIGTERM. Rules that\n"
-	"name no targets apply to every process on the host (host-wide): under bpf\n"
-	"their calls are timed for every process; ptrace cannot do that.\n"
+	"host scan every scan.interval (default 60s), until SIGINT/SIGTERM. A rule\n"
+	"that names its syscalls but no targets applies to every process on the host\n"
+	"(host-wide): under bpf its calls are timed for every process; ptrace cannot\n"
+	"do that. A catch-all without targets applies to the targets' processes only.\n"
 	"\n"
 	"      --policy=FILE       policy file (repeatable, doc/policy.md); targets say\n"
 	"                          who is watched. Without it, the built-in default\n"
-	"                          policy, whose rules name no targets: host-wide\n"
-	"                          (bpf). SIGHUP reloads it without losing targets\n"
+	"                          policy: its cgroup stat read and watch setup rules\n"
+	"                          are host-wide (bpf). SIGHUP reloads it without\n"
+	"                          losing targets\n"
 	"  -e, --trace=SET         syscalls of the command-line rule, strace syntax\n"
 	"  -m, --min-duration=DUR  threshold of the command-line rule. Default: 10ms.\n"
-	"                          That rule applies to the policy's targets, never\n"
-	"                          host-wide\n"
+	"                          That rule applies to the policy's targets; with\n"
+	"                          none, it is host-wide if -e names syscalls\n"
 	"      --no-default-policy without --policy: only the -e/-m rule\n"
 	"      --max-targets=N     watch at most N processes at once (default 256; 0 =\n"
 	"                          no limit); those past it are counted as missed\n"
@@ -325,7 +328,7 @@ static struct policy *watch_policy_build(void *opaque)
 	struct watch_ctx *ctx = opaque;
 	struct policy *np = cli_policy_build(&ctx->o->policy);
 
-	if (np && policy_scope_command_line(np) < 0) {
+	if (np && policy_scope_for_watch(np, NULL, 0) < 0) {
 		cli_error("watch: SIGHUP: out of memory; the policy stays as it was");
 		policy_free(np);
 		return NULL;
@@ -535,10 +538,18 @@ int cli_watch(int argc, char **argv)
 	r = cli_policy_load(&o->policy, &o->trace);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : 1;
-	if (policy_scope_command_line(o->policy.current) < 0) {
+	r = policy_scope_for_watch(o->policy.current, ctx.unapplied_rules,
+				   sizeof(ctx.unapplied_rules));
+	if (r < 0) {
 		cli_error("out of memory");
 		return 1;
 	}
+	/* not for the built-in default, whose catch-all is meant for targets: said in --help */
+	if (r > 0 && o->trace.n_policy_files)
+		cli_error("watch: warning: rule%s %s name%s no syscalls and no rule names a "
+			  "target: not applied (on every process a catch-all would time every "
+			  "call of the host; give it `syscalls` or `targets`)",
+			  r > 1 ? "s" : "", ctx.unapplied_rules, r > 1 ? "" : "s");
 
 	targets = policy_has_watch_targets(o->policy.current);
 	n_host_wide = policy_host_wide_rules(o->policy.current, ctx.host_wide_rules,

@@ -431,36 +431,78 @@ bool policy_has_watch_targets(const struct policy *p)
 	return false;
 }
 
-int policy_scope_command_line(struct policy *p)
+/*
+ * Names no syscalls of its own: no `syscalls`, "all", or only "!%wait"
+ * (doc/policy.md), whatever paths or results narrow it to; the
+ * command-line rule when -e named none.
+ */
+static bool is_catch_all(const struct policy_rule *rule)
 {
-	struct policy_rule *cl = NULL;
-	bool *named;
-	size_t n = 0;
+	if (is_command_line_rule(rule)) {
+		struct syscall_set all;
 
-	for (size_t i = 0; i < p->n_rules; i++)
-		if (is_command_line_rule(&p->rules[i]))
-			cl = &p->rules[i];
-	if (!cl || cl->n_targets || !policy_has_watch_targets(p))
-		return 0;
-	named = calloc(p->n_targets ? p->n_targets : 1, sizeof(*named));
-	if (!named)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t k = 0; p->rules[i].enabled && k < p->rules[i].n_targets; k++)
-			if (!named[p->rules[i].targets[k]]) {
-				named[p->rules[i].targets[k]] = true;
-				n++;
-			}
-	cl->targets = calloc(n, sizeof(*cl->targets));
-	if (!cl->targets) {
-		free(named);
-		return -ENOMEM;
+		syscall_set_fill_all(&all);
+		return syscall_set_count(&rule->syscalls) == syscall_set_count(&all);
 	}
-	for (size_t t = 0; t < p->n_targets; t++)
-		if (named[t])
-			cl->targets[cl->n_targets++] = t;
+	return rule->all_syscalls || rule->specificity == POLICY_SPEC_ALL_SYSCALLS;
+}
+
+/* Append name to names (", " between), cut to size. */
+static void append_name(char *names, size_t size, size_t *len, const char *name)
+{
+	int w;
+
+	if (!names || *len >= size)
+		return;
+	w = snprintf(names + *len, size - *len, "%s%s", *len ? ", " : "", name);
+	if (w > 0)
+		*len += (size_t)w;
+}
+
+int policy_scope_for_watch(struct policy *p, char *unapplied, size_t size)
+{
+	bool *named = NULL, has_targets = policy_has_watch_targets(p);
+	size_t n = 0, n_unapplied = 0, len = 0;
+
+	if (unapplied && size)
+		unapplied[0] = 0;
+	if (has_targets) {
+		named = calloc(p->n_targets ? p->n_targets : 1, sizeof(*named));
+		if (!named)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->n_rules; i++)
+			for (size_t k = 0; p->rules[i].enabled && k < p->rules[i].n_targets; k++)
+				if (!named[p->rules[i].targets[k]]) {
+					named[p->rules[i].targets[k]] = true;
+					n++;
+				}
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct policy_rule *rule = &p->rules[i];
+
+		if (!rule->enabled || rule->n_targets)
+			continue;
+		if (!is_catch_all(rule) && !(has_targets && is_command_line_rule(rule)))
+			continue; /* names its syscalls: host-wide */
+		if (!has_targets) {
+			rule->enabled = false;
+			n_unapplied++;
+			append_name(unapplied, size, &len, rule->name);
+			continue;
+		}
+		rule->targets = calloc(n, sizeof(*rule->targets));
+		if (!rule->targets) {
+			free(named);
+			return -ENOMEM;
+		}
+		for (size_t t = 0; t < p->n_targets; t++)
+			if (named[t])
+				rule->targets[rule->n_targets++] = t;
+	}
 	free(named);
-	return 0;
+	if (n_unapplied)
+		policy_finalize(p);
+	return (int)n_unapplied;
 }
 
 size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size)
@@ -473,7 +515,7 @@ size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size)
 		const struct policy_rule *rule = &p->rules[i];
 		int w;
 
-		if (!rule->enabled || rule->n_targets || is_command_line_rule(rule))
+		if (!rule->enabled || rule->n_targets)
 			continue;
 		n++;
 		if (!names || len >= size)

@@ -219,17 +219,22 @@ bool policy_watch_match(const struct policy *p, const struct policy_process *pro
 bool policy_has_watch_targets(const struct policy *p);
 
 /*
- * watch: the command-line rule (-e/-m) applies to the processes the
- * targets select, so when any enabled rule names targets it is given the
- * union of them (else, host-wide rules only, it stays on every process).
- * Returns 0 or -ENOMEM.
+ * watch (doc/policy.md, "Who watch watches"): a rule without targets
+ * applies to every process only when it names its syscalls; a catch-all
+ * (no `syscalls`, "all", "!%wait") would time every call on the host, so
+ * it applies where the targets do, as does the command-line rule (-e/-m):
+ * each such rule is given the union of the targets the enabled rules name.
+ * When no rule names a target, the catch-alls are disabled (their names,
+ * ", " between, in unapplied, cut to size) and the policy finalized again.
+ * Returns how many were disabled, or -ENOMEM.
  */
-int policy_scope_command_line(struct policy *p);
+int policy_scope_for_watch(struct policy *p, char *unapplied, size_t size);
 
 /*
- * Host-wide rules: enabled rules that name no targets, the command-line
- * rule left out (it applies where the targets do). Returns how many; their
- * names, ", " between them, go to names (if not NULL; cut to size).
+ * Host-wide rules: enabled rules that name no targets (after
+ * policy_scope_for_watch(): the ones that name their syscalls). Returns
+ * how many; their names, ", " between them, go to names (if not NULL; cut
+ * to size).
  */
 size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size);
 

@@ -90,7 +90,7 @@ test_dry_run_default_host_wide() {
 	show list.txt
 	expect_rc 0
 	expect_eq "$(tail -n 1 list.txt)" \
-		"every process (host-wide, bpf): rules cgroup-stat-read-slow, cgroup-stat-read-critical, watch-setup-slow, slow-call" \
+		"every process (host-wide, bpf): rules cgroup-stat-read-slow, cgroup-stat-read-critical, watch-setup-slow" \
 		"host-wide line"
 	expect_eq "$(wc -l <list.txt)" 2 "lines (header and host-wide)"
 }
@@ -100,7 +100,7 @@ test_ptrace_host_wide_refused() {
 	expect_rc 2
 	one_line err.txt
 	expect_eq "$(cat err.txt)" \
-		"stallwatch: watch: host-wide rules need --backend=bpf (ptrace cannot watch every process): cgroup-stat-read-slow, cgroup-stat-read-critical, watch-setup-slow, slow-call; give them \`targets\`, or use --backend=bpf" \
+		"stallwatch: watch: host-wide rules need --backend=bpf (ptrace cannot watch every process): cgroup-stat-read-slow, cgroup-stat-read-critical, watch-setup-slow; give them \`targets\`, or use --backend=bpf" \
 		"message"
 	[ ! -s list.txt ] || fail "something listed"
 	# targeted rules alone are fine under ptrace
@@ -197,11 +197,11 @@ test_daemon_start() {
 	t_wait "$SWPID" 10
 	expect_rc 0
 	wait_for "grep -q STOPPING=1 notified.txt" 5 || fail "no STOPPING=1"
-	expect_eq "$(jq_count rec.json '.event.action == "watch-status" and .event.kind == "metric" and .stallwatch.self.targets == 1 and .stallwatch.self.rss_bytes > 0 and .stallwatch.self.cpu_ns > 0')" 1 \
+	expect_eq "$(jq_count rec.json '.event.action == "watch-status" and .event.kind == "metric" and .stallwatch.self.added == 1 and .stallwatch.self.rss_bytes > 0 and .stallwatch.self.cpu_ns > 0')" 1 \
 		"watch-status record at exit"
 	show m.prom
 	grep -q '^stallwatch_info{version="[^"]*",mode="watch",source="m"} 1$' m.prom || fail "info"
-	grep -q '^stallwatch_watch_targets{source="m"} 1$' m.prom || fail "targets gauge"
+	grep -q '^stallwatch_watch_targets{source="m"} 0$' m.prom || fail "targets gauge at exit (every target let go)"
 	grep -q '^stallwatch_watch_targets_added_total{source="m"} 1$' m.prom || fail "added"
 	grep -q '^stallwatch_watch_missed_total{reason="max-targets",source="m"} 0$' m.prom ||
 		fail "missed"

@@ -1398,6 +1398,10 @@ static int test_watch_host_wide(void)
 	m = load1(mixed);
 	cl = load_texts(&empty, 1, &a);
 	CHECK(t && m && cl);
+	CHECK(policy_scope_for_watch(t, NULL, 0) == 0);
+	CHECK(policy_scope_for_watch(m, NULL, 0) == 0);
+	CHECK(policy_scope_for_watch(cl, names, sizeof(names)) == 1);
+	CHECK_STR(names, "command-line");
 	/* the command-line rule applies where the targets do: never host-wide */
 	CHECK(policy_host_wide_rules(t, names, sizeof(names)) == 0);
 	CHECK_STR(names, "");
@@ -1410,11 +1414,59 @@ static int test_watch_host_wide(void)
 	CHECK_STR(names, "everyone, everyone2");
 	CHECK(policy_host_wide_rules(m, names, 12) == 2);
 	CHECK(strlen(names) < 12);
-	/* the built-in default names no targets: all of it is host-wide */
+	/* the built-in default names no targets: its incident rules are host-wide, its catch-all off */
 	CHECK(policy_load(&o, &d, &diags) == 0);
 	policy_diags_free(&diags);
 	CHECK(!policy_has_watch_targets(d));
-	CHECK(policy_host_wide_rules(d, NULL, 0) == d->n_rules);
+	CHECK(policy_scope_for_watch(d, names, sizeof(names)) == 1);
+	CHECK_STR(names, "slow-call");
+	CHECK(policy_host_wide_rules(d, NULL, 0) == d->n_rules - 1);
+	return 0;
+}
+
+/*
+ * watch: a catch-all without targets and the command-line rule get the
+ * union of the targets (and then match only there); a rule naming its
+ * syscalls stays on every process; -e naming syscalls without any target
+ * is host-wide, -m alone is not applied.
+ */
+static int test_watch_scope(void)
+{
+	struct syscall_set all, reads;
+	struct load_args a = { .command_line = true, .watch = &all, .min_duration_ns = MS(10) };
+	struct load_args ar = { .command_line = true, .watch = &reads, .min_duration_ns = MS(10) };
+	static const char *const text =
+		"{'targets': {'t': {'comm': 'x'}, 'u': {'comm': 'y'}},"
+		" 'rules': [{'name': 'r', 'targets': ['t'], 'syscalls': ['read'], 'min_duration': '1ms'},"
+		" {'name': 's', 'targets': ['u', 't'], 'syscalls': ['write'], 'min_duration': '1ms'},"
+		" {'name': 'catch', 'min_duration': '1s'},"
+		" {'name': 'nowait', 'syscalls': ['!%wait'], 'min_duration': '1s'},"
+		" {'name': 'everyone', 'syscalls': ['fsync'], 'min_duration': '1s'}]}";
+	static const char *const empty = "{'rules': []}";
+	_cleanup_policy_ struct policy *p = NULL, *e = NULL;
+	const struct policy_rule *catch_all, *cl;
+	char names[64];
+
+	syscall_set_fill_all(&all);
+	syscall_set_clear(&reads);
+	CHECK(syscall_set_parse("read", &reads, NULL) == 0);
+	p = load_texts(&text, 1, &a);
+	CHECK(p);
+	CHECK(policy_scope_for_watch(p, names, sizeof(names)) == 0);
+	catch_all = rule_named(p, "catch");
+	cl = rule_named(p, "command-line");
+	CHECK(catch_all && cl && rule_named(p, "nowait"));
+	/* t and u, each once, in target order */
+	CHECK(catch_all->n_targets == 2 && catch_all->targets[0] == 0 &&
+	      catch_all->targets[1] == 1);
+	CHECK(cl->n_targets == 2 && rule_named(p, "nowait")->n_targets == 2);
+	CHECK(policy_host_wide_rules(p, names, sizeof(names)) == 1);
+	CHECK_STR(names, "everyone");
+	e = load_texts(&empty, 1, &ar);
+	CHECK(e);
+	CHECK(policy_scope_for_watch(e, NULL, 0) == 0);
+	CHECK(policy_host_wide_rules(e, names, sizeof(names)) == 1);
+	CHECK_STR(names, "command-line");
 	return 0;
 }
 
@@ -1774,6 +1826,6 @@ UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts
 	  TEST(test_load_later_rule_replaces), TEST(test_load_append),
 	  TEST(test_load_targets_and_lists_replace), TEST(test_load_scan),
 	  TEST(test_load_scan_interval), TEST(test_watch_match), TEST(test_watch_host_wide),
-	  TEST(test_default_policy), TEST(test_wait_rules), TEST(test_default_rate_limit),
-	  TEST(test_default_policy_matches_file), TEST(test_wait_thresholds_default),
-	  TEST(test_wait_thresholds_paths))
+	  TEST(test_watch_scope), TEST(test_default_policy), TEST(test_wait_rules),
+	  TEST(test_default_rate_limit), TEST(test_default_policy_matches_file),
+	  TEST(test_wait_thresholds_default), TEST(test_wait_thresholds_paths))
