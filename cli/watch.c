@@ -24,6 +24,7 @@
 #include "../common/sdnotify.h"
 #include "../common/timeutil.h"
 #include "../common/utf8.h"
+#include "../policy/duration.h"
 #include "../policy/policy.h"
 #include "../tracer/procinfo.h"
 #include "../tracer/tracer.h"
@@ -35,12 +36,18 @@
 /* its numbers in the metrics file, fresher than the record */
 #define WATCH_METRICS_PERIOD_NS (10 * NSEC_PER_SEC)
 /* cgroup moves of watched processes (the proc connector does not report them) */
-#define WATCH_RECHECK_NS (30 * NSEC_PER_SEC)
+/*
+ * The cgroup-move recheck of watched processes (the proc connector reports
+ * no moves): select() again for each, about 20 us a process, so 256
+ * targets cost some 5 ms every 5 s (0.1 % of a CPU).
+ */
+#define WATCH_RECHECK_NS (5 * NSEC_PER_SEC)
 
 struct watch_options {
 	struct cli_trace_options trace;
 	bool dry_run;
 	size_t max_targets;
+	uint64_t recheck_ns; /* --recheck */
 	struct cli_policy policy; /* --policy files (or the default) + the command-line rule */
 };
 
@@ -53,6 +60,7 @@ struct watch_ctx {
 	bool host_wide_warned;
 	char host_wide_rules[512];
 	char unapplied_rules[512]; /* catch-alls without targets in a policy naming none */
+	struct tracer_watch_options *topts; /* recheck_all follows SIGHUP's policy */
 	uint64_t start_ns, last_status_ns, next_status_ns, next_metrics_ns;
 	const char *backend; /* stallwatch.backend of watch-status, once chosen */
 	uint64_t scan_errors_said;
@@ -72,7 +80,7 @@ static const char watch_usage[] =
 	"USAGE: stallwatch watch [--policy FILE]... [-e SET] [-m DUR] [-o FILE]\n"
 	"                        [--format json|text] [--syslog] [--metrics-file FILE]\n"
 	"                        [--rate-limit N] [--backend auto|bpf|ptrace]\n"
-	"                        [--max-targets N] [--dry-run]\n"
+	"                        [--max-targets N] [--recheck DUR] [--dry-run]\n"
 	"\n"
 	"The node daemon: watch the processes the policy's targets name, taking each\n"
 	"one as it starts (exec) and letting it go when it stops matching, and run the\n"
@@ -93,6 +101,9 @@ static const char watch_usage[] =
 	"      --no-default-policy without --policy: only the -e/-m rule\n"
 	"      --max-targets=N     watch at most N processes at once (default 256; 0 =\n"
 	"                          no limit); those past it are counted as missed\n"
+	"      --recheck=DUR       check watched processes against the targets again\n"
+	"                          every DUR (a cgroup move is not an event), 100ms to\n"
+	"                          1h. Default 5s\n"
 	"      --dry-run           list who would be watched now (pid, comm, exe,\n"
 	"                          threads, why) on stdout, and the host-wide rules;\n"
 	"                          watch nothing, exit 0\n"
@@ -319,6 +330,8 @@ static void watch_policy_adopt(void *opaque, struct policy *np, bool adopted)
 	struct watch_ctx *ctx = opaque;
 
 	cli_policy_adopt(&ctx->o->policy, np, adopted);
+	if (adopted && ctx->topts)
+		ctx->topts->recheck_all = policy_has_cgroup_targets(ctx->o->policy.current);
 	if (adopted && ctx->scans)
 		scanworker_set_thresholds(ctx->scans, &ctx->o->policy.current->scan);
 }
@@ -405,10 +418,11 @@ static size_t dry_run(const struct watch_options *o, const char *host_wide, size
 
 static int parse_args(struct watch_options *o, int argc, char **argv)
 {
-	enum { OPT_DRY_RUN = 0x300, OPT_MAX_TARGETS };
+	enum { OPT_DRY_RUN = 0x300, OPT_MAX_TARGETS, OPT_RECHECK };
 	static const struct option long_options[] = {
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "max-targets", required_argument, NULL, OPT_MAX_TARGETS },
+		{ "recheck", required_argument, NULL, OPT_RECHECK },
 		CLI_TRACE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -450,6 +464,17 @@ static int parse_args(struct watch_options *o, int argc, char **argv)
 				return -EINVAL;
 			}
 			o->max_targets = (size_t)v;
+			break;
+		}
+		case OPT_RECHECK: {
+			struct sw_error err = {};
+
+			if (duration_parse(optarg, &o->recheck_ns, &err) < 0 ||
+			    o->recheck_ns < 100 * NSEC_PER_MSEC || o->recheck_ns > 3600 * NSEC_PER_SEC) {
+				cli_error("watch: --recheck `%s`: %s", optarg,
+					  err.msg[0] ? err.msg : "must be between 100ms and 1h");
+				return -EINVAL;
+			}
 			break;
 		}
 		case 'h':
@@ -532,6 +557,7 @@ int cli_watch(int argc, char **argv)
 	}
 	cli_trace_options_init(&o->trace);
 	o->max_targets = WATCH_MAX_TARGETS_DEFAULT;
+	o->recheck_ns = WATCH_RECHECK_NS;
 	r = parse_args(o, argc, argv);
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_USAGE;
@@ -595,6 +621,10 @@ int cli_watch(int argc, char **argv)
 	topts.policy = o->policy.current;
 	topts.recorder = &recorder;
 	topts.max_targets = o->max_targets;
+	topts.recheck_ns = o->recheck_ns;
+	/* watch_policy_adopt() keeps it up to date: the tracer reads it at each recheck */
+	topts.recheck_all = policy_has_cgroup_targets(o->policy.current);
+	ctx.topts = &topts;
 	topts.host_wide = ctx.host_wide;
 	/*
 	 * auto with host-wide rules alone: ptrace would watch nothing, so bpf is

@@ -505,6 +505,15 @@ int policy_scope_for_watch(struct policy *p, char *unapplied, size_t size)
 	return (int)n_unapplied;
 }
 
+bool policy_has_cgroup_targets(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t k = 0; p->rules[i].enabled && k < p->rules[i].n_targets; k++)
+			if (p->targets[p->rules[i].targets[k]].n_cgroups)
+				return true;
+	return false;
+}
+
 size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size)
 {
 	size_t n = 0, len = 0;

@@ -217,6 +217,8 @@ bool policy_watch_match(const struct policy *p, const struct policy_process *pro
 
 /* Does the policy's enabled set of rules name any target? */
 bool policy_has_watch_targets(const struct policy *p);
+/* ... any target with a `cgroup` selector (a move can make a process match)? */
+bool policy_has_cgroup_targets(const struct policy *p);
 
 /*
  * watch (doc/policy.md, "Who watch watches"): a rule without targets

@@ -242,6 +242,13 @@ struct tracer_watch_options {
 	size_t max_targets; /* 0: no limit; beyond it a match counts as missed_max_targets */
 	uint64_t recheck_ns; /* period of the cgroup-move recheck of watched processes */
 	/*
+	 * Selectors that a move can satisfy without an exec (cgroup targets):
+	 * each recheck offers every live process not watched too (a /proc
+	 * walk, about 20 us a process), so one moved in is taken. Read at
+	 * each recheck: reload_done may change it.
+	 */
+	bool recheck_all;
+	/*
 	 * Should pid be watched? proc: its comm, exe, cgroup (any may be NULL
 	 * when unreadable). Called on the tracing thread; must not block long.
 	 */

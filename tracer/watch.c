@@ -232,7 +232,12 @@ static bool alive(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
-/* Every watched process again (RECHECK); the gone ones leave the table. */
+static void scan_proc(struct watcher *w, enum tracer_watch_why why);
+
+/*
+ * Every watched process again (RECHECK); the gone ones leave the table.
+ * With recheck_all, every other live process too (moved into a cgroup).
+ */
 static void recheck(struct watcher *w)
 {
 	size_t n = 0, cap = w->n_targets;
@@ -256,6 +261,8 @@ static void recheck(struct watcher *w)
 		}
 		consider(w, pids[i], TRACER_WATCH_RECHECK, 0);
 	}
+	if (w->opts->recheck_all)
+		scan_proc(w, TRACER_WATCH_RECHECK);
 }
 
 /* Every live process not watched yet, offered with why. */

@@ -4,7 +4,8 @@
 # a process the policy names is picked up when it execs and its slow call
 # reported; a process it does not name is left alone; an exec into a
 # program the policy does not name lets go of it, an exec into one it names
-# picks it up; SIGHUP with a changed selector moves the watch; a burst of
+# picks it up; a move out of (into) a selected cgroup lets go (picks up);
+# SIGHUP with a changed selector moves the watch; a burst of
 # 200 matching processes is accounted for, one by one, without a hang;
 # SIGTERM ends it with status 0 in under 2 s, and SIGKILL too leaves the
 # targets running on as they were (and, under bpf, no program loaded). Each case runs under bpf and under ptrace (where available);
@@ -194,6 +195,71 @@ reload_moves() {
 test_reload_moves_bpf() { reload_moves bpf; }
 test_reload_moves_ptrace() { reload_moves ptrace; }
 
+# ---- a cgroup of our own ---------------------------------------------------------
+
+# cg_make: stallwatch-test-PID in the v1 pids hierarchy (else v2); $CG is its
+# path as /proc/PID/cgroup shows it, $CGDIR its directory, $CGROOT the
+# hierarchy's root (where a process moves out to). Removed when the test ends.
+cg_make() {
+	local root
+	CG=/stallwatch-test-$BASHPID
+	CGDIR=
+	for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -f "$root/cgroup.procs" ] && mkdir "$root$CG" 2>/dev/null || continue
+		CGDIR=$root$CG
+		CGROOT=$root
+		break
+	done
+	[ -n "$CGDIR" ] || skip "cannot make a cgroup (no v1 pids or v2 hierarchy)"
+	trap cg_remove EXIT
+}
+
+cg_remove() {
+	local p
+	[ -d "$CGDIR" ] || return 0
+	for p in $(cat "$CGDIR/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	wait_for '! grep -q . "$CGDIR/cgroup.procs"' 5
+	rmdir "$CGDIR" 2>/dev/null || echo "could not remove $CGDIR"
+}
+
+# A target chosen by its cgroup is let go when it moves out (the recheck:
+# the proc connector reports no moves), and one that moves in is taken.
+cgroup_moves() {
+	local backend=$1 a b
+	need_backend_here "$backend"
+	cg_make
+	cp "$H/latecall" ./cgA
+	cat >p.json <<EOF2
+{"targets": {"ours": {"cgroup": "$CG"}},
+ "rules": [{"name": "sleeps", "targets": ["ours"], "syscalls": ["nanosleep"],
+            "min_duration": "100ms"}],
+ "scan": {"interval": "600s"}}
+EOF2
+	# a (in the cgroup before the daemon starts) and b (outside)
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec ./cgA 0 8000' sh "$CGDIR" >a.txt &
+	a=$!
+	t_track "$a"
+	t_bg ./cgA 0 8000 >b.txt
+	b=$BGPID
+	wait_for "[ -s a.txt ] && [ -s b.txt ]" 5
+	start_watch "$backend" --recheck 200ms
+	watching "$a" || fail "cgA ($a) in $CG not watched at start"
+	watching "$b" && fail "cgA ($b) outside $CG watched"
+	echo "$a" >"$CGROOT/cgroup.procs"
+	echo "$b" >"$CGDIR/cgroup.procs"
+	wait_for "released $a && watching $b" 5 || {
+		show err.txt
+		fail "after the moves: $a not released or $b not taken within 5 s (recheck 200ms)"
+	}
+	stop_watch
+	unharmed "$a"
+	unharmed "$b"
+	kill -TERM "$a" "$b"
+	wait "$a" "$b" 2>/dev/null || true
+}
+test_cgroup_moves_bpf() { cgroup_moves bpf; }
+test_cgroup_moves_ptrace() { cgroup_moves ptrace; }
+
 # 200 matching processes in a burst, each alive about a second, with room
 # for 50: no hang, and every one is accounted for: watched, or missed with
 # a reason (the counts of the last watch-status record).
@@ -320,6 +386,8 @@ t_run exec_moves_bpf test_exec_moves_bpf
 t_run exec_moves_ptrace test_exec_moves_ptrace
 t_run reload_moves_bpf test_reload_moves_bpf
 t_run reload_moves_ptrace test_reload_moves_ptrace
+t_run cgroup_moves_bpf test_cgroup_moves_bpf
+t_run cgroup_moves_ptrace test_cgroup_moves_ptrace
 t_run burst_bpf test_burst_bpf
 t_run burst_ptrace test_burst_ptrace
 t_run sigkill_bpf test_sigkill_bpf
