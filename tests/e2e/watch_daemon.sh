@@ -113,6 +113,11 @@ pickup() {
 	wait_for "watching $a" 5 || fail "second wsA ($a) not picked up"
 	stop_watch
 	unharmed "$a"
+	# the bounds, measured by the daemon (asserted loosely: a busy host)
+	jq_get rec.json '.event.action == "watch-status"' '.stallwatch.self | [.pickups, .pickup_ns_max, .pickup_ns_mean, .stop_ns_max] | tostring' | tail -n 1
+	expect_eq "$(jq_get rec.json '.event.action == "watch-status"' \
+		'.stallwatch.self | .pickups >= 2 and .pickup_ns_max < 1000000000 and
+		.stop_ns_max < 1000000000' | tail -n 1)" true "pickups, pickup and stop bounds"
 	kill -TERM "$a"
 	local st=0
 	wait "$a" || st=$?
