@@ -24,13 +24,22 @@
 
 static void submit(struct storm *s, struct enoent_entry *e, struct record_enoent *evp);
 
+/* The latest few names of e, oldest first, into samples; returns how many. */
+static size_t latest_samples(const struct enoent_entry *e, const char *samples[ENOENT_SAMPLES])
+{
+	uint32_t first = e->c.next_sample > ENOENT_SAMPLES ? e->c.next_sample - ENOENT_SAMPLES : 0;
+	size_t n = 0;
+
+	for (uint32_t i = first; i < e->c.next_sample; i++)
+		samples[n++] = e->c.sample[i % ENOENT_SAMPLES];
+	return n;
+}
+
 static void emit(struct storm *s, struct enoent_entry *e, uint64_t now_ns, const char *note)
 {
 	struct lifecycle *lc = s->lc;
 	const struct policy_enoent *conf = &lc->policy->enoent;
 	const char *samples[ENOENT_SAMPLES];
-	size_t n_samples = 0;
-	uint32_t first;
 	struct record_enoent ev = {
 		.level = conf->level ?: "warning",
 		.rule_name = POLICY_ENOENT_RULE,
@@ -61,12 +70,8 @@ static void emit(struct storm *s, struct enoent_entry *e, uint64_t now_ns, const
 	ev.rate_per_s = (double)ev.distinct / span_s;
 	if (ev.distinct > ev.count)
 		ev.distinct = ev.count; /* an estimate above what was counted says nothing more */
-	/* the latest few names, oldest first */
-	first = e->c.next_sample > ENOENT_SAMPLES ? e->c.next_sample - ENOENT_SAMPLES : 0;
-	for (uint32_t i = first; i < e->c.next_sample; i++)
-		samples[n_samples++] = e->c.sample[i % ENOENT_SAMPLES];
+	ev.n_samples = latest_samples(e, samples);
 	ev.samples = samples;
-	ev.n_samples = n_samples;
 	submit(s, e, &ev);
 	enoent_closed(&s->det, e, now_ns);
 	free(e->info);
@@ -82,8 +87,6 @@ static void emit_day(struct storm *s, struct enoent_entry *e, uint64_t now_ns)
 {
 	const struct policy_enoent *conf = &s->lc->policy->enoent;
 	const char *samples[ENOENT_SAMPLES];
-	size_t n_samples = 0;
-	uint32_t first;
 	uint64_t total = (uint64_t)llround(enoent_sketch_estimate(e->c.total));
 	struct record_enoent ev = {
 		.level = conf->level ?: "warning",
@@ -112,11 +115,8 @@ static void emit_day(struct storm *s, struct enoent_entry *e, uint64_t now_ns)
 		ev.distinct = ev.count;
 	ev.rate_per_s = span_s > 1.0 ? (double)ev.distinct / span_s : (double)ev.distinct;
 	ev.peak_per_s = ev.rate_per_s;
-	first = e->c.next_sample > ENOENT_SAMPLES ? e->c.next_sample - ENOENT_SAMPLES : 0;
-	for (uint32_t i = first; i < e->c.next_sample; i++)
-		samples[n_samples++] = e->c.sample[i % ENOENT_SAMPLES];
+	ev.n_samples = latest_samples(e, samples);
 	ev.samples = samples;
-	ev.n_samples = n_samples;
 	submit(s, e, &ev);
 	enoent_day_closed(&s->det, e, now_ns);
 	if (!e->storm) {

@@ -56,37 +56,6 @@ expect_rows() {
 # row FILE PID: the row of PID, fields separated by one space.
 row() { awk -v p="$2" 'NR > 1 && $1 == p' "$1" | tr -s ' '; }
 
-# ---- a cgroup of our own ---------------------------------------------------------
-
-# cg_make: make stallwatch-test-PID in the v1 pids hierarchy (else v2);
-# $CG is its path as /proc/PID/cgroup shows it, $CG_ENTRY what --dry-run
-# prints for it, $CGDIR its directory. Removed when the test ends.
-cg_make() {
-	local root
-	[ "$(id -u)" = 0 ] || skip "needs root (to make a cgroup)"
-	CG=/stallwatch-test-$BASHPID
-	CGDIR=
-	for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
-		[ -f "$root/cgroup.procs" ] && mkdir "$root$CG" 2>/dev/null || continue
-		CGDIR=$root$CG
-		case $root in
-		*/pids) CG_ENTRY="pids:$CG" ;;
-		*) CG_ENTRY=$CG ;;
-		esac
-		break
-	done
-	[ -n "$CGDIR" ] || skip "cannot make a cgroup (no v1 pids or v2 hierarchy)"
-	trap cg_remove EXIT
-}
-
-# Kill what is in our cgroup (only processes this test started), remove it.
-cg_remove() {
-	local p
-	[ -d "$CGDIR" ] || return 0
-	for p in $(cat "$CGDIR/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	wait_for '! grep -q . "$CGDIR/cgroup.procs"' 5
-	rmdir "$CGDIR" 2>/dev/null || echo "could not remove $CGDIR"
-}
 
 # cg_bg CMD...: t_bg CMD in our cgroup (it moves itself, then execs CMD).
 cg_bg() {

@@ -14,13 +14,6 @@ bpf_or_skip() {
 		skip "bpf backend unavailable here: $(head -n1 probe.txt)"
 }
 
-# The ids of the BPF programs process PID holds (its fdinfo's prog_id lines).
-prog_ids() {
-	local f
-	for f in /proc/"$1"/fdinfo/*; do
-		awk '$1 == "prog_id:" { print $2 }' "$f" 2>/dev/null
-	done | sort -u
-}
 
 # "ID NAME" of every map process PID holds (its fdinfo's map_id lines).
 map_ids() {

@@ -349,6 +349,48 @@ wait_for() {
 	return 0
 }
 
+# The ids of the BPF programs process PID holds (its fdinfo's prog_id lines).
+prog_ids() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '$1 == "prog_id:" { print $2 }' "$f" 2>/dev/null
+	done | sort -u
+}
+
+# ---- a cgroup of our own ---------------------------------------------------------
+
+# cg_make: make stallwatch-test-PID in the v1 pids hierarchy (else v2);
+# $CG is its path as /proc/PID/cgroup shows it, $CG_ENTRY what --dry-run
+# prints for it, $CGDIR its directory, $CGROOT the hierarchy's root (where
+# a process moves out to). Removed when the test ends.
+cg_make() {
+	local root
+	[ "$(id -u)" = 0 ] || skip "needs root (to make a cgroup)"
+	CG=/stallwatch-test-$BASHPID
+	CGDIR=
+	for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -f "$root/cgroup.procs" ] && mkdir "$root$CG" 2>/dev/null || continue
+		CGDIR=$root$CG
+		CGROOT=$root
+		case $root in
+		*/pids) CG_ENTRY="pids:$CG" ;;
+		*) CG_ENTRY=$CG ;;
+		esac
+		break
+	done
+	[ -n "$CGDIR" ] || skip "cannot make a cgroup (no v1 pids or v2 hierarchy)"
+	trap cg_remove EXIT
+}
+
+# Kill what is in our cgroup (only processes this test started), remove it.
+cg_remove() {
+	local p
+	[ -d "$CGDIR" ] || return 0
+	for p in $(cat "$CGDIR/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	wait_for '! grep -q . "$CGDIR/cgroup.procs"' 5
+	rmdir "$CGDIR" 2>/dev/null || echo "could not remove $CGDIR"
+}
+
 # jq definitions shared by the filters below.
 JQ_DEFS='def sc: .stallwatch.syscall; def name: .stallwatch.syscall.name;
 def slow: .event.action == "slow-syscall"; def stuck: .event.action == "stuck-syscall";

@@ -200,32 +200,6 @@ reload_moves() {
 test_reload_moves_bpf() { reload_moves bpf; }
 test_reload_moves_ptrace() { reload_moves ptrace; }
 
-# ---- a cgroup of our own ---------------------------------------------------------
-
-# cg_make: stallwatch-test-PID in the v1 pids hierarchy (else v2); $CG is its
-# path as /proc/PID/cgroup shows it, $CGDIR its directory, $CGROOT the
-# hierarchy's root (where a process moves out to). Removed when the test ends.
-cg_make() {
-	local root
-	CG=/stallwatch-test-$BASHPID
-	CGDIR=
-	for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
-		[ -f "$root/cgroup.procs" ] && mkdir "$root$CG" 2>/dev/null || continue
-		CGDIR=$root$CG
-		CGROOT=$root
-		break
-	done
-	[ -n "$CGDIR" ] || skip "cannot make a cgroup (no v1 pids or v2 hierarchy)"
-	trap cg_remove EXIT
-}
-
-cg_remove() {
-	local p
-	[ -d "$CGDIR" ] || return 0
-	for p in $(cat "$CGDIR/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	wait_for '! grep -q . "$CGDIR/cgroup.procs"' 5
-	rmdir "$CGDIR" 2>/dev/null || echo "could not remove $CGDIR"
-}
 
 # A target chosen by its cgroup is let go when it moves out (the recheck:
 # the proc connector reports no moves), and one that moves in is taken.
@@ -298,13 +272,6 @@ burst() {
 test_burst_bpf() { burst bpf; }
 test_burst_ptrace() { burst ptrace; }
 
-# The ids of the BPF programs process PID holds (its fdinfo's prog_id lines).
-prog_ids() {
-	local f
-	for f in /proc/"$1"/fdinfo/*; do
-		awk '$1 == "prog_id:" { print $2 }' "$f" 2>/dev/null
-	done | sort -u
-}
 
 # SIGKILL of the daemon: the target it held runs on as it was (not stopped,
 # not traced, its own exit status), and under bpf none of the programs
