@@ -77,7 +77,8 @@ unharmed() {
 
 # A process started after the daemon, whose slow call comes 200 ms after
 # its exec, is watched in time and reported; one the policy does not name
-# is not; SIGTERM leaves the target running, and it exits with its own status.
+# is not; SIGUSR1 reopens -o; SIGTERM leaves the target running, and it
+# exits with its own status.
 pickup() {
 	local backend=$1 a o t0 lat
 	need_backend_here "$backend"
@@ -107,10 +108,16 @@ pickup() {
 		"wsA's slow nanosleep, whole"
 	expect_eq "$(records_of "$o")" 0 "records of the process the policy does not name"
 	watching "$o" && fail "other ($o) was watched"
+	# logrotate: rename, SIGUSR1; the next record goes to a new rec.json
+	mv rec.json rec.old
+	kill -USR1 "$SWPID"
 	# a long-running target: SIGTERM leaves it running and untraced
 	t_bg ./wsA 0 4000 >b.txt
 	a=$BGPID
 	wait_for "watching $a" 5 || fail "second wsA ($a) not picked up"
+	wait_for "[ \"\$(jq_count rec.json 'stuck and .process.pid == $a')\" = 1 ]" 5 ||
+		fail "no stuck record of the second wsA in the reopened rec.json"
+	expect_eq "$(jq_count rec.old ".process.pid == $a")" 0 "its records in the renamed file"
 	stop_watch
 	unharmed "$a"
 	# the bounds, measured by the daemon (asserted loosely: a busy host)
