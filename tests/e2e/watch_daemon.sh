@@ -174,7 +174,10 @@ exec_moves() {
 	kill -TERM "$a" 2>/dev/null
 	wait "$a" 2>/dev/null || true
 }
-test_exec_moves_bpf() { exec_moves bpf; }
+test_exec_moves_bpf() {
+	sanitizer_pass && skip "the plain pass runs it; this pass runs the ptrace case"
+	exec_moves bpf
+}
 test_exec_moves_ptrace() { exec_moves ptrace; }
 
 # SIGHUP with a changed selector: the old target is let go, the new one taken.
@@ -205,7 +208,10 @@ reload_moves() {
 	wait "$a" "$c" 2>/dev/null || true
 }
 test_reload_moves_bpf() { reload_moves bpf; }
-test_reload_moves_ptrace() { reload_moves ptrace; }
+test_reload_moves_ptrace() {
+	sanitizer_pass && skip "the plain pass runs it; this pass runs the bpf case"
+	reload_moves ptrace
+}
 
 
 # A target chosen by its cgroup is let go when it moves out (the recheck:
@@ -243,7 +249,10 @@ EOF2
 	kill -TERM "$a" "$b"
 	wait "$a" "$b" 2>/dev/null || true
 }
-test_cgroup_moves_bpf() { cgroup_moves bpf; }
+test_cgroup_moves_bpf() {
+	sanitizer_pass && skip "the plain pass runs it; this pass runs the ptrace case"
+	cgroup_moves bpf
+}
 test_cgroup_moves_ptrace() { cgroup_moves ptrace; }
 
 # 200 matching processes in a burst, each alive about a second, with room
@@ -277,7 +286,10 @@ burst() {
 		fail "the last watch-status accounts for ${st:-no} processes, not 200"
 }
 test_burst_bpf() { burst bpf; }
-test_burst_ptrace() { burst ptrace; }
+test_burst_ptrace() {
+	sanitizer_pass && skip "the plain pass runs it; this pass runs the bpf case"
+	burst ptrace
+}
 
 
 # SIGKILL of the daemon: the target it held runs on as it was (not stopped,
@@ -311,7 +323,10 @@ test_sigkill_bpf() {
 	command -v bpftool >/dev/null || skip "bpftool not installed"
 	sigkill bpf
 }
-test_sigkill_ptrace() { sigkill ptrace; }
+test_sigkill_ptrace() {
+	sanitizer_pass && skip "the plain pass runs it; this pass runs the bpf case"
+	sigkill ptrace
+}
 
 # A rule that names no targets applies to every process (bpf only): a
 # process nobody named that reads memory.stat is reported under a 1 us rule.
