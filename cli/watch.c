@@ -470,7 +470,8 @@ static int parse_args(struct watch_options *o, int argc, char **argv)
 			struct sw_error err = {};
 
 			if (duration_parse(optarg, &o->recheck_ns, &err) < 0 ||
-			    o->recheck_ns < 100 * NSEC_PER_MSEC || o->recheck_ns > 3600 * NSEC_PER_SEC) {
+			    o->recheck_ns < 100 * NSEC_PER_MSEC ||
+			    o->recheck_ns > 3600 * NSEC_PER_SEC) {
 				cli_error("watch: --recheck `%s`: %s", optarg,
 					  err.msg[0] ? err.msg : "must be between 100ms and 1h");
 				return -EINVAL;
