@@ -535,6 +535,89 @@ size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size)
 	return n;
 }
 
+/* The literal name every path of glob ends in (policy.h, policy_host_wide_basenames()), or NULL. */
+static const char *glob_literal_name(const char *glob)
+{
+	static const char deleted[] = " (deleted)";
+	const char *slash = strrchr(glob, '/');
+	const char *name = slash ? slash + 1 : glob;
+	size_t len = strlen(name);
+
+	if (!len || len >= POLICY_BASENAME_MAX || strpbrk(name, "*?[]\\"))
+		return NULL;
+	if (len >= sizeof(deleted) - 1 && strcmp(name + len - (sizeof(deleted) - 1), deleted) == 0)
+		return NULL;
+	return name;
+}
+
+static bool rule_names_literal(const struct policy_rule *rule)
+{
+	if (!rule->n_paths)
+		return false;
+	for (size_t i = 0; i < rule->n_paths; i++)
+		if (!glob_literal_name(rule->paths[i]))
+			return false;
+	return true;
+}
+
+size_t policy_host_wide_basenames(const struct policy *p, bool named[SW_MAX_NR],
+				  char names[POLICY_BASENAMES_MAX][POLICY_BASENAME_MAX])
+{
+	_cleanup_free_ bool *spoiled = calloc(SW_MAX_NR, sizeof(*spoiled));
+	size_t n = 0;
+
+	for (int nr = 0; nr < SW_MAX_NR; nr++)
+		named[nr] = false;
+	if (!spoiled)
+		return 0;
+	/* the rules that let every name through spoil their syscalls */
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+		bool literal = rule_names_literal(rule);
+
+		if (!rule->enabled || rule->n_targets)
+			continue;
+		for (int nr = 0; nr < SW_MAX_NR; nr++) {
+			/* all_syscalls: as bpf.c's fill_host_wide() reads it */
+			if (!rule->all_syscalls && !syscall_set_has(&rule->syscalls, nr))
+				continue;
+			if (literal && !spoiled[nr])
+				named[nr] = true;
+			else {
+				spoiled[nr] = true;
+				named[nr] = false;
+			}
+		}
+	}
+	/* the names of the rules that take a named syscall */
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *rule = &p->rules[i];
+		bool takes = false;
+
+		if (!rule->enabled || rule->n_targets || !rule_names_literal(rule))
+			continue;
+		for (int nr = 0; nr < SW_MAX_NR && !takes; nr++)
+			takes = named[nr] &&
+				(rule->all_syscalls || syscall_set_has(&rule->syscalls, nr));
+		for (size_t k = 0; takes && k < rule->n_paths; k++) {
+			const char *name = glob_literal_name(rule->paths[k]);
+			size_t j = 0;
+
+			while (j < n && strcmp(names[j], name) != 0)
+				j++;
+			if (j < n)
+				continue;
+			if (n == POLICY_BASENAMES_MAX) {
+				for (int nr = 0; nr < SW_MAX_NR; nr++)
+					named[nr] = false;
+				return 0;
+			}
+			snprintf(names[n++], POLICY_BASENAME_MAX, "%s", name);
+		}
+	}
+	return n;
+}
+
 bool policy_watch_match(const struct policy *p, const struct policy_process *proc,
 			int (*parent_of)(void *opaque, pid_t pid, struct policy_ancestor *ret),
 			void *opaque, char *reason, size_t size)

@@ -240,6 +240,24 @@ int policy_scope_for_watch(struct policy *p, char *unapplied, size_t size);
  */
 size_t policy_host_wide_rules(const struct policy *p, char *names, size_t size);
 
+/*
+ * The host-wide rules' file names (bpf's name prefilter, doc/policy.md):
+ * a call of a process no target takes can make a record only through a
+ * host-wide rule (enabled, no targets). named[nr] (native numbers) is true
+ * when at least one such rule takes nr and every one that does has `paths`
+ * whose globs all end in a literal name: nothing of `*?[]\` after the last
+ * '/' (the whole glob when it has none), not empty, shorter than
+ * POLICY_BASENAME_MAX, not ending in " (deleted)" (a link's mark for an
+ * unlinked file, which the file's own name lacks). Such a call matches
+ * only when the name of its file (the fd's, or the last component of the
+ * path argument) is one of names[0..return value), each distinct. More
+ * than POLICY_BASENAMES_MAX distinct names: returns 0, named[] all false.
+ */
+#define POLICY_BASENAME_MAX 64 /* bytes, the NUL included */
+#define POLICY_BASENAMES_MAX 64
+size_t policy_host_wide_basenames(const struct policy *p, bool named[SW_MAX_NR],
+				  char names[POLICY_BASENAMES_MAX][POLICY_BASENAME_MAX]);
+
 /* Defaults of the scan thresholds (doc/scan.md, Thresholds). */
 void policy_scan_defaults(struct policy_scan *scan);
 /* Defaults of enoent_storms (disabled; 100 distinct names/s over 60 s when enabled). */

@@ -47,6 +47,7 @@
 #include "../policy/wait.h"
 #include "attach.h"
 #include "bpf_enoent.h"
+#include "bpf_names.h"
 #include "loop.h"
 #include "procinfo.h"
 #include "spawn.h"
@@ -54,6 +55,13 @@
 
 #define SWEEP_MAX_NS (100 * NSEC_PER_MSEC)
 #define SWEEP_MIN_NS (1 * NSEC_PER_MSEC)
+/*
+ * watch --host-wide: `inflight` holds an entry per thread on the host that
+ * made a host-wide call, many of them in long waits (a socket's read): a
+ * sweep reads them all, so it runs at most 20 times a second
+ * (doc/performance.md, "Host-wide mode")
+ */
+#define SWEEP_HOST_WIDE_MIN_NS (50 * NSEC_PER_MSEC)
 /*
  * watch --host-wide: inflight entries (one per thread that made a
  * host-wide call, until it exits; about 200 bytes each, preallocated):
@@ -84,6 +92,7 @@ struct bpf_backend {
 	bool counts, hist;
 	/* watch --host-wide: untargeted rules' syscalls timed for every process (watch.bpf.c) */
 	bool host_wide;
+	struct bpf_names names; /* ... and their name prefilter */
 
 	/* evidence (sched_switch) */
 	struct evidence_source evidence;
@@ -680,7 +689,9 @@ static void sync_counts(struct bpf_backend *bb)
 	struct summary_entry *e;
 	uint64_t le[WATCH_LE_BUCKETS];
 
-	recorder_set_kernel_filtered(bb->lc->recorder, stat_total(bb, WATCH_STAT_WAITS_FILTERED));
+	recorder_set_kernel_filtered(bb->lc->recorder,
+				     stat_total(bb, WATCH_STAT_WAITS_FILTERED) +
+					     stat_total(bb, WATCH_STAT_NAMES_FILTERED));
 	if (!bb->counts || ncpu <= 0 || ncpu > 4096 || !(e = malloc(sizeof(*e))))
 		return;
 	for (__u32 key = 0; key < WATCH_ABI_MAX * WATCH_MAX_NR; key++) {
@@ -728,12 +739,16 @@ static uint64_t next_of(const struct bpf_backend *bb)
 static bool still_watched(struct bpf_backend *bb, const struct watch_call *c)
 {
 	__u32 tgid = c->tgid, how;
+	bool host_wide_call = bb->host_wide && c->abi < WATCH_ABI_MAX && c->nr < WATCH_MAX_NR &&
+			      bb->skel->bss->host_wide_nr[c->abi * WATCH_MAX_NR + c->nr];
 
+	/* the programs' first filter (watch.h) spares most host-wide entries a lookup */
+	if (!bb->skel->bss->tgid_filter[tgid & (WATCH_TGID_FILTER - 1)])
+		return host_wide_call;
 	if (bpf_map__lookup_elem(bb->skel->maps.watched_tgids, &tgid, sizeof(tgid), &how,
 				 sizeof(how), 0) == 0)
 		return how != WATCH_TGID_PENDING_EXEC;
-	return bb->host_wide && c->abi < WATCH_ABI_MAX && c->nr < WATCH_MAX_NR &&
-	       bb->skel->bss->host_wide_nr[c->abi * WATCH_MAX_NR + c->nr];
+	return host_wide_call;
 }
 
 #define STALE_PER_SWEEP 64
@@ -784,6 +799,9 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 				stale[n_stale++] = key;
 			continue;
 		}
+		/* host-wide: a call whose file has none of the rules' names (the kernel's test) */
+		if (bb->host_wide && !bpf_names_sweep_takes(&bb->names, key, &c))
+			continue;
 		t = lifecycle_thread(bb->lc, (pid_t)key);
 		if (!t)
 			continue;
@@ -793,6 +811,7 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 	}
 	for (size_t i = 0; i < n_stale; i++)
 		bpf_map__delete_elem(map, &stale[i], sizeof(stale[i]), 0);
+	bpf_names_sweep_done(&bb->names);
 	bb->next_sweep_ns = now_ns + bb->sweep_ns;
 	return next_of(bb);
 }
@@ -802,6 +821,7 @@ static void free_backend(struct bpf_backend *bb)
 {
 	close_sampler(bb);
 	ksyms_free(bb->ksyms);
+	bpf_names_free(&bb->names);
 	ring_buffer__free(bb->rb);
 	watch_bpf__destroy(bb->skel);
 	if (!bb->reaped && bb->pidfd >= 0)
@@ -831,7 +851,7 @@ static void bb_detach(struct backend *b)
 
 static int fill_thresholds(struct bpf_backend *bb, const struct policy *policy,
 			   uint64_t *ret_min_ns);
-static uint64_t sweep_period_ns(uint64_t min_threshold_ns);
+static uint64_t sweep_period_ns(const struct bpf_backend *bb, uint64_t min_threshold_ns);
 static int fill_wait_conf(struct bpf_backend *bb, const struct policy *policy);
 static void fill_host_wide(struct bpf_backend *bb, const struct policy *policy);
 static int bb_watch_add(struct backend *b, pid_t pid, char *comm, size_t comm_size,
@@ -851,15 +871,17 @@ static void bb_policy_changed(struct backend *b, const struct policy *np)
 
 	if (r == 0)
 		r = fill_wait_conf(bb, np);
-	if (r == 0 && bb->host_wide)
+	if (r == 0 && bb->host_wide) {
 		fill_host_wide(bb, np);
+		r = bpf_names_fill(&bb->names, bb->skel, bb->lc->argmap, np);
+	}
 	if (r < 0) {
 		lifecycle_warn(bb->lc,
 			       "SIGHUP: the kernel's thresholds were only partly updated: %s",
 			       strerror(-r));
 		return;
 	}
-	bb->sweep_ns = sweep_period_ns(min_ns);
+	bb->sweep_ns = sweep_period_ns(bb, min_ns);
 	bb->next_sweep_ns = 0;
 	loop_ensure_timer(bb->loop, sw_mono_ns());
 }
@@ -889,12 +911,19 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* Stuck detection for thresholds of 2 ms and more: a sweep every threshold/2; 0: none. */
-static uint64_t sweep_period_ns(uint64_t min_threshold_ns)
+/*
+ * Stuck detection for thresholds of 2 ms and more: a sweep every
+ * threshold/2 (host-wide: at least SWEEP_HOST_WIDE_MIN_NS), at most
+ * SWEEP_MAX_NS; 0: none.
+ */
+static uint64_t sweep_period_ns(const struct bpf_backend *bb, uint64_t min_threshold_ns)
 {
+	uint64_t ns;
+
 	if (min_threshold_ns == UINT64_MAX || min_threshold_ns < 2 * SWEEP_MIN_NS)
 		return 0;
-	return min_threshold_ns / 2 < SWEEP_MAX_NS ? min_threshold_ns / 2 : SWEEP_MAX_NS;
+	ns = min_threshold_ns / 2 < SWEEP_MAX_NS ? min_threshold_ns / 2 : SWEEP_MAX_NS;
+	return bb->host_wide && ns < SWEEP_HOST_WIDE_MIN_NS ? SWEEP_HOST_WIDE_MIN_NS : ns;
 }
 
 /* The smallest threshold per syscall and ABI, as the policy gives it. */
@@ -1122,7 +1151,7 @@ static int open_backend(struct tracer_loop *loop, const struct policy *policy, b
 		sw_error_set(err, r, "cannot set the thresholds");
 		goto fail;
 	}
-	bb->sweep_ns = sweep_period_ns(min_ns);
+	bb->sweep_ns = sweep_period_ns(bb, min_ns);
 	bb->rb = ring_buffer__new(bpf_map__fd(bb->skel->maps.events), on_ring, bb, NULL);
 	if (!bb->rb) {
 		r = sw_error_set(err, -errno, "cannot read the ring buffer");
@@ -1424,7 +1453,14 @@ int bpf_backend_watch(struct tracer_loop *loop, const struct tracer_watch_option
 	if (r < 0)
 		return r;
 	adopt_backend(loop, bb, ret);
-	if (bb->host_wide)
+	if (bb->host_wide) {
 		fill_host_wide(bb, opts->policy);
+		/* without the prefilter every call user space sees is still right: only slower */
+		r = bpf_names_fill(&bb->names, bb->skel, bb->lc->argmap, opts->policy);
+		if (r < 0)
+			lifecycle_warn(bb->lc,
+				       "host-wide rules: no name prefilter in the kernel: %s",
+				       strerror(-r));
+	}
 	return 0;
 }

@@ -196,27 +196,40 @@ static __always_inline bool name_is(const char *name, const char *s, int len)
  * for an event (their dentry is the name in "anon_inode:NAME",
  * fs/anon_inodes.c; the superblock tells an anon inode, its i_mode does not
  * since 6.15 gave them S_IFREG); /proc/kmsg. A closed fd or a failed read:
- * not a wait, as in user space. Runs under the RCU read lock the
- * tracepoint holds (fdtable.h: the fd array is RCU-freed). Pipes, sockets
- * and anon inodes have links that are not paths (d_dname: "pipe:[42]").
+ * not a wait, as in user space. Pipes, sockets and anon inodes have links
+ * that are not paths (d_dname: "pipe:[42]").
  */
-static __always_inline int fd_kind(struct task_struct *task, __u64 fd_arg)
+/*
+ * The file task's fd fd_arg refers to, or NULL (closed, out of range). Runs
+ * under the RCU read lock the tracepoint holds (fdtable.h: the fd array is
+ * RCU-freed).
+ */
+static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd_arg)
 {
 	int fd = (int)fd_arg;
 	struct fdtable *fdt;
 	struct file **fds, *file = 0;
+
+	if (fd < 0)
+		return 0;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return 0;
+	return file;
+}
+
+static __always_inline int fd_kind(struct task_struct *task, __u64 fd_arg)
+{
+	struct file *file = fd_file(task, fd_arg);
 	struct inode *inode;
 	unsigned long magic;
 	unsigned short type;
 	char name[16];
 
-	if (fd < 0)
-		return FD_OTHER;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return FD_OTHER;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (!file)
 		return FD_OTHER;
 	inode = BPF_CORE_READ(file, f_inode);
 	if (!inode)
@@ -319,6 +332,89 @@ static __always_inline __u32 decide_wait(struct task_struct *task, __u32 idx, co
 		return WATCH_WAIT_UNDECIDED;
 	}
 	return wait ? WATCH_WAIT_YES : WATCH_WAIT_NO;
+}
+
+/* ---- host-wide name prefilter (kernel) ------------------------------------------- */
+
+/* watch.h: which syscalls are filtered by name, and how (user space writes it) */
+struct watch_name_filter name_filter[WATCH_ABI_MAX * WATCH_MAX_NR];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WATCH_NAMES_MAX);
+	__type(key, struct watch_name); /* NUL-padded */
+	__type(value, __u8);
+} names SEC(".maps");
+
+/* The name filter of a completed host-wide call of a thread group not watched, or NULL. */
+static __always_inline const struct watch_name_filter *name_filter_of(const struct watch_call *call)
+{
+	const struct watch_name_filter *f;
+
+	if (!host_wide || !call->host_only || call->abi >= WATCH_ABI_MAX ||
+	    call->nr >= WATCH_MAX_NR)
+		return 0;
+	f = &name_filter[call->abi * WATCH_MAX_NR + call->nr];
+	return f->on ? f : 0;
+}
+
+/*
+ * Is the name of the file of task's fd one of `names`? A closed fd has no
+ * path for user space either: no. The root dentry of a mount (a file
+ * bind-mounted onto another name) is named by its mount point in the
+ * /proc/PID/fd link user space matches (d_path()), not by its own d_name:
+ * yes, let user space see it. A name longer than a key is cut: at worst a
+ * call user space then drops.
+ */
+static __always_inline bool fd_name_listed(struct task_struct *task, __u64 fd_arg)
+{
+	struct file *file = fd_file(task, fd_arg);
+	struct watch_name key = {};
+	struct dentry *dentry;
+
+	if (!file)
+		return false;
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (!dentry || dentry == BPF_CORE_READ(file, f_path.mnt, mnt_root))
+		return true;
+	if (bpf_probe_read_kernel_str(key.name, sizeof(key.name),
+				      BPF_CORE_READ(dentry, d_name.name)) <= 0)
+		return true;
+	return bpf_map_lookup_elem(&names, &key) != 0;
+}
+
+/* the last '/' of a path read into an event (bpf_loop: a plain loop is too many states) */
+struct last_slash {
+	const char *path;
+	__u32 len; /* bytes read, the NUL included */
+	__u32 at; /* index after the last '/', 0 if none */
+};
+
+static long find_slash(__u64 i, struct last_slash *x)
+{
+	if (i >= WATCH_PATH_MAX || i >= x->len)
+		return 1;
+	if (x->path[i] == '/')
+		x->at = (__u32)i + 1;
+	return 0;
+}
+
+/*
+ * Is the last component of path (read in full: len bytes, the NUL
+ * included) one of `names`? "dir/" has none: no glob ending in a name
+ * matches it (the fd of the call, if any, was looked at already).
+ */
+static __always_inline bool path_name_listed(const char *path, __u32 len)
+{
+	struct last_slash x = { .path = path, .len = len };
+	struct watch_name key = {};
+
+	bpf_loop(WATCH_PATH_MAX, find_slash, &x, 0);
+	if (x.at >= WATCH_PATH_MAX)
+		return false;
+	if (bpf_probe_read_kernel_str(key.name, sizeof(key.name), path + x.at) <= 1)
+		return false;
+	return bpf_map_lookup_elem(&names, &key) != 0;
 }
 
 /* ---- per-syscall counts (kernel) ------------------------------------------------- */
@@ -554,6 +650,7 @@ static __always_inline void emit(__u32 kind, __u32 tgid, __u32 tid, __s64 ret)
  */
 __noinline int finish(const struct watch_call *call, __u32 tid, __u64 end_ns, __s64 ret)
 {
+	const struct watch_name_filter *filter;
 	struct watch_event *ev;
 	__u64 dur;
 	__u32 wait;
@@ -575,6 +672,18 @@ __noinline int finish(const struct watch_call *call, __u32 tid, __u64 end_ns, __
 				   call->args, true);
 	if (dur < threshold_after(call, wait, dur))
 		return 0;
+	/* host-wide: the name prefilter, past the threshold only (a fast call never pays it) */
+	filter = name_filter_of(call);
+	/* a target since its entry (picked up meanwhile): every rule of its targets may take it */
+	if (filter && timed(call->tgid))
+		filter = 0;
+	if (filter && filter->fd_arg < 6 &&
+	    fd_name_listed(bpf_get_current_task_btf(), call->args[filter->fd_arg & 7]))
+		filter = 0;
+	if (filter && filter->path_arg >= 6) {
+		stat_inc(WATCH_STAT_NAMES_FILTERED);
+		return 0;
+	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		stat_inc(WATCH_STAT_RINGBUF_FULL);
@@ -602,6 +711,13 @@ __noinline int finish(const struct watch_call *call, __u32 tid, __u64 end_ns, __
 		if (arg && *arg < 6)
 			ev->path_len = bpf_probe_read_user_str(ev->path, sizeof(ev->path),
 							       (const void *)call->args[*arg]);
+	}
+	/* the path's name; one not read, or cut (user space reads it again): sent */
+	if (filter && ev->path_len > 0 && ev->path_len < WATCH_PATH_MAX &&
+	    !path_name_listed(ev->path, (__u32)ev->path_len)) {
+		bpf_ringbuf_discard(ev, 0);
+		stat_inc(WATCH_STAT_NAMES_FILTERED);
+		return 0;
 	}
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
@@ -773,6 +889,7 @@ int BPF_PROG(sw_sys_enter, struct pt_regs *regs, long id)
 	call->pieces = 1;
 	call->tgid = tgid;
 	call->partial = 0;
+	call->host_only = !target;
 	call->user_sp = 0;
 	call->ev_mark_ns = start_ns; /* on a CPU: it is making the call */
 	call->on_cpu_ns = 0;

@@ -71,7 +71,11 @@ struct watch_call {
 	__u32 pieces; /* 1 + restarts stitched in */
 	__u32 tgid;
 	__u32 partial; /* entered before the attach (user space put it here): start unknown */
-	__u32 pad;
+	/*
+	 * watch, host-wide: entered by a thread group that is not watched,
+	 * timed only for the host-wide rules (the name prefilter applies)
+	 */
+	__u32 host_only;
 	/*
 	 * The user stack pointer at the last exit with restart_code: the kernel
 	 * re-enters a restarted call at the same one, a signal handler's calls
@@ -213,7 +217,39 @@ struct watch_event {
  * below the threshold of the rules that take such a call (a wait, or not)
  */
 #define WATCH_STAT_WAITS_FILTERED 4
-#define WATCH_STAT_MAX 5
+/* host-wide calls past their threshold kept in the kernel by the name prefilter (below) */
+#define WATCH_STAT_NAMES_FILTERED 5
+#define WATCH_STAT_MAX 6
+
+/* ---- host-wide name prefilter (kernel) ------------------------------------------- */
+
+/*
+ * watch, host-wide: a call of a thread group that is not watched can make
+ * a record only through the host-wide rules. Where every such rule of a
+ * syscall has path globs that all end in a literal name (memory.stat: no
+ * glob character after the last '/'), the kernel sends a call that took its
+ * threshold only when the name of the file it acted on is one of those
+ * names (policy.h, policy_host_wide_basenames()): the fd's dentry name, or
+ * the last component of the path argument. User space still matches the
+ * whole glob; this only keeps the calls that cannot match in the kernel.
+ *
+ * name_filter[abi * WATCH_MAX_NR + nr] (the programs' .bss): on, and which
+ * arguments name the file (WATCH_NO_ARG: none); `names` holds the names.
+ */
+#define WATCH_NAME_LEN 64 /* a names key: the name, NUL-padded */
+#define WATCH_NAMES_MAX 64
+#define WATCH_NO_ARG 255
+
+struct watch_name {
+	char name[WATCH_NAME_LEN];
+};
+
+struct watch_name_filter {
+	__u8 on;
+	__u8 fd_arg; /* an fd whose dentry name is the file's, or WATCH_NO_ARG */
+	__u8 path_arg; /* a path whose last component is, or WATCH_NO_ARG */
+	__u8 pad;
+};
 
 /* ---- per-syscall counts (kernel): --summary, the metrics duration histogram ---- */
 
