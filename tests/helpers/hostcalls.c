@@ -13,6 +13,8 @@
  *   inotify:DIR  inotify_add_watch(DIR, IN_CREATE | IN_DELETE): child
  *                events, the mask that walks DIR's child dentries
  *   udp          sendto + recvfrom of one datagram over loopback
+ *   sleep:MS     a nanosleep of MS ms (the fds of the reads stay open: a
+ *                backend that reads /proc for their paths has time to)
  * Around inotify and udp it reports its own readings, the first right
  * before the call and the second HOLD_MS after it (a backend may build the
  * record after the call returned):
@@ -188,6 +190,8 @@ int main(int argc, char **argv)
 			step_neg(argv[i] + 4);
 		else if (strncmp(argv[i], "inotify:", 8) == 0)
 			step_inotify(argv[i] + 8, hold_ms);
+		else if (strncmp(argv[i], "sleep:", 6) == 0)
+			h_nanosleep_ms(h_atol(argv[i] + 6, "sleep:MS"));
 		else if (strcmp(argv[i], "udp") == 0)
 			step_udp(hold_ms);
 		else {

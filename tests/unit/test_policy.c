@@ -1470,6 +1470,68 @@ static int test_watch_scope(void)
 	return 0;
 }
 
+static bool has_name(char names[POLICY_BASENAMES_MAX][POLICY_BASENAME_MAX], size_t n,
+		     const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* bpf's name prefilter: the syscalls whose host-wide rules all end their globs in a name */
+static int test_host_wide_basenames(void)
+{
+	_cleanup_policy_ struct policy *p = load1(
+		"{'targets': {'t': {'comm': 'x'}}, 'rules': ["
+		"{'name': 'a', 'min_duration': '1ms', 'syscalls': ['read'],"
+		" 'paths': ['*/memory.stat', '/sys/fs/cgroup/*/cgroup.stat']},"
+		"{'name': 'b', 'min_duration': '1ms', 'syscalls': ['openat'], 'paths': ['*/memory.*']},"
+		"{'name': 'c', 'min_duration': '1ms', 'syscalls': ['write'], 'paths': ['*/x']},"
+		"{'name': 'd', 'min_duration': '1ms', 'syscalls': ['write']},"
+		"{'name': 'e', 'min_duration': '1ms', 'syscalls': ['read', 'pread64'], 'targets': ['t']},"
+		"{'name': 'f', 'min_duration': '1ms', 'syscalls': ['read'], 'enabled': false},"
+		"{'name': 'g', 'min_duration': '1ms', 'syscalls': ['readv'], 'paths': ['*[/]y']},"
+		"{'name': 'h', 'min_duration': '1ms', 'syscalls': ['preadv'], 'paths': ['*/z (deleted)']},"
+		"{'name': 'i', 'min_duration': '1ms', 'syscalls': ['statx', 'newfstatat'], 'paths': ['/etc/passwd']},"
+		"{'name': 'j', 'min_duration': '1ms', 'syscalls': ['statx'], 'paths': ['*/\\\\*']}]}");
+	_cleanup_policy_ struct policy *all = load1(
+		"{'rules': [{'name': 'a', 'min_duration': '1ms', 'syscalls': ['read'], 'paths': ['*/memory.stat']},"
+		"{'name': 'every', 'min_duration': '1ms'}]}");
+	static char names[POLICY_BASENAMES_MAX][POLICY_BASENAME_MAX];
+	static bool named[SW_MAX_NR];
+	char many[8192] =
+		"{'rules': [{'name': 'a', 'min_duration': '1ms', 'syscalls': ['read'], 'paths': [";
+	_cleanup_policy_ struct policy *m = NULL;
+	size_t n;
+
+	CHECK(p && all);
+	n = policy_host_wide_basenames(p, named, names);
+	CHECK(named[syscall_nr("read")]);
+	/* a glob in the name, a rule without paths, a bracket, an unlinked file's mark */
+	CHECK(!named[syscall_nr("openat")] && !named[syscall_nr("write")]);
+	CHECK(!named[syscall_nr("readv")] && !named[syscall_nr("preadv")]);
+	/* only a targeted rule takes it: not host-wide */
+	CHECK(!named[syscall_nr("pread64")]);
+	CHECK(named[syscall_nr("newfstatat")] && !named[syscall_nr("statx")]);
+	CHECK(!named[syscall_nr("getppid")]);
+	CHECK(n == 3);
+	CHECK(has_name(names, n, "memory.stat") && has_name(names, n, "cgroup.stat") &&
+	      has_name(names, n, "passwd"));
+	/* "syscalls": "all" without paths lets every name through */
+	n = policy_host_wide_basenames(all, named, names);
+	CHECK(n == 0 && !named[syscall_nr("read")]);
+	/* more names than the kernel's map holds: no filter */
+	for (int i = 0; i <= POLICY_BASENAMES_MAX; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s'*/f%d'",
+			 i ? ", " : "", i);
+	snprintf(many + strlen(many), sizeof(many) - strlen(many), "]}]}");
+	m = load1(many);
+	CHECK(m != NULL);
+	CHECK(policy_host_wide_basenames(m, named, names) == 0 && !named[syscall_nr("read")]);
+	return 0;
+}
+
 /* ---- the built-in default policy -------------------------------------- */
 
 static int check_default_rules(const struct policy *p)
@@ -1826,6 +1888,7 @@ UNIT_MAIN(TEST(test_thresholds_smallest_enabled_rule), TEST(test_watch_restricts
 	  TEST(test_load_later_rule_replaces), TEST(test_load_append),
 	  TEST(test_load_targets_and_lists_replace), TEST(test_load_scan),
 	  TEST(test_load_scan_interval), TEST(test_watch_match), TEST(test_watch_host_wide),
-	  TEST(test_watch_scope), TEST(test_default_policy), TEST(test_wait_rules),
-	  TEST(test_default_rate_limit), TEST(test_default_policy_matches_file),
-	  TEST(test_wait_thresholds_default), TEST(test_wait_thresholds_paths))
+	  TEST(test_watch_scope), TEST(test_host_wide_basenames), TEST(test_default_policy),
+	  TEST(test_wait_rules), TEST(test_default_rate_limit),
+	  TEST(test_default_policy_matches_file), TEST(test_wait_thresholds_default),
+	  TEST(test_wait_thresholds_paths))
