@@ -93,6 +93,10 @@ struct bpf_backend {
 	/* watch --host-wide: untargeted rules' syscalls timed for every process (watch.bpf.c) */
 	bool host_wide;
 	struct bpf_names names; /* ... and their name prefilter */
+	/* the sweep's BPF_MAP_LOOKUP_BATCH buffers (SWEEP_BATCH entries); no_batch: refused */
+	__u32 *batch_keys;
+	struct watch_call *batch_calls;
+	bool no_batch;
 
 	/* evidence (sched_switch) */
 	struct evidence_source evidence;
@@ -752,14 +756,101 @@ static bool still_watched(struct bpf_backend *bb, const struct watch_call *c)
 }
 
 #define STALE_PER_SWEEP 64
+#define SWEEP_BATCH 256
+
+struct sweep {
+	uint64_t now_ns;
+	__u32 stale[STALE_PER_SWEEP];
+	size_t n_stale;
+};
+
+/* One entry of `inflight`: a call in flight past two sweep periods is the lifecycle's. */
+static void sweep_entry(struct bpf_backend *bb, struct sweep *sw, __u32 key,
+			const struct watch_call *c)
+{
+	struct call_entry e;
+	struct tracee *t;
+
+	/* start_ns 0: the thread's entry between two calls (watch.bpf.c, inflight) */
+	if (!c->start_ns || sw->now_ns - c->start_ns < bb->sweep_ns * 2 || c->restart_code)
+		return;
+	/* %wait decided in the kernel: a kind of call no rule takes is no one's */
+	if (decided_threshold_ns(bb, c) == WATCH_UNWATCHED)
+		return;
+	if (bb->loop->mode == MODE_WATCH && !still_watched(bb, c)) {
+		/* deleted after the walk: a deleted key restarts the iteration */
+		if (sw->n_stale < STALE_PER_SWEEP)
+			sw->stale[sw->n_stale++] = key;
+		return;
+	}
+	/* host-wide: a call whose file has none of the rules' names (the kernel's test) */
+	if (bb->host_wide && !bpf_names_sweep_takes(&bb->names, key, c))
+		return;
+	t = lifecycle_thread(bb->lc, (pid_t)key);
+	if (!t)
+		return;
+	t->tgid = (pid_t)c->tgid;
+	entry_of(c, &e);
+	lifecycle_in_flight(bb->lc, t, &e);
+}
+
+/*
+ * The whole map, SWEEP_BATCH entries a bpf() call (BPF_MAP_LOOKUP_BATCH,
+ * 5.6+): host-wide, `inflight` holds an entry per thread on the host, and
+ * two calls an entry (the next key, its value) cost most of a sweep.
+ * -errno when the kernel refuses it before the first entry (the caller
+ * walks key by key then); a batch refused later ends this sweep early.
+ */
+static int sweep_batched(struct bpf_backend *bb, struct sweep *sw)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(bb->skel->maps.inflight);
+	__u32 in_batch = 0, out_batch = 0;
+	bool first = true;
+
+	if (!bb->batch_keys)
+		bb->batch_keys = calloc(SWEEP_BATCH, sizeof(*bb->batch_keys));
+	if (!bb->batch_calls)
+		bb->batch_calls = calloc(SWEEP_BATCH, sizeof(*bb->batch_calls));
+	if (!bb->batch_keys || !bb->batch_calls)
+		return -ENOMEM;
+	for (;;) {
+		__u32 count = SWEEP_BATCH;
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
+					     bb->batch_keys, bb->batch_calls, &count, &opts);
+		int err = r < 0 ? errno : 0;
+
+		if (r < 0 && err != ENOENT && first)
+			return -err;
+		for (__u32 i = 0; (r == 0 || err == ENOENT) && i < count && i < SWEEP_BATCH; i++)
+			sweep_entry(bb, sw, bb->batch_keys[i], &bb->batch_calls[i]);
+		if (r < 0)
+			return 0; /* ENOENT: the end */
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
+static void sweep_by_key(struct bpf_backend *bb, struct sweep *sw)
+{
+	struct bpf_map *map = bb->skel->maps.inflight;
+	__u32 key, next;
+	bool first = true;
+
+	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
+		struct watch_call c;
+
+		first = false;
+		key = next;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &c, sizeof(c), 0) == 0)
+			sweep_entry(bb, sw, key, &c);
+	}
+}
 
 static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 {
 	struct bpf_backend *bb = (struct bpf_backend *)b;
-	struct bpf_map *map = bb->skel->maps.inflight;
-	__u32 key, next, stale[STALE_PER_SWEEP];
-	size_t n_stale = 0;
-	bool first = true;
+	struct sweep sw = { .now_ns = now_ns };
 
 	if (now_ns >= bb->next_enoent_ns)
 		bb->next_enoent_ns = bpf_enoent_sync(bb->skel, bb->lc, now_ns);
@@ -778,39 +869,12 @@ static uint64_t bb_tick(struct backend *b, uint64_t now_ns)
 								bb->next_enoent_ns;
 	if (now_ns < bb->next_sweep_ns)
 		return next_of(bb);
-	while (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)) == 0) {
-		struct watch_call c;
-		struct call_entry e;
-		struct tracee *t;
-
-		first = false;
-		key = next;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), &c, sizeof(c), 0) < 0)
-			continue;
-		/* start_ns 0: the thread's entry between two calls (watch.bpf.c, inflight) */
-		if (!c.start_ns || now_ns - c.start_ns < bb->sweep_ns * 2 || c.restart_code)
-			continue;
-		/* %wait decided in the kernel: a kind of call no rule takes is no one's */
-		if (decided_threshold_ns(bb, &c) == WATCH_UNWATCHED)
-			continue;
-		if (bb->loop->mode == MODE_WATCH && !still_watched(bb, &c)) {
-			/* deleted after the walk: a deleted key restarts the iteration */
-			if (n_stale < STALE_PER_SWEEP)
-				stale[n_stale++] = key;
-			continue;
-		}
-		/* host-wide: a call whose file has none of the rules' names (the kernel's test) */
-		if (bb->host_wide && !bpf_names_sweep_takes(&bb->names, key, &c))
-			continue;
-		t = lifecycle_thread(bb->lc, (pid_t)key);
-		if (!t)
-			continue;
-		t->tgid = (pid_t)c.tgid;
-		entry_of(&c, &e);
-		lifecycle_in_flight(bb->lc, t, &e);
+	if (bb->no_batch || sweep_batched(bb, &sw) < 0) {
+		bb->no_batch = true;
+		sweep_by_key(bb, &sw);
 	}
-	for (size_t i = 0; i < n_stale; i++)
-		bpf_map__delete_elem(map, &stale[i], sizeof(stale[i]), 0);
+	for (size_t i = 0; i < sw.n_stale; i++)
+		bpf_map__delete_elem(bb->skel->maps.inflight, &sw.stale[i], sizeof(sw.stale[i]), 0);
 	bpf_names_sweep_done(&bb->names);
 	bb->next_sweep_ns = now_ns + bb->sweep_ns;
 	return next_of(bb);
@@ -822,6 +886,8 @@ static void free_backend(struct bpf_backend *bb)
 	close_sampler(bb);
 	ksyms_free(bb->ksyms);
 	bpf_names_free(&bb->names);
+	free(bb->batch_keys);
+	free(bb->batch_calls);
 	ring_buffer__free(bb->rb);
 	watch_bpf__destroy(bb->skel);
 	if (!bb->reaped && bb->pidfd >= 0)
