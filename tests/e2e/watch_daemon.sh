@@ -387,6 +387,42 @@ EOF2
 	[ $((cpu * 100)) -lt $((ms * 50)) ] || fail "stallwatch used $cpu ms of CPU in $ms ms"
 }
 
+# The name prefilter on a path argument, and in the sweep (bpf only): two
+# unnamed processes block in openat() of FIFOs, one named memory.stat and one
+# other.stat, under a host-wide openat rule on */memory.stat: the first is
+# reported stuck, then slow when a writer comes; the second never.
+test_host_wide_stuck_bpf() {
+	local a b
+	need_backend_here bpf
+	cat >p.json <<'EOF2'
+{"rules": [{"name": "stat-opens", "syscalls": ["openat"], "paths": ["*/memory.stat"],
+            "min_duration": "100ms"}],
+ "scan": {"interval": "600s"}}
+EOF2
+	mkdir d && mkfifo d/memory.stat d/other.stat || fail "mkfifo"
+	start_watch bpf
+	t_bg "$H/hostcalls" 0 0 a.txt "read:$PWD/d/memory.stat"
+	a=$BGPID
+	t_bg "$H/hostcalls" 0 0 b.txt "read:$PWD/d/other.stat"
+	b=$BGPID
+	wait_for "[ \"\$(jq_count rec.json 'stuck and .process.pid == $a')\" -ge 1 ]" 5
+	sleep 0.3
+	# a writer for each: both opens return, and both reads end at its close
+	exec 5>d/memory.stat 6>d/other.stat
+	exec 5>&- 6>&-
+	wait "$a" "$b"
+	wait_for "[ \"\$(jq_count rec.json 'slow and .process.pid == $a')\" -ge 1 ]" 5
+	stop_watch
+	show rec.json
+	for k in stuck slow; do
+		[ "$(jq_count rec.json "$k and .process.pid == $a and name == \"openat\" and
+			(sc.path | endswith(\"/d/memory.stat\"))")" -ge 1 ] ||
+			fail "no $k record of the open of memory.stat"
+	done
+	expect_eq "$(jq_count rec.json "(slow or stuck) and .process.pid == $b")" 0 \
+		"records of the open of other.stat"
+}
+
 # Under ptrace a rule that names no targets cannot apply to every process.
 test_host_wide_ptrace_refused() {
 	need_backend_here ptrace
@@ -413,5 +449,6 @@ t_run burst_ptrace test_burst_ptrace
 t_run sigkill_bpf test_sigkill_bpf
 t_run sigkill_ptrace test_sigkill_ptrace
 t_run host_wide_bpf test_host_wide_bpf
+t_run host_wide_stuck_bpf test_host_wide_stuck_bpf
 t_run host_wide_ptrace_refused test_host_wide_ptrace_refused
 t_done
