@@ -37,6 +37,12 @@
 #               unwatched getppid loop and the ping-pong, now that every tgid
 #               passes the programs' first filter (the host tax of host-wide)
 #   hw-timed    the same with the rule on getppid: every getppid on the host timed
+#   hw-named    a rule on read with paths */memory.stat and min_duration 1ns, over
+#               N/4 one-byte reads of /dev/zero by a process nobody named: every
+#               read is past its threshold and kept in the kernel by the name
+#               prefilter (the fd's dentry name is "zero")
+#   hw-sent     the same with */memory.* (a glob in the name: no prefilter): every
+#               read goes through the ring buffer to user space
 # The other windows also count the runs of everything else on the host; the
 # "corrected" column takes those out at the host window's cost per run:
 # (time - (runs - ours) x host) / ours, with ours = N calls (sys_*) or 2 x
@@ -118,6 +124,7 @@ go_and_wait() {
 }
 
 getppid_loop="$W getppid $N 1"
+read_loop="$W read $((N / 4)) 1"
 pipe_loop="taskset -c 0 perf bench sched pipe -l $LOOPS"
 RES=$TMPD/res
 : >"$RES"
@@ -145,13 +152,16 @@ sleep 600 &
 SLEEPER=$!
 WH=build/bench/watchhost
 make -s "$WH" >/dev/null 2>&1 || WH=""
-# hostwide WINDOW SYSCALL: watchhost's programs over the getppid loop (and the ping-pong)
+# hostwide WINDOW SYSCALL [MIN_DURATION GLOB]: watchhost's programs over the getppid loop
+# (the read loop for a rule on read) and the ping-pong
 hostwide() {
-	"$WH" "$2" >/dev/null 2>"$TMPD/sw.err" &
+	local loop=$getppid_loop
+	[ "$2" = read ] && loop=$read_loop
+	"$WH" "${@:2}" >/dev/null 2>"$TMPD/sw.err" &
 	SW_PID=$!
 	wait_loaded "$SW_PID" || { echo "progcost: watchhost did not load: $(head -c 300 "$TMPD/sw.err")" >&2; exit 1; }
 	# shellcheck disable=SC2086
-	measure "$1" "$SW_PID" $getppid_loop | grep ' sw_sys_' >>"$RES"
+	measure "$1" "$SW_PID" $loop | grep ' sw_sys_' >>"$RES"
 	# shellcheck disable=SC2086
 	[ "$HAVE_PERF" = 1 ] && [ "$2" = nanosleep ] && measure "$1" "$SW_PID" $pipe_loop | grep ' sw_sched_' >>"$RES"
 	kill -INT "$SW_PID"
@@ -177,6 +187,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	if [ -n "$WH" ]; then
 		hostwide hw-other nanosleep
 		hostwide hw-timed getppid
+		hostwide hw-named read 1ns '*/memory.stat'
+		hostwide hw-sent read 1ns '*/memory.*'
 	fi
 done
 

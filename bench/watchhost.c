@@ -6,7 +6,10 @@
  * that takes nothing, until SIGINT/SIGTERM. What the host pays is the
  * kernel programs' cost for every process.
  *
- *   watchhost SYSCALL     prints "ready" once the first pass is done
+ *   watchhost SYSCALL [MIN_DURATION [GLOB]]
+ *                         prints "ready" once the first pass is done;
+ *                         MIN_DURATION (default 10s) and a path GLOB for
+ *                         the rule: the name prefilter's windows
  */
 #include <signal.h>
 #include <stdio.h>
@@ -48,17 +51,18 @@ int main(int argc, char **argv)
 	struct tracer_watch_stats stats;
 	int r;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: watchhost SYSCALL\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: watchhost SYSCALL [MIN_DURATION [GLOB]]\n");
 		return 2;
 	}
 	snprintf(json, sizeof(json),
 		 "{\"version\":1,\"rules\":[{\"name\":\"host\",\"syscalls\":[\"%s\"],"
-		 "\"min_duration\":\"10s\"}]}",
-		 argv[1]);
+		 "\"min_duration\":\"%s\"%s%s%s}]}",
+		 argv[1], argc > 2 ? argv[2] : "10s", argc > 3 ? ",\"paths\":[\"" : "",
+		 argc > 3 ? argv[3] : "", argc > 3 ? "\"]" : "");
 	src.len = strlen(json);
 	if (policy_load(&o, &policy, &diags) < 0 || diags.n_errors) {
-		fprintf(stderr, "watchhost: bad syscall %s\n", argv[1]);
+		fprintf(stderr, "watchhost: bad rule %s\n", json);
 		return 2;
 	}
 	if (recorder_init(&rec,

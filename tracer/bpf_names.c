@@ -62,6 +62,7 @@ int bpf_names_fill(struct bpf_names *bn, struct watch_bpf *skel,
 	/* off first: the kernel never filters by a mix of the old and the new */
 	for (size_t i = 0; i < ARRAY_SIZE(bn->filter); i++)
 		__atomic_store_n(&kernel[i].on, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&skel->bss->name_lens, 0, __ATOMIC_RELEASE);
 	memset(bn->filter, 0, sizeof(bn->filter));
 	for (size_t i = 0; i < bn->n_names; i++) {
 		struct watch_name key = { 0 };
@@ -82,6 +83,9 @@ int bpf_names_fill(struct bpf_names *bn, struct watch_bpf *skel,
 		if (r < 0)
 			return r;
 		bn->n_names = i + 1;
+		/* policy.h: every name is shorter than POLICY_BASENAME_MAX (64) */
+		__atomic_or_fetch(&skel->bss->name_lens, 1ULL << (strlen(bn->names[i]) & 63),
+				  __ATOMIC_RELEASE);
 	}
 	filters_of(bn, argmap, named);
 	for (size_t i = 0; i < ARRAY_SIZE(bn->filter); i++) {

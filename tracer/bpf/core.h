@@ -97,6 +97,13 @@ struct files_struct {
 };
 
 struct qstr {
+	union {
+		struct {
+			__u32 hash;
+			__u32 len;
+		};
+		__u64 hash_len;
+	};
 	const unsigned char *name;
 };
 

@@ -190,6 +190,34 @@ static __always_inline bool name_is(const char *name, const char *s, int len)
 #define FD_PEER_PATHLESS 2 /* a pipe, a socket, an anon inode that waits */
 
 /*
+ * The file task's fd fd_arg refers to, or NULL (closed, out of range). Runs
+ * under the RCU read lock the tracepoint holds (fdtable.h: the fd array is
+ * RCU-freed). task is the BTF-typed current task: the table is read by
+ * plain loads (the verifier makes them faulting loads), the fd array's
+ * slot, a pointer to a pointer, by a helper.
+ */
+static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd_arg)
+{
+	int fd = (int)fd_arg;
+	struct files_struct *files;
+	struct fdtable *fdt;
+	struct file **fds, *file = 0;
+
+	if (fd < 0)
+		return 0;
+	files = task->files;
+	if (!files)
+		return 0;
+	fdt = files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return 0;
+	fds = fdt->fd;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return 0;
+	return file;
+}
+
+/*
  * policy/wait.c's fd_kind_classify() == FD_KIND_PEER, from the inode
  * instead of the /proc/PID/fd link: a FIFO (pipes too: pipefs inodes are
  * S_IFIFO), a socket, a character device; the anon inodes whose reads wait
@@ -199,28 +227,6 @@ static __always_inline bool name_is(const char *name, const char *s, int len)
  * not a wait, as in user space. Pipes, sockets and anon inodes have links
  * that are not paths (d_dname: "pipe:[42]").
  */
-/*
- * The file task's fd fd_arg refers to, or NULL (closed, out of range). Runs
- * under the RCU read lock the tracepoint holds (fdtable.h: the fd array is
- * RCU-freed).
- */
-static __always_inline struct file *fd_file(struct task_struct *task, __u64 fd_arg)
-{
-	int fd = (int)fd_arg;
-	struct fdtable *fdt;
-	struct file **fds, *file = 0;
-
-	if (fd < 0)
-		return 0;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
-		return 0;
-	return file;
-}
-
 static __always_inline int fd_kind(struct task_struct *task, __u64 fd_arg)
 {
 	struct file *file = fd_file(task, fd_arg);
@@ -338,6 +344,12 @@ static __always_inline __u32 decide_wait(struct task_struct *task, __u32 idx, co
 
 /* watch.h: which syscalls are filtered by name, and how (user space writes it) */
 struct watch_name_filter name_filter[WATCH_ABI_MAX * WATCH_MAX_NR];
+/*
+ * bit n: a name of n bytes is in `names` (every one is shorter than
+ * WATCH_NAME_LEN): most files are told apart by the length alone, without
+ * reading the name and hashing a key
+ */
+__u64 name_lens;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -371,16 +383,21 @@ static __always_inline bool fd_name_listed(struct task_struct *task, __u64 fd_ar
 	struct file *file = fd_file(task, fd_arg);
 	struct watch_name key = {};
 	struct dentry *dentry;
+	__u32 len;
 
 	if (!file)
 		return false;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
-	if (!dentry || dentry == BPF_CORE_READ(file, f_path.mnt, mnt_root))
+	if (!dentry)
 		return true;
-	if (bpf_probe_read_kernel_str(key.name, sizeof(key.name),
-				      BPF_CORE_READ(dentry, d_name.name)) <= 0)
-		return true;
-	return bpf_map_lookup_elem(&names, &key) != 0;
+	len = BPF_CORE_READ(dentry, d_name.len);
+	if (len < WATCH_NAME_LEN && ((name_lens >> len) & 1)) {
+		if (bpf_probe_read_kernel_str(key.name, sizeof(key.name),
+					      BPF_CORE_READ(dentry, d_name.name)) <= 0 ||
+		    bpf_map_lookup_elem(&names, &key))
+			return true;
+	}
+	return dentry == BPF_CORE_READ(file, f_path.mnt, mnt_root);
 }
 
 /* the last '/' of a path read into an event (bpf_loop: a plain loop is too many states) */
@@ -410,7 +427,9 @@ static __always_inline bool path_name_listed(const char *path, __u32 len)
 	struct watch_name key = {};
 
 	bpf_loop(WATCH_PATH_MAX, find_slash, &x, 0);
-	if (x.at >= WATCH_PATH_MAX)
+	/* len - 1 - at: the bytes after the last '/', the NUL left out */
+	if (x.at >= WATCH_PATH_MAX || x.at >= len || len - 1 - x.at >= WATCH_NAME_LEN ||
+	    !((name_lens >> (len - 1 - x.at)) & 1))
 		return false;
 	if (bpf_probe_read_kernel_str(key.name, sizeof(key.name), path + x.at) <= 1)
 		return false;
@@ -666,13 +685,11 @@ __noinline int finish(const struct watch_call *call, __u32 tid, __u64 end_ns, __
 	/* read now, not at entry: a policy reload applies to the calls in flight */
 	if (dur < threshold_of(call->abi, call->nr))
 		return 0;
-	/* %wait: the calls the entry could not decide (by their fds; seeded ones) */
-	if (wait == WATCH_WAIT_UNDECIDED && call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR)
-		wait = decide_wait(bpf_get_current_task_btf(), call->abi * WATCH_MAX_NR + call->nr,
-				   call->args, true);
-	if (dur < threshold_after(call, wait, dur))
-		return 0;
-	/* host-wide: the name prefilter, past the threshold only (a fast call never pays it) */
+	/*
+	 * host-wide: the name prefilter, past the threshold only (a fast call
+	 * never pays it), and before the %wait fd walk, which a call it keeps
+	 * is spared
+	 */
 	filter = name_filter_of(call);
 	/* a target since its entry (picked up meanwhile): every rule of its targets may take it */
 	if (filter && timed(call->tgid))
@@ -684,6 +701,12 @@ __noinline int finish(const struct watch_call *call, __u32 tid, __u64 end_ns, __
 		stat_inc(WATCH_STAT_NAMES_FILTERED);
 		return 0;
 	}
+	/* %wait: the calls the entry could not decide (by their fds; seeded ones) */
+	if (wait == WATCH_WAIT_UNDECIDED && call->abi < WATCH_ABI_MAX && call->nr < WATCH_MAX_NR)
+		wait = decide_wait(bpf_get_current_task_btf(), call->abi * WATCH_MAX_NR + call->nr,
+				   call->args, true);
+	if (dur < threshold_after(call, wait, dur))
+		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		stat_inc(WATCH_STAT_RINGBUF_FULL);
