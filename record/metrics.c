@@ -762,7 +762,8 @@ char *metrics_render(struct metrics *m)
 			&b, "stallwatch_calls_filtered_in_kernel_total", "counter",
 			"bpf backend: calls past their syscall's lowest threshold kept in the "
 			"kernel because no rule takes such a call (a wait or not, doc/policy.md) "
-			"at that duration; 0 under the other backends.");
+			"at that duration, or, host-wide, none takes a file of its name; 0 under "
+			"the other backends.");
 		buf_sample_u64(&b, "stallwatch_calls_filtered_in_kernel_total", m->kernel_filtered);
 	}
 

@@ -8,7 +8,8 @@
  * restarts, and sends only the calls that reached their syscall's lowest
  * threshold, whole, through a ring buffer: lifecycle_completed(). A call
  * still in flight is found by sweeping the kernel's in-flight map every
- * min(threshold/2, 100 ms) (never below 1 ms): lifecycle_in_flight(), and
+ * min(threshold/2, 100 ms) (never below 1 ms; 50 ms host-wide):
+ * lifecycle_in_flight(), and
  * at its deadline the lifecycle asks probe_ask(), a lookup of the same map,
  * whether it is still there: an exact stuck record.
  *
