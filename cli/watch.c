@@ -537,6 +537,8 @@ int cli_watch(int argc, char **argv)
 		.recheck_ns = WATCH_RECHECK_NS,
 	};
 	struct tracer_watch_stats stats = {};
+	struct record_watch_status last_ws;
+	struct metrics_watch last_mw;
 	struct tracer_result result = {};
 	struct recorder recorder;
 	struct output_stats ostats;
@@ -637,15 +639,14 @@ int cli_watch(int argc, char **argv)
 	/* the tracer's loop is gone: no wake_tick any more, whatever the tracer did */
 	scanworker_set_waker(ctx.scans, NULL, NULL);
 	sdnotify_send(&ctx.notify, "STOPPING=1", NULL);
+	/* the last numbers (a watch-status record at the end too), before the stop frees the scans */
+	if (r == 0)
+		watch_self(&ctx, &stats, &last_ws, &last_mw);
 	scanworker_stop(ctx.scans);
+	ctx.scans = NULL;
 	if (r == 0) {
-		/* the last numbers: a watch-status record at the end too */
-		struct record_watch_status ws;
-		struct metrics_watch mw;
-
-		watch_self(&ctx, &stats, &ws, &mw);
-		recorder_watch_metrics(&recorder, &mw);
-		recorder_watch_status(&recorder, &ws);
+		recorder_watch_metrics(&recorder, &last_mw);
+		recorder_watch_status(&recorder, &last_ws);
 	}
 	recorder_done(&recorder, &ostats);
 	sdnotify_done(&ctx.notify);
