@@ -229,20 +229,12 @@ static uint64_t timeval_ns(const struct timeval *tv)
 	return (uint64_t)tv->tv_sec * NSEC_PER_SEC + (uint64_t)tv->tv_usec * NSEC_PER_USEC;
 }
 
-/* VmRSS of /proc/self/status in bytes; 0 when unreadable */
+/* VmRSS of stallwatch itself in bytes; 0 when unreadable */
 static uint64_t self_rss_bytes(void)
 {
-	char line[256];
-	unsigned long long kib = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	struct procstatus st;
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kib * 1024;
+	return procinfo_status(getpid(), &st) == 0 ? st.rss_bytes : 0;
 }
 
 static void watch_self(const struct watch_ctx *ctx, const struct tracer_watch_stats *st,

@@ -241,6 +241,8 @@ int procinfo_status(pid_t pid, struct procstatus *ret)
 	ret->threads = v ? (int)strtol(v, NULL, 10) : 0;
 	v = status_field(status, "Seccomp");
 	ret->seccomp_mode = v ? (int)strtol(v, NULL, 10) : -1;
+	v = status_field(status, "VmRSS"); /* "VmRSS:\t  5320 kB" */
+	ret->rss_bytes = v ? (uint64_t)strtoull(v, NULL, 10) * 1024 : 0;
 	v = status_field(status, "NSpid");
 	if (v) {
 		/* "NSpid:\t123\t45": one number per pid namespace level */

@@ -104,6 +104,7 @@ struct procstatus {
 	int threads;
 	int nspid_levels; /* numbers on NSpid: (1: not in a child pid namespace; 0: no NSpid) */
 	int seccomp_mode; /* Seccomp: 0 none, 1 strict, 2 filter (-1: no such line) */
+	uint64_t rss_bytes; /* VmRSS: (0 for a kernel thread or a zombie) */
 };
 
 /* Fill *ret from /proc/PID/status. Returns 0 or -ESRCH (gone or unreadable). */

@@ -246,6 +246,25 @@ static int test_schedstat(void)
 	return 0;
 }
 
-UNIT_MAIN(TEST(test_parse_in_syscall), TEST(test_parse_other_kinds), TEST(test_parse_rejects),
-	  TEST(test_blocked_in_pipe_read), TEST(test_spinning_stopped), TEST(test_refused_access),
-	  TEST(test_schedstat))
+/* /proc/PID/status: our own numbers against what we know of ourselves */
+static int test_status_self(void)
+{
+	struct procstatus st;
+	static char touched[8 << 20];
+	uint64_t before;
+
+	CHECK(procinfo_status(getpid(), &st) == 0);
+	CHECK(st.tgid == getpid() && st.ppid == getppid() && st.threads >= 1);
+	CHECK(st.state == 'R' && st.tracer_pid == 0);
+	before = st.rss_bytes;
+	CHECK(before > 0);
+	/* 8 MiB more touched: VmRSS grows by about that (other pages may come and go) */
+	memset(touched, 1, sizeof(touched));
+	CHECK(procinfo_status(getpid(), &st) == 0);
+	CHECK(st.rss_bytes >= before + (6 << 20));
+	return 0;
+}
+
+UNIT_MAIN(TEST(test_status_self), TEST(test_parse_in_syscall), TEST(test_parse_other_kinds),
+	  TEST(test_parse_rejects), TEST(test_blocked_in_pipe_read), TEST(test_spinning_stopped),
+	  TEST(test_refused_access), TEST(test_schedstat))
